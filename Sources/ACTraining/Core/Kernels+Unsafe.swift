@@ -1,0 +1,307 @@
+// The unsafe inner loops of ACTraining: im2col/col2im, SGEMM, layout transposes, BatchNorm
+// statistics. Everything here works on raw pointers; callers own the buffers.
+
+import COpenBLAS
+import Dispatch
+
+/// Threads used by ACTraining's own loops (im2col, col2im, BatchNorm). OpenBLAS picks its own
+/// thread count (OPENBLAS_NUM_THREADS). Default: 2, the cores of the target machines.
+nonisolated(unsafe) public var trainingThreadCount = 2
+
+/// Splits 0..<n into `trainingThreadCount` contiguous chunks run in parallel (serially when
+/// the work is small).
+@inline(__always)
+func parallelChunks(_ n: Int, minWork: Int = 1, _ body: (Range<Int>) -> Void) {
+    let t = min(trainingThreadCount, n)
+    if t <= 1 || minWork < 1 << 15 {
+        body(0..<n)
+        return
+    }
+    withoutActuallyEscaping(body) { f in
+        let box = UnsafeSendableBox(f)
+        DispatchQueue.concurrentPerform(iterations: t) { i in
+            let lo = n * i / t, hi = n * (i + 1) / t
+            if lo < hi { box.value(lo..<hi) }
+        }
+    }
+}
+
+struct UnsafeSendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ v: T) { value = v }
+}
+
+/// C = alpha · op(A) · op(B) + beta · C, row-major (cblas_sgemm).
+/// op(A) is m×k, op(B) is k×n, C is m×n; lda/ldb/ldc are row strides in elements.
+@inline(__always)
+func sgemm(
+    transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        if beta != 1 {
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+        }
+        return
+    }
+    cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Fills `col` (layout: see `ConvGeometry`) from `x` (NCHW).
+/// Cost: one read and one write per im2col element.
+func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
+    let oh = g.outH, ow = g.outW, ohw = oh * ow, P = g.columns
+    let cg = g.channelsPerGroup, R = g.rowsPerGroup
+    // Per kernel row/column: the source row/column of each output row/column (−1 = zero).
+    var hIdx = [Int](repeating: 0, count: g.kernelH * oh)
+    var wIdx = [Int](repeating: 0, count: g.kernelW * ow)
+    for kh in 0..<g.kernelH {
+        for o in 0..<oh {
+            hIdx[kh * oh + o] = sourceIndex(o * g.strideH - g.padding.top + kh * g.dilationH, g.height, g.mode)
+        }
+    }
+    // Contiguous fast path (stride 1, zeros): valid output range per kw.
+    var lo = [Int](repeating: 0, count: g.kernelW), hi = [Int](repeating: 0, count: g.kernelW)
+    for kw in 0..<g.kernelW {
+        var l = ow, h = 0
+        for o in 0..<ow {
+            let s = sourceIndex(o * g.strideW - g.padding.left + kw * g.dilationW, g.width, g.mode)
+            wIdx[kw * ow + o] = s
+            if s >= 0 { l = min(l, o); h = max(h, o + 1) }
+        }
+        lo[kw] = l; hi[kw] = max(h, l)
+    }
+    let contiguous = g.strideW == 1 && g.mode == .zeros
+    let H = g.height, W = g.width, C = g.channels, KW = g.kernelW, KH = g.kernelH
+    hIdx.withUnsafeBufferPointer { hIdx in
+    wIdx.withUnsafeBufferPointer { wIdx in
+        parallelChunks(C, minWork: g.colCount) { cs in
+            for c in cs {
+                let grp = c / cg, ci = c % cg
+                for kh in 0..<KH {
+                    for kw in 0..<KW {
+                        let row = (kh * cg + ci) * KW + kw
+                        let dstBase = col + (grp * R + row) * P
+                        let l = lo[kw], h = hi[kw]
+                        let shift = -g.padding.left + kw * g.dilationW
+                        for n in 0..<g.batch {
+                            let src = x + (n * C + c) * H * W
+                            var dst = dstBase + n * ohw
+                            for o in 0..<oh {
+                                let ih = hIdx[kh * oh + o]
+                                if ih < 0 {
+                                    dst.update(repeating: 0, count: ow)
+                                } else if contiguous {
+                                    let s = src + ih * W
+                                    if l > 0 { dst.update(repeating: 0, count: l) }
+                                    if h > l { (dst + l).update(from: s + l + shift, count: h - l) }
+                                    if h < ow { (dst + h).update(repeating: 0, count: ow - h) }
+                                } else {
+                                    let s = src + ih * W
+                                    let wi = wIdx.baseAddress! + kw * ow
+                                    for j in 0..<ow {
+                                        let iw = wi[j]
+                                        dst[j] = iw >= 0 ? s[iw] : 0
+                                    }
+                                }
+                                dst += ow
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    }
+}
+
+/// dx (NCHW, overwritten) = the adjoint of `im2col` applied to `col`.
+func col2im(_ g: ConvGeometry, _ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+    let oh = g.outH, ow = g.outW, ohw = oh * ow, P = g.columns
+    let cg = g.channelsPerGroup, R = g.rowsPerGroup
+    var hIdx = [Int](repeating: 0, count: g.kernelH * oh)
+    var wIdx = [Int](repeating: 0, count: g.kernelW * ow)
+    for kh in 0..<g.kernelH {
+        for o in 0..<oh {
+            hIdx[kh * oh + o] = sourceIndex(o * g.strideH - g.padding.top + kh * g.dilationH, g.height, g.mode)
+        }
+    }
+    var lo = [Int](repeating: 0, count: g.kernelW), hi = [Int](repeating: 0, count: g.kernelW)
+    for kw in 0..<g.kernelW {
+        var l = ow, h = 0
+        for o in 0..<ow {
+            let s = sourceIndex(o * g.strideW - g.padding.left + kw * g.dilationW, g.width, g.mode)
+            wIdx[kw * ow + o] = s
+            if s >= 0 { l = min(l, o); h = max(h, o + 1) }
+        }
+        lo[kw] = l; hi[kw] = max(h, l)
+    }
+    let contiguous = g.strideW == 1 && g.mode == .zeros
+    let H = g.height, W = g.width, C = g.channels, KW = g.kernelW, KH = g.kernelH
+    hIdx.withUnsafeBufferPointer { hIdx in
+    wIdx.withUnsafeBufferPointer { wIdx in
+        parallelChunks(C, minWork: g.colCount) { cs in
+            for c in cs {
+                let grp = c / cg, ci = c % cg
+                for n in 0..<g.batch {
+                    (dx + (n * C + c) * H * W).update(repeating: 0, count: H * W)
+                }
+                for kh in 0..<KH {
+                    for kw in 0..<KW {
+                        let row = (kh * cg + ci) * KW + kw
+                        let srcBase = col + (grp * R + row) * P
+                        let l = lo[kw], h = hi[kw]
+                        let shift = -g.padding.left + kw * g.dilationW
+                        for n in 0..<g.batch {
+                            let d0 = dx + (n * C + c) * H * W
+                            var s = srcBase + n * ohw
+                            for o in 0..<oh {
+                                let ih = hIdx[kh * oh + o]
+                                if ih >= 0 {
+                                    let d = d0 + ih * W
+                                    if contiguous {
+                                        let dd = d + shift
+                                        for j in l..<h { dd[j] += s[j] }
+                                    } else {
+                                        let wi = wIdx.baseAddress! + kw * ow
+                                        for j in 0..<ow {
+                                            let iw = wi[j]
+                                            if iw >= 0 { d[iw] += s[j] }
+                                        }
+                                    }
+                                }
+                                s += ow
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    }
+}
+
+/// dst[n][c][i] = src[c][n][i]  ([C, N, I] → [N, C, I]).
+func transposeCNtoNC(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, n: Int, c: Int, inner: Int) {
+    parallelChunks(c, minWork: n * c * inner) { cs in
+        for ci in cs {
+            for ni in 0..<n {
+                (dst + (ni * c + ci) * inner).update(from: src + (ci * n + ni) * inner, count: inner)
+            }
+        }
+    }
+}
+
+/// dst[c][n][i] = src[n][c][i]  ([N, C, I] → [C, N, I]).
+func transposeNCtoCN(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, n: Int, c: Int, inner: Int) {
+    parallelChunks(c, minWork: n * c * inner) { cs in
+        for ci in cs {
+            for ni in 0..<n {
+                (dst + (ci * n + ni) * inner).update(from: src + (ni * c + ci) * inner, count: inner)
+            }
+        }
+    }
+}
+
+/// Where the elements of one channel live: `outer` runs of `inner` contiguous floats,
+/// run j of channel c at offset c · channelStride + j · outerStride.
+/// NCHW: (C, N, H·W, H·W, C·H·W); CNHW (ACBlock's GEMM output): (C, N, H·W, N·H·W, H·W).
+struct ChannelLayout {
+    var channels: Int
+    var outer: Int
+    var inner: Int
+    var channelStride: Int
+    var outerStride: Int
+    var perChannel: Int { outer * inner }
+}
+
+/// Per-channel mean and biased variance (two-pass, double accumulation) of x.
+func channelMeanVar(
+    _ x: UnsafePointer<Float>, _ L: ChannelLayout,
+    mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>
+) {
+    let m = Double(L.perChannel)
+    parallelChunks(L.channels, minWork: L.channels * L.perChannel) { cs in
+        for c in cs {
+            var s = 0.0
+            for j in 0..<L.outer {
+                let p = x + c * L.channelStride + j * L.outerStride
+                var f: Float = 0
+                for i in 0..<L.inner { f += p[i] }
+                s += Double(f)
+            }
+            let mu = s / m
+            let muf = Float(mu)
+            var v = 0.0
+            for j in 0..<L.outer {
+                let p = x + c * L.channelStride + j * L.outerStride
+                var f: Float = 0
+                for i in 0..<L.inner { let d = p[i] - muf; f += d * d }
+                v += Double(f)
+            }
+            mean[c] = muf
+            variance[c] = Float(v / m)
+        }
+    }
+}
+
+/// y = x · scale[c] + shift[c] (or y += … when `accumulate`), same layout for x and y.
+func channelAffine(
+    _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ L: ChannelLayout,
+    scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, accumulate: Bool
+) {
+    parallelChunks(L.channels, minWork: L.channels * L.perChannel) { cs in
+        for c in cs {
+            let a = scale[c], b = shift[c]
+            for j in 0..<L.outer {
+                let off = c * L.channelStride + j * L.outerStride
+                let p = x + off, q = y + off
+                if accumulate {
+                    for i in 0..<L.inner { q[i] += p[i] * a + b }
+                } else {
+                    for i in 0..<L.inner { q[i] = p[i] * a + b }
+                }
+            }
+        }
+    }
+}
+
+/// BatchNorm backward in training mode (batch statistics), PyTorch's formula:
+///   x̂ = (x − μ)·s,  dβ = Σ dy,  dγ = Σ dy·x̂,
+///   dx = γ·s · (dy − dβ/M − x̂·dγ/M)      (s = 1/√(σ²+eps), M elements per channel).
+/// Writes dx (may alias dy), returns dγ, dβ through the pointers (overwritten).
+func batchNormBackward(
+    x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+    _ L: ChannelLayout, mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+    gamma: UnsafePointer<Float>?, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>
+) {
+    let m = Float(L.perChannel)
+    parallelChunks(L.channels, minWork: L.channels * L.perChannel) { cs in
+        for c in cs {
+            let mu = mean[c], s = invStd[c]
+            var sdy = 0.0, sdyx = 0.0
+            for j in 0..<L.outer {
+                let off = c * L.channelStride + j * L.outerStride
+                let p = x + off, g = dy + off
+                var a: Float = 0, b: Float = 0
+                for i in 0..<L.inner { a += g[i]; b += g[i] * (p[i] - mu) }
+                sdy += Double(a); sdyx += Double(b)
+            }
+            let db = Float(sdy), dg = Float(sdyx) * s
+            dGamma[c] = dg
+            dBeta[c] = db
+            let k = (gamma?[c] ?? 1) * s
+            let c1 = db / m, c2 = dg / m * s
+            for j in 0..<L.outer {
+                let off = c * L.channelStride + j * L.outerStride
+                let p = x + off, g = dy + off, d = dx + off
+                for i in 0..<L.inner { d[i] = k * (g[i] - c1 - (p[i] - mu) * c2) }
+            }
+        }
+    }
+}

@@ -1,0 +1,381 @@
+/// Errors raised when a block cannot be built as asked.
+public enum ACBlockError: Error, CustomStringConvertible, Equatable {
+    /// ACBs need an odd kernel so that the Kx1 and 1xK kernels have a centre row/column.
+    case evenKernel(Int)
+    /// A parameter outside its domain.
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .evenKernel(let k):
+            return "ACBlock: kernel size \(k) is even; an Asymmetric Convolution Block needs an odd K ≥ 3 (DESIGN §3)"
+        case .invalid(let m): return "ACBlock: \(m)"
+        }
+    }
+}
+
+/// Asymmetric Convolution Block (Ding et al., ICCV 2019, §3; DESIGN §3): three parallel
+/// convolutions on the same NCHW input — KxK `square`, Kx1 `ver`, 1xK `hor` — each without
+/// bias and followed by its own BatchNorm2d; the output is the sum of the three branches.
+///
+/// Alignment (DESIGN §3, dilation-aware): with c = dilation·(K/2), if padding p ≥ c the hor
+/// branch pads (H: p−c, W: p) and ver pads (H: p, W: p−c); otherwise crop = c − p and ver sees
+/// the input cropped by `crop` columns per side with padding (p, 0), hor by `crop` rows with
+/// padding (0, p). Both are exactly the rows of the square branch's im2col with kernel column
+/// (ver) or kernel row (hor) K/2, which is how `forward` computes them: one im2col, three
+/// SGEMMs, and in backward three SGEMMs into one col gradient and one col2im.
+///
+/// Names (PyTorch reference): `square_conv.weight` [O, C/g, K, K], `ver_conv.weight`
+/// [O, C/g, K, 1], `hor_conv.weight` [O, C/g, 1, K], `{square,ver,hor}_bn.{weight,bias,
+/// running_mean,running_var}` [O]. `useAffine == false` drops the BN weight/bias
+/// (γ = 1, β = 0 at fusion). `gammaInit` sets the initial γ of all three BNs (CIFAR recipes: 1/3).
+/// Ablations: `useVer`/`useHor` false drop a branch.
+public final class ACBlock: Module {
+    public let inputChannels: Int
+    public let outputChannels: Int
+    public let kernelSize: Int
+    public let stride: Int
+    public let padding: Int
+    public let dilation: Int
+    public let groups: Int
+    public let paddingMode: PaddingMode
+    public let useAffine: Bool
+    /// Rows (hor) / columns (ver) cropped from each side of the input; 0 when p ≥ d·(K/2).
+    public let crop: Int
+
+    public let squareConv: Conv2d
+    public let squareBN: BatchNorm2d
+    public let verConv: Conv2d?
+    public let verBN: BatchNorm2d?
+    public let horConv: Conv2d?
+    public let horBN: BatchNorm2d?
+    /// Set to false for a first layer: backward skips dL/dinput (returns zeros).
+    public var needsInputGradient = true
+
+    private var geometry: ConvGeometry?
+    private var col: [Float] = []
+    private var wSquare: [Float] = []
+    private var wVer: [Float] = []
+    private var wHor: [Float] = []
+    private var zSquare: [Float] = []
+    private var zVer: [Float] = []
+    private var zHor: [Float] = []
+    private var sum: [Float] = []
+
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1,
+        padding: Int = 0, dilation: Int = 1, groups: Int = 1, paddingMode: PaddingMode = .zeros,
+        useAffine: Bool = true, gammaInit: Float = 1, useVer: Bool = true, useHor: Bool = true,
+        seed: UInt64 = 0
+    ) throws {
+        guard kernelSize % 2 == 1 else { throw ACBlockError.evenKernel(kernelSize) }
+        guard kernelSize >= 3 else { throw ACBlockError.invalid("kernel size \(kernelSize) < 3") }
+        guard stride > 0, dilation > 0, padding >= 0, groups > 0,
+              inputChannels % groups == 0, outputChannels % groups == 0
+        else {
+            throw ACBlockError.invalid(
+                "bad geometry (in \(inputChannels), out \(outputChannels), stride \(stride), padding \(padding), dilation \(dilation), groups \(groups))")
+        }
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.kernelSize = kernelSize
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+        self.paddingMode = paddingMode
+        self.useAffine = useAffine
+        let c = dilation * (kernelSize / 2)
+        let verPad: Padding2D, horPad: Padding2D
+        if padding >= c {
+            crop = 0
+            horPad = Padding2D(height: padding - c, width: padding)
+            verPad = Padding2D(height: padding, width: padding - c)
+        } else {
+            crop = c - padding
+            horPad = Padding2D(height: 0, width: padding)
+            verPad = Padding2D(height: padding, width: 0)
+        }
+        squareConv = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels,
+                            kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
+                            padding: .symmetric(padding), dilation: (dilation, dilation), groups: groups,
+                            bias: false, paddingMode: paddingMode, seed: seed)
+        squareBN = BatchNorm2d(outputChannels, affine: useAffine, gammaInit: gammaInit)
+        if useVer {
+            verConv = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels,
+                             kernelSize: (kernelSize, 1), stride: (stride, stride), padding: verPad,
+                             dilation: (dilation, dilation), groups: groups, bias: false,
+                             paddingMode: paddingMode, seed: seed &+ 1)
+            verBN = BatchNorm2d(outputChannels, affine: useAffine, gammaInit: gammaInit)
+        } else {
+            verConv = nil
+            verBN = nil
+        }
+        if useHor {
+            horConv = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels,
+                             kernelSize: (1, kernelSize), stride: (stride, stride), padding: horPad,
+                             dilation: (dilation, dilation), groups: groups, bias: false,
+                             paddingMode: paddingMode, seed: seed &+ 2)
+            horBN = BatchNorm2d(outputChannels, affine: useAffine, gammaInit: gammaInit)
+        } else {
+            horConv = nil
+            horBN = nil
+        }
+    }
+
+    public var children: [(String, any Module)] {
+        var c: [(String, any Module)] = [("square_conv", squareConv), ("square_bn", squareBN)]
+        if let verConv, let verBN { c += [("ver_conv", verConv), ("ver_bn", verBN)] }
+        if let horConv, let horBN { c += [("hor_conv", horConv), ("hor_bn", horBN)] }
+        return c
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let g = squareConv.geometry(for: x)
+        let K = kernelSize, O = outputChannels, Og = O / groups, cg = inputChannels / groups
+        let R = g.rowsPerGroup, P = g.columns, ohw = g.outH * g.outW
+        prepareWeights()
+        resize(&col, g.colCount)
+        resize(&zSquare, O * P)
+        resize(&sum, O * P)
+        if verConv != nil { resize(&zVer, O * P) }
+        if horConv != nil { resize(&zHor, O * P) }
+        let L = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: P, outerStride: ohw)
+        x.withUnsafeBufferPointer { xp in
+            col.withUnsafeMutableBufferPointer { cp in im2col(g, xp.baseAddress!, cp.baseAddress!) }
+        }
+        col.withUnsafeBufferPointer { cpb in
+            let cp = cpb.baseAddress!
+            sum.withUnsafeMutableBufferPointer { sp in
+                // square: all R rows.
+                wSquare.withUnsafeBufferPointer { wp in
+                    zSquare.withUnsafeMutableBufferPointer { zp in
+                        for grp in 0..<groups {
+                            sgemm(m: Og, n: P, k: R, a: wp.baseAddress! + grp * Og * R, lda: R,
+                                  b: cp + grp * R * P, ldb: P, c: zp.baseAddress! + grp * Og * P, ldc: P)
+                        }
+                        squareBN.normalize(zp.baseAddress!, sp.baseAddress!, L, training: training, accumulate: false)
+                    }
+                }
+                // ver: rows with kernel column K/2, i.e. row K/2 + j·K, j = kh·Cg + cg.
+                if let verBN {
+                    wVer.withUnsafeBufferPointer { wp in
+                        zVer.withUnsafeMutableBufferPointer { zp in
+                            for grp in 0..<groups {
+                                sgemm(m: Og, n: P, k: K * cg, a: wp.baseAddress! + grp * Og * K * cg, lda: K * cg,
+                                      b: cp + grp * R * P + (K / 2) * P, ldb: K * P,
+                                      c: zp.baseAddress! + grp * Og * P, ldc: P)
+                            }
+                            verBN.normalize(zp.baseAddress!, sp.baseAddress!, L, training: training, accumulate: true)
+                        }
+                    }
+                }
+                // hor: the contiguous block of rows with kernel row K/2.
+                if let horBN {
+                    wHor.withUnsafeBufferPointer { wp in
+                        zHor.withUnsafeMutableBufferPointer { zp in
+                            for grp in 0..<groups {
+                                sgemm(m: Og, n: P, k: cg * K, a: wp.baseAddress! + grp * Og * cg * K, lda: cg * K,
+                                      b: cp + grp * R * P + (K / 2) * cg * K * P, ldb: P,
+                                      c: zp.baseAddress! + grp * Og * P, ldc: P)
+                            }
+                            horBN.normalize(zp.baseAddress!, sp.baseAddress!, L, training: training, accumulate: true)
+                        }
+                    }
+                }
+            }
+        }
+        var y = Tensor(shape: [g.batch, O, g.outH, g.outW])
+        sum.withUnsafeBufferPointer { s in
+            y.withUnsafeMutableBufferPointer { d in
+                transposeCNtoNC(s.baseAddress!, d.baseAddress!, n: g.batch, c: O, inner: ohw)
+            }
+        }
+        if training {
+            geometry = g
+        } else {
+            geometry = nil
+            col = []; zSquare = []; zVer = []; zHor = []; sum = []
+        }
+        return y
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        guard let g = geometry else { preconditionFailure("ACBlock.backward without a training forward") }
+        let K = kernelSize, O = outputChannels, Og = O / groups, cg = inputChannels / groups
+        let R = g.rowsPerGroup, P = g.columns, ohw = g.outH * g.outW
+        precondition(gradOutput.shape == [g.batch, O, g.outH, g.outW],
+                     "ACBlock.backward: gradient shape \(gradOutput.shape)")
+        let L = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: P, outerStride: ohw)
+        // dY in [O, N·OH·OW] (into `sum`, no longer needed).
+        gradOutput.withUnsafeBufferPointer { src in
+            sum.withUnsafeMutableBufferPointer { dst in
+                transposeNCtoCN(src.baseAddress!, dst.baseAddress!, n: g.batch, c: O, inner: ohw)
+            }
+        }
+        var dWs = [Float](repeating: 0, count: O * R)
+        var dWv = [Float](repeating: 0, count: verConv == nil ? 0 : O * K * cg)
+        var dWh = [Float](repeating: 0, count: horConv == nil ? 0 : O * cg * K)
+        var dx = Tensor(shape: [g.batch, g.channels, g.height, g.width])
+        sum.withUnsafeBufferPointer { dyb in
+            let dy = dyb.baseAddress!
+            // BN backward per branch; dZ overwrites Z.
+            zSquare.withUnsafeMutableBufferPointer { z in
+                squareBN.backwardCore(x: z.baseAddress!, dy: dy, dx: z.baseAddress!, L)
+            }
+            if let verBN {
+                zVer.withUnsafeMutableBufferPointer { z in
+                    verBN.backwardCore(x: z.baseAddress!, dy: dy, dx: z.baseAddress!, L)
+                }
+            }
+            if let horBN {
+                zHor.withUnsafeMutableBufferPointer { z in
+                    horBN.backwardCore(x: z.baseAddress!, dy: dy, dx: z.baseAddress!, L)
+                }
+            }
+        }
+        col.withUnsafeMutableBufferPointer { cpb in
+            let cp = cpb.baseAddress!
+            // Weight gradients first (they read col) …
+            zSquare.withUnsafeBufferPointer { dz in
+                dWs.withUnsafeMutableBufferPointer { dw in
+                    for grp in 0..<groups {
+                        sgemm(transB: true, m: Og, n: R, k: P, a: dz.baseAddress! + grp * Og * P, lda: P,
+                              b: cp + grp * R * P, ldb: P, c: dw.baseAddress! + grp * Og * R, ldc: R)
+                    }
+                }
+            }
+            if verConv != nil {
+                zVer.withUnsafeBufferPointer { dz in
+                    dWv.withUnsafeMutableBufferPointer { dw in
+                        for grp in 0..<groups {
+                            sgemm(transB: true, m: Og, n: K * cg, k: P, a: dz.baseAddress! + grp * Og * P, lda: P,
+                                  b: cp + grp * R * P + (K / 2) * P, ldb: K * P,
+                                  c: dw.baseAddress! + grp * Og * K * cg, ldc: K * cg)
+                        }
+                    }
+                }
+            }
+            if horConv != nil {
+                zHor.withUnsafeBufferPointer { dz in
+                    dWh.withUnsafeMutableBufferPointer { dw in
+                        for grp in 0..<groups {
+                            sgemm(transB: true, m: Og, n: cg * K, k: P, a: dz.baseAddress! + grp * Og * P, lda: P,
+                                  b: cp + grp * R * P + (K / 2) * cg * K * P, ldb: P,
+                                  c: dw.baseAddress! + grp * Og * cg * K, ldc: cg * K)
+                        }
+                    }
+                }
+            }
+            guard needsInputGradient else { return }
+            // … then the col gradient overwrites col: square, + ver rows, + hor rows.
+            wSquare.withUnsafeBufferPointer { wp in
+                zSquare.withUnsafeBufferPointer { dz in
+                    for grp in 0..<groups {
+                        sgemm(transA: true, m: R, n: P, k: Og, a: wp.baseAddress! + grp * Og * R, lda: R,
+                              b: dz.baseAddress! + grp * Og * P, ldb: P, c: cp + grp * R * P, ldc: P)
+                    }
+                }
+            }
+            if verConv != nil {
+                wVer.withUnsafeBufferPointer { wp in
+                    zVer.withUnsafeBufferPointer { dz in
+                        for grp in 0..<groups {
+                            sgemm(transA: true, m: K * cg, n: P, k: Og, a: wp.baseAddress! + grp * Og * K * cg,
+                                  lda: K * cg, b: dz.baseAddress! + grp * Og * P, ldb: P, beta: 1,
+                                  c: cp + grp * R * P + (K / 2) * P, ldc: K * P)
+                        }
+                    }
+                }
+            }
+            if horConv != nil {
+                wHor.withUnsafeBufferPointer { wp in
+                    zHor.withUnsafeBufferPointer { dz in
+                        for grp in 0..<groups {
+                            sgemm(transA: true, m: cg * K, n: P, k: Og, a: wp.baseAddress! + grp * Og * cg * K,
+                                  lda: cg * K, b: dz.baseAddress! + grp * Og * P, ldb: P, beta: 1,
+                                  c: cp + grp * R * P + (K / 2) * cg * K * P, ldc: P)
+                        }
+                    }
+                }
+            }
+            dx.withUnsafeMutableBufferPointer { dxp in col2im(g, cp, dxp.baseAddress!) }
+        }
+        // Scatter the permuted weight gradients back to OIHW.
+        squareConv.weight.grad.withUnsafeMutableBufferPointer { d in
+            for o in 0..<O { for c in 0..<cg { for kh in 0..<K { for kw in 0..<K {
+                d[((o * cg + c) * K + kh) * K + kw] += dWs[((o * K + kh) * cg + c) * K + kw]
+            } } } }
+        }
+        if let verConv {
+            verConv.weight.grad.withUnsafeMutableBufferPointer { d in
+                for o in 0..<O { for c in 0..<cg { for kh in 0..<K {
+                    d[(o * cg + c) * K + kh] += dWv[(o * K + kh) * cg + c]
+                } } }
+            }
+        }
+        if let horConv {
+            horConv.weight.grad.withUnsafeMutableBufferPointer { d in
+                for i in 0..<d.count { d[i] += dWh[i] }
+            }
+        }
+        geometry = nil
+        return dx
+    }
+
+    /// Square OIHW → (o, kh, cg, kw); ver [O, Cg, K, 1] → (o, kh, cg); hor stays (o, cg, kw).
+    private func prepareWeights() {
+        let K = kernelSize, O = outputChannels, cg = inputChannels / groups
+        resize(&wSquare, O * cg * K * K)
+        squareConv.weight.value.withUnsafeBufferPointer { s in
+            wSquare.withUnsafeMutableBufferPointer { d in
+                for o in 0..<O { for c in 0..<cg { for kh in 0..<K { for kw in 0..<K {
+                    d[((o * K + kh) * cg + c) * K + kw] = s[((o * cg + c) * K + kh) * K + kw]
+                } } } }
+            }
+        }
+        if let verConv {
+            resize(&wVer, O * K * cg)
+            verConv.weight.value.withUnsafeBufferPointer { s in
+                wVer.withUnsafeMutableBufferPointer { d in
+                    for o in 0..<O { for c in 0..<cg { for kh in 0..<K {
+                        d[(o * K + kh) * cg + c] = s[(o * cg + c) * K + kh]
+                    } } }
+                }
+            }
+        }
+        if let horConv { wHor = horConv.weight.value.data }
+    }
+
+    /// The block computed the way the reference writes it: three separate convolutions (ver/hor
+    /// on the cropped input when `crop > 0`), three BatchNorms, a sum. Slower; a test oracle.
+    public func referenceForward(_ x: Tensor, training: Bool) -> Tensor {
+        var y = squareBN.forward(squareConv.forward(x, training: training), training: training)
+        if let verConv, let verBN {
+            let v = verBN.forward(verConv.forward(cropped(x, rows: 0, columns: crop), training: training), training: training)
+            y.add(v)
+        }
+        if let horConv, let horBN {
+            let h = horBN.forward(horConv.forward(cropped(x, rows: crop, columns: 0), training: training), training: training)
+            y.add(h)
+        }
+        return y
+    }
+}
+
+/// x[:, :, rows:H−rows, columns:W−columns] of an NCHW tensor.
+func cropped(_ x: Tensor, rows: Int, columns: Int) -> Tensor {
+    if rows == 0 && columns == 0 { return x }
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let h2 = h - 2 * rows, w2 = w - 2 * columns
+    precondition(h2 > 0 && w2 > 0, "crop \(rows)x\(columns) larger than input \(h)x\(w)")
+    var y = Tensor(shape: [n, c, h2, w2])
+    for p in 0..<(n * c) {
+        for i in 0..<h2 {
+            for j in 0..<w2 {
+                y.data[(p * h2 + i) * w2 + j] = x.data[(p * h + i + rows) * w + j + columns]
+            }
+        }
+    }
+    return y
+}

@@ -1,0 +1,196 @@
+/// Output length of a pooling window (PyTorch's `pooling_output_shape`): with `ceilMode` the
+/// last window may start inside the right padding only if it starts before the padded end.
+public func poolOutputSize(_ input: Int, kernel: Int, stride: Int, padding: Int, ceilMode: Bool) -> Int {
+    var out = (input + 2 * padding - kernel + (ceilMode ? stride - 1 : 0)) / stride + 1
+    if ceilMode && (out - 1) * stride >= input + padding { out -= 1 }
+    return out
+}
+
+/// Max pooling over NCHW; padded positions never win. Backward routes each output gradient to
+/// its arg-max (first maximum in row-major window order).
+public final class MaxPool2d: Module {
+    public let kernelSize: Int
+    public let stride: Int
+    public let padding: Int
+    public let ceilMode: Bool
+    private var inputShape: [Int] = []
+    private var argmax: [Int32] = []
+
+    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false) {
+        precondition(kernelSize > 0 && padding >= 0 && padding * 2 <= kernelSize,
+                     "MaxPool2d: padding must be at most half the kernel")
+        self.kernelSize = kernelSize
+        self.stride = stride ?? kernelSize
+        self.padding = padding
+        self.ceilMode = ceilMode
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        precondition(x.rank == 4, "MaxPool2d: expected NCHW, got \(x.shape)")
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let oh = poolOutputSize(h, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
+        let ow = poolOutputSize(w, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
+        var y = Tensor(shape: [n, c, oh, ow])
+        if training {
+            inputShape = x.shape
+            if argmax.count != y.count { argmax = [Int32](repeating: 0, count: y.count) }
+        }
+        let k = kernelSize, s = stride, p = padding
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                argmax.withUnsafeMutableBufferPointer { ap in
+                    var o = 0
+                    for plane in 0..<(n * c) {
+                        let src = xp.baseAddress! + plane * h * w
+                        for i in 0..<oh {
+                            let h0 = max(i * s - p, 0), h1 = min(i * s - p + k, h)
+                            for j in 0..<ow {
+                                let w0 = max(j * s - p, 0), w1 = min(j * s - p + k, w)
+                                var best = -Float.infinity, bi = h0 * w + w0
+                                for a in h0..<h1 {
+                                    for b in w0..<w1 where src[a * w + b] > best {
+                                        best = src[a * w + b]; bi = a * w + b
+                                    }
+                                }
+                                yp[o] = best
+                                if training { ap[o] = Int32(plane * h * w + bi) }
+                                o += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        precondition(gradOutput.count == argmax.count, "MaxPool2d.backward: no matching forward")
+        var dx = Tensor(shape: inputShape)
+        gradOutput.withUnsafeBufferPointer { g in
+            argmax.withUnsafeBufferPointer { a in
+                dx.withUnsafeMutableBufferPointer { d in
+                    for i in 0..<g.count { d[Int(a[i])] += g[i] }
+                }
+            }
+        }
+        return dx
+    }
+}
+
+/// Average pooling over NCHW (PyTorch semantics): the divisor is the window size clipped to
+/// the padded input when `countIncludePad`, else the number of real input pixels in it.
+public final class AvgPool2d: Module {
+    public let kernelSize: Int
+    public let stride: Int
+    public let padding: Int
+    public let ceilMode: Bool
+    public let countIncludePad: Bool
+    private var inputShape: [Int] = []
+
+    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false,
+                countIncludePad: Bool = true) {
+        precondition(kernelSize > 0 && padding >= 0 && padding * 2 <= kernelSize,
+                     "AvgPool2d: padding must be at most half the kernel")
+        self.kernelSize = kernelSize
+        self.stride = stride ?? kernelSize
+        self.padding = padding
+        self.ceilMode = ceilMode
+        self.countIncludePad = countIncludePad
+    }
+
+    /// Visits every (output index, window rows, window columns, 1/divisor).
+    private func windows(h: Int, w: Int, _ body: (Int, Range<Int>, Range<Int>, Float) -> Void) {
+        let oh = poolOutputSize(h, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
+        let ow = poolOutputSize(w, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
+        for i in 0..<oh {
+            var h0 = i * stride - padding
+            var h1 = min(h0 + kernelSize, h + padding)
+            let ph = h1 - h0
+            h0 = max(h0, 0); h1 = min(h1, h)
+            for j in 0..<ow {
+                var w0 = j * stride - padding
+                var w1 = min(w0 + kernelSize, w + padding)
+                let pw = w1 - w0
+                w0 = max(w0, 0); w1 = min(w1, w)
+                let div = countIncludePad ? ph * pw : (h1 - h0) * (w1 - w0)
+                body(i * ow + j, h0..<h1, w0..<w1, 1 / Float(max(div, 1)))
+            }
+        }
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        precondition(x.rank == 4, "AvgPool2d: expected NCHW, got \(x.shape)")
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let oh = poolOutputSize(h, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
+        let ow = poolOutputSize(w, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
+        var y = Tensor(shape: [n, c, oh, ow])
+        if training { inputShape = x.shape }
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                for plane in 0..<(n * c) {
+                    let src = xp.baseAddress! + plane * h * w, dst = yp.baseAddress! + plane * oh * ow
+                    windows(h: h, w: w) { o, rows, cols, inv in
+                        var s: Float = 0
+                        for a in rows { for b in cols { s += src[a * w + b] } }
+                        dst[o] = s * inv
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        precondition(inputShape.count == 4, "AvgPool2d.backward: no matching forward")
+        let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let ohw = gradOutput.shape[2] * gradOutput.shape[3]
+        var dx = Tensor(shape: inputShape)
+        gradOutput.withUnsafeBufferPointer { gp in
+            dx.withUnsafeMutableBufferPointer { dp in
+                for plane in 0..<(n * c) {
+                    let g = gp.baseAddress! + plane * ohw, d = dp.baseAddress! + plane * h * w
+                    windows(h: h, w: w) { o, rows, cols, inv in
+                        let v = g[o] * inv
+                        for a in rows { for b in cols { d[a * w + b] += v } }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+}
+
+/// Global average pooling: [N, C, H, W] → [N, C, 1, 1] (`nn.AdaptiveAvgPool2d(1)`; follow it
+/// with `Flatten` for [N, C]).
+public final class GlobalAvgPool: Module {
+    private var inputShape: [Int] = []
+    public init() {}
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        precondition(x.rank == 4, "GlobalAvgPool: expected NCHW, got \(x.shape)")
+        let hw = x.shape[2] * x.shape[3], planes = x.shape[0] * x.shape[1]
+        if training { inputShape = x.shape }
+        var y = Tensor(shape: [x.shape[0], x.shape[1], 1, 1])
+        x.withUnsafeBufferPointer { xp in
+            for p in 0..<planes {
+                var s: Float = 0
+                for i in 0..<hw { s += xp[p * hw + i] }
+                y.data[p] = s / Float(hw)
+            }
+        }
+        return y
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        let hw = inputShape[2] * inputShape[3], planes = inputShape[0] * inputShape[1]
+        var dx = Tensor(shape: inputShape)
+        dx.withUnsafeMutableBufferPointer { d in
+            for p in 0..<planes {
+                let v = gradOutput.data[p] / Float(hw)
+                for i in 0..<hw { d[p * hw + i] = v }
+            }
+        }
+        return dx
+    }
+}

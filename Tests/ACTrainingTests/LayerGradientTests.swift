@@ -1,0 +1,158 @@
+import Testing
+@testable import ACTraining
+
+@Suite("Layer gradients (finite differences)")
+struct LayerGradientTests {
+    struct ConvCase: CustomStringConvertible, Sendable {
+        var cin: Int, cout: Int, k: (Int, Int), stride: (Int, Int), pad: Padding2D
+        var dilation: (Int, Int), groups: Int, mode: PaddingMode, h: Int, w: Int
+        var description: String {
+            "\(cin)->\(cout) k\(k) s\(stride) p(\(pad.top),\(pad.left),\(pad.bottom),\(pad.right)) d\(dilation) g\(groups) \(mode) \(h)x\(w)"
+        }
+    }
+
+    static let convCases: [ConvCase] = [
+        ConvCase(cin: 3, cout: 5, k: (3, 3), stride: (1, 1), pad: .symmetric(1), dilation: (1, 1), groups: 1, mode: .zeros, h: 6, w: 7),
+        ConvCase(cin: 4, cout: 6, k: (3, 3), stride: (2, 2), pad: .symmetric(1), dilation: (1, 1), groups: 2, mode: .zeros, h: 7, w: 6),
+        ConvCase(cin: 2, cout: 3, k: (3, 3), stride: (1, 1), pad: .symmetric(2), dilation: (2, 2), groups: 1, mode: .zeros, h: 6, w: 6),
+        ConvCase(cin: 2, cout: 3, k: (3, 2), stride: (1, 2), pad: Padding2D(top: 0, left: 2, bottom: 1, right: 0), dilation: (1, 1), groups: 1, mode: .zeros, h: 5, w: 7),
+        ConvCase(cin: 2, cout: 3, k: (3, 3), stride: (1, 1), pad: .symmetric(1), dilation: (1, 1), groups: 1, mode: .reflect, h: 5, w: 6),
+        ConvCase(cin: 2, cout: 3, k: (3, 3), stride: (2, 1), pad: .symmetric(2), dilation: (1, 1), groups: 1, mode: .replicate, h: 5, w: 6),
+        ConvCase(cin: 2, cout: 2, k: (3, 3), stride: (1, 1), pad: .symmetric(1), dilation: (1, 2), groups: 2, mode: .circular, h: 5, w: 6),
+        ConvCase(cin: 4, cout: 4, k: (1, 1), stride: (2, 2), pad: .zero, dilation: (1, 1), groups: 1, mode: .zeros, h: 5, w: 5),
+    ]
+
+    @Test("Conv2d", arguments: convCases)
+    func conv(_ c: ConvCase) {
+        let m = Conv2d(inputChannels: c.cin, outputChannels: c.cout, kernelSize: c.k, stride: c.stride,
+                       padding: c.pad, dilation: c.dilation, groups: c.groups, bias: true,
+                       paddingMode: c.mode, seed: 3)
+        GradientCheck.check(m, input: GradientCheck.randomTensor([2, c.cin, c.h, c.w], seed: 1))
+    }
+
+    @Test("Conv2d matches a direct scalar convolution", arguments: convCases)
+    func convOracle(_ c: ConvCase) {
+        let m = Conv2d(inputChannels: c.cin, outputChannels: c.cout, kernelSize: c.k, stride: c.stride,
+                       padding: c.pad, dilation: c.dilation, groups: c.groups, bias: true,
+                       paddingMode: c.mode, seed: 3)
+        let x = GradientCheck.randomTensor([2, c.cin, c.h, c.w], seed: 1)
+        let y = m.forward(x, training: false)
+        let ref = ScalarReference.conv2d(x, m)
+        #expect(y.shape == ref.shape)
+        #expect(y.maxAbsDifference(ref) <= 1e-5 * (1 + ref.maxAbs))
+    }
+
+    @Test("BatchNorm2d", arguments: [true, false])
+    func batchNorm(affine: Bool) {
+        let m = BatchNorm2d(3, affine: affine, gammaInit: 0.7)
+        if affine { m.bias!.value = GradientCheck.randomTensor([3], seed: 5) }
+        GradientCheck.check(m, input: GradientCheck.randomTensor([3, 3, 4, 5], seed: 2), h: 1e-2)
+    }
+
+    @Test("BatchNorm2d running statistics follow PyTorch (momentum 0.1, unbiased var)")
+    func batchNormRunningStats() {
+        let m = BatchNorm2d(1)
+        let x = Tensor(shape: [2, 1, 1, 2], data: [1, 2, 3, 6])
+        _ = m.forward(x, training: true)
+        // mean 3, biased var 3.5, unbiased 14/3.
+        #expect(abs(m.runningMean.value.data[0] - 0.3) < 1e-6)
+        #expect(abs(m.runningVar.value.data[0] - (0.9 + 0.1 * 14 / 3)) < 1e-6)
+        let y = m.forward(x, training: false)
+        let s = 1 / (m.runningVar.value.data[0] + 1e-5).squareRoot()
+        #expect(abs(y.data[3] - (6 - 0.3) * s) < 1e-5)
+    }
+
+    @Test("ReLU, pools, GAP, Flatten, Linear")
+    func simpleLayers() {
+        let x = GradientCheck.randomTensor([2, 3, 7, 6], seed: 4)
+        GradientCheck.check(ReLU(), input: x, h: 1e-3)
+        GradientCheck.check(MaxPool2d(kernelSize: 2), input: x, h: 1e-3)
+        GradientCheck.check(MaxPool2d(kernelSize: 3, stride: 2, padding: 1, ceilMode: true), input: x, h: 1e-3)
+        GradientCheck.check(AvgPool2d(kernelSize: 3, stride: 2), input: x)
+        GradientCheck.check(AvgPool2d(kernelSize: 3, stride: 2, padding: 1, ceilMode: true), input: x)
+        GradientCheck.check(AvgPool2d(kernelSize: 2, stride: 2, padding: 1, ceilMode: true, countIncludePad: false), input: x)
+        GradientCheck.check(GlobalAvgPool(), input: x)
+        GradientCheck.check(Sequential([Flatten(), Linear(126, 5, seed: 2)]), input: x)
+    }
+
+    @Test("Pool output sizes follow PyTorch (floor and ceil)")
+    func poolSizes() {
+        #expect(poolOutputSize(32, kernel: 3, stride: 2, padding: 0, ceilMode: false) == 15)
+        #expect(poolOutputSize(32, kernel: 3, stride: 2, padding: 0, ceilMode: true) == 16)
+        #expect(poolOutputSize(15, kernel: 3, stride: 2, padding: 0, ceilMode: false) == 7)
+        #expect(poolOutputSize(6, kernel: 2, stride: 2, padding: 1, ceilMode: true) == 4)
+        #expect(poolOutputSize(5, kernel: 2, stride: 2, padding: 1, ceilMode: true) == 3)
+    }
+
+    @Test("AvgPool2d divisor matches PyTorch at a ceil-mode edge")
+    func avgPoolDivisor() {
+        // 1x1x3x3 ones, k2 s2 ceil: windows at the edge hold fewer pixels;
+        // count_include_pad=true still divides by the window clipped to the padded input.
+        let x = Tensor(shape: [1, 1, 3, 3], repeating: 1)
+        let y = AvgPool2d(kernelSize: 2, stride: 2, ceilMode: true).forward(x, training: false)
+        #expect(y.shape == [1, 1, 2, 2])
+        #expect(y.data == [1, 1, 1, 1])
+        let z = AvgPool2d(kernelSize: 2, stride: 2, padding: 1, ceilMode: false).forward(x, training: false)
+        #expect(z.data == [0.25, 0.5, 0.5, 1])
+    }
+
+    @Test("Residual BasicBlock, plain and ACB, with projection")
+    func basicBlock() throws {
+        let x = GradientCheck.randomTensor([2, 3, 6, 6], seed: 8)
+        GradientCheck.check(try BasicBlock(3, 4, stride: 2, acb: false, seed: 1), input: x, h: 3e-3)
+        GradientCheck.check(try BasicBlock(3, 3, stride: 1, acb: true, seed: 1), input: x, h: 5e-4)
+    }
+
+    @Test("Softmax cross-entropy gradient, with label smoothing", arguments: [Float(0), 0.1])
+    func crossEntropy(smoothing: Float) {
+        let ce = SoftmaxCrossEntropy(labelSmoothing: smoothing)
+        var logits = GradientCheck.randomTensor([4, 5], seed: 3, scale: 2)
+        let labels = [0, 3, 4, 1]
+        let (_, grad, _) = ce(logits, labels: labels)
+        for i in 0..<logits.count {
+            let h: Float = 1e-2
+            logits.data[i] += h
+            let lp = Double(ce(logits, labels: labels).loss)
+            logits.data[i] -= 2 * h
+            let lm = Double(ce(logits, labels: labels).loss)
+            logits.data[i] += h
+            #expect(abs((lp - lm) / (2 * Double(h)) - Double(grad.data[i])) < 2e-3)
+        }
+    }
+
+    @Test("Dropout: identity in eval, inverted scaling and matching backward mask in training")
+    func dropout() {
+        let d = Dropout(p: 0.5, seed: 1)
+        let x = Tensor(shape: [1, 1000], repeating: 1)
+        #expect(d.forward(x, training: false) == x)
+        let y = d.forward(x, training: true)
+        let kept = y.data.filter { $0 != 0 }
+        #expect(kept.allSatisfy { $0 == 2 })
+        #expect(kept.count > 400 && kept.count < 600)
+        #expect(d.backward(x) == y)
+    }
+}
+
+/// Direct scalar convolution: the oracle for the im2col + SGEMM path (float64 accumulation).
+enum ScalarReference {
+    static func conv2d(_ x: Tensor, _ m: Conv2d) -> Tensor {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let g = m.geometry(for: x)
+        let (oh, ow) = (g.outH, g.outW)
+        let o = m.outputChannels, cg = c / m.groups, og = o / m.groups
+        let (kh, kw) = m.kernelSize
+        var y = Tensor(shape: [n, o, oh, ow])
+        for b in 0..<n { for oc in 0..<o { for i in 0..<oh { for j in 0..<ow {
+            var s = Double(m.bias?.value.data[oc] ?? 0)
+            let grp = oc / og
+            for ci in 0..<cg { for a in 0..<kh { for bb in 0..<kw {
+                let ih = sourceIndex(i * m.stride.height - m.padding.top + a * m.dilation.height, h, m.paddingMode)
+                let iw = sourceIndex(j * m.stride.width - m.padding.left + bb * m.dilation.width, w, m.paddingMode)
+                if ih < 0 || iw < 0 { continue }
+                s += Double(x[b, grp * cg + ci, ih, iw]) * Double(m.weight.value[oc, ci, a, bb])
+            } } }
+            y[b, oc, i, j] = Float(s)
+        } } } }
+        return y
+    }
+}
