@@ -376,7 +376,7 @@ static void image_taps_init(image_taps *t, uint32_t o, uint32_t n, uint32_t m) {
         double s = ((2.0 * o + 1.0) * n - m) / (2.0 * m);
         if (s < 0.0) s = 0.0;
         if (s > (double)(n - 1)) s = (double)(n - 1);
-        t->first = (uint32_t)floor(s);
+        t->first = (uint32_t)s; /* s >= 0: truncation is floor, and needs no libm */
         t->last = t->first + 1 < n ? t->first + 1 : t->first;
         t->f = t->last == t->first ? 0.0 : s - t->first;
     }

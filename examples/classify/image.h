@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /** Default pixel limit: 64 Mi pixels (67 108 864, e.g. 8192 × 8192). */
-#define IMAGE_DEFAULT_MAX_PIXELS ((uint64_t)64 * 1024 * 1024)
+#define IMAGE_DEFAULT_MAX_PIXELS 67108864ULL /* 64 × 1024 × 1024 */
 #define IMAGE_BYTES_PER_PIXEL_CAP 8
 #define IMAGE_MAX_SCANS 1000
 

@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 /** Default pixel limit: 64 Mi pixels (67 108 864, e.g. 8192 × 8192). */
-#define ACJ_DEFAULT_MAX_PIXELS ((uint64_t)64 * 1024 * 1024)
+#define ACJ_DEFAULT_MAX_PIXELS 67108864ULL /* 64 × 1024 × 1024 */
 /** libjpeg's internal large buffers may use at most this many bytes per allowed pixel
     (plus 16 MiB): enough for 4-component progressive 4:4:4 files (4 × 2-byte coefficients). */
 #define ACJ_BYTES_PER_PIXEL_CAP 8
