@@ -94,6 +94,14 @@ static void image_error_exit(j_common_ptr cinfo) {
         mgr->code = IMAGE_ERROR_FORMAT;
         snprintf(mgr->message, sizeof mgr->message, "truncated or corrupt JPEG (libjpeg: %s)", text);
         break;
+    case JERR_BAD_PRECISION: /* 12-bit data */
+    case JERR_SOF_UNSUPPORTED: /* lossless, hierarchical */
+    case JERR_ARITH_NOTIMPL:
+    case JERR_NOT_COMPILED:
+    case JERR_CONVERSION_NOTIMPL:
+        mgr->code = IMAGE_ERROR_UNSUPPORTED;
+        snprintf(mgr->message, sizeof mgr->message, "unsupported JPEG variant (libjpeg: %s)", text);
+        break;
     case JERR_FILE_READ:
     case JERR_FILE_WRITE:
         mgr->code = IMAGE_ERROR_IO;

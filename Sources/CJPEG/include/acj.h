@@ -30,6 +30,8 @@
  *    libjpeg's own large buffers (the whole-image coefficient buffer of a progressive file) are
  *    capped at ACJ_BYTES_PER_PIXEL_CAP bytes per allowed pixel, and a progressive file may have
  *    at most ACJ_MAX_SCANS scans (a classic denial-of-service vector).
+ *  - Not supported (ACJ_ERROR_UNSUPPORTED): 12-bit, lossless and hierarchical JPEGs.  Pixels are
+ *    returned in stored order: an EXIF orientation tag is not applied.
  *  - Errors are caught with libjpeg's error-manager hook (setjmp/longjmp): no function here
  *    ever calls exit() or abort(), and every error path frees what it allocated.
  *
