@@ -1,0 +1,60 @@
+import ACRuntime
+
+/// Packs plain weights into the layouts the runtime kernels read (docs/FORMAT.md §Packing).
+/// The runtime never repacks: what these functions produce is used in place.
+public enum Packing {
+    /// Convolution weights OIHW (O × C/groups × KH × KW) → `oc16`: for each block b of 16
+    /// output channels, [inputChannelCount(b)][KH][KW][16], where block b covers input
+    /// channels [g0·C/G, (g1+1)·C/G) for the groups g0…g1 its output channels belong to, and
+    /// lanes are zero where an output channel does not read that input channel (block-diagonal
+    /// groups) or does not exist (O not a multiple of 16).
+    public static func convOC16(_ weight: [Float], outputChannels o: Int, inputChannels c: Int,
+                                kernelH kh: Int, kernelW kw: Int, groups: Int) -> [Float]
+    {
+        let cg = c / groups, og = o / groups, kk = kh * kw
+        precondition(weight.count == o * cg * kk, "Packing.convOC16: weight has \(weight.count) elements, OIHW needs \(o * cg * kk)")
+        var out = [Float]()
+        for b in 0..<ceilDiv(o, 16) {
+            let first = b * 16, last = min(first + 15, o - 1)
+            let g0 = first / og, g1 = last / og
+            let cBegin = g0 * cg, cCount = (g1 - g0 + 1) * cg
+            var block = [Float](repeating: 0, count: cCount * kk * 16)
+            for lane in 0..<16 {
+                let oc = first + lane
+                guard oc < o else { break }
+                let g = oc / og
+                for ci in 0..<cg {
+                    let local = g * cg + ci - cBegin
+                    for t in 0..<kk {
+                        block[(local * kk + t) * 16 + lane] = weight[(oc * cg + ci) * kk + t]
+                    }
+                }
+            }
+            out += block
+        }
+        return out
+    }
+
+    /// Depthwise weights (C × 1 × KH × KW) → `depthwise16`: [ceil(C/16)][KH][KW][16].
+    public static func depthwise16(_ weight: [Float], channels c: Int, kernelH kh: Int, kernelW kw: Int) -> [Float] {
+        let kk = kh * kw
+        precondition(weight.count == c * kk, "Packing.depthwise16: weight has \(weight.count) elements, expected \(c * kk)")
+        var out = [Float](repeating: 0, count: ceilDiv(c, 16) * kk * 16)
+        for ch in 0..<c {
+            for t in 0..<kk { out[((ch / 16) * kk + t) * 16 + ch % 16] = weight[ch * kk + t] }
+        }
+        return out
+    }
+
+    /// Linear weights [O][F] → `oc16`: [ceil(O/16)][F][16].
+    public static func linearOC16(_ weight: [Float], outputFeatures o: Int, inputFeatures f: Int) -> [Float] {
+        convOC16(weight, outputChannels: o, inputChannels: f, kernelH: 1, kernelW: 1, groups: 1)
+    }
+
+    /// A per-channel vector padded with zeros to a multiple of 16.
+    public static func padded16(_ v: [Float]) -> [Float] {
+        v + [Float](repeating: 0, count: ceilDiv(v.count, 16) * 16 - v.count)
+    }
+
+    static func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
+}

@@ -1,0 +1,60 @@
+/// Max and average pooling on blocked activations (16 channels per vector), PyTorch
+/// semantics: windows clipped to the input; max ignores padding; average divides by the
+/// window clipped to input + padding (count_include_pad) or to the input alone.
+/// Complexity: N · C · OH · OW · KH · KW comparisons or additions.
+enum Pooling {
+    static func run(_ g: PoolGeometry, max isMax: Bool, batch: Int, x: TensorView, y: TensorView) {
+        let blocks = ceilDiv(g.c, 16)
+        let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
+        for n in 0..<batch {
+            for b in 0..<blocks {
+                let xb = UnsafePointer(x.base + n * x.imageStride + b * inPlane * 16)
+                let yb = y.base + n * y.imageStride + b * outPlane * 16
+                for oh in 0..<g.outH {
+                    let hs = oh * g.strideH - g.padTop
+                    let he = min(hs + g.kernelH, g.inH + g.padBottom)
+                    let h0 = max(hs, 0), h1 = min(he, g.inH)
+                    for ow in 0..<g.outW {
+                        let ws = ow * g.strideW - g.padLeft
+                        let we = min(ws + g.kernelW, g.inW + g.padRight)
+                        let w0 = max(ws, 0), w1 = min(we, g.inW)
+                        var acc = V16(repeating: isMax ? -Float.infinity : 0)
+                        for ih in h0..<h1 {
+                            for iw in w0..<w1 {
+                                let v = load16(xb + (ih * g.inW + iw) * 16)
+                                acc = isMax ? pointwiseMax(acc, v) : acc + v
+                            }
+                        }
+                        if !isMax {
+                            let count = g.countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0)
+                            acc *= 1 / Float(count)
+                        }
+                        store16(yb + (oh * g.outW + ow) * 16, acc)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Global average pooling: blocked [N][C/16][H][W][16] → plain [N][C].
+    static func global(batch: Int, x: TensorView, y: TensorView) {
+        let plane = x.h * x.w
+        let scale = 1 / Float(plane)
+        for n in 0..<batch {
+            for b in 0..<ceilDiv(x.c, 16) {
+                let xb = UnsafePointer(x.base + n * x.imageStride + b * plane * 16)
+                var s0 = V16(), s1 = V16()
+                var p = 0
+                while p + 2 <= plane {
+                    s0 += load16(xb + p * 16)
+                    s1 += load16(xb + (p + 1) * 16)
+                    p += 2
+                }
+                if p < plane { s0 += load16(xb + p * 16) }
+                let mean = (s0 + s1) * scale
+                let yp = y.base + n * y.imageStride + b * 16
+                for l in 0..<min(16, x.c - b * 16) { yp[l] = mean[l] }
+            }
+        }
+    }
+}

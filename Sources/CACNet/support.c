@@ -1,0 +1,86 @@
+/* C helpers behind acnet_support.h: thread-local error buffer, cpuid, CRC-32C, clock. */
+#include "acnet_support.h"
+
+#include <string.h>
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+static _Thread_local char error_buffer[ACNET_SUPPORT_ERROR_CAPACITY];
+
+char *acnet_support_error_buffer(void) { return error_buffer; }
+
+void acnet_support_set_error(const char *message, size_t length) {
+    if (length >= ACNET_SUPPORT_ERROR_CAPACITY) length = ACNET_SUPPORT_ERROR_CAPACITY - 1;
+    if (message != NULL && length > 0) memcpy(error_buffer, message, length);
+    error_buffer[message != NULL ? length : 0] = '\0';
+}
+
+uint32_t acnet_support_cpu_features(void) {
+    uint32_t bits = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int osxsave = (c >> 27) & 1;
+    int fma = (c >> 12) & 1;
+    if (!osxsave) return 0;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    int ymm_ok = (xcr0_lo & 0x6) == 0x6;
+    int zmm_ok = (xcr0_lo & 0xE6) == 0xE6;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    if (ymm_ok && ((b >> 5) & 1)) bits |= ACNET_CPU_AVX2;
+    if (ymm_ok && fma) bits |= ACNET_CPU_FMA;
+    if (zmm_ok && ((b >> 16) & 1)) bits |= ACNET_CPU_AVX512F;
+#endif
+    return bits;
+}
+
+static uint32_t crc_table[8][256];
+static int crc_ready;
+
+static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+        crc_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
+    __atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
+}
+
+uint32_t acnet_support_crc32c(uint32_t crc, const void *data, size_t length) {
+    /* Table construction is idempotent, so a benign race only repeats work. */
+    if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE)) crc_init();
+    const uint8_t *p = (const uint8_t *)data;
+    crc = ~crc;
+    while (length >= 8) {
+        uint32_t lo = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        lo ^= crc;
+        crc = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^
+              crc_table[5][(lo >> 16) & 0xFF] ^ crc_table[4][lo >> 24] ^
+              crc_table[3][p[4]] ^ crc_table[2][p[5]] ^ crc_table[1][p[6]] ^ crc_table[0][p[7]];
+        p += 8;
+        length -= 8;
+    }
+    while (length--) crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xFF];
+    return ~crc;
+}
+
+uint64_t acnet_support_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int64_t acnet_support_atomic_add(int64_t *counter, int64_t delta) {
+    return __atomic_add_fetch(counter, delta, __ATOMIC_SEQ_CST);
+}
+
+int64_t acnet_support_atomic_load(const int64_t *counter) {
+    return __atomic_load_n(counter, __ATOMIC_SEQ_CST);
+}

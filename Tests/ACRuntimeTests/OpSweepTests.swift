@@ -1,0 +1,178 @@
+import ACNetWriter
+import ACRuntime
+import Testing
+
+/// Every op of the runtime against its scalar reference (`Reference`), over odd shapes.
+@Suite("Ops against the scalar reference")
+struct OpSweepTests {
+    struct ConvCase: CustomTestStringConvertible, Sendable {
+        var c: Int, o: Int, h: Int, w: Int, k: (Int, Int), stride: (Int, Int)
+        var pad: (Int, Int, Int, Int), dilation: (Int, Int), groups: Int, act: Activation, residual: Bool, batch: Int
+        var testDescription: String {
+            "c\(c) o\(o) \(h)x\(w) k\(k.0)x\(k.1) s\(stride.0),\(stride.1) p\(pad) d\(dilation.0),\(dilation.1) g\(groups) \(act.name) res=\(residual) n\(batch)"
+        }
+    }
+
+    static let channelChoices = [1, 3, 5, 9, 13, 16, 17, 33]
+
+    /// A seeded sweep of 160 convolution cases over channels {1,3,5,9,13,16,17,33}, widths not
+    /// a multiple of the 6-pixel register block, stride 1/2, padding 0...K (asymmetric too),
+    /// dilation 1/2, groups 1, 2 and C (depthwise), every epilogue, batch 1 and 2 — not the
+    /// full cross-product.
+    static let convCases: [ConvCase] = {
+        var rng = SeededRNG(seed: 2019)
+        var cases = [ConvCase]()
+        while cases.count < 160 {
+            let c = channelChoices.randomElement(using: &rng)!
+            let groupsKind = Int.random(in: 0..<4, using: &rng)
+            var groups = 1, o = channelChoices.randomElement(using: &rng)!
+            if groupsKind == 2, c % 2 == 0 { groups = 2; o = 2 * Int.random(in: 1...12, using: &rng) }
+            if groupsKind == 3 { groups = c; o = c }
+            let k = [(1, 1), (3, 3), (5, 5), (3, 1), (1, 3), (7, 7), (2, 2)].randomElement(using: &rng)!
+            let s = [(1, 1), (2, 2), (1, 2)].randomElement(using: &rng)!
+            let d = Int.random(in: 0..<5, using: &rng) == 0 ? (2, 2) : (1, 1)
+            let pad = (Int.random(in: 0...k.0, using: &rng), Int.random(in: 0...k.1, using: &rng),
+                       Int.random(in: 0...k.0, using: &rng), Int.random(in: 0...k.1, using: &rng))
+            let h = Int.random(in: 1...15, using: &rng), w = [1, 5, 7, 11, 13, 19, 23].randomElement(using: &rng)!
+            guard h + pad.0 + pad.2 >= d.0 * (k.0 - 1) + 1, w + pad.1 + pad.3 >= d.1 * (k.1 - 1) + 1 else { continue }
+            let act = [Activation.none, .relu, .relu6].randomElement(using: &rng)!
+            cases.append(ConvCase(c: c, o: o, h: h, w: w, k: k, stride: s, pad: pad, dilation: d, groups: groups,
+                                  act: act, residual: Bool.random(using: &rng), batch: Int.random(in: 1...2, using: &rng)))
+        }
+        return cases
+    }()
+
+    @Test("conv2d matches the reference", arguments: convCases)
+    func conv(_ t: ConvCase) throws {
+        var rng = SeededRNG(seed: UInt64(t.c * 1000 + t.o * 10 + t.h))
+        let cg = t.c / t.groups
+        let x = randomArray(t.batch * t.c * t.h * t.w, &rng)
+        let weight = randomArray(t.o * cg * t.k.0 * t.k.1, &rng, scale: 0.5)
+        let bias = randomArray(t.o, &rng)
+        let xt = Reference.Tensor(n: t.batch, c: t.c, h: t.h, w: t.w, data: x)
+        let plain = Reference.conv2d(xt, weight: weight, bias: bias, outputChannels: t.o, kernelSize: t.k, stride: t.stride,
+                                     padding: t.pad, dilation: t.dilation, groups: t.groups)
+        // The residual operand is produced inside the graph (models have one input): a first
+        // convolution without activation computes `plain`, and the second adds it:
+        // y = act(conv(x) + conv(x)).
+        let want = Reference.conv2d(xt, weight: weight, bias: bias, outputChannels: t.o, kernelSize: t.k,
+                                    stride: t.stride, padding: t.pad, dilation: t.dilation, groups: t.groups,
+                                    activation: t.act, residual: t.residual ? plain : nil).data
+        let padding = Padding(top: t.pad.0, left: t.pad.1, bottom: t.pad.2, right: t.pad.3)
+        let (out, model) = try runModel(c: t.c, h: t.h, w: t.w, n: t.batch, input: x) { b, x in
+            let r = t.residual
+                ? try b.conv2d(x, weight: weight, bias: bias, outputChannels: t.o, kernelSize: t.k, stride: t.stride,
+                               padding: padding, dilation: t.dilation, groups: t.groups)
+                : nil
+            return try b.conv2d(x, weight: weight, bias: bias, outputChannels: t.o, kernelSize: t.k, stride: t.stride,
+                                padding: padding, dilation: t.dilation, groups: t.groups, activation: t.act, residual: r)
+        }
+        let depthwise = cg == 1 && t.o == t.c
+        let kernel = depthwise ? "conv.depthwise16.direct" : "conv.oc16.direct"
+        #expect(model.layers.last!.kernel == kernel)
+        let terms = cg * t.k.0 * t.k.1
+        let tol = accumulationTolerance(terms: terms + 2, magnitude: 0.5 * Float(terms) + 3)
+        #expect(maxAbsDiff(out, want) <= tol, "tolerance \(tol)")
+    }
+
+    struct PoolCase: CustomTestStringConvertible, Sendable {
+        var c: Int, h: Int, w: Int, k: Int, s: Int, p: Int, ceil: Bool, cip: Bool, isMax: Bool
+        var testDescription: String { "\(isMax ? "max" : "avg") c\(c) \(h)x\(w) k\(k) s\(s) p\(p) ceil=\(ceil) cip=\(cip)" }
+    }
+
+    static let poolCases: [PoolCase] = {
+        var rng = SeededRNG(seed: 7)
+        var cases = [PoolCase]()
+        while cases.count < 48 {
+            let k = Int.random(in: 1...4, using: &rng), s = Int.random(in: 1...3, using: &rng)
+            let p = Int.random(in: 0...(k / 2), using: &rng)
+            let h = Int.random(in: 1...13, using: &rng), w = Int.random(in: 1...13, using: &rng)
+            guard h + 2 * p >= k, w + 2 * p >= k else { continue }
+            cases.append(PoolCase(c: channelChoices.randomElement(using: &rng)!, h: h, w: w, k: k, s: s, p: p,
+                                  ceil: Bool.random(using: &rng), cip: Bool.random(using: &rng), isMax: Bool.random(using: &rng)))
+        }
+        return cases
+    }()
+
+    @Test("max/avg pooling match the reference", arguments: poolCases)
+    func pool(_ t: PoolCase) throws {
+        var rng = SeededRNG(seed: UInt64(t.h * 100 + t.w))
+        let x = randomArray(2 * t.c * t.h * t.w, &rng)
+        let want = Reference.pool(Reference.Tensor(n: 2, c: t.c, h: t.h, w: t.w, data: x), max: t.isMax,
+                                  kernelSize: (t.k, t.k), stride: (t.s, t.s), padding: (t.p, t.p, t.p, t.p),
+                                  ceilMode: t.ceil, countIncludePad: t.cip)
+        let (out, model) = try runModel(c: t.c, h: t.h, w: t.w, n: 2, input: x) { b, x in
+            t.isMax
+                ? try b.maxPool(x, kernelSize: (t.k, t.k), stride: (t.s, t.s), padding: .symmetric(t.p), ceilMode: t.ceil)
+                : try b.avgPool(x, kernelSize: (t.k, t.k), stride: (t.s, t.s), padding: .symmetric(t.p), ceilMode: t.ceil,
+                                countIncludePad: t.cip)
+        }
+        #expect(model.layers.last!.kernel == (t.isMax ? "max_pool.c16" : "avg_pool.c16"))
+        #expect(maxAbsDiff(out, want.data) <= accumulationTolerance(terms: t.k * t.k, magnitude: 1))
+    }
+
+    @Test("global average pool, flatten, linear and softmax", arguments: [1, 3, 5, 9, 13, 16, 17, 33])
+    func head(_ c: Int) throws {
+        var rng = SeededRNG(seed: UInt64(c))
+        let (h, w, o) = (5, 7, 11)
+        let x = randomArray(2 * c * h * w, &rng)
+        let w1 = randomArray(o * c * h * w, &rng, scale: 0.2), b1 = randomArray(o, &rng)
+        let w2 = randomArray(o * c, &rng, scale: 0.2)
+        let xt = Reference.Tensor(n: 2, c: c, h: h, w: w, data: x)
+        let flat = Reference.linear(Reference.flatten(xt), weight: w1, bias: b1, outputFeatures: o, activation: .relu)
+        let gap = Reference.linear(Reference.globalAvgPool(xt), weight: w2, bias: nil, outputFeatures: o)
+        let want = Reference.softmax(Reference.add(flat, gap))
+        let (out, model) = try runModel(c: c, h: h, w: w, n: 2, input: x) { b, x in
+            let f = try b.linear(try b.flatten(x), weight: w1, bias: b1, outputFeatures: o, activation: .relu)
+            let g = try b.linear(try b.globalAvgPool(x), weight: w2, bias: nil, outputFeatures: o)
+            return try b.softmax(try b.add(f, g))
+        }
+        #expect(model.layers.map(\.kernel).contains("linear.oc16"))
+        #expect(model.layers.map(\.kernel).contains("global_avg_pool.c16"))
+        #expect(maxAbsDiff(out, want.data) <= accumulationTolerance(terms: c * h * w, magnitude: 0.2 * Float(c * h * w)))
+    }
+
+    @Test("add, concat, scale_shift and activation on blocked tensors", arguments: [1, 3, 5, 9, 13, 16, 17, 33])
+    func elementwise(_ c: Int) throws {
+        var rng = SeededRNG(seed: UInt64(100 + c))
+        let (h, w) = (3, 7)
+        let x = randomArray(c * h * w, &rng, scale: 8)
+        let scale = randomArray(c, &rng), shift = randomArray(c, &rng)
+        let xt = Reference.Tensor(n: 1, c: c, h: h, w: w, data: x)
+        let a = Reference.activation(xt, .relu6)
+        let s = Reference.scaleShift(xt, scale: scale, shift: shift, activation: .relu)
+        let want = Reference.concat([Reference.add(a, s, activation: .none), xt, a])
+        let (out, model) = try runModel(c: c, h: h, w: w, input: x) { b, x in
+            let a = try b.activation(x, .relu6)
+            let s = try b.scaleShift(x, scale: scale, shift: shift, activation: .relu)
+            let a2 = try b.activation(x, .relu6)
+            return try b.concat([try b.add(a, s), try b.activation(x, .none), a2])
+        }
+        #expect(model.layers.map(\.kernel).contains("concat.channels"))
+        #expect(maxAbsDiff(out, want.data) <= 1e-5)
+    }
+
+    @Test("residual network graph with in-place ops and batch 3")
+    func residualGraph() throws {
+        var rng = SeededRNG(seed: 99)
+        let (c, h, w) = (3, 9, 9)
+        let x = randomArray(3 * c * h * w, &rng)
+        let w0 = randomArray(16 * c * 9, &rng, scale: 0.3), b0 = randomArray(16, &rng)
+        let w1 = randomArray(16 * 16 * 9, &rng, scale: 0.1), b1 = randomArray(16, &rng)
+        let w2 = randomArray(16 * 16 * 9, &rng, scale: 0.1), b2 = randomArray(16, &rng)
+        let xt = Reference.Tensor(n: 3, c: c, h: h, w: w, data: x)
+        let y0 = Reference.conv2d(xt, weight: w0, bias: b0, outputChannels: 16, kernelSize: (3, 3), padding: (1, 1, 1, 1), activation: .relu)
+        let y1 = Reference.conv2d(y0, weight: w1, bias: b1, outputChannels: 16, kernelSize: (3, 3), padding: (1, 1, 1, 1), activation: .relu)
+        let y2 = Reference.conv2d(y1, weight: w2, bias: b2, outputChannels: 16, kernelSize: (3, 3), padding: (1, 1, 1, 1),
+                                  activation: .relu, residual: y0)
+        let want = Reference.globalAvgPool(y2)
+        let (out, _) = try runModel(c: c, h: h, w: w, n: 3, input: x) { b, x in
+            let y0 = try b.conv2d(x, weight: w0, bias: b0, outputChannels: 16, kernelSize: (3, 3), padding: .symmetric(1), activation: .relu)
+            let y1 = try b.conv2d(y0, weight: w1, bias: b1, outputChannels: 16, kernelSize: (3, 3), padding: .symmetric(1), activation: .relu)
+            let y2 = try b.conv2d(y1, weight: w2, bias: b2, outputChannels: 16, kernelSize: (3, 3), padding: .symmetric(1),
+                                  activation: .relu, residual: y0)
+            return try b.globalAvgPool(y2)
+        }
+        #expect(maxAbsDiff(out, want.data) <= 1e-4)
+    }
+}
