@@ -14,7 +14,7 @@
 #   2. Hostile and unusual inputs, through a normal build (memory capped with ulimit -v) and an
 #      ASan+UBSan build: zero bytes, truncations, PNG renamed .jpg, random bytes, a 65500x65500
 #      header, a progressive 8000x8000 header with almost no data, 12-bit and lossless (SOF3)
-#      JPEGs, a directory, a missing file
+#      JPEGs, 1100 progressive scans, a directory, a missing file
 #      → a message naming the file on stderr, exit status 1, no crash; 1x1, CMYK, YCCK, RGB,
 #      progressive and large images → classified, exit status 0.
 #   3. Mixed good/bad images, the `# PATH` block format, --top, usage errors, a bad model.
@@ -101,6 +101,10 @@ def patch_sof(blob, marker, w, h):
 open(f"{out}/huge-65500x65500.jpg", "wb").write(patch_sof(data, 0xC0, 65500, 65500))
 open(f"{out}/huge-progressive-65500x65500.jpg", "wb").write(patch_sof(prog, 0xC2, 65500, 65500))
 open(f"{out}/progressive-8000x8000-header.jpg", "wb").write(patch_sof(prog, 0xC2, 8000, 8000))
+first = prog.index(b"\xff\xda")                 # repeat the stateless DC-first scan
+second = prog.index(b"\xff\xda", first + 2)
+for name, copies in (("too-many-scans", 1100), ("fifty-extra-scans", 50)):
+    open(f"{out}/{name}.jpg", "wb").write(prog[:second] + prog[first:second] * copies + prog[second:])
 i = data.index(b"\xff\xc0")
 open(f"{out}/precision-12.jpg", "wb").write(data[:i + 4] + bytes([12]) + data[i + 5:])
 open(f"{out}/lossless-sof3.jpg", "wb").write(data[:i + 1] + b"\xc3" + data[i + 2:])
@@ -118,9 +122,9 @@ mkdir -p "$IN/directory.jpg"
 
 UNUSABLE="empty truncated-1 truncated-2 truncated-100 truncated-300 truncated-HALF truncated-END
   progressive-truncated png-renamed random huge-65500x65500 huge-progressive-65500x65500
-  progressive-8000x8000-header precision-12 lossless-sof3 directory missing"
+  progressive-8000x8000-header precision-12 lossless-sof3 too-many-scans directory missing"
 USABLE="one-pixel-gray one-pixel-rgb cmyk-adobe cmyk-plain ycck cmyk-progressive progressive
-  rgb-colour-space large-rgb tall-gray"
+  rgb-colour-space large-rgb tall-gray fifty-extra-scans"
 SIZE=$(wc -c <"$SAMPLE")
 
 # run_one BINARY FILE → $WORK/out, $WORK/err, $RC
