@@ -41,6 +41,7 @@ func sgemm(
     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     if m == 0 || n == 0 { return }
+    BLASSetup.ensureConfigured()
     if k == 0 {
         if beta != 1 {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }

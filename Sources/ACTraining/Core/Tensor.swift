@@ -32,6 +32,16 @@ public struct Tensor: Sendable, Equatable {
         self.data = data
     }
 
+    /// A tensor of `shape` whose elements are unspecified (for outputs that are overwritten
+    /// completely; skips the zero fill).
+    public init(uninitializedShape shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in \(shape)")
+        self.shape = shape
+        self.data = [Float](unsafeUninitializedCapacity: shape.reduce(1, *)) { _, n in
+            n = shape.reduce(1, *)
+        }
+    }
+
     /// A zero tensor of `shape`.
     public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape) }
 

@@ -185,7 +185,7 @@ public final class ACBlock: Module {
                 }
             }
         }
-        var y = Tensor(shape: [g.batch, O, g.outH, g.outW])
+        var y = Tensor(uninitializedShape: [g.batch, O, g.outH, g.outW])
         sum.withUnsafeBufferPointer { s in
             y.withUnsafeMutableBufferPointer { d in
                 transposeCNtoNC(s.baseAddress!, d.baseAddress!, n: g.batch, c: O, inner: ohw)

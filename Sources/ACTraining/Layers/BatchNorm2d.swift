@@ -63,7 +63,7 @@ public final class BatchNorm2d: Module {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let L = layout(x)
-        var y = Tensor(shape: x.shape)
+        var y = Tensor(uninitializedShape: x.shape)
         x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
                 normalize(xp.baseAddress!, yp.baseAddress!, L, training: training, accumulate: false)
@@ -112,7 +112,7 @@ public final class BatchNorm2d: Module {
     public func backward(_ gradOutput: Tensor) -> Tensor {
         precondition(gradOutput.shape == cachedInput.shape, "BatchNorm2d.backward: no matching forward")
         let L = layout(cachedInput)
-        var dx = Tensor(shape: gradOutput.shape)
+        var dx = Tensor(uninitializedShape: gradOutput.shape)
         cachedInput.withUnsafeBufferPointer { xp in
             gradOutput.withUnsafeBufferPointer { gp in
                 dx.withUnsafeMutableBufferPointer { dp in

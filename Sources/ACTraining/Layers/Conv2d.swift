@@ -113,7 +113,7 @@ public final class Conv2d: Module {
                 }
             }
         }
-        var y = Tensor(shape: [g.batch, O, g.outH, g.outW])
+        var y = Tensor(uninitializedShape: [g.batch, O, g.outH, g.outW])
         gemmOut.withUnsafeBufferPointer { src in
             y.withUnsafeMutableBufferPointer { dst in
                 transposeCNtoNC(src.baseAddress!, dst.baseAddress!, n: g.batch, c: O, inner: g.outH * g.outW)

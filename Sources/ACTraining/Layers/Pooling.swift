@@ -30,7 +30,7 @@ public final class MaxPool2d: Module {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let oh = poolOutputSize(h, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
         let ow = poolOutputSize(w, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
-        var y = Tensor(shape: [n, c, oh, ow])
+        var y = Tensor(uninitializedShape: [n, c, oh, ow])
         if training {
             inputShape = x.shape
             if argmax.count != y.count { argmax = [Int32](repeating: 0, count: y.count) }
@@ -124,7 +124,7 @@ public final class AvgPool2d: Module {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let oh = poolOutputSize(h, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
         let ow = poolOutputSize(w, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
-        var y = Tensor(shape: [n, c, oh, ow])
+        var y = Tensor(uninitializedShape: [n, c, oh, ow])
         if training { inputShape = x.shape }
         x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in

@@ -3,9 +3,11 @@ public final class ReLU: Module {
     public init() {}
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        var y = x
-        y.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count where !(p[i] > 0) { p[i] = 0 }
+        var y = Tensor(uninitializedShape: x.shape)
+        x.withUnsafeBufferPointer { s in
+            y.withUnsafeMutableBufferPointer { d in
+                for i in 0..<d.count { d[i] = s[i] > 0 ? s[i] : 0 }  // NaN → 0; vectorises
+            }
         }
         if training { cachedOutput = y }
         return y
@@ -14,10 +16,12 @@ public final class ReLU: Module {
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         precondition(gradOutput.count == cachedOutput.count, "ReLU.backward: no matching forward")
-        var g = gradOutput
+        var g = Tensor(uninitializedShape: gradOutput.shape)
         cachedOutput.withUnsafeBufferPointer { y in
-            g.withUnsafeMutableBufferPointer { d in
-                for i in 0..<d.count where !(y[i] > 0) { d[i] = 0 }
+            gradOutput.withUnsafeBufferPointer { s in
+                g.withUnsafeMutableBufferPointer { d in
+                    for i in 0..<d.count { d[i] = y[i] > 0 ? s[i] : 0 }
+                }
             }
         }
         return g
