@@ -97,6 +97,7 @@ let package = Package(
         .testTarget(
             name: "ACTrainingTests",
             dependencies: ["ACTraining", "ACRuntime", "ACNetWriter"],
+            resources: [.copy("Fixtures")],
             swiftSettings: commonSwiftSettings),
     ]
 )
