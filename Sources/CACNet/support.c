@@ -84,3 +84,53 @@ int64_t acnet_support_atomic_add(int64_t *counter, int64_t delta) {
 int64_t acnet_support_atomic_load(const int64_t *counter) {
     return __atomic_load_n(counter, __ATOMIC_SEQ_CST);
 }
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx2,fma"), noinline)) static float fma_chains(long iters, float seed) {
+    __m256 a[12];
+    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps(seed + (float)i * 1e-3f);
+    for (long k = 0; k < iters; k++) {
+        a[0] = _mm256_fmadd_ps(a[0], m, c);
+        a[1] = _mm256_fmadd_ps(a[1], m, c);
+        a[2] = _mm256_fmadd_ps(a[2], m, c);
+        a[3] = _mm256_fmadd_ps(a[3], m, c);
+        a[4] = _mm256_fmadd_ps(a[4], m, c);
+        a[5] = _mm256_fmadd_ps(a[5], m, c);
+        a[6] = _mm256_fmadd_ps(a[6], m, c);
+        a[7] = _mm256_fmadd_ps(a[7], m, c);
+        a[8] = _mm256_fmadd_ps(a[8], m, c);
+        a[9] = _mm256_fmadd_ps(a[9], m, c);
+        a[10] = _mm256_fmadd_ps(a[10], m, c);
+        a[11] = _mm256_fmadd_ps(a[11], m, c);
+    }
+    __m256 s = a[0];
+    for (int i = 1; i < 12; i++) s = _mm256_add_ps(s, a[i]);
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    return out[0] + out[7];
+}
+#endif
+
+double acnet_support_fma_peak_gflops(long iterations, int repeats) {
+#if defined(__x86_64__)
+    uint32_t need = ACNET_CPU_AVX2 | ACNET_CPU_FMA;
+    if ((acnet_support_cpu_features() & need) != need) return 0;
+    double best = 0;
+    volatile float sink = 0;
+    for (int r = 0; r < repeats; r++) {
+        uint64_t t0 = acnet_support_now_ns();
+        sink += fma_chains(iterations, 1.0f + (float)r);
+        uint64_t t1 = acnet_support_now_ns();
+        double gflops = (double)iterations * 12 * 8 * 2 / (double)(t1 - t0);
+        if (gflops > best) best = gflops;
+    }
+    (void)sink;
+    return best;
+#else
+    (void)iterations;
+    (void)repeats;
+    return 0;
+#endif
+}

@@ -4,15 +4,15 @@
 /// `oc16`, block b = [inputChannelCount(b)][KH][KW][16], block-diagonal for groups (lanes of
 /// a block that belong to another group have zero weights). Bias: [ceil(O/16)·16].
 ///
-/// Each output pixel tile keeps 6 pixels × 16 channels of accumulators in registers
-/// (12 YMM on AVX2, 6 ZMM on AVX-512) and streams broadcast input values against one weight
+/// Each output pixel tile keeps 8 pixels × 16 channels of accumulators in registers
+/// (8 ZMM on AVX-512) and streams broadcast input values against one weight
 /// vector per tap. Taps that fall on padding are skipped, never read: rows by clipping the
 /// kernel-row range, columns by handling edge pixels one at a time with bounds checks.
 ///
 /// Complexity: N · O · OH · OW · (C/groups) · KH · KW multiply-accumulates (plus at most
 /// 15/16 extra for partially filled blocks and block-diagonal group padding).
 enum ConvDirect {
-    static let tile = 6
+    static let tile = 8
 
     static func run(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
                     weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int])
@@ -81,13 +81,13 @@ enum ConvDirect {
         store16(yBlock + pixel * 16, activate(v, g.activation))
     }
 
-    /// Six adjacent interior output pixels: no horizontal bounds checks.
+    /// Eight adjacent interior output pixels: no horizontal bounds checks.
     @inline(__always)
     static func interiorTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
                              _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
                              _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int)
     {
-        var a0 = biasV, a1 = biasV, a2 = biasV, a3 = biasV, a4 = biasV, a5 = biasV
+        var a0 = biasV, a1 = biasV, a2 = biasV, a3 = biasV, a4 = biasV, a5 = biasV, a6 = biasV, a7 = biasV
         let ps = xa.pixelStride
         let step = g.strideW * ps
         let iw0 = ow * g.strideW - g.padLeft
@@ -107,6 +107,8 @@ enum ConvDirect {
                     a3 = a3.addingProduct(xp[3 * step], wv)
                     a4 = a4.addingProduct(xp[4 * step], wv)
                     a5 = a5.addingProduct(xp[5 * step], wv)
+                    a6 = a6.addingProduct(xp[6 * step], wv)
+                    a7 = a7.addingProduct(xp[7 * step], wv)
                     xp += dws
                     wp += 16
                 }
@@ -119,6 +121,8 @@ enum ConvDirect {
         finish(a3, g, yBlock, rBlock, p + 3)
         finish(a4, g, yBlock, rBlock, p + 4)
         finish(a5, g, yBlock, rBlock, p + 5)
+        finish(a6, g, yBlock, rBlock, p + 6)
+        finish(a7, g, yBlock, rBlock, p + 7)
     }
 
     /// One interior output pixel.

@@ -2,12 +2,17 @@
 /// AVX2 registers, four NEON registers).
 typealias V16 = SIMD16<Float>
 
+/// Loads 16 floats from a 64-byte-aligned address. Every block the kernels touch is aligned:
+/// constants start on 64-byte boundaries and hold whole 16-float blocks, arena offsets are
+/// multiples of 64, and blocked activations advance in whole blocks. (The generic
+/// `loadUnaligned(as:)` was measured not to inline here: an out-of-line call per weight load.)
 @inline(__always) func load16(_ p: UnsafePointer<Float>) -> V16 {
-    UnsafeRawPointer(p).loadUnaligned(as: V16.self)
+    UnsafeRawPointer(p).assumingMemoryBound(to: V16.self).pointee
 }
 
+/// Stores 16 floats to a 64-byte-aligned address (see `load16`).
 @inline(__always) func store16(_ p: UnsafeMutablePointer<Float>, _ v: V16) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V16.self)
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: V16.self).pointee = v
 }
 
 @inline(__always) func activate(_ v: V16, _ a: Activation) -> V16 {

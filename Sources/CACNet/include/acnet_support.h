@@ -40,6 +40,13 @@ int64_t acnet_support_atomic_add(int64_t *counter, int64_t delta);
 /** Atomic load of a 64-bit counter. */
 int64_t acnet_support_atomic_load(const int64_t *counter);
 
+/**
+ * Measures the single-thread fp32 FMA peak in GFLOP/s: 12 independent 256-bit FMA chains,
+ * register-only (the method of ../shared/bench/fma_peak.c), best of `repeats` runs of
+ * `iterations` loop trips. Returns 0 where AVX2+FMA is unavailable.
+ */
+double acnet_support_fma_peak_gflops(long iterations, int repeats);
+
 #ifdef __cplusplus
 }
 #endif

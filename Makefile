@@ -1,0 +1,68 @@
+# ACNet for Swift — C library packaging and developer entry points.
+#
+#   make install PREFIX=/usr/local   include/acnet.h, lib/libacnet.so, lib/libacnet.a,
+#                                    lib/pkgconfig/acnet.pc, lib/cmake/acnet/
+#   make cli                         the `acnet` tool (release) in .build/release/acnet
+#   make examples PREFIX=...         build examples/c, examples/cpp, examples/classify
+#                                    against an installed PREFIX
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+MAJOR := $(shell sed -n 's/^\#define ACNET_VERSION_MAJOR \([0-9]*\)/\1/p' include/acnet.h)
+MINOR := $(shell sed -n 's/^\#define ACNET_VERSION_MINOR \([0-9]*\)/\1/p' include/acnet.h)
+PATCH := $(shell sed -n 's/^\#define ACNET_VERSION_PATCH \([0-9]*\)/\1/p' include/acnet.h)
+VERSION := $(MAJOR).$(MINOR).$(PATCH)
+# The C library is built in its own scratch path: -static-stdlib changes every object.
+CLIB_SCRATCH := .build-clib
+CLIB_DIR := $(CLIB_SCRATCH)/release
+SWIFT_STATIC := $(shell dirname $$(dirname $$(readlink -f $$(which swift))))/lib/swift_static/linux
+
+.PHONY: all cli lib install examples clean
+
+all: cli lib
+
+cli:
+	swift build -c release --product acnet
+
+# libacnet.so: the CInterface module with the Swift runtime linked in statically, exporting
+# only acnet_* (scripts/acnet.map). libacnet.a: the same objects and the needed parts of the
+# Swift runtime as one relocatable object whose only global definitions are acnet_*.
+lib:
+	swift build -c release --product acnetc --scratch-path $(CLIB_SCRATCH) \
+	    -Xswiftc -static-stdlib \
+	    -Xlinker --version-script=$(CURDIR)/scripts/acnet.map \
+	    -Xlinker -soname=libacnet.so.$(MAJOR)
+	rm -f $(CLIB_DIR)/acnet_all.o $(CLIB_DIR)/libacnet.a
+	ld -r -o $(CLIB_DIR)/acnet_all.o \
+	    $(CLIB_DIR)/CInterface.build/*.o $(CLIB_DIR)/ACRuntime.build/*.o $(CLIB_DIR)/CACNet.build/*.o \
+	    $(SWIFT_STATIC)/libswiftCore.a $(SWIFT_STATIC)/libswift_Builtin_float.a 2>/dev/null || \
+	ld -r -o $(CLIB_DIR)/acnet_all.o \
+	    $(CLIB_DIR)/CInterface.build/*.o $(CLIB_DIR)/ACRuntime.build/*.o $(CLIB_DIR)/CACNet.build/*.o \
+	    $(SWIFT_STATIC)/libswiftCore.a
+	nm -g --defined-only $(CLIB_DIR)/acnet_all.o | awk '$$3 ~ /^acnet_/ && $$3 !~ /^acnet_support_/ {print $$3}' \
+	    > $(CLIB_DIR)/acnet.syms
+	objcopy --keep-global-symbols=$(CLIB_DIR)/acnet.syms $(CLIB_DIR)/acnet_all.o
+	ar rcs $(CLIB_DIR)/libacnet.a $(CLIB_DIR)/acnet_all.o
+
+install: lib
+	install -d $(PREFIX)/include $(PREFIX)/lib/pkgconfig $(PREFIX)/lib/cmake/acnet
+	install -m 644 include/acnet.h $(PREFIX)/include/acnet.h
+	install -m 755 $(CLIB_DIR)/libacnetc.so $(PREFIX)/lib/libacnet.so.$(VERSION)
+	ln -sf libacnet.so.$(VERSION) $(PREFIX)/lib/libacnet.so.$(MAJOR)
+	ln -sf libacnet.so.$(MAJOR) $(PREFIX)/lib/libacnet.so
+	install -m 644 $(CLIB_DIR)/libacnet.a $(PREFIX)/lib/libacnet.a
+	printf '%s\n' "prefix=$(abspath $(PREFIX))" 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	    'Name: acnet' 'Description: ACNet inference runtime (fused Asymmetric Convolution Networks), C API' \
+	    'Version: $(VERSION)' 'Libs: -L$${libdir} -lacnet' 'Libs.private: -lstdc++ -lm -lpthread -ldl' \
+	    'Cflags: -I$${includedir}' > $(PREFIX)/lib/pkgconfig/acnet.pc
+	sed -e 's/@MAJOR@/$(MAJOR)/g' cmake/acnetConfig.cmake.in > $(PREFIX)/lib/cmake/acnet/acnetConfig.cmake
+	sed -e 's/@VERSION@/$(VERSION)/g' -e 's/@MAJOR@/$(MAJOR)/g' cmake/acnetConfigVersion.cmake.in \
+	    > $(PREFIX)/lib/cmake/acnet/acnetConfigVersion.cmake
+
+examples:
+	$(MAKE) -C examples/c PREFIX=$(abspath $(PREFIX))
+	cmake -S examples/cpp -B examples/cpp/build -DCMAKE_PREFIX_PATH=$(abspath $(PREFIX)) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build examples/cpp/build
+	$(MAKE) -C examples/classify PREFIX=$(abspath $(PREFIX))
+
+clean:
+	rm -rf $(CLIB_SCRATCH) examples/c/build examples/cpp/build examples/classify/build

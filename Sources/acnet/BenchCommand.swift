@@ -1,0 +1,115 @@
+import ACNetWriter
+import ACRuntime
+import ArgumentParser
+import CACNet
+import Foundation
+
+/// `acnet bench`: latency of a model (file or built-in architecture) with the machine's FMA
+/// peak measured in the same run.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time a model: median/p10/p90 latency, GFLOP/s and the fraction of this CPU's FMA peak.",
+        discussion: """
+            GFLOP/s = 2 × MACs / median latency (MACs include taps on zero padding, the \
+            conventional count used by ../shared/bench). The FMA peak is measured in the same run \
+            with 12 independent 256-bit FMA chains, as ../shared/bench/fma_peak.c does.
+            Built-in architectures (random weights, layer for layer as gen_models.py): \
+            \(BenchmarkModels.names.joined(separator: ", ")).
+            """)
+
+    @Argument(help: "An .acnb model file (or use --arch).")
+    var model: String?
+
+    @Option(help: "A built-in architecture instead of a file.")
+    var arch: String?
+
+    @Option(help: "Images per run.")
+    var batch: Int = 1
+
+    @Option(help: "Worker threads (1 in this version).")
+    var threads: Int = 1
+
+    @Option(help: "Untimed warm-up runs.")
+    var warmup: Int = 20
+
+    @Option(help: "Timed runs (default: as many as fit in about 2 seconds, at least 20).")
+    var iterations: Int?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard (model == nil) != (arch == nil) else { throw ValidationError("give either a model file or --arch") }
+        guard batch >= 1, warmup >= 0, threads >= 1 else { throw ValidationError("batch and threads must be ≥ 1") }
+        if let iterations, iterations < 1 { throw ValidationError("--iterations must be ≥ 1") }
+    }
+
+    func run() throws {
+        let m: Model
+        let name: String
+        do {
+            if let arch {
+                m = try Model(bytes: try BenchmarkModels.build(arch))
+                name = arch
+            } else {
+                m = try Model(contentsOfFile: model!)
+                name = model!
+            }
+        } catch let e as WriterError {
+            throw CLIError(e.message)
+        } catch {
+            throw CLIError("\(model ?? ""): \(error)")
+        }
+        let session = try Session(model: m, options: SessionOptions(threads: threads, maxBatch: batch))
+        var rng = SystemRandomNumberGenerator()
+        let input = (0..<(batch * m.inputElementCount)).map { _ in Float.random(in: -1...1, using: &rng) }
+        var output = [Float](repeating: 0, count: batch * m.outputElementCount)
+        let oc = output.count
+        func once() throws {
+            try input.withUnsafeBufferPointer { i in
+                try output.withUnsafeMutableBufferPointer { o in
+                    try session.run(input: i.baseAddress!, inputCount: i.count, output: o.baseAddress!, outputCount: oc,
+                                    batch: batch)
+                }
+            }
+        }
+        for _ in 0..<warmup { try once() }
+        var n = iterations ?? 0
+        if iterations == nil {
+            let t0 = acnet_support_now_ns()
+            try once()
+            let one = max(1, acnet_support_now_ns() - t0)
+            n = max(20, Int(2_000_000_000 / one))
+        }
+        var times = [Double]()
+        times.reserveCapacity(n)
+        for _ in 0..<n {
+            let t0 = acnet_support_now_ns()
+            try once()
+            times.append(Double(acnet_support_now_ns() - t0) / 1e6)
+        }
+        times.sort()
+        func pct(_ p: Double) -> Double { times[min(times.count - 1, Int(p * Double(times.count - 1) + 0.5))] }
+        let median = pct(0.5), p10 = pct(0.1), p90 = pct(0.9)
+        let flops = 2 * Double(m.macs) * Double(batch)
+        let gflops = flops / (median * 1e6)
+        let peak = acnet_support_fma_peak_gflops(200_000_000, 3)
+        if json {
+            print("""
+                {"model":"\(name)","batch":\(batch),"threads":\(threads),"macs":\(m.macs),"iterations":\(n),\
+                "median_ms":\(median),"p10_ms":\(p10),"p90_ms":\(p90),"gflops":\(gflops),\
+                "fma_peak_gflops":\(peak),"fraction_of_peak":\(peak > 0 ? gflops / peak : 0)}
+                """)
+        } else {
+            print("model: \(name)  batch \(batch)  threads \(threads)  MACs/image \(m.macs)  runs \(n) (+\(warmup) warm-up)")
+            print(String(format: "latency ms: median %.4f  p10 %.4f  p90 %.4f", median, p10, p90))
+            print(String(format: "throughput: %.1f GFLOP/s", gflops))
+            if peak > 0 {
+                print(String(format: "FMA peak (measured now, 1 thread): %.1f GFLOP/s  ->  %.3f of peak", peak, gflops / peak))
+            } else {
+                print("FMA peak: not measurable on this CPU (no AVX2+FMA)")
+            }
+        }
+    }
+}
