@@ -124,7 +124,7 @@ static const char *class_label(const classifier *c, size_t i, char *buffer, size
         if (status == ACNET_OK && label != NULL) return label;
         fail_acnet("reading a label", status);
     }
-    snprintf(buffer, size, "%zu", i);
+    snprintf(buffer, size, "class %zu", i); /* as `acnet classify` */
     return buffer;
 }
 
