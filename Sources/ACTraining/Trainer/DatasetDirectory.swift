@@ -1,0 +1,42 @@
+/// A dataset directory resolved to its training and test splits: IDX files (MNIST,
+/// Fashion-MNIST) or an image folder (`root/<class>/*.jpg`, with `train/` and `test/` when
+/// present).
+public struct DatasetDirectory: Sendable {
+    /// The directory as given.
+    public let path: String
+    /// True for IDX files, false for an image folder.
+    public let isIDX: Bool
+
+    public init(_ path: String) {
+        self.path = path
+        isIDX = IDXDataset.isIDXDirectory(path)
+    }
+
+    /// Loads one split.
+    ///
+    /// - Parameters:
+    ///   - channels: for image folders, 1 (gray) or 3 (RGB); IDX files are always gray.
+    ///   - classNames: the class list to index labels by (the training split's for `.test`).
+    ///   - limit: keep only the first `limit` images (quick experiments; CLI `--limit`).
+    /// - Throws: ``DataError``.
+    public func load(_ split: DatasetSplit, channels: Int = 3, classNames: [String]? = nil,
+                     limit: Int? = nil) throws -> ImageSet {
+        var set: ImageSet
+        if isIDX {
+            set = try IDXDataset.load(directory: path, split: split, classNames: classNames)
+        } else {
+            set = try ImageFolderDataset.load(root: path, split: split, channels: channels, classNames: classNames)
+        }
+        if let limit, limit < set.count {
+            // A seeded subset keeps every class represented (files are sorted by class).
+            var rng = PipelineRandom(seed: 0x1_1417, stream: [UInt64(limit)])
+            set = set.subset(Array(rng.permutation(set.count).prefix(limit)).sorted())
+        }
+        return set
+    }
+
+    /// Whether a separate test split exists (always for IDX; `test/` for image folders).
+    public var hasTestSplit: Bool {
+        isIDX || ImageFolderDataset.directory(root: path, split: .test) != path
+    }
+}

@@ -1,0 +1,61 @@
+import ACRuntime
+import ACTraining
+import ArgumentParser
+import Foundation
+
+/// `acnet eval MODEL.acnb --data DIR [--json]`: test-set accuracy through ACRuntime.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Measure a model's accuracy on a dataset's test split with the runtime.",
+        discussion: """
+            DIR holds IDX files (the t10k-* test split is used) or an image folder <class>/*.jpg \
+            (its test/ sub-folder when present). Images are preprocessed by the model's input spec. \
+            The last line is `accuracy: 0.XXXX (correct/total)`.
+            """)
+
+    @Argument(help: "The .acnb model file.")
+    var model: String
+
+    @Option(name: .long, help: "Dataset directory: IDX files or an image folder.")
+    var data: String
+
+    @Flag(name: .long, help: "Print one JSON object instead of text.")
+    var json = false
+
+    @Option(name: .long, help: "Images per runtime call.")
+    var batchSize = 256
+
+    @Option(name: .long, help: "Runtime threads.")
+    var threads = 2
+
+    @Option(name: .long, help: "Evaluate only the first N test images.")
+    var limit: Int?
+
+    func run() throws {
+        let loaded: Model
+        do { loaded = try Model(contentsOfFile: model) } catch {
+            throw ValidationError("cannot load \(model): \(error)")
+        }
+        let data = try EvaluationData(directory: self.data, model: loaded, limit: limit)
+        let started = Date()
+        let predictions = try runtimePredictions(model: loaded, inputs: data.inputs, count: data.count,
+                                                 batch: batchSize, threads: threads)
+        let seconds = Date().timeIntervalSince(started)
+        let correct = zip(predictions, data.labels).filter { $0 == $1 }.count
+        let accuracy = Double(correct) / Double(max(data.count, 1))
+        if json {
+            let object: [String: Any] = [
+                "model": model, "data": data.source, "correct": correct, "total": data.count,
+                "accuracy": accuracy, "seconds": seconds,
+            ]
+            let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: bytes, as: UTF8.self))
+        } else {
+            print("model: \(model)")
+            print("data: \(data.source)")
+            print(String(format: "time: %.2f s (%.0f images/s)", seconds, Double(data.count) / max(seconds, 1e-9)))
+            print(String(format: "accuracy: %.4f (%d/%d)", accuracy, correct, data.count))
+        }
+    }
+}

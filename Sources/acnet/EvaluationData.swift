@@ -1,0 +1,125 @@
+import ACRuntime
+import ACTraining
+import CJPEG
+import Foundation
+
+/// The test images of a dataset directory turned into a model's input tensors, following the
+/// model's input spec (DESIGN §4): IDX directories give their `t10k` split, image folders their
+/// `test/` sub-folder when present (else the folder itself). Every image is resampled and
+/// normalised by `acj_preprocess`, the project's one definition of preprocessing.
+struct EvaluationData {
+    /// `count × C × H × W` floats, NCHW, ready for ``Session/run(_:batch:)``.
+    var inputs: [Float]
+    /// One class index per image, into the model's labels.
+    var labels: [Int]
+    /// Where the images came from (for messages).
+    var source: String
+    var count: Int { labels.count }
+
+    /// Loads and preprocesses the test split of `directory` for `model`.
+    ///
+    /// - Throws: ``DataError`` for unreadable data, or when the dataset's classes cannot be
+    ///   matched to the model's labels.
+    init(directory: String, model: Model, limit: Int? = nil) throws {
+        let shape = model.inputShape  // [C, H, W]
+        guard shape.count == 3 else { throw DataError.invalid("model input shape \(shape) is not an image") }
+        let (c, h, w) = (shape[0], shape[1], shape[2])
+        let spec = model.inputSpec
+        let labels = model.labels
+        if IDXDataset.isIDXDirectory(directory) {
+            var set = try IDXDataset.load(directory: directory, split: .test,
+                                          classNames: labels.isEmpty ? nil : labels)
+            if let limit, limit < set.count { set = set.subset(Array(0..<limit)) }
+            source = "\(directory) (t10k split, \(set.count) images)"
+            self.labels = set.labels.map(Int.init)
+            inputs = try EvaluationData.preprocess(count: set.count, channelsIn: 1, height: set.height, width: set.width,
+                                                   pixels: { i in Array(set.pixels[(i * set.imageSize)..<((i + 1) * set.imageSize)]) },
+                                                   c: c, h: h, w: w, spec: spec)
+            return
+        }
+        let dir = ImageFolderDataset.directory(root: directory, split: .test)
+        let classes = try ImageFolderDataset.classNames(in: dir)
+        // Map folder names to model labels by name; fall back to sorted order when the model's
+        // labels are not the folder names but the counts agree.
+        var classIndex = [String: Int]()
+        let byName = classes.allSatisfy { labels.contains($0) }
+        guard byName || labels.isEmpty || classes.count == labels.count else {
+            throw DataError.invalid("folders \(classes) in \(dir) do not match the model's labels \(labels)")
+        }
+        for (i, cls) in classes.enumerated() { classIndex[cls] = byName ? labels.firstIndex(of: cls)! : i }
+        var files = [(String, Int)]()
+        for cls in classes {
+            let classDir = (dir as NSString).appendingPathComponent(cls)
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: classDir)) ?? [])
+                .filter { ["jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }
+                .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for n in names { files.append(((classDir as NSString).appendingPathComponent(n), classIndex[cls]!)) }
+        }
+        if let limit, limit < files.count { files = Array(files.prefix(limit)) }
+        guard !files.isEmpty else { throw DataError.invalid("no .jpg files under \(dir)") }
+        source = "\(dir) (\(files.count) images)"
+        self.labels = files.map(\.1)
+        let want = c == 1 ? 1 : 3
+        let per = c * h * w
+        var out = [Float](repeating: 0, count: files.count * per)
+        for (i, (path, _)) in files.enumerated() {
+            var image = acj_image()
+            var message = [CChar](repeating: 0, count: 256)
+            guard acj_decode_file(path, Int32(want), 0, &image, &message, message.count) == 0, let p = image.pixels else {
+                let reason = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+                throw DataError.corrupt("\(path): cannot decode JPEG (\(reason))")
+            }
+            defer { acj_image_free(&image) }
+            var px = Array(UnsafeBufferPointer(start: p, count: Int(image.width * image.height) * want))
+            if spec.channelOrder == .bgr && want == 3 {
+                for k in stride(from: 0, to: px.count, by: 3) { px.swapAt(k, k + 2) }
+            }
+            try out.withUnsafeMutableBufferPointer { o in
+                let status = acj_preprocess(px, image.width, image.height, UInt32(want), UInt32(w), UInt32(h),
+                                            spec.mean, spec.std, o.baseAddress! + i * per)
+                guard status == 0 else { throw DataError.invalid("\(path): preprocessing failed (\(status))") }
+            }
+        }
+        inputs = out
+    }
+
+    /// Preprocesses gray IDX images (replicated to 3 channels for an RGB model).
+    private static func preprocess(count: Int, channelsIn: Int, height: Int, width: Int,
+                                   pixels: (Int) -> [UInt8], c: Int, h: Int, w: Int,
+                                   spec: InputSpec) throws -> [Float] {
+        let per = c * h * w
+        var out = [Float](repeating: 0, count: count * per)
+        try out.withUnsafeMutableBufferPointer { o in
+            for i in 0..<count {
+                var px = pixels(i)
+                if c == 3 { px = px.flatMap { [$0, $0, $0] } }
+                let status = acj_preprocess(px, UInt32(width), UInt32(height), UInt32(c), UInt32(w), UInt32(h),
+                                            spec.mean, spec.std, o.baseAddress! + i * per)
+                guard status == 0 else { throw DataError.invalid("image \(i): preprocessing failed (\(status))") }
+            }
+        }
+        return out
+    }
+}
+
+/// Runs `model` over `inputs` in batches and returns the argmax class of each image.
+func runtimePredictions(model: Model, inputs: [Float], count: Int, batch: Int = 256,
+                        threads: Int = 2) throws -> [Int] {
+    let session = try Session(model: model, options: SessionOptions(threads: threads, maxBatch: batch))
+    let per = model.inputElementCount
+    let classes = model.outputElementCount
+    var predictions = [Int]()
+    predictions.reserveCapacity(count)
+    var start = 0
+    while start < count {
+        let n = min(batch, count - start)
+        let logits = try session.run(Array(inputs[(start * per)..<((start + n) * per)]), batch: n)
+        for i in 0..<n {
+            var best = 0
+            for k in 1..<classes where logits[i * classes + k] > logits[i * classes + best] { best = k }
+            predictions.append(best)
+        }
+        start += n
+    }
+    return predictions
+}

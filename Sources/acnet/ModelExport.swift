@@ -1,0 +1,77 @@
+import ACRuntime
+import ACTraining
+import Foundation
+
+/// Export = fuse + serialise + verify through ACRuntime (DESIGN §3, §7).
+enum ModelExport {
+    /// The verification outcome.
+    struct Report {
+        var maxAbsDifference: Float
+        var bound: Float
+        var maxAbsLogit: Float
+        var comparedImages: Int
+        var argmaxAgreement: Int
+        var total: Int
+        var runtimeCorrect: Int
+        var trainingCorrect: Int
+        var passed: Bool { maxAbsDifference <= bound && argmaxAgreement == total }
+        var summary: String {
+            String(format: """
+                logits: max|Δ| %.3g over %d test images (max|y| %.3g, bound %.3g): %@
+                argmax agreement: %d/%d: %@
+                test accuracy: runtime %.4f, training network %.4f (%d images)
+                """, maxAbsDifference, comparedImages, maxAbsLogit, bound,
+                maxAbsDifference <= bound ? "ok" : "FAILED",
+                argmaxAgreement, total, argmaxAgreement == total ? "ok" : "FAILED",
+                Double(runtimeCorrect) / Double(max(total, 1)), Double(trainingCorrect) / Double(max(total, 1)), total)
+        }
+    }
+
+    /// The .acnb bytes of the fused model (labels and input spec from the checkpoint).
+    static func fusedModelBytes(model: Sequential, info: TrainerCheckpointInfo) throws -> [UInt8] {
+        let shape = info.inputShape
+        let spec = InputSpec(channelOrder: shape.first == 1 ? .gray : .rgb,
+                             mean: info.normalization.mean, std: info.normalization.std)
+        return try Exporter.serialize(model, inputShape: shape, inputSpec: spec, labels: info.labels)
+    }
+
+    /// Runs the fused model in ACRuntime and the unfused one in eval mode on the test split.
+    static func verify(bytes: [UInt8], model: Sequential, info: TrainerCheckpointInfo, dataDirectory: String,
+                       verifyBatch: Int, limit: Int?) throws -> Report {
+        let runtime = try Model(bytes: bytes)
+        let dataset = DatasetDirectory(dataDirectory)
+        let channels = info.inputShape.first ?? 3
+        let test = try dataset.load(.test, channels: channels, classNames: info.labels, limit: limit)
+        let batch = 250
+        let session = try Session(model: runtime, options: SessionOptions(threads: 1, maxBatch: batch))
+        let loader = BatchLoader(data: test, batchSize: batch, shuffle: false, augmentation: .none,
+                                 normalization: info.normalization, seed: 0, epoch: 0)
+        var maxDiff: Float = 0, maxY: Float = 0, compared = 0
+        var agree = 0, runtimeCorrect = 0, trainingCorrect = 0
+        while let b = loader.next() {
+            let x = Tensor(shape: [b.count] + info.inputShape, data: b.images)
+            let y = model.forward(x, training: false)
+            let r = try session.run(b.images, batch: b.count)
+            let k = y.count / b.count
+            precondition(r.count == y.count, "runtime output \(r.count) vs training output \(y.count)")
+            for i in 0..<b.count {
+                var ay = 0, ar = 0
+                for j in 0..<k {
+                    if compared < verifyBatch {
+                        maxDiff = max(maxDiff, abs(y.data[i * k + j] - r[i * k + j]))
+                        maxY = max(maxY, abs(y.data[i * k + j]))
+                    }
+                    if y.data[i * k + j] > y.data[i * k + ay] { ay = j }
+                    if r[i * k + j] > r[i * k + ar] { ar = j }
+                }
+                if compared < verifyBatch { compared += 1 }
+                if ay == ar { agree += 1 }
+                if ay == Int(b.labels[i]) { trainingCorrect += 1 }
+                if ar == Int(b.labels[i]) { runtimeCorrect += 1 }
+            }
+        }
+        return Report(maxAbsDifference: maxDiff, bound: 1e-4 * (1 + maxY), maxAbsLogit: maxY, comparedImages: compared,
+                      argmaxAgreement: agree, total: test.count, runtimeCorrect: runtimeCorrect,
+                      trainingCorrect: trainingCorrect)
+    }
+}
