@@ -173,11 +173,12 @@ static int classify_image(classifier *c, const char *path, size_t top, int print
         c->probs[i] /= sum;
         c->order[i] = i;
     }
-    /* Stable partial selection sort of the first `top` places (ties: lower class first). */
+    /* Rank by logit, which orders exactly like the probabilities but never underflows to ties:
+       a stable partial selection sort of the first `top` places (ties: lower class first). */
     for (size_t i = 0; i < top; i++) {
         size_t best = i;
         for (size_t j = i + 1; j < c->classes; j++)
-            if (c->probs[c->order[j]] > c->probs[c->order[best]]) best = j;
+            if (c->logits[c->order[j]] > c->logits[c->order[best]]) best = j;
         size_t chosen = c->order[best];
         memmove(&c->order[i + 1], &c->order[i], (best - i) * sizeof *c->order);
         c->order[i] = chosen;
