@@ -23,10 +23,12 @@ all: cli lib
 cli:
 	swift build -c release --product acnet
 
-# libacnet.so: the CInterface module with the Swift runtime linked in statically, exporting
-# only acnet_* (scripts/acnet.map). libacnet.a: the same objects and the needed parts of the
-# Swift runtime as one relocatable object whose only global definitions are acnet_*.
+# The CInterface, ACRuntime and CACNet objects (built with -static-stdlib) and the parts of the
+# Swift runtime they need are partially linked into one relocatable object whose only global
+# definitions are the functions of include/acnet.h (scripts/acnet.map). libacnet.a archives
+# it; libacnet.so links it, so neither needs a Swift runtime on the consumer's machine.
 lib:
+	rm -f $(CLIB_DIR)/libacnetc.so  # the link flags are not tracked by SwiftPM
 	swift build -c release --product acnetc --scratch-path $(CLIB_SCRATCH) \
 	    -Xswiftc -static-stdlib \
 	    -Xlinker --version-script=$(CURDIR)/scripts/acnet.map \
@@ -34,19 +36,17 @@ lib:
 	rm -f $(CLIB_DIR)/acnet_all.o $(CLIB_DIR)/libacnet.a
 	ld -r -o $(CLIB_DIR)/acnet_all.o \
 	    $(CLIB_DIR)/CInterface.build/*.o $(CLIB_DIR)/ACRuntime.build/*.o $(CLIB_DIR)/CACNet.build/*.o \
-	    $(SWIFT_STATIC)/libswiftCore.a $(SWIFT_STATIC)/libswift_Builtin_float.a 2>/dev/null || \
-	ld -r -o $(CLIB_DIR)/acnet_all.o \
-	    $(CLIB_DIR)/CInterface.build/*.o $(CLIB_DIR)/ACRuntime.build/*.o $(CLIB_DIR)/CACNet.build/*.o \
-	    $(SWIFT_STATIC)/libswiftCore.a
-	nm -g --defined-only $(CLIB_DIR)/acnet_all.o | awk '$$3 ~ /^acnet_/ && $$3 !~ /^acnet_support_/ {print $$3}' \
-	    > $(CLIB_DIR)/acnet.syms
+	    $(SWIFT_STATIC)/x86_64/swiftrt.o $(SWIFT_STATIC)/libswiftGlibc.a $(SWIFT_STATIC)/libswiftCore.a
+	sed -n 's/^ *\(acnet_[a-z_]*\);$$/\1/p' scripts/acnet.map > $(CLIB_DIR)/acnet.syms
 	objcopy --keep-global-symbols=$(CLIB_DIR)/acnet.syms $(CLIB_DIR)/acnet_all.o
 	ar rcs $(CLIB_DIR)/libacnet.a $(CLIB_DIR)/acnet_all.o
+	cc -shared -o $(CLIB_DIR)/libacnet.so $(CLIB_DIR)/acnet_all.o -Wl,--version-script=scripts/acnet.map \
+	    -Wl,-soname=libacnet.so.$(MAJOR) -Wl,-z,noexecstack -lstdc++ -lm -lpthread -ldl
 
 install: lib
 	install -d $(PREFIX)/include $(PREFIX)/lib/pkgconfig $(PREFIX)/lib/cmake/acnet
 	install -m 644 include/acnet.h $(PREFIX)/include/acnet.h
-	install -m 755 $(CLIB_DIR)/libacnetc.so $(PREFIX)/lib/libacnet.so.$(VERSION)
+	install -m 755 $(CLIB_DIR)/libacnet.so $(PREFIX)/lib/libacnet.so.$(VERSION)
 	ln -sf libacnet.so.$(VERSION) $(PREFIX)/lib/libacnet.so.$(MAJOR)
 	ln -sf libacnet.so.$(MAJOR) $(PREFIX)/lib/libacnet.so
 	install -m 644 $(CLIB_DIR)/libacnet.a $(PREFIX)/lib/libacnet.a

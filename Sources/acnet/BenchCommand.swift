@@ -39,6 +39,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Option(help: "With --arch: also write the generated model to this .acnb file.")
+    var saveModel: String?
+
     func validate() throws {
         guard (model == nil) != (arch == nil) else { throw ValidationError("give either a model file or --arch") }
         guard batch >= 1, warmup >= 0, threads >= 1 else { throw ValidationError("batch and threads must be ≥ 1") }
@@ -50,7 +53,9 @@ struct BenchCommand: ParsableCommand {
         let name: String
         do {
             if let arch {
-                m = try Model(bytes: try BenchmarkModels.build(arch))
+                let bytes = try BenchmarkModels.build(arch)
+                if let saveModel { try Data(bytes).write(to: URL(fileURLWithPath: saveModel), options: .atomic) }
+                m = try Model(bytes: bytes)
                 name = arch
             } else {
                 m = try Model(contentsOfFile: model!)

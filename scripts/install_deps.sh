@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs (idempotent; skips apt when all are present).
+set -euo pipefail
+pkgs=(libjpeg-dev libjpeg-turbo-progs libopenblas-dev zlib1g-dev dataset-fashion-mnist cmake pkg-config)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The test command: install what is needed, build, run the Swift test suite, install the C
+# library into a temporary prefix and run the C-level tests, the examples and the JPEG
+# classifier tests. Prints each stage's time. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s); stage_start=$start
+stage() { local now; now=$(date +%s); echo "== stage '$1' took $((now - stage_start)) s"; stage_start=$now; }
+
+scripts/install_deps.sh
+stage "install dependencies"
+
+swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v Compiling || true
+stage "debug build with tests"
+swift test --skip-build 2>&1 | tee /tmp/acnet-swift-test.log | grep -E "✘|Test run|passed after|failed" | grep -v "^✔ Test \"" | tail -40
+grep -q "Test run with .* passed" /tmp/acnet-swift-test.log
+stage "swift test"
+
+swift build -c release --product acnet 2>&1 | tail -1
+prefix=$(mktemp -d)
+make -s install PREFIX="$prefix" >/dev/null
+stage "release build + make install"
+
+work=$(mktemp -d)
+.build/release/acnet bench --arch resnet20 --save-model "$work/resnet20.acnb" --warmup 0 --iterations 1 >/dev/null
+model=models/fashion-mnist-acnet.acnb
+[ -f "$model" ] || { .build/release/acnet bench --arch fmnist --save-model "$work/fmnist.acnb" --warmup 0 --iterations 1 >/dev/null; model="$work/fmnist.acnb"; }
+scripts/test_c_abi.sh "$prefix" "$model" "$work/resnet20.acnb"
+stage "C ABI tests and examples"
+
+if [ -f models/fashion-mnist-acnet.acnb ] && [ -x scripts/test_classify.sh ]; then
+    ACNET_CLI=.build/release/acnet scripts/test_classify.sh "$prefix" models/fashion-mnist-acnet.acnb
+    stage "JPEG classifier tests"
+fi
+.build/release/acnet bench --arch conv64 --iterations 50 --warmup 5
+stage "benchmark smoke run"
+echo "== total $(( $(date +%s) - start )) s"

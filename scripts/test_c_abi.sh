@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# C-level checks of the installed library: the header compiles alone as C99 and C++17 with
+# -Werror, its function declarations equal libacnet.so's exports, the ABI/misuse tests and the
+# zero-allocation test pass, and the C/C++ examples build (-Werror, pkg-config / CMake) and run.
+#
+#   scripts/test_c_abi.sh PREFIX MODEL.acnb RESNET20.acnb
+# Prints "N passed, N failed" last; exits non-zero on any failure.
+set -u
+prefix=$(cd "$1" && pwd); model=$2; resnet=$3
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
+pass=0; fail=0
+check() { # name, command...
+    local name=$1; shift
+    if "$@" >"$out/log" 2>&1; then pass=$((pass + 1)); echo "PASS $name"
+    else fail=$((fail + 1)); echo "FAIL $name"; sed 's/^/    /' "$out/log" | tail -20; fi
+}
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+check "header alone, C99 -Werror" gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c "$prefix/include/acnet.h"
+check "header alone, C++17 -Werror" g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ "$prefix/include/acnet.h"
+symbols_match() {
+    grep -oE 'acnet_[a-z_]+\(' "$prefix/include/acnet.h" | tr -d '(' | sort -u > "$out/header.txt"
+    nm -D --defined-only "$prefix/lib/libacnet.so" | awk '{print $3}' | sort -u > "$out/exports.txt"
+    diff "$out/header.txt" "$out/exports.txt"
+}
+check "header declarations == libacnet.so exports" symbols_match
+check "libacnet.so needs no Swift runtime" bash -c "! ldd '$prefix/lib/libacnet.so' | grep -q swift"
+check "build abi_test" gcc -std=c11 -Wall -Wextra -Werror -o "$out/abi_test" "$root/Tests/CABI/abi_test.c" \
+    $(pkg-config --cflags --libs acnet) -Wl,-rpath,"$prefix/lib"
+check "abi_test" "$out/abi_test" "$model"
+check "build alloc_test" gcc -std=c99 -O1 -Wall -Wextra -Werror -o "$out/alloc_test" "$root/Tests/CABI/alloc_test.c" \
+    $(pkg-config --cflags --libs acnet) -Wl,-rpath,"$prefix/lib"
+check "zero allocations in 1000 runs of ResNet-20" "$out/alloc_test" "$resnet" 1000
+check "static link (libacnet.a)" gcc -std=c11 -Wall -Wextra -Werror -o "$out/abi_static" "$root/Tests/CABI/abi_test.c" \
+    -I"$prefix/include" "$prefix/lib/libacnet.a" -lstdc++ -lm -lpthread -ldl
+check "abi_test, statically linked" "$out/abi_static" "$model"
+check "examples/c builds (pkg-config, -Werror)" make -s -C "$root/examples/c" PREFIX="$prefix"
+check "examples/c runs" "$root/examples/c/build/acnet_example" "$model"
+check "examples/cpp builds (find_package CONFIG)" bash -c "cmake -S '$root/examples/cpp' -B '$out/cpp' -DCMAKE_PREFIX_PATH='$prefix' >/dev/null && cmake --build '$out/cpp'"
+check "examples/cpp runs" "$out/cpp/acnet_cpp_example" "$model"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
