@@ -15,6 +15,7 @@ import Foundation
 /// OpenBLAS's own dynamic initialisation (`gotoblas_dynamic_quit` / `gotoblas_dynamic_init`,
 /// exported by the library) with `OPENBLAS_CORETYPE` set to SkylakeX or Haswell.
 /// Done once, before the first SGEMM of ACTraining; `ACTRAINING_KEEP_BLAS_CORE=1` disables it.
+/// It also sets OpenBLAS to one thread: ACTraining splits its GEMMs over its own threads.
 public enum BLASSetup {
     /// The OpenBLAS core in use (e.g. "SkylakeX", "Haswell", "Prescott").
     public static var coreName: String { String(cString: openblas_get_corename()) }
@@ -23,7 +24,13 @@ public enum BLASSetup {
     @discardableResult
     public static func ensureConfigured() -> String { configured }
 
-    private static let configured: String = configure()
+    private static let configured: String = {
+        let core = configure()
+        // ACTraining parallelises GEMMs itself (`sgemm` splits them over `trainingThreadCount`
+        // threads); OpenBLAS's own pool would spin against those threads.
+        openblas_set_num_threads(1)
+        return core
+    }()
 
     private static func configure() -> String {
         let env = ProcessInfo.processInfo.environment

@@ -31,9 +31,11 @@ struct UnsafeSendableBox<T>: @unchecked Sendable {
     init(_ v: T) { value = v }
 }
 
-/// C = alpha · op(A) · op(B) + beta · C, row-major (cblas_sgemm).
+/// C = alpha · op(A) · op(B) + beta · C, row-major (cblas_sgemm), split over
+/// `trainingThreadCount` threads when large: by columns of C (n) when n is wide, else by rows
+/// (m). OpenBLAS itself runs single-threaded (see `BLASSetup`), so ACTraining's own loops and
+/// the GEMMs share one set of worker threads instead of two spinning pools.
 /// op(A) is m×k, op(B) is k×n, C is m×n; lda/ldb/ldc are row strides in elements.
-@inline(__always)
 func sgemm(
     transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
@@ -48,6 +50,40 @@ func sgemm(
         }
         return
     }
+    let t = trainingThreadCount
+    if t <= 1 || m * n * k < 1 << 21 {
+        sgemmSerial(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                    b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    let box = UnsafeSendableBox((a, b, c))
+    if n >= 64 * t {
+        DispatchQueue.concurrentPerform(iterations: t) { i in
+            let (a, b, c) = box.value
+            let n0 = (n * i / t) & ~15, n1 = i == t - 1 ? n : (n * (i + 1) / t) & ~15
+            if n1 > n0 {
+                sgemmSerial(transA: transA, transB: transB, m: m, n: n1 - n0, k: k, alpha: alpha, a: a, lda: lda,
+                            b: transB ? b + n0 * ldb : b + n0, ldb: ldb, beta: beta, c: c + n0, ldc: ldc)
+            }
+        }
+    } else {
+        DispatchQueue.concurrentPerform(iterations: t) { i in
+            let (a, b, c) = box.value
+            let m0 = m * i / t, m1 = m * (i + 1) / t
+            if m1 > m0 {
+                sgemmSerial(transA: transA, transB: transB, m: m1 - m0, n: n, k: k, alpha: alpha,
+                            a: transA ? a + m0 : a + m0 * lda, lda: lda, b: b, ldb: ldb, beta: beta,
+                            c: c + m0 * ldc, ldc: ldc)
+            }
+        }
+    }
+}
+
+@inline(__always)
+func sgemmSerial(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     cblas_sgemm(
         CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
@@ -166,8 +202,7 @@ func col2im(_ g: ConvGeometry, _ col: UnsafePointer<Float>, _ dx: UnsafeMutableP
                                 if ih >= 0 {
                                     let d = d0 + ih * W
                                     if contiguous {
-                                        let dd = d + shift
-                                        for j in l..<h { dd[j] += s[j] }
+                                        if h > l { vadd(s + l, d + shift + l, h - l) }
                                     } else {
                                         let wi = wIdx.baseAddress! + kw * ow
                                         for j in 0..<ow {
@@ -232,18 +267,14 @@ func channelMeanVar(
             var s = 0.0
             for j in 0..<L.outer {
                 let p = x + c * L.channelStride + j * L.outerStride
-                var f: Float = 0
-                for i in 0..<L.inner { f += p[i] }
-                s += Double(f)
+                s += Double(vsum(p, L.inner))
             }
             let mu = s / m
             let muf = Float(mu)
             var v = 0.0
             for j in 0..<L.outer {
                 let p = x + c * L.channelStride + j * L.outerStride
-                var f: Float = 0
-                for i in 0..<L.inner { let d = p[i] - muf; f += d * d }
-                v += Double(f)
+                v += Double(vsumSquaredDeviation(p, L.inner, muf))
             }
             mean[c] = muf
             variance[c] = Float(v / m)
@@ -262,11 +293,7 @@ func channelAffine(
             for j in 0..<L.outer {
                 let off = c * L.channelStride + j * L.outerStride
                 let p = x + off, q = y + off
-                if accumulate {
-                    for i in 0..<L.inner { q[i] += p[i] * a + b }
-                } else {
-                    for i in 0..<L.inner { q[i] = p[i] * a + b }
-                }
+                vaffine(p, q, L.inner, a, b, accumulate: accumulate)
             }
         }
     }
@@ -289,8 +316,7 @@ func batchNormBackward(
             for j in 0..<L.outer {
                 let off = c * L.channelStride + j * L.outerStride
                 let p = x + off, g = dy + off
-                var a: Float = 0, b: Float = 0
-                for i in 0..<L.inner { a += g[i]; b += g[i] * (p[i] - mu) }
+                let (a, b) = vsumGradAndProduct(g, p, L.inner, mu)
                 sdy += Double(a); sdyx += Double(b)
             }
             let db = Float(sdy), dg = Float(sdyx) * s
@@ -301,7 +327,7 @@ func batchNormBackward(
             for j in 0..<L.outer {
                 let off = c * L.channelStride + j * L.outerStride
                 let p = x + off, g = dy + off, d = dx + off
-                for i in 0..<L.inner { d[i] = k * (g[i] - c1 - (p[i] - mu) * c2) }
+                vbatchNormInputGrad(g, p, d, L.inner, k: k, c1: c1, mu: mu, c2: c2)
             }
         }
     }

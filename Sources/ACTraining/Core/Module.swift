@@ -29,6 +29,13 @@
 // `Parameter.isNormalization` (BatchNorm gamma/beta) let the optimiser choose per-parameter
 // learning rate and weight decay; see `SGD`.
 //
+// Performance: all conv/linear math is im2col + OpenBLAS SGEMM; `BLASSetup` makes OpenBLAS use
+// its AVX-512/AVX2 kernels (Debian's build falls back to SSE3 "Prescott" on VMs) and runs it
+// single-threaded, while ACTraining splits GEMMs and its own loops over `trainingThreadCount`
+// threads (default 2). Layers keep their scratch buffers between iterations. Set
+// `needsInputGradient = false` on a first Conv2d/ACBlock (the model builders do) to skip the
+// useless dL/dimage.
+//
 // Models are trees: `Sequential` (children "0", "1", …), `BasicBlock` (residual), layers.
 // `ModelRegistry.make(name:acb:)` builds the named models of DESIGN §7; `Fusion` / `Exporter`
 // turn a trained tree into an .acnb.

@@ -216,7 +216,7 @@ public final class ACBlock: Module {
         var dWs = [Float](repeating: 0, count: O * R)
         var dWv = [Float](repeating: 0, count: verConv == nil ? 0 : O * K * cg)
         var dWh = [Float](repeating: 0, count: horConv == nil ? 0 : O * cg * K)
-        var dx = Tensor(shape: [g.batch, g.channels, g.height, g.width])
+        var dx = Tensor(uninitializedShape: [g.batch, g.channels, g.height, g.width])
         sum.withUnsafeBufferPointer { dyb in
             let dy = dyb.baseAddress!
             // BN backward per branch; dZ overwrites Z.
@@ -267,7 +267,7 @@ public final class ACBlock: Module {
                     }
                 }
             }
-            guard needsInputGradient else { return }
+            guard needsInputGradient else { dx.zero(); return }
             // … then the col gradient overwrites col: square, + ver rows, + hor rows.
             wSquare.withUnsafeBufferPointer { wp in
                 zSquare.withUnsafeBufferPointer { dz in

@@ -138,16 +138,13 @@ public final class Conv2d: Module {
             gemmOut.withUnsafeBufferPointer { dy in
                 bias.grad.withUnsafeMutableBufferPointer { gb in
                     for o in 0..<O {
-                        let row = dy.baseAddress! + o * P
-                        var s: Float = 0
-                        for i in 0..<P { s += row[i] }
-                        gb[o] += s
+                        gb[o] += vsum(dy.baseAddress! + o * P, P)
                     }
                 }
             }
         }
         var dWp = [Float](repeating: 0, count: O * R)
-        var dx = Tensor(shape: [g.batch, g.channels, g.height, g.width])
+        var dx = Tensor(uninitializedShape: [g.batch, g.channels, g.height, g.width])
         gemmOut.withUnsafeBufferPointer { dy in
             col.withUnsafeMutableBufferPointer { cp in
                 dWp.withUnsafeMutableBufferPointer { dw in
@@ -158,7 +155,7 @@ public final class Conv2d: Module {
                               c: dw.baseAddress! + grp * Og * R, ldc: R)
                     }
                 }
-                guard needsInputGradient else { return }
+                guard needsInputGradient else { dx.zero(); return }
                 permutedWeight.withUnsafeBufferPointer { wp in
                     // dcol overwrites col (no longer needed).
                     for grp in 0..<groups {

@@ -6,7 +6,13 @@ public final class ReLU: Module {
         var y = Tensor(uninitializedShape: x.shape)
         x.withUnsafeBufferPointer { s in
             y.withUnsafeMutableBufferPointer { d in
-                for i in 0..<d.count { d[i] = s[i] > 0 ? s[i] : 0 }  // NaN → 0; vectorises
+                let box = UnsafeSendableBox((s.baseAddress!, d.baseAddress!))
+                let n = d.count
+                parallelChunks(n / 16, minWork: n) { r in
+                    let (s, d) = box.value
+                    let hi = r.upperBound == n / 16 ? n : r.upperBound * 16
+                    vrelu(s + r.lowerBound * 16, d + r.lowerBound * 16, hi - r.lowerBound * 16)
+                }
             }
         }
         if training { cachedOutput = y }
@@ -20,7 +26,13 @@ public final class ReLU: Module {
         cachedOutput.withUnsafeBufferPointer { y in
             gradOutput.withUnsafeBufferPointer { s in
                 g.withUnsafeMutableBufferPointer { d in
-                    for i in 0..<d.count { d[i] = y[i] > 0 ? s[i] : 0 }
+                    let box = UnsafeSendableBox((y.baseAddress!, s.baseAddress!, d.baseAddress!))
+                    let n = d.count
+                    parallelChunks(n / 16, minWork: n) { r in
+                        let (y, s, d) = box.value
+                        let lo = r.lowerBound * 16, hi = r.upperBound == n / 16 ? n : r.upperBound * 16
+                        vreluGrad(y + lo, s + lo, d + lo, hi - lo)
+                    }
                 }
             }
         }

@@ -1,0 +1,115 @@
+// SIMD helpers for the elementwise and reduction loops of ACTraining.
+//
+// Swift does not reorder float additions, so a plain `s += p[i]` loop runs one dependent add
+// per element; these helpers keep 16-wide partial sums (SIMD16<Float>), which changes the
+// summation order (results differ from a sequential sum in the last bits; all reductions are
+// then combined in Double by the callers where it matters).
+
+typealias V16 = SIMD16<Float>
+
+@inline(__always) func load16(_ p: UnsafePointer<Float>) -> V16 {
+    UnsafeRawPointer(p).loadUnaligned(as: V16.self)
+}
+
+@inline(__always) func store16(_ v: V16, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V16.self)
+}
+
+/// Σ p[0..<n].
+@inline(__always) func vsum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc = V16(), i = 0
+    while i + 16 <= n { acc += load16(p + i); i += 16 }
+    var s = acc.sum()
+    while i < n { s += p[i]; i += 1 }
+    return s
+}
+
+/// Σ (p[i] − mu)².
+@inline(__always) func vsumSquaredDeviation(_ p: UnsafePointer<Float>, _ n: Int, _ mu: Float) -> Float {
+    var acc = V16(), i = 0
+    let m = V16(repeating: mu)
+    while i + 16 <= n { let d = load16(p + i) - m; acc += d * d; i += 16 }
+    var s = acc.sum()
+    while i < n { let d = p[i] - mu; s += d * d; i += 1 }
+    return s
+}
+
+/// (Σ g[i], Σ g[i]·(p[i] − mu)).
+@inline(__always) func vsumGradAndProduct(
+    _ g: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ n: Int, _ mu: Float
+) -> (Float, Float) {
+    var a = V16(), b = V16(), i = 0
+    let m = V16(repeating: mu)
+    while i + 16 <= n {
+        let gv = load16(g + i)
+        a += gv
+        b += gv * (load16(p + i) - m)
+        i += 16
+    }
+    var sa = a.sum(), sb = b.sum()
+    while i < n { sa += g[i]; sb += g[i] * (p[i] - mu); i += 1 }
+    return (sa, sb)
+}
+
+/// q[i] = p[i]·a + b  (or q[i] += … when `accumulate`).
+@inline(__always) func vaffine(
+    _ p: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float, _ b: Float,
+    accumulate: Bool
+) {
+    let av = V16(repeating: a), bv = V16(repeating: b)
+    var i = 0
+    if accumulate {
+        while i + 16 <= n { store16(load16(q + i) + load16(p + i) * av + bv, q + i); i += 16 }
+        while i < n { q[i] += p[i] * a + b; i += 1 }
+    } else {
+        while i + 16 <= n { store16(load16(p + i) * av + bv, q + i); i += 16 }
+        while i < n { q[i] = p[i] * a + b; i += 1 }
+    }
+}
+
+/// d[i] = k·(g[i] − c1 − (p[i] − mu)·c2)   (BatchNorm backward; d may alias p or g).
+@inline(__always) func vbatchNormInputGrad(
+    _ g: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int,
+    k: Float, c1: Float, mu: Float, c2: Float
+) {
+    let kv = V16(repeating: k), c1v = V16(repeating: c1), mv = V16(repeating: mu), c2v = V16(repeating: c2)
+    var i = 0
+    while i + 16 <= n {
+        store16(kv * (load16(g + i) - c1v - (load16(p + i) - mv) * c2v), d + i)
+        i += 16
+    }
+    while i < n { d[i] = k * (g[i] - c1 - (p[i] - mu) * c2); i += 1 }
+}
+
+/// d[i] += s[i].
+@inline(__always) func vadd(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 16 <= n { store16(load16(d + i) + load16(s + i), d + i); i += 16 }
+    while i < n { d[i] += s[i]; i += 1 }
+}
+
+/// d[i] = max(s[i], 0)  (NaN → 0).
+@inline(__always) func vrelu(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    let z = V16()
+    while i + 16 <= n {
+        let v = load16(s + i)
+        store16(v.replacing(with: z, where: .!(v .> z)), d + i)
+        i += 16
+    }
+    while i < n { d[i] = s[i] > 0 ? s[i] : 0; i += 1 }
+}
+
+/// d[i] = y[i] > 0 ? g[i] : 0.
+@inline(__always) func vreluGrad(
+    _ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int
+) {
+    var i = 0
+    let z = V16()
+    while i + 16 <= n {
+        let v = load16(y + i)
+        store16(load16(g + i).replacing(with: z, where: .!(v .> z)), d + i)
+        i += 16
+    }
+    while i < n { d[i] = y[i] > 0 ? g[i] : 0; i += 1 }
+}
