@@ -63,6 +63,21 @@ struct ACBlockTests {
         GradientCheck.check(b, input: GradientCheck.randomTensor([2, c.cin, c.h, c.w], seed: 9), h: 1e-2)
     }
 
+    @Test("several image chunks over two threads: same output as three convolutions, correct gradients")
+    func chunked() throws {
+        // 20x20 outputs: ConvEngine takes 3 images per chunk, so a batch of 5 is two chunks.
+        let c = Case(cin: 3, cout: 4, k: 3, stride: 1, pad: 1, dilation: 1, groups: 1, h: 20, w: 20)
+        let b = try make(c)
+        let x = GradientCheck.randomTensor([5, 3, 20, 20], seed: 4)
+        let ref = b.referenceForward(x, training: false)
+        #expect(b.forward(x, training: false).maxAbsDifference(ref) <= 1e-5 * (1 + ref.maxAbs))
+        GradientCheck.check(b, input: x, h: 1e-2, samples: 8)
+        let conv = Conv2d(3, 4, kernelSize: 3, padding: 1, seed: 2)
+        let y = conv.forward(x, training: false)
+        #expect(y.maxAbsDifference(ScalarReference.conv2d(x, conv)) <= 1e-5 * (1 + y.maxAbs))
+        GradientCheck.check(conv, input: x, h: 1e-2, samples: 8)
+    }
+
     @Test("even kernels are rejected with a clear error")
     func evenKernel() {
         #expect(throws: ACBlockError.evenKernel(4)) {

@@ -91,7 +91,7 @@ func sgemmSerial(
 
 /// Fills `col` (layout: see `ConvGeometry`) from `x` (NCHW).
 /// Cost: one read and one write per im2col element.
-func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
+func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, parallel: Bool = true) {
     let oh = g.outH, ow = g.outW, ohw = oh * ow, P = g.columns
     let cg = g.channelsPerGroup, R = g.rowsPerGroup
     // Per kernel row/column: the source row/column of each output row/column (−1 = zero).
@@ -117,7 +117,7 @@ func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ col: UnsafeMutablePo
     let H = g.height, W = g.width, C = g.channels, KW = g.kernelW, KH = g.kernelH
     hIdx.withUnsafeBufferPointer { hIdx in
     wIdx.withUnsafeBufferPointer { wIdx in
-        parallelChunks(C, minWork: g.colCount) { cs in
+        parallelChunks(C, minWork: parallel ? g.colCount : 0) { cs in
             for c in cs {
                 let grp = c / cg, ci = c % cg
                 for kh in 0..<KH {
@@ -158,7 +158,7 @@ func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ col: UnsafeMutablePo
 }
 
 /// dx (NCHW, overwritten) = the adjoint of `im2col` applied to `col`.
-func col2im(_ g: ConvGeometry, _ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+func col2im(_ g: ConvGeometry, _ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, parallel: Bool = true) {
     let oh = g.outH, ow = g.outW, ohw = oh * ow, P = g.columns
     let cg = g.channelsPerGroup, R = g.rowsPerGroup
     var hIdx = [Int](repeating: 0, count: g.kernelH * oh)
@@ -182,7 +182,7 @@ func col2im(_ g: ConvGeometry, _ col: UnsafePointer<Float>, _ dx: UnsafeMutableP
     let H = g.height, W = g.width, C = g.channels, KW = g.kernelW, KH = g.kernelH
     hIdx.withUnsafeBufferPointer { hIdx in
     wIdx.withUnsafeBufferPointer { wIdx in
-        parallelChunks(C, minWork: g.colCount) { cs in
+        parallelChunks(C, minWork: parallel ? g.colCount : 0) { cs in
             for c in cs {
                 let grp = c / cg, ci = c % cg
                 for n in 0..<g.batch {

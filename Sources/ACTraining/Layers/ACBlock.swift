@@ -23,7 +23,7 @@ public enum ACBlockError: Error, CustomStringConvertible, Equatable {
 /// the input cropped by `crop` columns per side with padding (p, 0), hor by `crop` rows with
 /// padding (0, p). Both are exactly the rows of the square branch's im2col with kernel column
 /// (ver) or kernel row (hor) K/2, which is how `forward` computes them: one im2col, three
-/// SGEMMs, and in backward three SGEMMs into one col gradient and one col2im.
+/// SGEMMs, and in backward three SGEMMs into one col gradient and one col2im (`ConvEngine`).
 ///
 /// Names (PyTorch reference): `square_conv.weight` [O, C/g, K, K], `ver_conv.weight`
 /// [O, C/g, K, 1], `hor_conv.weight` [O, C/g, 1, K], `{square,ver,hor}_bn.{weight,bias,
@@ -53,14 +53,12 @@ public final class ACBlock: Module {
     public var needsInputGradient = true
 
     private var geometry: ConvGeometry?
-    private var col: [Float] = []
-    private var wSquare: [Float] = []
-    private var wVer: [Float] = []
-    private var wHor: [Float] = []
-    private var zSquare: [Float] = []
-    private var zVer: [Float] = []
-    private var zHor: [Float] = []
-    private var sum: [Float] = []
+    private var cachedInput = Tensor(shape: [0])
+    private let engine = ConvEngine()
+    private let wSquare = ScratchBuffer(), wVer = ScratchBuffer(), wHor = ScratchBuffer()
+    private let zSquare = ScratchBuffer(), zVer = ScratchBuffer(), zHor = ScratchBuffer()
+    private let dWSquare = ScratchBuffer(), dWVer = ScratchBuffer(), dWHor = ScratchBuffer()
+    private let sum = ScratchBuffer()
 
     public init(
         inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1,
@@ -130,221 +128,124 @@ public final class ACBlock: Module {
         return c
     }
 
+    /// The GEMMs of the active branches over the square branch's im2col (see `ConvBranch`):
+    /// square reads all rows, ver the rows with kernel column K/2 (offset K/2, stride K), hor
+    /// the contiguous block with kernel row K/2 (offset (K/2)·Cg·K).
+    private func branches(_ z: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
+                          dW: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?)
+        -> [ConvBranch]
+    {
+        let K = kernelSize, cg = inputChannels / groups
+        var b = [ConvBranch(weight: wSquare.pointer, kb: K * cg * K, rowOffset: 0, rowStride: 1, z: z.0, dW: dW?.0)]
+        if verConv != nil {
+            b.append(ConvBranch(weight: wVer.pointer, kb: K * cg, rowOffset: K / 2, rowStride: K, z: z.1, dW: dW?.1))
+        }
+        if horConv != nil {
+            b.append(ConvBranch(weight: wHor.pointer, kb: cg * K, rowOffset: (K / 2) * cg * K, rowStride: 1,
+                                z: z.2, dW: dW?.2))
+        }
+        return b
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let g = squareConv.geometry(for: x)
-        let K = kernelSize, O = outputChannels, Og = O / groups, cg = inputChannels / groups
-        let R = g.rowsPerGroup, P = g.columns, ohw = g.outH * g.outW
+        let O = outputChannels, P = g.columns, ohw = g.outH * g.outW
         prepareWeights()
-        resize(&col, g.colCount)
-        resize(&zSquare, O * P)
-        resize(&sum, O * P)
-        if verConv != nil { resize(&zVer, O * P) }
-        if horConv != nil { resize(&zHor, O * P) }
-        let L = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: P, outerStride: ohw)
+        let z = (zSquare.ensure(O * P), zVer.ensure(verConv == nil ? 1 : O * P), zHor.ensure(horConv == nil ? 1 : O * P))
+        let out = sum.ensure(O * P)
         x.withUnsafeBufferPointer { xp in
-            col.withUnsafeMutableBufferPointer { cp in im2col(g, xp.baseAddress!, cp.baseAddress!) }
+            engine.forward(g, x: xp.baseAddress!, outputChannels: O, branches: branches(z, dW: nil))
         }
-        col.withUnsafeBufferPointer { cpb in
-            let cp = cpb.baseAddress!
-            sum.withUnsafeMutableBufferPointer { sp in
-                // square: all R rows.
-                wSquare.withUnsafeBufferPointer { wp in
-                    zSquare.withUnsafeMutableBufferPointer { zp in
-                        for grp in 0..<groups {
-                            sgemm(m: Og, n: P, k: R, a: wp.baseAddress! + grp * Og * R, lda: R,
-                                  b: cp + grp * R * P, ldb: P, c: zp.baseAddress! + grp * Og * P, ldc: P)
-                        }
-                        squareBN.normalize(zp.baseAddress!, sp.baseAddress!, L, training: training, accumulate: false)
-                    }
-                }
-                // ver: rows with kernel column K/2, i.e. row K/2 + j·K, j = kh·Cg + cg.
-                if let verBN {
-                    wVer.withUnsafeBufferPointer { wp in
-                        zVer.withUnsafeMutableBufferPointer { zp in
-                            for grp in 0..<groups {
-                                sgemm(m: Og, n: P, k: K * cg, a: wp.baseAddress! + grp * Og * K * cg, lda: K * cg,
-                                      b: cp + grp * R * P + (K / 2) * P, ldb: K * P,
-                                      c: zp.baseAddress! + grp * Og * P, ldc: P)
-                            }
-                            verBN.normalize(zp.baseAddress!, sp.baseAddress!, L, training: training, accumulate: true)
-                        }
-                    }
-                }
-                // hor: the contiguous block of rows with kernel row K/2.
-                if let horBN {
-                    wHor.withUnsafeBufferPointer { wp in
-                        zHor.withUnsafeMutableBufferPointer { zp in
-                            for grp in 0..<groups {
-                                sgemm(m: Og, n: P, k: cg * K, a: wp.baseAddress! + grp * Og * cg * K, lda: cg * K,
-                                      b: cp + grp * R * P + (K / 2) * cg * K * P, ldb: P,
-                                      c: zp.baseAddress! + grp * Og * P, ldc: P)
-                            }
-                            horBN.normalize(zp.baseAddress!, sp.baseAddress!, L, training: training, accumulate: true)
-                        }
-                    }
-                }
-            }
-        }
+        let L = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: P, outerStride: ohw)
+        squareBN.normalize(z.0, out, L, training: training, accumulate: false)
+        verBN?.normalize(z.1, out, L, training: training, accumulate: true)
+        horBN?.normalize(z.2, out, L, training: training, accumulate: true)
         var y = Tensor(uninitializedShape: [g.batch, O, g.outH, g.outW])
-        sum.withUnsafeBufferPointer { s in
-            y.withUnsafeMutableBufferPointer { d in
-                transposeCNtoNC(s.baseAddress!, d.baseAddress!, n: g.batch, c: O, inner: ohw)
-            }
+        y.withUnsafeMutableBufferPointer { d in
+            transposeCNtoNC(out, d.baseAddress!, n: g.batch, c: O, inner: ohw)
         }
         if training {
             geometry = g
+            cachedInput = x
         } else {
             geometry = nil
-            col = []; zSquare = []; zVer = []; zHor = []; sum = []
         }
         return y
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let g = geometry else { preconditionFailure("ACBlock.backward without a training forward") }
-        let K = kernelSize, O = outputChannels, Og = O / groups, cg = inputChannels / groups
-        let R = g.rowsPerGroup, P = g.columns, ohw = g.outH * g.outW
+        let K = kernelSize, O = outputChannels, cg = inputChannels / groups
+        let P = g.columns, ohw = g.outH * g.outW
         precondition(gradOutput.shape == [g.batch, O, g.outH, g.outW],
                      "ACBlock.backward: gradient shape \(gradOutput.shape)")
         let L = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: P, outerStride: ohw)
-        // dY in [O, N·OH·OW] (into `sum`, no longer needed).
+        // dY in [O, N·OH·OW]; BN backward per branch, dZ overwriting Z.
+        let dy = sum.pointer
         gradOutput.withUnsafeBufferPointer { src in
-            sum.withUnsafeMutableBufferPointer { dst in
-                transposeNCtoCN(src.baseAddress!, dst.baseAddress!, n: g.batch, c: O, inner: ohw)
-            }
+            transposeNCtoCN(src.baseAddress!, dy, n: g.batch, c: O, inner: ohw)
         }
-        var dWs = [Float](repeating: 0, count: O * R)
-        var dWv = [Float](repeating: 0, count: verConv == nil ? 0 : O * K * cg)
-        var dWh = [Float](repeating: 0, count: horConv == nil ? 0 : O * cg * K)
+        let z = (zSquare.pointer, zVer.pointer, zHor.pointer)
+        squareBN.backwardCore(x: z.0, dy: dy, dx: z.0, L)
+        verBN?.backwardCore(x: z.1, dy: dy, dx: z.1, L)
+        horBN?.backwardCore(x: z.2, dy: dy, dx: z.2, L)
+        let nS = O * cg * K * K, nV = O * K * cg, nH = O * cg * K
+        let dW = (dWSquare.ensure(nS), dWVer.ensure(nV), dWHor.ensure(nH))
+        dW.0.update(repeating: 0, count: nS)
+        dW.1.update(repeating: 0, count: nV)
+        dW.2.update(repeating: 0, count: nH)
         var dx = Tensor(uninitializedShape: [g.batch, g.channels, g.height, g.width])
-        sum.withUnsafeBufferPointer { dyb in
-            let dy = dyb.baseAddress!
-            // BN backward per branch; dZ overwrites Z.
-            zSquare.withUnsafeMutableBufferPointer { z in
-                squareBN.backwardCore(x: z.baseAddress!, dy: dy, dx: z.baseAddress!, L)
-            }
-            if let verBN {
-                zVer.withUnsafeMutableBufferPointer { z in
-                    verBN.backwardCore(x: z.baseAddress!, dy: dy, dx: z.baseAddress!, L)
-                }
-            }
-            if let horBN {
-                zHor.withUnsafeMutableBufferPointer { z in
-                    horBN.backwardCore(x: z.baseAddress!, dy: dy, dx: z.baseAddress!, L)
-                }
+        cachedInput.withUnsafeBufferPointer { xp in
+            dx.withUnsafeMutableBufferPointer { dxp in
+                engine.backward(g, x: xp.baseAddress!, outputChannels: O, branches: branches(z, dW: dW),
+                                dx: needsInputGradient ? dxp.baseAddress! : nil)
             }
         }
-        col.withUnsafeMutableBufferPointer { cpb in
-            let cp = cpb.baseAddress!
-            // Weight gradients first (they read col) …
-            zSquare.withUnsafeBufferPointer { dz in
-                dWs.withUnsafeMutableBufferPointer { dw in
-                    for grp in 0..<groups {
-                        sgemm(transB: true, m: Og, n: R, k: P, a: dz.baseAddress! + grp * Og * P, lda: P,
-                              b: cp + grp * R * P, ldb: P, c: dw.baseAddress! + grp * Og * R, ldc: R)
-                    }
-                }
-            }
-            if verConv != nil {
-                zVer.withUnsafeBufferPointer { dz in
-                    dWv.withUnsafeMutableBufferPointer { dw in
-                        for grp in 0..<groups {
-                            sgemm(transB: true, m: Og, n: K * cg, k: P, a: dz.baseAddress! + grp * Og * P, lda: P,
-                                  b: cp + grp * R * P + (K / 2) * P, ldb: K * P,
-                                  c: dw.baseAddress! + grp * Og * K * cg, ldc: K * cg)
-                        }
-                    }
-                }
-            }
-            if horConv != nil {
-                zHor.withUnsafeBufferPointer { dz in
-                    dWh.withUnsafeMutableBufferPointer { dw in
-                        for grp in 0..<groups {
-                            sgemm(transB: true, m: Og, n: cg * K, k: P, a: dz.baseAddress! + grp * Og * P, lda: P,
-                                  b: cp + grp * R * P + (K / 2) * cg * K * P, ldb: P,
-                                  c: dw.baseAddress! + grp * Og * cg * K, ldc: cg * K)
-                        }
-                    }
-                }
-            }
-            guard needsInputGradient else { dx.zero(); return }
-            // … then the col gradient overwrites col: square, + ver rows, + hor rows.
-            wSquare.withUnsafeBufferPointer { wp in
-                zSquare.withUnsafeBufferPointer { dz in
-                    for grp in 0..<groups {
-                        sgemm(transA: true, m: R, n: P, k: Og, a: wp.baseAddress! + grp * Og * R, lda: R,
-                              b: dz.baseAddress! + grp * Og * P, ldb: P, c: cp + grp * R * P, ldc: P)
-                    }
-                }
-            }
-            if verConv != nil {
-                wVer.withUnsafeBufferPointer { wp in
-                    zVer.withUnsafeBufferPointer { dz in
-                        for grp in 0..<groups {
-                            sgemm(transA: true, m: K * cg, n: P, k: Og, a: wp.baseAddress! + grp * Og * K * cg,
-                                  lda: K * cg, b: dz.baseAddress! + grp * Og * P, ldb: P, beta: 1,
-                                  c: cp + grp * R * P + (K / 2) * P, ldc: K * P)
-                        }
-                    }
-                }
-            }
-            if horConv != nil {
-                wHor.withUnsafeBufferPointer { wp in
-                    zHor.withUnsafeBufferPointer { dz in
-                        for grp in 0..<groups {
-                            sgemm(transA: true, m: cg * K, n: P, k: Og, a: wp.baseAddress! + grp * Og * cg * K,
-                                  lda: cg * K, b: dz.baseAddress! + grp * Og * P, ldb: P, beta: 1,
-                                  c: cp + grp * R * P + (K / 2) * cg * K * P, ldc: P)
-                        }
-                    }
-                }
-            }
-            dx.withUnsafeMutableBufferPointer { dxp in col2im(g, cp, dxp.baseAddress!) }
-        }
+        if !needsInputGradient { dx.zero() }
         // Scatter the permuted weight gradients back to OIHW.
         squareConv.weight.grad.withUnsafeMutableBufferPointer { d in
             for o in 0..<O { for c in 0..<cg { for kh in 0..<K { for kw in 0..<K {
-                d[((o * cg + c) * K + kh) * K + kw] += dWs[((o * K + kh) * cg + c) * K + kw]
+                d[((o * cg + c) * K + kh) * K + kw] += dW.0[((o * K + kh) * cg + c) * K + kw]
             } } } }
         }
         if let verConv {
             verConv.weight.grad.withUnsafeMutableBufferPointer { d in
                 for o in 0..<O { for c in 0..<cg { for kh in 0..<K {
-                    d[(o * cg + c) * K + kh] += dWv[(o * K + kh) * cg + c]
+                    d[(o * cg + c) * K + kh] += dW.1[(o * K + kh) * cg + c]
                 } } }
             }
         }
         if let horConv {
             horConv.weight.grad.withUnsafeMutableBufferPointer { d in
-                for i in 0..<d.count { d[i] += dWh[i] }
+                vadd(dW.2, d.baseAddress!, d.count)
             }
         }
         geometry = nil
+        cachedInput = Tensor(shape: [0])
         return dx
     }
 
     /// Square OIHW → (o, kh, cg, kw); ver [O, Cg, K, 1] → (o, kh, cg); hor stays (o, cg, kw).
     private func prepareWeights() {
         let K = kernelSize, O = outputChannels, cg = inputChannels / groups
-        resize(&wSquare, O * cg * K * K)
+        let d = wSquare.ensure(O * cg * K * K)
         squareConv.weight.value.withUnsafeBufferPointer { s in
-            wSquare.withUnsafeMutableBufferPointer { d in
-                for o in 0..<O { for c in 0..<cg { for kh in 0..<K { for kw in 0..<K {
-                    d[((o * K + kh) * cg + c) * K + kw] = s[((o * cg + c) * K + kh) * K + kw]
-                } } } }
-            }
+            for o in 0..<O { for c in 0..<cg { for kh in 0..<K { for kw in 0..<K {
+                d[((o * K + kh) * cg + c) * K + kw] = s[((o * cg + c) * K + kh) * K + kw]
+            } } } }
         }
         if let verConv {
-            resize(&wVer, O * K * cg)
+            let d = wVer.ensure(O * K * cg)
             verConv.weight.value.withUnsafeBufferPointer { s in
-                wVer.withUnsafeMutableBufferPointer { d in
-                    for o in 0..<O { for c in 0..<cg { for kh in 0..<K {
-                        d[(o * K + kh) * cg + c] = s[(o * cg + c) * K + kh]
-                    } } }
-                }
+                for o in 0..<O { for c in 0..<cg { for kh in 0..<K {
+                    d[(o * K + kh) * cg + c] = s[(o * cg + c) * K + kh]
+                } } }
             }
         }
-        if let horConv { wHor = horConv.weight.value.data }
+        if let horConv {
+            let d = wHor.ensure(O * cg * K)
+            horConv.weight.value.withUnsafeBufferPointer { s in d.update(from: s.baseAddress!, count: s.count) }
+        }
     }
 
     /// The block computed the way the reference writes it: three separate convolutions (ver/hor

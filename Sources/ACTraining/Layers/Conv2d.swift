@@ -1,9 +1,10 @@
 /// 2-D convolution, NCHW in and out, weight OIHW
 /// (`[outputChannels, inputChannels / groups, kernelH, kernelW]`), optional bias `[O]`.
 ///
-/// Computed as im2col + one SGEMM per group (OpenBLAS): forward Y = W·col,
-/// backward dW += dY·colᵀ, dcol = Wᵀ·dY then col2im. Cost: O·(C/g)·KH·KW·N·OH·OW MACs per
-/// pass. Supports stride, per-side padding in any `PaddingMode`, dilation and groups.
+/// Computed as im2col + one SGEMM per group (OpenBLAS), in cache-sized chunks of images
+/// (`ConvEngine`): forward Y = W·col, backward dW += dY·colᵀ, dcol = Wᵀ·dY then col2im.
+/// Cost: O·(C/g)·KH·KW·N·OH·OW MACs per pass. Supports stride, per-side padding in any
+/// `PaddingMode`, dilation and groups.
 /// Initialisation: PyTorch's default (uniform ±1/√fan_in for weight and bias).
 public final class Conv2d: Module {
     public let inputChannels: Int
@@ -21,11 +22,13 @@ public final class Conv2d: Module {
     /// Set to false for a first layer: backward then skips dL/dinput (returns zeros).
     public var needsInputGradient = true
 
-    // Cached between forward and backward, reused across iterations.
+    // Cached between forward and backward; scratch reused across iterations.
     private var geometry: ConvGeometry?
-    private var col: [Float] = []
-    private var permutedWeight: [Float] = []
-    private var gemmOut: [Float] = []
+    private var cachedInput = Tensor(shape: [0])
+    private let engine = ConvEngine()
+    private let permutedWeight = ScratchBuffer()
+    private let gemmOut = ScratchBuffer()
+    private let permutedGrad = ScratchBuffer()
 
     public init(
         inputChannels: Int, outputChannels: Int,
@@ -86,115 +89,78 @@ public final class Conv2d: Module {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let g = geometry(for: x)
-        if training { geometry = g }
-        permuteKernelRowsOut(weight.value, into: &permutedWeight)
-        resize(&col, g.colCount)
-        resize(&gemmOut, outputChannels * g.columns)
-        let O = outputChannels, Og = O / groups, R = g.rowsPerGroup, P = g.columns
+        let O = outputChannels, P = g.columns, ohw = g.outH * g.outW
+        let w = permuteKernelRowsOut(weight.value)
+        let z = gemmOut.ensure(O * P)
         x.withUnsafeBufferPointer { xp in
-            col.withUnsafeMutableBufferPointer { cp in im2col(g, xp.baseAddress!, cp.baseAddress!) }
+            engine.forward(g, x: xp.baseAddress!, outputChannels: O,
+                           branches: [ConvBranch(weight: w, kb: g.rowsPerGroup, rowOffset: 0, rowStride: 1, z: z)])
         }
-        col.withUnsafeBufferPointer { cp in
-            permutedWeight.withUnsafeBufferPointer { wp in
-                gemmOut.withUnsafeMutableBufferPointer { yp in
-                    for grp in 0..<groups {
-                        sgemm(m: Og, n: P, k: R, a: wp.baseAddress! + grp * Og * R, lda: R,
-                              b: cp.baseAddress! + grp * R * P, ldb: P,
-                              c: yp.baseAddress! + grp * Og * P, ldc: P)
-                    }
-                    if let bias {
-                        bias.value.withUnsafeBufferPointer { bp in
-                            for o in 0..<O {
-                                let row = yp.baseAddress! + o * P, b = bp[o]
-                                for i in 0..<P { row[i] += b }
-                            }
-                        }
-                    }
-                }
-            }
+        if let bias {
+            for o in 0..<O { vaffine(z + o * P, z + o * P, P, 1, bias.value.data[o], accumulate: false) }
         }
         var y = Tensor(uninitializedShape: [g.batch, O, g.outH, g.outW])
-        gemmOut.withUnsafeBufferPointer { src in
-            y.withUnsafeMutableBufferPointer { dst in
-                transposeCNtoNC(src.baseAddress!, dst.baseAddress!, n: g.batch, c: O, inner: g.outH * g.outW)
-            }
+        y.withUnsafeMutableBufferPointer { d in
+            transposeCNtoNC(z, d.baseAddress!, n: g.batch, c: O, inner: ohw)
         }
-        if !training { col = []; gemmOut = [] }
+        if training {
+            geometry = g
+            cachedInput = x
+        }
         return y
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let g = geometry else { preconditionFailure("Conv2d.backward without a training forward") }
-        let O = outputChannels, Og = O / groups, R = g.rowsPerGroup, P = g.columns
+        let O = outputChannels, R = g.rowsPerGroup, P = g.columns, ohw = g.outH * g.outW
         precondition(gradOutput.shape == [g.batch, O, g.outH, g.outW],
                      "Conv2d.backward: gradient shape \(gradOutput.shape)")
-        // dY in [O, N·OH·OW] layout (reuses gemmOut).
+        let dz = gemmOut.ensure(O * P)
         gradOutput.withUnsafeBufferPointer { src in
-            gemmOut.withUnsafeMutableBufferPointer { dst in
-                transposeNCtoCN(src.baseAddress!, dst.baseAddress!, n: g.batch, c: O, inner: g.outH * g.outW)
-            }
+            transposeNCtoCN(src.baseAddress!, dz, n: g.batch, c: O, inner: ohw)
         }
         if let bias {
-            gemmOut.withUnsafeBufferPointer { dy in
-                bias.grad.withUnsafeMutableBufferPointer { gb in
-                    for o in 0..<O {
-                        gb[o] += vsum(dy.baseAddress! + o * P, P)
-                    }
-                }
+            bias.grad.withUnsafeMutableBufferPointer { gb in
+                for o in 0..<O { gb[o] += vsum(dz + o * P, P) }
             }
         }
-        var dWp = [Float](repeating: 0, count: O * R)
+        let w = permutedWeight.pointer
+        let dW = permutedGrad.ensure(O * R)
+        dW.update(repeating: 0, count: O * R)
         var dx = Tensor(uninitializedShape: [g.batch, g.channels, g.height, g.width])
-        gemmOut.withUnsafeBufferPointer { dy in
-            col.withUnsafeMutableBufferPointer { cp in
-                dWp.withUnsafeMutableBufferPointer { dw in
-                    for grp in 0..<groups {
-                        sgemm(transB: true, m: Og, n: R, k: P,
-                              a: dy.baseAddress! + grp * Og * P, lda: P,
-                              b: cp.baseAddress! + grp * R * P, ldb: P,
-                              c: dw.baseAddress! + grp * Og * R, ldc: R)
-                    }
-                }
-                guard needsInputGradient else { dx.zero(); return }
-                permutedWeight.withUnsafeBufferPointer { wp in
-                    // dcol overwrites col (no longer needed).
-                    for grp in 0..<groups {
-                        sgemm(transA: true, m: R, n: P, k: Og,
-                              a: wp.baseAddress! + grp * Og * R, lda: R,
-                              b: dy.baseAddress! + grp * Og * P, ldb: P,
-                              c: cp.baseAddress! + grp * R * P, ldc: P)
-                    }
-                }
-                dx.withUnsafeMutableBufferPointer { dxp in col2im(g, cp.baseAddress!, dxp.baseAddress!) }
+        cachedInput.withUnsafeBufferPointer { xp in
+            dx.withUnsafeMutableBufferPointer { dxp in
+                engine.backward(g, x: xp.baseAddress!, outputChannels: O,
+                                branches: [ConvBranch(weight: w, kb: R, rowOffset: 0, rowStride: 1, z: dz, dW: dW)],
+                                dx: needsInputGradient ? dxp.baseAddress! : nil)
             }
         }
-        accumulateKernelRowsIn(dWp, into: &weight.grad)
+        if !needsInputGradient { dx.zero() }
+        accumulateKernelRowsIn(dW, into: &weight.grad)
         geometry = nil
+        cachedInput = Tensor(shape: [0])
         return dx
     }
 
     /// OIHW → O,H,I,W (the im2col row order, see `ConvGeometry`).
-    private func permuteKernelRowsOut(_ w: Tensor, into dst: inout [Float]) {
+    private func permuteKernelRowsOut(_ w: Tensor) -> UnsafeMutablePointer<Float> {
         let O = outputChannels, cg = inputChannels / groups, KH = kernelSize.height, KW = kernelSize.width
-        resize(&dst, w.count)
+        let d = permutedWeight.ensure(w.count)
         w.withUnsafeBufferPointer { s in
-            dst.withUnsafeMutableBufferPointer { d in
-                for o in 0..<O { for c in 0..<cg { for kh in 0..<KH { for kw in 0..<KW {
-                    d[((o * KH + kh) * cg + c) * KW + kw] = s[((o * cg + c) * KH + kh) * KW + kw]
-                } } } }
-            }
+            for o in 0..<O { for c in 0..<cg { for kh in 0..<KH { for kw in 0..<KW {
+                d[((o * KH + kh) * cg + c) * KW + kw] = s[((o * cg + c) * KH + kh) * KW + kw]
+            } } } }
         }
+        return d
     }
 
     /// grad(OIHW) += permuted (O,H,I,W) gradient.
-    private func accumulateKernelRowsIn(_ src: [Float], into grad: inout Tensor) {
+    private func accumulateKernelRowsIn(_ s: UnsafePointer<Float>, into grad: inout Tensor) {
         let O = outputChannels, cg = inputChannels / groups, KH = kernelSize.height, KW = kernelSize.width
-        src.withUnsafeBufferPointer { s in
-            grad.withUnsafeMutableBufferPointer { d in
-                for o in 0..<O { for c in 0..<cg { for kh in 0..<KH { for kw in 0..<KW {
-                    d[((o * cg + c) * KH + kh) * KW + kw] += s[((o * KH + kh) * cg + c) * KW + kw]
-                } } } }
-            }
+        grad.withUnsafeMutableBufferPointer { d in
+            for o in 0..<O { for c in 0..<cg { for kh in 0..<KH { for kw in 0..<KW {
+                d[((o * cg + c) * KH + kh) * KW + kw] += s[((o * KH + kh) * cg + c) * KW + kw]
+            } } } }
         }
     }
 }

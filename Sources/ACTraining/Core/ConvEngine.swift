@@ -1,0 +1,155 @@
+// The chunked im2col + SGEMM engine behind Conv2d and ACBlock.
+
+import Dispatch
+
+/// A float buffer owned by a layer and reused across iterations (grows, never shrinks).
+final class ScratchBuffer {
+    private(set) var pointer: UnsafeMutablePointer<Float>
+    private(set) var capacity: Int
+
+    init() {
+        capacity = 16
+        pointer = .allocate(capacity: 16)
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// Makes room for `count` floats (contents unspecified) and returns the base address.
+    @discardableResult
+    func ensure(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            pointer.deallocate()
+            capacity = count
+            pointer = .allocate(capacity: count)
+        }
+        return pointer
+    }
+}
+
+/// One GEMM of a convolution: a weight matrix reading a row subset of the im2col matrix.
+///
+/// For group g the branch multiplies `weight + g·Og·kb` ([Og, kb], row-major) with the kb
+/// im2col rows `rowOffset + j·rowStride` (j < kb) of that group. A plain convolution is one
+/// branch with rowOffset 0, rowStride 1, kb = KH·Cg·KW; ACBlock's ver branch uses
+/// rowOffset K/2, rowStride K, and its hor branch rowOffset (K/2)·Cg·K, rowStride 1
+/// (see `ConvGeometry` for the row order).
+struct ConvBranch {
+    var weight: UnsafePointer<Float>
+    var kb: Int
+    var rowOffset: Int
+    var rowStride: Int
+    /// Forward: output Z, backward: dZ; both [O, N·OH·OW] ("CN" layout).
+    var z: UnsafeMutablePointer<Float>
+    /// Backward: dW accumulates here (+=), [groups·Og·kb] in the permuted weight order.
+    var dW: UnsafeMutablePointer<Float>?
+}
+
+/// Runs the convolution in chunks of whole images so each chunk's im2col matrix stays in the
+/// L2 cache between being written and being read by the GEMMs; chunks are spread over
+/// `trainingThreadCount` threads, each GEMM single-threaded. Backward recomputes each chunk's
+/// im2col instead of keeping the whole matrix (memory traffic over arithmetic).
+final class ConvEngine {
+    private var cols: [ScratchBuffer] = []
+    private var dWs: [ScratchBuffer] = []
+
+    /// Images per chunk: about 1–2 k im2col columns.
+    static func imagesPerChunk(_ g: ConvGeometry) -> Int {
+        let ohw = g.outH * g.outW
+        return max(1, min(g.batch, 1536 / max(ohw, 1)))
+    }
+
+    private func workers(_ chunks: Int) -> Int { max(1, min(trainingThreadCount, chunks)) }
+
+    private func prepare(_ t: Int, colCount: Int, dWCount: Int) {
+        while cols.count < t { cols.append(ScratchBuffer()) }
+        while dWs.count < t { dWs.append(ScratchBuffer()) }
+        for i in 0..<t {
+            cols[i].ensure(colCount)
+            if dWCount > 0 { dWs[i].ensure(dWCount).update(repeating: 0, count: dWCount) }
+        }
+    }
+
+    /// Z_b = W_b · col for every branch (whole batch), Z in [O, N·OH·OW].
+    func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, outputChannels O: Int, branches: [ConvBranch]) {
+        let per = Self.imagesPerChunk(g)
+        let chunks = (g.batch + per - 1) / per
+        let t = workers(chunks)
+        let R = g.rowsPerGroup, P = g.columns, ohw = g.outH * g.outW, Og = O / g.groups
+        let chw = g.channels * g.height * g.width
+        prepare(t, colCount: g.groups * R * per * ohw, dWCount: 0)
+        let box = UnsafeSendableBox((x, cols.map(\.pointer), branches))
+        DispatchQueue.concurrentPerform(iterations: t) { tid in
+            let (x, cols, branches) = box.value
+            let col = cols[tid]
+            for ci in stride(from: tid, to: chunks, by: t) {
+                let n0 = ci * per, n1 = min(g.batch, n0 + per)
+                var cg = g
+                cg.batch = n1 - n0
+                let pc = cg.columns
+                im2col(cg, x + n0 * chw, col, parallel: false)
+                for b in branches {
+                    for grp in 0..<g.groups {
+                        sgemmSerial(transA: false, transB: false, m: Og, n: pc, k: b.kb, alpha: 1,
+                                    a: b.weight + grp * Og * b.kb, lda: b.kb,
+                                    b: col + (grp * R + b.rowOffset) * pc, ldb: b.rowStride * pc,
+                                    beta: 0, c: b.z + grp * Og * P + n0 * ohw, ldc: P)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Given dZ_b in `branches[b].z`: dW_b += dZ_b · colᵀ (into `branches[b].dW`), and, if `dx`
+    /// is non-nil, dx = col2im(Σ_b W_bᵀ · dZ_b). `branches[0]` must read every im2col row.
+    func backward(_ g: ConvGeometry, x: UnsafePointer<Float>, outputChannels O: Int, branches: [ConvBranch],
+                  dx: UnsafeMutablePointer<Float>?) {
+        precondition(branches[0].rowOffset == 0 && branches[0].rowStride == 1 && branches[0].kb == g.rowsPerGroup,
+                     "ConvEngine.backward: the first branch must cover the whole im2col matrix")
+        let per = Self.imagesPerChunk(g)
+        let chunks = (g.batch + per - 1) / per
+        let t = workers(chunks)
+        let R = g.rowsPerGroup, P = g.columns, ohw = g.outH * g.outW, Og = O / g.groups
+        let chw = g.channels * g.height * g.width
+        // Thread-local dW accumulators, one region per branch.
+        var offsets: [Int] = []
+        var total = 0
+        for b in branches { offsets.append(total); total += g.groups * Og * b.kb }
+        prepare(t, colCount: g.groups * R * per * ohw, dWCount: total)
+        let box = UnsafeSendableBox((x, cols.map(\.pointer), dWs.map(\.pointer), branches, dx, offsets))
+        DispatchQueue.concurrentPerform(iterations: t) { tid in
+            let (x, cols, dWs, branches, dx, offsets) = box.value
+            let col = cols[tid], dWt = dWs[tid]
+            for ci in stride(from: tid, to: chunks, by: t) {
+                let n0 = ci * per, n1 = min(g.batch, n0 + per)
+                var cg = g
+                cg.batch = n1 - n0
+                let pc = cg.columns
+                im2col(cg, x + n0 * chw, col, parallel: false)
+                for (bi, b) in branches.enumerated() {
+                    for grp in 0..<g.groups {
+                        sgemmSerial(transA: false, transB: true, m: Og, n: b.kb, k: pc, alpha: 1,
+                                    a: b.z + grp * Og * P + n0 * ohw, lda: P,
+                                    b: col + (grp * R + b.rowOffset) * pc, ldb: b.rowStride * pc,
+                                    beta: 1, c: dWt + offsets[bi] + grp * Og * b.kb, ldc: b.kb)
+                    }
+                }
+                guard let dx else { continue }
+                for (bi, b) in branches.enumerated() {
+                    for grp in 0..<g.groups {
+                        sgemmSerial(transA: true, transB: false, m: b.kb, n: pc, k: Og, alpha: 1,
+                                    a: b.weight + grp * Og * b.kb, lda: b.kb,
+                                    b: b.z + grp * Og * P + n0 * ohw, ldb: P,
+                                    beta: bi == 0 ? 0 : 1, c: col + (grp * R + b.rowOffset) * pc,
+                                    ldc: b.rowStride * pc)
+                    }
+                }
+                col2im(cg, col, dx + n0 * chw, parallel: false)
+            }
+        }
+        for (bi, b) in branches.enumerated() {
+            guard let dW = b.dW else { continue }
+            let n = g.groups * Og * b.kb
+            for tid in 0..<t { vadd(dWs[tid].pointer + offsets[bi], dW, n) }
+        }
+    }
+}
