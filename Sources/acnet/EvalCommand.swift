@@ -26,8 +26,8 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Images per runtime call.")
     var batchSize = 256
 
-    @Option(name: .long, help: "Runtime threads.")
-    var threads = 2
+    @Option(name: .long, help: "Runtime threads per session.")
+    var threads = 1
 
     @Option(name: .long, help: "Evaluate only the first N test images.")
     var limit: Int?

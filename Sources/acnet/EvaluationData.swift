@@ -104,7 +104,7 @@ struct EvaluationData {
 
 /// Runs `model` over `inputs` in batches and returns the argmax class of each image.
 func runtimePredictions(model: Model, inputs: [Float], count: Int, batch: Int = 256,
-                        threads: Int = 2) throws -> [Int] {
+                        threads: Int = 1) throws -> [Int] {
     let session = try Session(model: model, options: SessionOptions(threads: threads, maxBatch: batch))
     let per = model.inputElementCount
     let classes = model.outputElementCount

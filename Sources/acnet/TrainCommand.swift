@@ -88,6 +88,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, help: "Start over even if OUT/last.safetensors exists.")
     var fresh = false
 
+    @Option(name: .long, help: "Also checkpoint OUT/last.safetensors every N iterations inside an epoch, so a restart resumes mid-epoch (0 = at epoch ends only).")
+    var checkpointEvery = 100
+
     func validate() throws {
         guard epochs > 0, batchSize > 0, lr > 0 else { throw ValidationError("epochs, batch size and lr must be positive") }
         guard ["cosine", "step"].contains(schedule) else { throw ValidationError("--schedule must be cosine or step") }
@@ -125,10 +128,12 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(recipe: recipe, model: net, train: train, validation: val,
                                   normalization: normalization, outputDirectory: out)
         trainer.extraMetadata = ["data": (data as NSString).standardizingPath]
+        trainer.checkpointInterval = checkpointEvery
         let last = (out as NSString).appendingPathComponent("last.safetensors")
         if !fresh && FileManager.default.fileExists(atPath: last) {
             try trainer.resume(from: last)
             note("resumed from \(last): \(trainer.epoch) epochs, \(trainer.iteration) iterations done")
+            if trainer.epoch >= epochs { note("the run is already complete") }
         }
         note("model: \(model)\(acb ? " with ACBs" : ""), \(net.parameterCount) parameters; "
              + "\(trainer.iterationsPerEpoch) iterations/epoch, \(epochs) epochs")

@@ -29,6 +29,16 @@ public final class Trainer {
     public private(set) var records: [EpochRecord] = []
     /// Best validation accuracy so far (−1 before the first validation).
     public private(set) var bestValidationAccuracy = -1.0
+    /// Also write `last.safetensors` every this many iterations inside an epoch (0 = only at
+    /// epoch ends). Such a checkpoint records the epoch's progress, so resuming from it continues
+    /// mid-epoch with the same batches and sums an uninterrupted run would have.
+    public var checkpointInterval = 0
+    /// Stop (after writing a mid-epoch `last.safetensors`) once this many iterations are done;
+    /// ``run(progress:)`` then returns early. For tests of mid-epoch resumption.
+    public var stopAtIteration: Int?
+    /// Progress inside the current epoch (set while an epoch runs and by a mid-epoch resume).
+    private var partial: PartialEpoch?
+
     /// Extra `__metadata__` strings written into every checkpoint (e.g. the data directory).
     public var extraMetadata: [String: String] = [:]
     /// The loss of every step of this process (for tests and diagnostics).
@@ -85,21 +95,23 @@ public final class Trainer {
     /// checkpointing after each epoch.
     public func run(progress: ProgressReporter? = nil) throws {
         while epoch < recipe.epochs {
-            let record = try runEpoch(progress: progress)
+            guard let record = try runEpoch(progress: progress) else { return }
             progress?.epochFinished(record, best: bestValidationAccuracy)
         }
     }
 
-    /// One epoch of training, then validation, logs and checkpoints.
+    /// One epoch of training (or its remainder after a mid-epoch resume), then validation, logs
+    /// and checkpoints. Returns nil when ``stopAtIteration`` interrupted it.
     @discardableResult
-    public func runEpoch(progress: ProgressReporter? = nil) throws -> EpochRecord {
+    public func runEpoch(progress: ProgressReporter? = nil) throws -> EpochRecord? {
         let started = Date()
         progress?.epochStarted()
+        let resumed = partial ?? PartialEpoch(batchesDone: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0)
         let loader = BatchLoader(data: train, batchSize: recipe.batchSize, shuffle: true,
                                  augmentation: recipe.augmentation, normalization: normalization,
-                                 seed: recipe.seed, epoch: epoch)
+                                 seed: recipe.seed, epoch: epoch, startBatch: resumed.batchesDone)
         defer { loader.cancel() }
-        var lossSum = 0.0, correct = 0, seen = 0
+        var lossSum = resumed.lossSum, correct = resumed.correct, seen = resumed.seen
         var lr = 0.0
         let shape = [train.channels, train.height, train.width]
         while let batch = loader.next() {
@@ -119,8 +131,19 @@ public final class Trainer {
                                     batches: loader.batchCount, loss: lossSum / Double(seen),
                                     accuracy: Double(correct) / Double(seen), images: seen,
                                     learningRate: lr)
+            let stop = stopAtIteration.map { iteration >= $0 } ?? false
+            if (checkpointInterval > 0 && iteration % checkpointInterval == 0) || stop,
+               batch.index + 1 < loader.batchCount {
+                partial = PartialEpoch(batchesDone: batch.index + 1, lossSum: lossSum, correct: correct, seen: seen,
+                                       seconds: resumed.seconds + Date().timeIntervalSince(started))
+                if let dir = outputDirectory {
+                    try writeCheckpoint(to: (dir as NSString).appendingPathComponent("last.safetensors"))
+                }
+                if stop { return nil }
+            }
         }
-        let trainSeconds = Date().timeIntervalSince(started)
+        partial = nil
+        let trainSeconds = Date().timeIntervalSince(started) + resumed.seconds
         var valLoss = Double.nan, valAcc = Double.nan
         if let validation, validation.count > 0 {
             let r = evaluate(validation)
@@ -133,7 +156,7 @@ public final class Trainer {
                                  trainAccuracy: Double(correct) / Double(max(seen, 1)),
                                  validationLoss: valLoss, validationAccuracy: valAcc,
                                  imagesPerSecond: Double(seen) / max(trainSeconds, 1e-9),
-                                 seconds: Date().timeIntervalSince(started))
+                                 seconds: Date().timeIntervalSince(started) + resumed.seconds)
         records.append(record)
         let improved = valAcc.isFinite && valAcc > bestValidationAccuracy
         if improved { bestValidationAccuracy = valAcc }
@@ -182,6 +205,7 @@ public final class Trainer {
         static let labels = "labels"
         static let inputShape = "input_shape"
         static let history = "history"
+        static let partial = "partial_epoch"
     }
 
     /// The full trainer state as safetensors: model tensors under their PyTorch-style names,
@@ -202,6 +226,7 @@ public final class Trainer {
             Key.inputShape: json([train.channels, train.height, train.width]),
             Key.history: json(records),
         ]) { $1 }
+        if let partial { file.metadata[Key.partial] = json(partial) }
         return file
     }
 
@@ -226,6 +251,11 @@ public final class Trainer {
         iteration = info.iteration
         bestValidationAccuracy = info.bestValidationAccuracy
         records = info.history
+        partial = info.partialEpoch
+        let done = epoch * iterationsPerEpoch + (partial?.batchesDone ?? 0)
+        guard done == iteration else {
+            throw CheckpointError.corrupt("\(path): \(iteration) iterations recorded, but epoch \(epoch) + \(partial?.batchesDone ?? 0) batches of \(iterationsPerEpoch) make \(done)")
+        }
     }
 
     private func writeLogs(to dir: String) throws {
@@ -249,6 +279,8 @@ public struct TrainerCheckpointInfo: Sendable {
     /// `[C, H, W]` of the training images.
     public var inputShape: [Int]
     public var history: [EpochRecord]
+    /// Progress inside epoch `epoch + 1` for a mid-epoch checkpoint, else nil.
+    public var partialEpoch: PartialEpoch?
     /// Every `__metadata__` string, including keys not decoded above.
     public var metadata: [String: String]
 
@@ -277,7 +309,22 @@ public struct TrainerCheckpointInfo: Sendable {
         labels = try field(Trainer.Key.labels, [String].self)
         inputShape = try field(Trainer.Key.inputShape, [Int].self)
         history = try field(Trainer.Key.history, [EpochRecord].self)
+        partialEpoch = m[Trainer.Key.partial] == nil ? nil : try field(Trainer.Key.partial, PartialEpoch.self)
     }
+}
+
+/// How far a mid-epoch checkpoint got into its epoch, and the epoch's running sums.
+public struct PartialEpoch: Codable, Sendable, Equatable {
+    /// Batches of the epoch already trained.
+    public var batchesDone: Int
+    /// Σ loss·batch size over those batches.
+    public var lossSum: Double
+    /// Correct training predictions over those batches.
+    public var correct: Int
+    /// Images over those batches.
+    public var seen: Int
+    /// Training seconds spent on them.
+    public var seconds: Double
 }
 
 func json<T: Encodable>(_ value: T, pretty: Bool = false) -> String {
