@@ -58,7 +58,10 @@ final class ConvEngine {
         return max(1, min(g.batch, 1536 / max(ohw, 1)))
     }
 
-    private func workers(_ chunks: Int) -> Int { max(1, min(trainingThreadCount, chunks)) }
+    private func workers(_ chunks: Int) -> Int {
+        BLASSetup.ensureConfigured()  // kernel choice and single-threaded OpenBLAS, before any GEMM
+        return max(1, min(trainingThreadCount, chunks))
+    }
 
     private func prepare(_ t: Int, colCount: Int, dWCount: Int) {
         while cols.count < t { cols.append(ScratchBuffer()) }
