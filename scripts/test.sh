@@ -27,6 +27,8 @@ model=models/fashion-mnist-acnet.acnb
 [ -f "$model" ] || { .build/release/acnet bench --arch fmnist --save-model "$work/fmnist.acnb" --warmup 0 --iterations 1 >/dev/null; model="$work/fmnist.acnb"; }
 scripts/test_c_abi.sh "$prefix" "$model" "$work/resnet20.acnb"
 stage "C ABI tests and examples"
+scripts/embedded_check.sh "$prefix" "$work/resnet20.acnb" 3072 10
+stage "Embedded Swift check"
 
 if [ -f models/fashion-mnist-acnet.acnb ] && [ -x scripts/test_classify.sh ]; then
     ACNET_CLI=.build/release/acnet scripts/test_classify.sh "$prefix" models/fashion-mnist-acnet.acnb

@@ -1,4 +1,5 @@
 /* C helpers behind acnet_support.h: thread-local error buffer, cpuid, CRC-32C, clock. */
+#define _POSIX_C_SOURCE 200809L
 #include "acnet_support.h"
 
 #include <string.h>
