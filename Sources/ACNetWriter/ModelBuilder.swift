@@ -244,11 +244,7 @@ public struct ModelBuilder {
     }
 
     private func poolExtent(_ n: Int, _ k: Int, _ s: Int, _ pb: Int, _ pe: Int, _ ceil: Bool) -> Int? {
-        let num = n + pb + pe - k
-        guard num >= 0 else { return nil }
-        var out = (ceil ? (num + s - 1) / s : num / s) + 1
-        if ceil && (out - 1) * s >= n + pb { out -= 1 }
-        return out
+        ACNBFormat.poolOutputExtent(n, kernel: k, stride: s, padBegin: pb, padEnd: pe, ceilMode: ceil)
     }
 
     // MARK: Output

@@ -18,6 +18,19 @@ public enum ACNBFormat {
     /// Lanes of the blocked layouts (output channels per weight block, channels per activation
     /// block). One block is one AVX-512 register, two AVX2 registers or four NEON registers.
     public static let blockSize = 16
+    /// Output extent of max/avg pooling along one axis (PyTorch): ⌊ or ⌈(n + padBegin + padEnd
+    /// − kernel)/stride⌉ + 1, where in ceil mode a last window that would start in the end
+    /// padding is dropped. nil if the window is larger than the padded input.
+    public static func poolOutputExtent(_ n: Int, kernel k: Int, stride s: Int, padBegin: Int, padEnd: Int,
+                                        ceilMode: Bool) -> Int?
+    {
+        let num = n + padBegin + padEnd - k
+        guard num >= 0 else { return nil }
+        var out = (ceilMode ? (num + s - 1) / s : num / s) + 1
+        if ceilMode && (out - 1) * s >= n + padBegin { out -= 1 }
+        return out
+    }
+
     /// The "no tensor" / "no string" index.
     public static let none: UInt32 = 0xFFFF_FFFF
     /// Maximum number of activation inputs of one op.

@@ -376,14 +376,7 @@ struct GraphBuilder {
             record(op, kernel: "avg_pool.c16")
         }
     }
-
-    /// Output extent of pooling (PyTorch): floor or ceil of (n + padBegin + padEnd − k)/s + 1,
-    /// where in ceil mode the last window must start inside the input or the begin padding.
     static func poolExtent(_ n: Int, _ k: Int, _ s: Int, _ padBegin: Int, _ padEnd: Int, _ ceil: Bool) -> Int? {
-        let num = n + padBegin + padEnd - k
-        guard num >= 0 else { return nil }
-        var out = (ceil ? (num + s - 1) / s : num / s) + 1
-        if ceil && (out - 1) * s >= n + padBegin { out -= 1 }
-        return out
+        ACNBFormat.poolOutputExtent(n, kernel: k, stride: s, padBegin: padBegin, padEnd: padEnd, ceilMode: ceil)
     }
 }

@@ -125,27 +125,13 @@ enum ConvDirect {
         finish(a7, g, yBlock, rBlock, p + 7)
     }
 
-    /// One interior output pixel.
+    /// One interior output pixel (every tap in bounds horizontally).
     @inline(__always)
     static func interiorPixel(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
                               _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
                               _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int)
     {
-        var a0 = biasV
-        let ps = xa.pixelStride
-        let iw0 = ow * g.strideW - g.padLeft
-        for ci in 0..<cCount {
-            let xc = xa.channelBase(cBegin + ci)
-            let wc = w + ci * kk * 16
-            for kh in rows.khBegin..<rows.khEnd {
-                let xr = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
-                let wr = wc + kh * g.kernelW * 16
-                for kw in 0..<g.kernelW {
-                    a0 = a0.addingProduct(xr[kw * g.dilationW * ps], load16(wr + kw * 16))
-                }
-            }
-        }
-        finish(a0, g, yBlock, rBlock, oh * g.outW + ow)
+        pixel(g, xa, w, cBegin, cCount, kk, rows, ow, 0, g.kernelW, biasV, yBlock, rBlock, oh)
     }
 
     /// One output pixel whose taps may fall on the left or right padding.
@@ -153,13 +139,24 @@ enum ConvDirect {
                           _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
                           _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int)
     {
-        var a0 = biasV
-        let ps = xa.pixelStride
         let iw0 = ow * g.strideW - g.padLeft
         var kwBegin = 0
         while kwBegin < g.kernelW && iw0 + kwBegin * g.dilationW < 0 { kwBegin += 1 }
         var kwEnd = g.kernelW
         while kwEnd > kwBegin && iw0 + (kwEnd - 1) * g.dilationW >= g.inW { kwEnd -= 1 }
+        pixel(g, xa, w, cBegin, cCount, kk, rows, ow, kwBegin, kwEnd, biasV, yBlock, rBlock, oh)
+    }
+
+    /// One output pixel over kernel columns [kwBegin, kwEnd) (the columns whose taps are in
+    /// bounds).
+    @inline(__always)
+    static func pixel(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+                      _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ kwBegin: Int, _ kwEnd: Int,
+                      _ biasV: V16, _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int)
+    {
+        var a0 = biasV
+        let ps = xa.pixelStride
+        let iw0 = ow * g.strideW - g.padLeft
         for ci in 0..<cCount {
             let xc = xa.channelBase(cBegin + ci)
             let wc = w + ci * kk * 16
