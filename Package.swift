@@ -96,6 +96,10 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: commonSwiftSettings),
         .testTarget(
+            name: "JPEGTests",
+            dependencies: ["CJPEG", "ACRuntime", "ACNetWriter", "acnet"],
+            swiftSettings: commonSwiftSettings),
+        .testTarget(
             name: "CInterfaceTests",
             dependencies: ["CInterface", "ACRuntime", "ACNetWriter", "CACNet"],
             swiftSettings: commonSwiftSettings),
@@ -110,7 +114,7 @@ let package = Package(
 // Development aid: `ACNET_CORE_ONLY=1 swift test` builds only the runtime, the writer and the
 // C ABI with their tests (faster on 2 cores, and independent of the training side).
 if Context.environment["ACNET_CORE_ONLY"] != nil {
-    let skip: Set<String> = ["ACTraining", "ACTrainingTests", "acnet", "CJPEG", "COpenBLAS", "CZlib"]
+    let skip: Set<String> = ["ACTraining", "ACTrainingTests", "acnet", "CJPEG", "COpenBLAS", "CZlib", "JPEGTests"]
     package.targets.removeAll { skip.contains($0.name) }
     package.products.removeAll { ["ACTraining", "acnet"].contains($0.name) }
 }
