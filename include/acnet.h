@@ -65,7 +65,13 @@
 extern "C" {
 #endif
 
-#if !defined(__clang__) && !defined(_Nullable)
+/* Nullability qualifiers document (and let Swift check) which pointers may be NULL. They are a
+ * clang extension: other compilers see nothing, and clang's -pedantic warning about them is
+ * silenced for this header only. */
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wnullability-extension"
+#elif !defined(_Nullable)
 #define _Nullable
 #define _Nonnull
 #endif
@@ -290,6 +296,10 @@ acnet_status acnet_session_run(acnet_session *_Nullable session, size_t batch,
 
 /** Frees a session (and its workspace if the session allocated it).  NULL is a no-op. */
 void acnet_session_free(acnet_session *_Nullable session);
+
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -17,6 +17,10 @@ check() { # name, command...
 }
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 check "header alone, C99 -Werror" gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c "$prefix/include/acnet.h"
+clang=$(command -v clang || true)
+if [ -n "$clang" ]; then
+    check "header alone, clang C99 -Wpedantic -Werror" "$clang" -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c "$prefix/include/acnet.h"
+fi
 check "header alone, C++17 -Werror" g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c++ "$prefix/include/acnet.h"
 symbols_match() {
     grep -oE 'acnet_[a-z_]+\(' "$prefix/include/acnet.h" | tr -d '(' | sort -u > "$out/header.txt"
