@@ -119,6 +119,27 @@ extension Module {
         return out
     }
 
+    /// Evaluation-mode forward of the unfused network (running statistics, no dropout, nothing
+    /// cached), in batches of at most `batchSize` images along dimension 0: the reference the
+    /// exported model is checked against.
+    public func evalForward(_ x: Tensor, batchSize: Int = 256) -> Tensor {
+        let n = x.shape[0]
+        if n <= batchSize { return forward(x, training: false) }
+        let per = x.count / n
+        var out: [Float] = []
+        var outShape: [Int] = []
+        for start in stride(from: 0, to: n, by: batchSize) {
+            let m = min(batchSize, n - start)
+            let part = Tensor(shape: [m] + x.shape.dropFirst(),
+                              data: Array(x.data[(start * per)..<((start + m) * per)]))
+            let y = forward(part, training: false)
+            out += y.data
+            outShape = y.shape
+        }
+        outShape[0] = n
+        return Tensor(shape: outShape, data: out)
+    }
+
     /// All parameters, in `namedParameters` order.
     public func parameters() -> [Parameter] { namedParameters().map { $0.1 } }
 
