@@ -29,7 +29,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Runtime threads per session.")
     var threads = 1
 
-    @Option(name: .long, help: "Evaluate only the first N test images.")
+    @Option(name: .long, help: "Evaluate only N test images (a seeded subset covering every class; the same as `acnet export --limit`).")
     var limit: Int?
 
     func run() throws {
@@ -49,7 +49,7 @@ struct EvalCommand: ParsableCommand {
                 "model": model, "data": data.source, "correct": correct, "total": data.count,
                 "accuracy": accuracy, "seconds": seconds,
             ]
-            let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: bytes, as: UTF8.self))
         } else {
             print("model: \(model)")

@@ -29,7 +29,7 @@ struct EvaluationData {
         if IDXDataset.isIDXDirectory(directory) {
             var set = try IDXDataset.load(directory: directory, split: .test,
                                           classNames: labels.isEmpty ? nil : labels)
-            if let limit, limit < set.count { set = set.subset(Array(0..<limit)) }
+            if let limit, limit < set.count { set = set.subset(DatasetDirectory.subsetIndices(count: set.count, limit: limit)) }
             source = "\(directory) (t10k split, \(set.count) images)"
             self.labels = set.labels.map(Int.init)
             inputs = try EvaluationData.preprocess(count: set.count, channelsIn: 1, height: set.height, width: set.width,
@@ -55,7 +55,7 @@ struct EvaluationData {
                 .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for n in names { files.append(((classDir as NSString).appendingPathComponent(n), classIndex[cls]!)) }
         }
-        if let limit, limit < files.count { files = Array(files.prefix(limit)) }
+        if let limit, limit < files.count { files = DatasetDirectory.subsetIndices(count: files.count, limit: limit).map { files[$0] } }
         guard !files.isEmpty else { throw DataError.invalid("no .jpg files under \(dir)") }
         source = "\(dir) (\(files.count) images)"
         self.labels = files.map(\.1)

@@ -28,7 +28,7 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .long, help: "Images in the logits comparison batch.")
     var verifyBatch = 256
 
-    @Option(name: .long, help: "Verify argmax agreement on only the first N test images (default: all).")
+    @Option(name: .long, help: "Verify argmax agreement on only N test images (a seeded subset; default: all).")
     var limit: Int?
 
     func run() throws {

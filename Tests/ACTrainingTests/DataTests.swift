@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import ACTraining
+import CJPEG
 
 /// The Fashion-MNIST directory of Debian's `dataset-fashion-mnist` (CI installs it).
 let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
@@ -159,5 +160,53 @@ struct PipelineTests {
         #expect(seen.contains([10, 20, 30, 40]) && seen.contains([40, 30, 20, 10]))
         #expect(seen.contains([0, 10, 20, 30]) && seen.contains([20, 30, 40, 0]))
         #expect(seen.count <= 6 * 2)
+    }
+}
+
+@Suite("Image folders")
+struct ImageFolderTests {
+    /// Writes a `width × height` gray JPEG filled with `value` (quality 100).
+    func writeJPEG(_ path: String, width: Int, height: Int, value: UInt8, channels: Int = 1) throws {
+        let pixels = [UInt8](repeating: value, count: width * height * channels)
+        var err = [CChar](repeating: 0, count: 256)
+        let status = acj_encode_file(path, pixels, UInt32(width), UInt32(height), UInt32(channels), 100, &err, err.count)
+        try #require(status == 0)
+    }
+
+    @Test func loadsSortedClassesAndSplits() throws {
+        let root = temporaryDirectory("folder")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for split in ["train", "test"] {
+            for (cls, value) in [("b_shoe", UInt8(200)), ("a_bag", UInt8(40))] {
+                let dir = "\(root)/\(split)/\(cls)"
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                try writeJPEG("\(dir)/0.jpg", width: 8, height: 6, value: value)  // the first sets the size
+                try writeJPEG("\(dir)/1.JPEG", width: 16, height: 12, value: value)  // stretched to 8x6
+                _ = FileManager.default.createFile(atPath: "\(dir)/notes.txt", contents: Data("x".utf8))
+            }
+        }
+        #expect(ImageFolderDataset.directory(root: root, split: .test) == root + "/test")
+        let train = try ImageFolderDataset.load(root: root, split: .train, channels: 1)
+        #expect(train.classNames == ["a_bag", "b_shoe"])
+        #expect(train.count == 4 && train.labels == [0, 0, 1, 1])
+        #expect(train.height == 6 && train.width == 8 && train.channels == 1)
+        for i in 0..<4 {
+            let want: Int = train.labels[i] == 0 ? 40 : 200
+            let image = train.pixels[(i * 48)..<((i + 1) * 48)]
+            #expect(image.allSatisfy { abs(Int($0) - want) <= 2 })
+        }
+        let rgb = try DatasetDirectory(root).load(.test, channels: 3, classNames: train.classNames)
+        #expect(rgb.channels == 3 && rgb.count == 4)
+        #expect(throws: DataError.self) {
+            try ImageFolderDataset.load(root: root, split: .test, channels: 1, classNames: ["a_bag"])
+        }
+        // A corrupt JPEG is an error naming the file.
+        _ = FileManager.default.createFile(atPath: "\(root)/train/a_bag/2.jpg", contents: Data([0xFF, 0xD8, 0xFF, 0x00]))
+        do {
+            _ = try ImageFolderDataset.load(root: root, split: .train, channels: 1)
+            Issue.record("a corrupt JPEG was accepted")
+        } catch let e as DataError {
+            #expect(e.description.contains("2.jpg"))
+        }
     }
 }

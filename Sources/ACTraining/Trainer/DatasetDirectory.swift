@@ -28,11 +28,18 @@ public struct DatasetDirectory: Sendable {
             set = try ImageFolderDataset.load(root: path, split: split, channels: channels, classNames: classNames)
         }
         if let limit, limit < set.count {
-            // A seeded subset keeps every class represented (files are sorted by class).
-            var rng = PipelineRandom(seed: 0x1_1417, stream: [UInt64(limit)])
-            set = set.subset(Array(rng.permutation(set.count).prefix(limit)).sorted())
+            set = set.subset(DatasetDirectory.subsetIndices(count: set.count, limit: limit))
         }
         return set
+    }
+
+    /// The images a `limit` keeps: a seeded random subset of `0..<count`, in increasing order,
+    /// so every class stays represented (image folders are sorted by class). `acnet eval
+    /// --limit` and `acnet export --limit` pick the same images.
+    public static func subsetIndices(count: Int, limit: Int) -> [Int] {
+        guard limit < count else { return Array(0..<count) }
+        var rng = PipelineRandom(seed: 0x1_1417, stream: [UInt64(limit)])
+        return Array(rng.permutation(count).prefix(limit)).sorted()
     }
 
     /// Whether a separate test split exists (always for IDX; `test/` for image folders).
