@@ -39,22 +39,26 @@ public final class MaxPool2d: Module {
         x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
                 argmax.withUnsafeMutableBufferPointer { ap in
-                    var o = 0
-                    for plane in 0..<(n * c) {
-                        let src = xp.baseAddress! + plane * h * w
-                        for i in 0..<oh {
-                            let h0 = max(i * s - p, 0), h1 = min(i * s - p + k, h)
-                            for j in 0..<ow {
-                                let w0 = max(j * s - p, 0), w1 = min(j * s - p + k, w)
-                                var best = -Float.infinity, bi = h0 * w + w0
-                                for a in h0..<h1 {
-                                    for b in w0..<w1 where src[a * w + b] > best {
-                                        best = src[a * w + b]; bi = a * w + b
+                    let box = UnsafeSendableBox((xp.baseAddress!, yp.baseAddress!, ap.baseAddress!))
+                    parallelChunks(n * c, minWork: x.count) { planes in
+                        let (xp, yp, ap) = box.value
+                        for plane in planes {
+                            let src = xp + plane * h * w
+                            var o = plane * oh * ow
+                            for i in 0..<oh {
+                                let h0 = max(i * s - p, 0), h1 = min(i * s - p + k, h)
+                                for j in 0..<ow {
+                                    let w0 = max(j * s - p, 0), w1 = min(j * s - p + k, w)
+                                    var best = -Float.infinity, bi = h0 * w + w0
+                                    for a in h0..<h1 {
+                                        for b in w0..<w1 where src[a * w + b] > best {
+                                            best = src[a * w + b]; bi = a * w + b
+                                        }
                                     }
+                                    yp[o] = best
+                                    if training { ap[o] = Int32(plane * h * w + bi) }
+                                    o += 1
                                 }
-                                yp[o] = best
-                                if training { ap[o] = Int32(plane * h * w + bi) }
-                                o += 1
                             }
                         }
                     }
@@ -128,12 +132,16 @@ public final class AvgPool2d: Module {
         if training { inputShape = x.shape }
         x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
-                for plane in 0..<(n * c) {
-                    let src = xp.baseAddress! + plane * h * w, dst = yp.baseAddress! + plane * oh * ow
-                    windows(h: h, w: w) { o, rows, cols, inv in
-                        var s: Float = 0
-                        for a in rows { for b in cols { s += src[a * w + b] } }
-                        dst[o] = s * inv
+                let box = UnsafeSendableBox((xp.baseAddress!, yp.baseAddress!))
+                parallelChunks(n * c, minWork: x.count) { planes in
+                    let (xp, yp) = box.value
+                    for plane in planes {
+                        let src = xp + plane * h * w, dst = yp + plane * oh * ow
+                        windows(h: h, w: w) { o, rows, cols, inv in
+                            var s: Float = 0
+                            for a in rows { for b in cols { s += src[a * w + b] } }
+                            dst[o] = s * inv
+                        }
                     }
                 }
             }
@@ -148,11 +156,15 @@ public final class AvgPool2d: Module {
         var dx = Tensor(shape: inputShape)
         gradOutput.withUnsafeBufferPointer { gp in
             dx.withUnsafeMutableBufferPointer { dp in
-                for plane in 0..<(n * c) {
-                    let g = gp.baseAddress! + plane * ohw, d = dp.baseAddress! + plane * h * w
-                    windows(h: h, w: w) { o, rows, cols, inv in
-                        let v = g[o] * inv
-                        for a in rows { for b in cols { d[a * w + b] += v } }
+                let box = UnsafeSendableBox((gp.baseAddress!, dp.baseAddress!))
+                parallelChunks(n * c, minWork: n * c * h * w) { planes in
+                    let (gp, dp) = box.value
+                    for plane in planes {
+                        let g = gp + plane * ohw, d = dp + plane * h * w
+                        windows(h: h, w: w) { o, rows, cols, inv in
+                            let v = g[o] * inv
+                            for a in rows { for b in cols { d[a * w + b] += v } }
+                        }
                     }
                 }
             }
