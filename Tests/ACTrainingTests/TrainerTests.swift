@@ -24,12 +24,12 @@ func state(_ model: any Module) -> [String: [Float]] {
 
 @Suite("Trainer", .serialized)
 struct TrainerTests {
-    /// Plain fashion_net, 1000 images × 3 epochs (a few seconds in release): the stated bar is
-    /// 65% on 500 test images (chance is 10%; a broken backward pass, loss or optimiser stays
-    /// far below it).
+    /// Plain LeNet-5-BN (2.3 M MACs per image), 1000 images × 3 epochs (about a second in
+    /// release): the stated bar is 70% on 500 test images (chance is 10%; a broken backward
+    /// pass, loss or optimiser stays far below it).
     @Test func tinyFashionMNISTRunLearns() throws {
         let (train, test, norm) = try fashionSubset(train: 1000, test: 500)
-        let recipe = TrainingRecipe(model: "fashion_net", acb: false, epochs: 3, batchSize: 50, learningRate: 0.1,
+        let recipe = TrainingRecipe(model: "lenet5_bn", acb: false, epochs: 3, batchSize: 50, learningRate: 0.05,
                                     weightDecay: 1e-4, validationCount: 0, seed: 3)
         let trainer = try Trainer(recipe: recipe, model: try recipe.makeModel(), train: train, validation: nil,
                                   normalization: norm, outputDirectory: nil)
@@ -37,15 +37,16 @@ struct TrainerTests {
         #expect(trainer.epoch == 3 && trainer.iteration == 60)
         #expect(trainer.records.count == 3 && trainer.records[2].trainLoss < trainer.records[0].trainLoss)
         let r = trainer.evaluate(test)
-        #expect(r.accuracy >= 0.65, "test accuracy \(r.accuracy)")
+        #expect(r.accuracy >= 0.70, "test accuracy \(r.accuracy)")
     }
 
     /// 2 epochs straight vs. 1 epoch + resume + 1 epoch vs. stop mid-epoch + resume: identical
-    /// losses, weights, BatchNorm buffers and momentum buffers, bit for bit (ACBs on).
+    /// losses, weights, BatchNorm buffers and momentum buffers, bit for bit (LeNet-5-BN with
+    /// ACBs: the crop path, three BatchNorms per block).
     @Test func resumeGivesIdenticalResults() throws {
         let (train, _, norm) = try fashionSubset(train: 160, test: 10)
         let (tr, val) = train.split(validationCount: 32, seed: 5)
-        let recipe = TrainingRecipe(model: "fashion_net", acb: true, epochs: 2, batchSize: 32, learningRate: 0.05,
+        let recipe = TrainingRecipe(model: "lenet5_bn", acb: true, epochs: 2, batchSize: 32, learningRate: 0.05,
                                     warmupEpochs: 0.5, augmentation: Augmentation(padding: 2, horizontalFlip: true),
                                     validationCount: 32, seed: 9)
         func trainer(_ dir: String?) throws -> Trainer {
