@@ -332,3 +332,94 @@ func batchNormBackward(
         }
     }
 }
+
+/// ACBlock's branch sum: y = Σ_b (z_b · scale_b[c] + shift_b[c]) in one pass, reading the
+/// branches in layout `Lz` and writing y in layout `Ly` (e.g. CN in, NCHW out).
+func branchAffineSum(
+    _ z: [UnsafePointer<Float>], _ Lz: ChannelLayout, scale: [[Float]], shift: [[Float]],
+    _ y: UnsafeMutablePointer<Float>, _ Ly: ChannelLayout
+) {
+    let nb = z.count
+    let box = UnsafeSendableBox((z, y))
+    parallelChunks(Lz.channels, minWork: Lz.channels * Lz.perChannel * nb) { cs in
+        let (z, y) = box.value
+        for c in cs {
+            var b: Float = 0
+            for k in 0..<nb { b += shift[k][c] }
+            let a0 = scale[0][c], a1 = nb > 1 ? scale[1][c] : 0, a2 = nb > 2 ? scale[2][c] : 0
+            for j in 0..<Lz.outer {
+                let iz = c * Lz.channelStride + j * Lz.outerStride
+                let q = y + c * Ly.channelStride + j * Ly.outerStride
+                let p0 = z[0] + iz
+                switch nb {
+                case 1:
+                    vaffine(p0, q, Lz.inner, a0, b, accumulate: false)
+                case 2:
+                    let p1 = z[1] + iz
+                    let av0 = V16(repeating: a0), av1 = V16(repeating: a1), bv = V16(repeating: b)
+                    var i = 0
+                    while i + 16 <= Lz.inner { store16(load16(p0 + i) * av0 + load16(p1 + i) * av1 + bv, q + i); i += 16 }
+                    while i < Lz.inner { q[i] = p0[i] * a0 + p1[i] * a1 + b; i += 1 }
+                default:
+                    let p1 = z[1] + iz, p2 = z[2] + iz
+                    let av0 = V16(repeating: a0), av1 = V16(repeating: a1), av2 = V16(repeating: a2)
+                    let bv = V16(repeating: b)
+                    var i = 0
+                    while i + 16 <= Lz.inner {
+                        store16(load16(p0 + i) * av0 + load16(p1 + i) * av1 + load16(p2 + i) * av2 + bv, q + i)
+                        i += 16
+                    }
+                    while i < Lz.inner { q[i] = p0[i] * a0 + p1[i] * a1 + p2[i] * a2 + b; i += 1 }
+                }
+            }
+        }
+    }
+}
+
+/// Training-mode BatchNorm backward for several branches that share dy (ACBlock: the block's
+/// output gradient flows unchanged into each branch's BN). Reads dy (layout `Ldy`) once per
+/// pass for all branches; overwrites each z_b (layout `Lz`) with its dz_b. Formula as in
+/// `batchNormBackward`. Writes dγ_b, dβ_b into `dGamma[b]`, `dBeta[b]`.
+func branchBatchNormBackward(
+    z: [UnsafeMutablePointer<Float>], _ Lz: ChannelLayout, dy: UnsafePointer<Float>, _ Ldy: ChannelLayout,
+    mean: [UnsafePointer<Float>], invStd: [UnsafePointer<Float>], gamma: [UnsafePointer<Float>?],
+    dGamma: [UnsafeMutablePointer<Float>], dBeta: [UnsafeMutablePointer<Float>]
+) {
+    let nb = z.count
+    let m = Float(Lz.perChannel)
+    let box = UnsafeSendableBox((z, dy, mean, invStd, gamma, dGamma, dBeta))
+    parallelChunks(Lz.channels, minWork: Lz.channels * Lz.perChannel * nb) { cs in
+        let (z, dy, mean, invStd, gamma, dGamma, dBeta) = box.value
+        var sdyx = [Double](repeating: 0, count: nb)
+        var k = [Float](repeating: 0, count: nb), c1 = k, c2 = k, mu = k
+        for c in cs {
+            var sdy = 0.0
+            for b in 0..<nb { sdyx[b] = 0; mu[b] = mean[b][c] }
+            for j in 0..<Lz.outer {
+                let g = dy + c * Ldy.channelStride + j * Ldy.outerStride
+                let iz = c * Lz.channelStride + j * Lz.outerStride
+                sdy += Double(vsum(g, Lz.inner))
+                for b in 0..<nb {
+                    let (_, s) = vsumGradAndProduct(g, z[b] + iz, Lz.inner, mu[b])
+                    sdyx[b] += Double(s)
+                }
+            }
+            for b in 0..<nb {
+                let s = invStd[b][c]
+                let db = Float(sdy), dg = Float(sdyx[b]) * s
+                dGamma[b][c] = dg
+                dBeta[b][c] = db
+                k[b] = (gamma[b]?[c] ?? 1) * s
+                c1[b] = db / m
+                c2[b] = dg / m * s
+            }
+            for j in 0..<Lz.outer {
+                let g = dy + c * Ldy.channelStride + j * Ldy.outerStride
+                let iz = c * Lz.channelStride + j * Lz.outerStride
+                for b in 0..<nb {
+                    vbatchNormInputGrad(g, z[b] + iz, z[b] + iz, Lz.inner, k: k[b], c1: c1[b], mu: mu[b], c2: c2[b])
+                }
+            }
+        }
+    }
+}

@@ -58,7 +58,6 @@ public final class ACBlock: Module {
     private let wSquare = ScratchBuffer(), wVer = ScratchBuffer(), wHor = ScratchBuffer()
     private let zSquare = ScratchBuffer(), zVer = ScratchBuffer(), zHor = ScratchBuffer()
     private let dWSquare = ScratchBuffer(), dWVer = ScratchBuffer(), dWHor = ScratchBuffer()
-    private let sum = ScratchBuffer()
 
     public init(
         inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1,
@@ -152,17 +151,19 @@ public final class ACBlock: Module {
         let O = outputChannels, P = g.columns, ohw = g.outH * g.outW
         prepareWeights()
         let z = (zSquare.ensure(O * P), zVer.ensure(verConv == nil ? 1 : O * P), zHor.ensure(horConv == nil ? 1 : O * P))
-        let out = sum.ensure(O * P)
         x.withUnsafeBufferPointer { xp in
             engine.forward(g, x: xp.baseAddress!, outputChannels: O, branches: branches(z, dW: nil))
         }
-        let L = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: P, outerStride: ohw)
-        squareBN.normalize(z.0, out, L, training: training, accumulate: false)
-        verBN?.normalize(z.1, out, L, training: training, accumulate: true)
-        horBN?.normalize(z.2, out, L, training: training, accumulate: true)
+        // BN of each branch and the sum in one pass, written straight to NCHW.
+        let Lz = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: P, outerStride: ohw)
+        let Ly = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: ohw, outerStride: O * ohw)
+        var zs: [UnsafePointer<Float>] = [UnsafePointer(z.0)]
+        var coef = [squareBN.coefficients(z.0, Lz, training: training)]
+        if let verBN { zs.append(UnsafePointer(z.1)); coef.append(verBN.coefficients(z.1, Lz, training: training)) }
+        if let horBN { zs.append(UnsafePointer(z.2)); coef.append(horBN.coefficients(z.2, Lz, training: training)) }
         var y = Tensor(uninitializedShape: [g.batch, O, g.outH, g.outW])
         y.withUnsafeMutableBufferPointer { d in
-            transposeCNtoNC(out, d.baseAddress!, n: g.batch, c: O, inner: ohw)
+            branchAffineSum(zs, Lz, scale: coef.map(\.scale), shift: coef.map(\.shift), d.baseAddress!, Ly)
         }
         if training {
             geometry = g
@@ -179,16 +180,31 @@ public final class ACBlock: Module {
         let P = g.columns, ohw = g.outH * g.outW
         precondition(gradOutput.shape == [g.batch, O, g.outH, g.outW],
                      "ACBlock.backward: gradient shape \(gradOutput.shape)")
-        let L = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: P, outerStride: ohw)
-        // dY in [O, N·OH·OW]; BN backward per branch, dZ overwriting Z.
-        let dy = sum.pointer
-        gradOutput.withUnsafeBufferPointer { src in
-            transposeNCtoCN(src.baseAddress!, dy, n: g.batch, c: O, inner: ohw)
-        }
+        // BN backward of all branches at once, reading dY in NCHW; dZ overwrites Z.
+        let Lz = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: P, outerStride: ohw)
+        let Ldy = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: ohw, outerStride: O * ohw)
         let z = (zSquare.pointer, zVer.pointer, zHor.pointer)
-        squareBN.backwardCore(x: z.0, dy: dy, dx: z.0, L)
-        verBN?.backwardCore(x: z.1, dy: dy, dx: z.1, L)
-        horBN?.backwardCore(x: z.2, dy: dy, dx: z.2, L)
+        var bns: [BatchNorm2d] = [squareBN]
+        var zs = [z.0]
+        if let verBN { bns.append(verBN); zs.append(z.1) }
+        if let horBN { bns.append(horBN); zs.append(z.2) }
+        var dGamma = [[Float]](repeating: [Float](repeating: 0, count: O), count: bns.count), dBeta = dGamma
+        let means = bns.map(\.mean), invStds = bns.map(\.invStd), gammas = bns.map { $0.weight?.value.data }
+        withPointers(means) { mp in
+            withPointers(invStds) { sp in
+                withOptionalPointers(gammas) { gp in
+                    withMutablePointers(&dGamma) { dgp in
+                        withMutablePointers(&dBeta) { dbp in
+                            gradOutput.withUnsafeBufferPointer { dy in
+                                branchBatchNormBackward(z: zs, Lz, dy: dy.baseAddress!, Ldy, mean: mp, invStd: sp,
+                                                        gamma: gp, dGamma: dgp, dBeta: dbp)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (i, bn) in bns.enumerated() { bn.accumulateGrads(dGamma: dGamma[i], dBeta: dBeta[i]) }
         let nS = O * cg * K * K, nV = O * K * cg, nH = O * cg * K
         let dW = (dWSquare.ensure(nS), dWVer.ensure(nV), dWHor.ensure(nH))
         dW.0.update(repeating: 0, count: nS)
@@ -279,4 +295,33 @@ func cropped(_ x: Tensor, rows: Int, columns: Int) -> Tensor {
         }
     }
     return y
+}
+
+/// Calls `body` with base addresses of every array (arrays stay alive and unmoved during it).
+func withPointers<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>]) -> R) -> R {
+    func go(_ i: Int, _ acc: [UnsafePointer<Float>]) -> R {
+        if i == arrays.count { return body(acc) }
+        return arrays[i].withUnsafeBufferPointer { go(i + 1, acc + [$0.baseAddress!]) }
+    }
+    return go(0, [])
+}
+
+func withOptionalPointers<R>(_ arrays: [[Float]?], _ body: ([UnsafePointer<Float>?]) -> R) -> R {
+    func go(_ i: Int, _ acc: [UnsafePointer<Float>?]) -> R {
+        if i == arrays.count { return body(acc) }
+        guard let a = arrays[i] else { return go(i + 1, acc + [nil]) }
+        return a.withUnsafeBufferPointer { go(i + 1, acc + [$0.baseAddress!]) }
+    }
+    return go(0, [])
+}
+
+func withMutablePointers<R>(_ arrays: inout [[Float]], _ body: ([UnsafeMutablePointer<Float>]) -> R) -> R {
+    // Flatten into one buffer so the pointers stay valid, then copy back.
+    let n = arrays.first?.count ?? 0
+    var flat = arrays.flatMap { $0 }
+    let r = flat.withUnsafeMutableBufferPointer { p in
+        body((0..<arrays.count).map { p.baseAddress! + $0 * n })
+    }
+    for i in 0..<arrays.count { arrays[i] = Array(flat[(i * n)..<((i + 1) * n)]) }
+    return r
 }

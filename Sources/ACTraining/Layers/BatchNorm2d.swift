@@ -16,8 +16,9 @@ public final class BatchNorm2d: Module {
     public let runningVar: Buffer
 
     private var cachedInput = Tensor(shape: [0])
-    private var mean: [Float] = []
-    private var invStd: [Float] = []
+    /// Batch statistics of the last training forward (for backward).
+    private(set) var mean: [Float] = []
+    private(set) var invStd: [Float] = []
 
     public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true,
                 gammaInit: Float = 1) {
@@ -77,6 +78,20 @@ public final class BatchNorm2d: Module {
     /// statistics for `backwardCore` and updates the running statistics.
     func normalize(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ L: ChannelLayout,
                    training: Bool, accumulate: Bool) {
+        let (scale, shift) = coefficients(x, L, training: training)
+        scale.withUnsafeBufferPointer { s in
+            shift.withUnsafeBufferPointer { t in
+                channelAffine(x, y, L, scale: s.baseAddress!, shift: t.baseAddress!, accumulate: accumulate)
+            }
+        }
+    }
+
+    /// The per-channel affine map y = x·scale + shift this BN applies to `x` (layout L): from
+    /// the batch statistics in training mode (recording them for backward and updating the
+    /// running statistics), from the running statistics otherwise.
+    func coefficients(_ x: UnsafePointer<Float>, _ L: ChannelLayout, training: Bool)
+        -> (scale: [Float], shift: [Float])
+    {
         var scale: [Float], shift: [Float]
         if training {
             resize(&mean, channels)
@@ -102,10 +117,15 @@ public final class BatchNorm2d: Module {
         } else {
             (scale, shift) = evalScaleShift()
         }
-        scale.withUnsafeBufferPointer { s in
-            shift.withUnsafeBufferPointer { t in
-                channelAffine(x, y, L, scale: s.baseAddress!, shift: t.baseAddress!, accumulate: accumulate)
-            }
+        return (scale, shift)
+    }
+
+    /// Adds dγ, dβ (per channel) to the parameter gradients (no-op without affine).
+    func accumulateGrads(dGamma: UnsafePointer<Float>, dBeta: UnsafePointer<Float>) {
+        guard let weight, let bias else { return }
+        for c in 0..<channels {
+            weight.grad.data[c] += dGamma[c]
+            bias.grad.data[c] += dBeta[c]
         }
     }
 
