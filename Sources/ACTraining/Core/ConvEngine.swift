@@ -73,17 +73,28 @@ final class ConvEngine {
     }
 
     /// Z_b = W_b · col for every branch (whole batch), Z in [O, N·OH·OW].
-    func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, outputChannels O: Int, branches: [ConvBranch]) {
+    ///
+    /// With `statsShift` (one [O] array per branch), also returns each branch's per-channel
+    /// moments Σ(z − shift) and Σ(z − shift)² over the batch, accumulated in Double while each
+    /// chunk of Z is still in cache (BatchNorm statistics without another pass over Z).
+    @discardableResult
+    func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, outputChannels O: Int, branches: [ConvBranch],
+                 statsShift: [[Float]]? = nil) -> [(sum: [Double], sumSquares: [Double])]? {
         let per = Self.imagesPerChunk(g)
         let chunks = (g.batch + per - 1) / per
         let t = workers(chunks)
         let R = g.rowsPerGroup, P = g.columns, ohw = g.outH * g.outW, Og = O / g.groups
         let chw = g.channels * g.height * g.width
         prepare(t, colCount: g.groups * R * per * ohw, dWCount: 0)
-        let box = UnsafeSendableBox((x, cols.map(\.pointer), branches))
+        let nb = branches.count
+        let moments = UnsafeMutablePointer<Double>.allocate(capacity: t * nb * O * 2)
+        moments.initialize(repeating: 0, count: t * nb * O * 2)
+        defer { moments.deallocate() }
+        let box = UnsafeSendableBox((x, cols.map(\.pointer), branches, moments))
         DispatchQueue.concurrentPerform(iterations: t) { tid in
-            let (x, cols, branches) = box.value
+            let (x, cols, branches, moments) = box.value
             let col = cols[tid]
+            let mine = moments + tid * nb * O * 2
             for ci in stride(from: tid, to: chunks, by: t) {
                 let n0 = ci * per, n1 = min(g.batch, n0 + per)
                 var cg = g
@@ -98,7 +109,26 @@ final class ConvEngine {
                                     beta: 0, c: b.z + grp * Og * P + n0 * ohw, ldc: P)
                     }
                 }
+                if let statsShift {
+                    for (bi, b) in branches.enumerated() {
+                        let m = mine + bi * O * 2
+                        for o in 0..<O {
+                            let (s1, s2) = vshiftedMoments(b.z + o * P + n0 * ohw, pc, statsShift[bi][o])
+                            m[2 * o] += Double(s1)
+                            m[2 * o + 1] += Double(s2)
+                        }
+                    }
+                }
             }
+        }
+        guard statsShift != nil else { return nil }
+        return (0..<nb).map { bi in
+            var sum = [Double](repeating: 0, count: O), sq = sum
+            for tid in 0..<t {
+                let m = moments + (tid * nb + bi) * O * 2
+                for o in 0..<O { sum[o] += m[2 * o]; sq[o] += m[2 * o + 1] }
+            }
+            return (sum, sq)
         }
     }
 

@@ -113,3 +113,14 @@ typealias V16 = SIMD16<Float>
     }
     while i < n { d[i] = y[i] > 0 ? g[i] : 0; i += 1 }
 }
+
+/// (Σ (p[i] − shift), Σ (p[i] − shift)²) — shifted one-pass moments (shift ≈ mean keeps the
+/// E[x²] − E[x]² cancellation harmless).
+@inline(__always) func vshiftedMoments(_ p: UnsafePointer<Float>, _ n: Int, _ shift: Float) -> (Float, Float) {
+    var a = V16(), b = V16(), i = 0
+    let s = V16(repeating: shift)
+    while i + 16 <= n { let d = load16(p + i) - s; a += d; b += d * d; i += 16 }
+    var sa = a.sum(), sb = b.sum()
+    while i < n { let d = p[i] - shift; sa += d; sb += d * d; i += 1 }
+    return (sa, sb)
+}

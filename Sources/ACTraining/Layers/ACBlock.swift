@@ -151,16 +151,25 @@ public final class ACBlock: Module {
         let O = outputChannels, P = g.columns, ohw = g.outH * g.outW
         prepareWeights()
         let z = (zSquare.ensure(O * P), zVer.ensure(verConv == nil ? 1 : O * P), zHor.ensure(horConv == nil ? 1 : O * P))
-        x.withUnsafeBufferPointer { xp in
-            engine.forward(g, x: xp.baseAddress!, outputChannels: O, branches: branches(z, dW: nil))
+        var bns: [BatchNorm2d] = [squareBN]
+        var zs: [UnsafePointer<Float>] = [UnsafePointer(z.0)]
+        if let verBN { bns.append(verBN); zs.append(UnsafePointer(z.1)) }
+        if let horBN { bns.append(horBN); zs.append(UnsafePointer(z.2)) }
+        // Training: batch moments gathered inside the GEMM loop, shifted by the running mean.
+        let shifts = training ? bns.map { $0.runningMean.value.data } : nil
+        let moments = x.withUnsafeBufferPointer { xp in
+            engine.forward(g, x: xp.baseAddress!, outputChannels: O, branches: branches(z, dW: nil), statsShift: shifts)
         }
         // BN of each branch and the sum in one pass, written straight to NCHW.
         let Lz = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: P, outerStride: ohw)
         let Ly = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: ohw, outerStride: O * ohw)
-        var zs: [UnsafePointer<Float>] = [UnsafePointer(z.0)]
-        var coef = [squareBN.coefficients(z.0, Lz, training: training)]
-        if let verBN { zs.append(UnsafePointer(z.1)); coef.append(verBN.coefficients(z.1, Lz, training: training)) }
-        if let horBN { zs.append(UnsafePointer(z.2)); coef.append(horBN.coefficients(z.2, Lz, training: training)) }
+        let coef = bns.enumerated().map { i, bn in
+            if let moments, let shifts {
+                return bn.coefficients(shift: shifts[i], sum: moments[i].sum, sumSquares: moments[i].sumSquares,
+                                       count: P)
+            }
+            return bn.coefficients(zs[i], Lz, training: false)
+        }
         var y = Tensor(uninitializedShape: [g.batch, O, g.outH, g.outW])
         y.withUnsafeMutableBufferPointer { d in
             branchAffineSum(zs, Lz, scale: coef.map(\.scale), shift: coef.map(\.shift), d.baseAddress!, Ly)

@@ -120,6 +120,31 @@ public final class BatchNorm2d: Module {
         return (scale, shift)
     }
 
+    /// Training-mode coefficients from precomputed moments: Σ(x − shift) and Σ(x − shift)² over
+    /// `count` elements per channel (see `ConvEngine.forward`). Records the batch statistics
+    /// for backward and updates the running statistics, like `coefficients(_:_:training:)`.
+    func coefficients(shift: [Float], sum: [Double], sumSquares: [Double], count: Int)
+        -> (scale: [Float], shift: [Float])
+    {
+        resize(&mean, channels)
+        resize(&invStd, channels)
+        var scale = [Float](repeating: 0, count: channels), out = scale
+        let m = Double(count)
+        let unbias = count > 1 ? Float(m / (m - 1)) : 1
+        for c in 0..<channels {
+            let d = sum[c] / m
+            let variance = Float(max(sumSquares[c] / m - d * d, 0))
+            mean[c] = Float(Double(shift[c]) + d)
+            invStd[c] = 1 / (variance + eps).squareRoot()
+            let g = weight?.value.data[c] ?? 1, b = bias?.value.data[c] ?? 0
+            scale[c] = g * invStd[c]
+            out[c] = b - mean[c] * scale[c]
+            runningMean.value.data[c] = (1 - momentum) * runningMean.value.data[c] + momentum * mean[c]
+            runningVar.value.data[c] = (1 - momentum) * runningVar.value.data[c] + momentum * variance * unbias
+        }
+        return (scale, out)
+    }
+
     /// Adds dγ, dβ (per channel) to the parameter gradients (no-op without affine).
     func accumulateGrads(dGamma: UnsafePointer<Float>, dBeta: UnsafePointer<Float>) {
         guard let weight, let bias else { return }
