@@ -256,6 +256,28 @@ struct ChannelLayout {
     var perChannel: Int { outer * inner }
 }
 
+/// Per-channel mean and biased variance of x in one pass: moments of (x − shift[c]) with
+/// float partial sums per run combined in Double (shift ≈ the mean, e.g. the running mean,
+/// keeps E[d²] − E[d]² well conditioned).
+func channelMeanVarShifted(
+    _ x: UnsafePointer<Float>, _ L: ChannelLayout, shift: UnsafePointer<Float>,
+    mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>
+) {
+    let m = Double(L.perChannel)
+    parallelChunks(L.channels, minWork: L.channels * L.perChannel) { cs in
+        for c in cs {
+            var s1 = 0.0, s2 = 0.0
+            for j in 0..<L.outer {
+                let (a, b) = vshiftedMoments(x + c * L.channelStride + j * L.outerStride, L.inner, shift[c])
+                s1 += Double(a); s2 += Double(b)
+            }
+            let d = s1 / m
+            mean[c] = Float(Double(shift[c]) + d)
+            variance[c] = Float(max(s2 / m - d * d, 0))
+        }
+    }
+}
+
 /// Per-channel mean and biased variance (two-pass, double accumulation) of x.
 func channelMeanVar(
     _ x: UnsafePointer<Float>, _ L: ChannelLayout,

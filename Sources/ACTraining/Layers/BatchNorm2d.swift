@@ -97,9 +97,12 @@ public final class BatchNorm2d: Module {
             resize(&mean, channels)
             resize(&invStd, channels)
             var variance = [Float](repeating: 0, count: channels)
+            let pivot = runningMean.value.data
             mean.withUnsafeMutableBufferPointer { m in
                 variance.withUnsafeMutableBufferPointer { v in
-                    channelMeanVar(x, L, mean: m.baseAddress!, variance: v.baseAddress!)
+                    pivot.withUnsafeBufferPointer { sp in
+                        channelMeanVarShifted(x, L, shift: sp.baseAddress!, mean: m.baseAddress!, variance: v.baseAddress!)
+                    }
                 }
             }
             scale = [Float](repeating: 0, count: channels)
