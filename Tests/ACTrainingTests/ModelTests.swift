@@ -57,6 +57,17 @@ struct ModelTests {
         #expect(throws: ModelRegistryError.unknownModel("nope")) { try ModelRegistry.spec("nope") }
     }
 
+    @Test("evalForward in sub-batches equals one eval forward")
+    func evalForwardBatches() throws {
+        let m = try ModelRegistry.make("fashion_net", acb: true)
+        _ = m.forward(GradientCheck.randomTensor([4, 1, 28, 28], seed: 1), training: true)
+        let x = GradientCheck.randomTensor([5, 1, 28, 28], seed: 2)
+        let whole = m.forward(x, training: false)
+        let parts = m.evalForward(x, batchSize: 2)
+        #expect(parts.shape == whole.shape)
+        #expect(parts.maxAbsDifference(whole) <= 1e-5 * (1 + whole.maxAbs))
+    }
+
     @Test("ACB models replace every 1<K<7 conv; 1x1 projections stay")
     func acbReplacement() throws {
         let r = try ModelRegistry.make("resnet56", acb: true)
