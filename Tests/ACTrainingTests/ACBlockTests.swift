@@ -78,6 +78,32 @@ struct ACBlockTests {
         GradientCheck.check(conv, input: x, h: 1e-2, samples: 8)
     }
 
+    @Test("ablation: one BatchNorm after the sum", arguments: [
+        Case(cin: 3, cout: 4, k: 3, stride: 1, pad: 1, dilation: 1, groups: 1),
+        Case(cin: 2, cout: 4, k: 5, stride: 2, pad: 1, dilation: 1, groups: 2),
+        Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 1, dilation: 2, groups: 1, h: 8, w: 8),
+    ])
+    func afterSum(_ c: Case) throws {
+        func make() throws -> ACBlock {
+            try ACBlock(inputChannels: c.cin, outputChannels: c.cout, kernelSize: c.k, stride: c.stride,
+                        padding: c.pad, dilation: c.dilation, groups: c.groups, normalization: .afterSum, seed: 5)
+        }
+        let b = try make(), b2 = try make()
+        #expect(b.verBN == nil && b.horBN == nil)
+        #expect(Set(b.namedParameters().map(\.0)) == ["square_conv.weight", "ver_conv.weight", "hor_conv.weight",
+                                                       "bn.weight", "bn.bias"])
+        let x = GradientCheck.randomTensor([2, c.cin, c.h, c.w], seed: 9)
+        let yt = b.forward(x, training: true), rt = b2.referenceForward(x, training: true)
+        #expect(yt.maxAbsDifference(rt) <= 1e-4 * (1 + rt.maxAbs))
+        let y = b.forward(x, training: false), r = b.referenceForward(x, training: false)
+        #expect(y.maxAbsDifference(r) <= 1e-5 * (1 + r.maxAbs))
+        GradientCheck.check(b, input: x, h: 1e-2)
+        // (The gradient check ran training forwards: take the eval output again.)
+        let ye = b.forward(x, training: false)
+        let fused = try FusedGraph(b)
+        #expect(fused.forward(x).maxAbsDifference(ye) <= 1e-4 * (1 + ye.maxAbs))
+    }
+
     @Test("even kernels are rejected with a clear error")
     func evenKernel() {
         #expect(throws: ACBlockError.evenKernel(4)) {

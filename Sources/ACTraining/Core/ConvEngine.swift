@@ -42,6 +42,8 @@ struct ConvBranch {
     var z: UnsafeMutablePointer<Float>
     /// Backward: dW accumulates here (+=), [groups·Og·kb] in the permuted weight order.
     var dW: UnsafeMutablePointer<Float>?
+    /// Forward: add into z (beta 1) instead of overwriting it, so branches can share one Z.
+    var accumulate = false
 }
 
 /// Runs the convolution in chunks of whole images so each chunk's im2col matrix stays in the
@@ -74,7 +76,8 @@ final class ConvEngine {
 
     /// Z_b = W_b · col for every branch (whole batch), Z in [O, N·OH·OW].
     ///
-    /// With `statsShift` (one [O] array per branch), also returns each branch's per-channel
+    /// With `statsShift` (one [O] array for each of the first branches), also returns those
+    /// branches' per-channel
     /// moments Σ(z − shift) and Σ(z − shift)² over the batch, accumulated in Double while each
     /// chunk of Z is still in cache (BatchNorm statistics without another pass over Z).
     @discardableResult
@@ -106,11 +109,11 @@ final class ConvEngine {
                         sgemmSerial(transA: false, transB: false, m: Og, n: pc, k: b.kb, alpha: 1,
                                     a: b.weight + grp * Og * b.kb, lda: b.kb,
                                     b: col + (grp * R + b.rowOffset) * pc, ldb: b.rowStride * pc,
-                                    beta: 0, c: b.z + grp * Og * P + n0 * ohw, ldc: P)
+                                    beta: b.accumulate ? 1 : 0, c: b.z + grp * Og * P + n0 * ohw, ldc: P)
                     }
                 }
                 if let statsShift {
-                    for (bi, b) in branches.enumerated() {
+                    for (bi, b) in branches.enumerated() where bi < statsShift.count {
                         let m = mine + bi * O * 2
                         for o in 0..<O {
                             let (s1, s2) = vshiftedMoments(b.z + o * P + n0 * ohw, pc, statsShift[bi][o])
@@ -121,8 +124,8 @@ final class ConvEngine {
                 }
             }
         }
-        guard statsShift != nil else { return nil }
-        return (0..<nb).map { bi in
+        guard let statsShift else { return nil }
+        return (0..<statsShift.count).map { bi in
             var sum = [Double](repeating: 0, count: O), sq = sum
             for tid in 0..<t {
                 let m = moments + (tid * nb + bi) * O * 2

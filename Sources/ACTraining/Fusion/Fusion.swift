@@ -83,10 +83,11 @@ public enum Fusion {
     /// the fused conv has the square branch's geometry.
     public static func fuse(_ acb: ACBlock, name: String = "") throws -> FusedConv {
         let prefix = name.isEmpty ? "" : name + "."
-        var fused = try fold(acb.squareConv, acb.squareBN, name: prefix + "square")
+        let afterSum = acb.normalization == .afterSum
+        var fused = try fold(acb.squareConv, afterSum ? nil : acb.squareBN, name: prefix + "square")
         let K = acb.kernelSize, O = acb.outputChannels, cg = acb.inputChannels / acb.groups
-        if let verConv = acb.verConv, let verBN = acb.verBN {
-            let v = try fold(verConv, verBN, name: prefix + "ver")
+        if let verConv = acb.verConv {
+            let v = try fold(verConv, acb.verBN, name: prefix + "ver")
             for o in 0..<O {
                 for c in 0..<cg {
                     for kh in 0..<K {
@@ -96,8 +97,8 @@ public enum Fusion {
                 fused.bias[o] += v.bias[o]
             }
         }
-        if let horConv = acb.horConv, let horBN = acb.horBN {
-            let h = try fold(horConv, horBN, name: prefix + "hor")
+        if let horConv = acb.horConv {
+            let h = try fold(horConv, acb.horBN, name: prefix + "hor")
             for o in 0..<O {
                 for c in 0..<cg {
                     for kw in 0..<K {
@@ -105,6 +106,15 @@ public enum Fusion {
                     }
                 }
                 fused.bias[o] += h.bias[o]
+            }
+        }
+        if afterSum {
+            // One BN after the sum: fold it into the summed kernel (W·t, t·b + β − μ·t).
+            let (t, shift) = try scaleShift(acb.squareBN, name: prefix + "bn")
+            let per = fused.weight.count / O
+            for o in 0..<O {
+                for i in 0..<per { fused.weight.data[o * per + i] *= t[o] }
+                fused.bias[o] = fused.bias[o] * t[o] + shift[o]
             }
         }
         return fused

@@ -29,8 +29,13 @@ public enum ACBlockError: Error, CustomStringConvertible, Equatable {
 /// [O, C/g, K, 1], `hor_conv.weight` [O, C/g, 1, K], `{square,ver,hor}_bn.{weight,bias,
 /// running_mean,running_var}` [O]. `useAffine == false` drops the BN weight/bias
 /// (γ = 1, β = 0 at fusion). `gammaInit` sets the initial γ of all three BNs (CIFAR recipes: 1/3).
-/// Ablations: `useVer`/`useHor` false drop a branch.
+/// Ablations: `useVer`/`useHor` false drop a branch; `normalization: .afterSum` replaces the
+/// three branch BatchNorms by one BatchNorm of the sum (then `squareBN` is that BN, named
+/// `bn`, and `verBN`/`horBN` are nil).
 public final class ACBlock: Module {
+    /// Where the block normalises: per branch (the paper) or once after the sum (ablation).
+    public enum Normalization: Sendable, Equatable { case perBranch, afterSum }
+
     public let inputChannels: Int
     public let outputChannels: Int
     public let kernelSize: Int
@@ -40,6 +45,7 @@ public final class ACBlock: Module {
     public let groups: Int
     public let paddingMode: PaddingMode
     public let useAffine: Bool
+    public let normalization: Normalization
     /// Rows (hor) / columns (ver) cropped from each side of the input; 0 when p ≥ d·(K/2).
     public let crop: Int
 
@@ -63,7 +69,7 @@ public final class ACBlock: Module {
         inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1,
         padding: Int = 0, dilation: Int = 1, groups: Int = 1, paddingMode: PaddingMode = .zeros,
         useAffine: Bool = true, gammaInit: Float = 1, useVer: Bool = true, useHor: Bool = true,
-        seed: UInt64 = 0
+        normalization: Normalization = .perBranch, seed: UInt64 = 0
     ) throws {
         guard kernelSize % 2 == 1 else { throw ACBlockError.evenKernel(kernelSize) }
         guard kernelSize >= 3 else { throw ACBlockError.invalid("kernel size \(kernelSize) < 3") }
@@ -82,6 +88,8 @@ public final class ACBlock: Module {
         self.groups = groups
         self.paddingMode = paddingMode
         self.useAffine = useAffine
+        self.normalization = normalization
+        let perBranch = normalization == .perBranch
         let c = dilation * (kernelSize / 2)
         let verPad: Padding2D, horPad: Padding2D
         if padding >= c {
@@ -103,7 +111,7 @@ public final class ACBlock: Module {
                              kernelSize: (kernelSize, 1), stride: (stride, stride), padding: verPad,
                              dilation: (dilation, dilation), groups: groups, bias: false,
                              paddingMode: paddingMode, seed: seed &+ 1)
-            verBN = BatchNorm2d(outputChannels, affine: useAffine, gammaInit: gammaInit)
+            verBN = perBranch ? BatchNorm2d(outputChannels, affine: useAffine, gammaInit: gammaInit) : nil
         } else {
             verConv = nil
             verBN = nil
@@ -113,7 +121,7 @@ public final class ACBlock: Module {
                              kernelSize: (1, kernelSize), stride: (stride, stride), padding: horPad,
                              dilation: (dilation, dilation), groups: groups, bias: false,
                              paddingMode: paddingMode, seed: seed &+ 2)
-            horBN = BatchNorm2d(outputChannels, affine: useAffine, gammaInit: gammaInit)
+            horBN = perBranch ? BatchNorm2d(outputChannels, affine: useAffine, gammaInit: gammaInit) : nil
         } else {
             horConv = nil
             horBN = nil
@@ -121,6 +129,12 @@ public final class ACBlock: Module {
     }
 
     public var children: [(String, any Module)] {
+        if normalization == .afterSum {
+            var c: [(String, any Module)] = [("square_conv", squareConv)]
+            if let verConv { c.append(("ver_conv", verConv)) }
+            if let horConv { c.append(("hor_conv", horConv)) }
+            return c + [("bn", squareBN)]
+        }
         var c: [(String, any Module)] = [("square_conv", squareConv), ("square_bn", squareBN)]
         if let verConv, let verBN { c += [("ver_conv", verConv), ("ver_bn", verBN)] }
         if let horConv, let horBN { c += [("hor_conv", horConv), ("hor_bn", horBN)] }
@@ -129,19 +143,22 @@ public final class ACBlock: Module {
 
     /// The GEMMs of the active branches over the square branch's im2col (see `ConvBranch`):
     /// square reads all rows, ver the rows with kernel column K/2 (offset K/2, stride K), hor
-    /// the contiguous block with kernel row K/2 (offset (K/2)·Cg·K).
+    /// the contiguous block with kernel row K/2 (offset (K/2)·Cg·K). With `.afterSum` all
+    /// three write (forward: accumulate) and read (backward) the one Z of the square branch.
     private func branches(_ z: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
                           dW: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?)
         -> [ConvBranch]
     {
         let K = kernelSize, cg = inputChannels / groups
+        let shared = normalization == .afterSum
         var b = [ConvBranch(weight: wSquare.pointer, kb: K * cg * K, rowOffset: 0, rowStride: 1, z: z.0, dW: dW?.0)]
         if verConv != nil {
-            b.append(ConvBranch(weight: wVer.pointer, kb: K * cg, rowOffset: K / 2, rowStride: K, z: z.1, dW: dW?.1))
+            b.append(ConvBranch(weight: wVer.pointer, kb: K * cg, rowOffset: K / 2, rowStride: K,
+                                z: shared ? z.0 : z.1, dW: dW?.1, accumulate: shared))
         }
         if horConv != nil {
             b.append(ConvBranch(weight: wHor.pointer, kb: cg * K, rowOffset: (K / 2) * cg * K, rowStride: 1,
-                                z: z.2, dW: dW?.2))
+                                z: shared ? z.0 : z.2, dW: dW?.2, accumulate: shared))
         }
         return b
     }
@@ -276,6 +293,12 @@ public final class ACBlock: Module {
     /// The block computed the way the reference writes it: three separate convolutions (ver/hor
     /// on the cropped input when `crop > 0`), three BatchNorms, a sum. Slower; a test oracle.
     public func referenceForward(_ x: Tensor, training: Bool) -> Tensor {
+        if normalization == .afterSum {
+            var s = squareConv.forward(x, training: training)
+            if let verConv { s.add(verConv.forward(cropped(x, rows: 0, columns: crop), training: training)) }
+            if let horConv { s.add(horConv.forward(cropped(x, rows: crop, columns: 0), training: training)) }
+            return squareBN.forward(s, training: training)
+        }
         var y = squareBN.forward(squareConv.forward(x, training: training), training: training)
         if let verConv, let verBN {
             let v = verBN.forward(verConv.forward(cropped(x, rows: 0, columns: crop), training: training), training: training)
