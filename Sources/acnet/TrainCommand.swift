@@ -82,6 +82,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Image-folder datasets: decode to 1 (gray) or 3 (RGB) channels.")
     var channels = 3
 
+    @Option(name: .long, help: "Comma-separated class names for IDX data (default: Fashion-MNIST's when the path contains 'fashion', else the digits 0-9). Image folders use their folder names.")
+    var labels: String?
+
     @Option(name: .long, help: "Use only N training images (quick experiments).")
     var limit: Int?
 
@@ -105,7 +108,8 @@ struct TrainCommand: ParsableCommand {
         let stderr = FileHandle.standardError
         func note(_ s: String) { stderr.write(Data((s + "\n").utf8)) }
 
-        let full = try dataset.load(.train, channels: channels, limit: limit)
+        let classNames = labels.map { $0.split(separator: ",").map { String($0) } }
+        let full = try dataset.load(.train, channels: channels, classNames: classNames, limit: limit)
         let normalization = Normalization(statisticsOf: full)
         let valCount = min(validation, full.count / 5)
         let (train, val) = valCount > 0 ? full.split(validationCount: valCount, seed: seed) : (full, nil)
