@@ -96,6 +96,32 @@ struct LayerGradientTests {
         #expect(z.data == [0.25, 0.5, 0.5, 1])
     }
 
+    @Test("ConvBNReLU equals Sequential(Conv2d, BatchNorm2d, ReLU): names, forward, gradients")
+    func convBNReLU() {
+        func parts() -> (Conv2d, BatchNorm2d) {
+            let bn = BatchNorm2d(4, gammaInit: 0.8)
+            bn.bias!.value = GradientCheck.randomTensor([4], seed: 3, scale: 0.3)
+            return (Conv2d(3, 4, kernelSize: 3, stride: 2, padding: 1, bias: false, seed: 6), bn)
+        }
+        let (c1, b1) = parts(), (c2, b2) = parts()
+        let fused = ConvBNReLU(conv: c1, bn: b1), plain = Sequential([c2, b2, ReLU()])
+        #expect(fused.namedParameters().map(\.0) == plain.namedParameters().map(\.0))
+        #expect(fused.namedBuffers().map(\.0) == plain.namedBuffers().map(\.0))
+        let x = GradientCheck.randomTensor([5, 3, 21, 21], seed: 2)  // several image chunks
+        let r = GradientCheck.randomTensor([5, 4, 11, 11], seed: 8)
+        let yf = fused.forward(x, training: true), yp = plain.forward(x, training: true)
+        #expect(yf.maxAbsDifference(yp) <= 1e-4 * (1 + yp.maxAbs))
+        let df = fused.backward(r), dp = plain.backward(r)
+        #expect(df.maxAbsDifference(dp) <= 1e-4 * (1 + dp.maxAbs))
+        for ((n, p), (_, q)) in zip(fused.namedParameters(), plain.namedParameters()) {
+            #expect(p.grad.maxAbsDifference(q.grad) <= 1e-3 * (1 + q.grad.maxAbs), "\(n)")
+        }
+        #expect(b1.runningVar.value.maxAbsDifference(b2.runningVar.value) < 1e-5)
+        let ye = fused.forward(x, training: false), pe = plain.forward(x, training: false)
+        #expect(ye.maxAbsDifference(pe) <= 1e-4 * (1 + pe.maxAbs))
+        GradientCheck.check(fused, input: GradientCheck.randomTensor([2, 3, 6, 6], seed: 1), h: 1e-3)
+    }
+
     @Test("Residual BasicBlock, plain and ACB, with projection")
     func basicBlock() throws {
         let x = GradientCheck.randomTensor([2, 3, 6, 6], seed: 8)

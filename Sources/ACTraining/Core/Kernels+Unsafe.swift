@@ -445,3 +445,46 @@ func branchBatchNormBackward(
         }
     }
 }
+
+/// y (layout Ly) = max(z·scale[c] + shift[c], 0), z in layout Lz: BatchNorm + ReLU + layout
+/// change in one pass.
+func channelAffineReLU(
+    _ z: UnsafePointer<Float>, _ Lz: ChannelLayout, scale: [Float], shift: [Float],
+    _ y: UnsafeMutablePointer<Float>, _ Ly: ChannelLayout
+) {
+    let box = UnsafeSendableBox((z, y))
+    parallelChunks(Lz.channels, minWork: Lz.channels * Lz.perChannel) { cs in
+        let (z, y) = box.value
+        for c in cs {
+            let a = V16(repeating: scale[c]), b = V16(repeating: shift[c]), zero = V16()
+            for j in 0..<Lz.outer {
+                let p = z + c * Lz.channelStride + j * Lz.outerStride
+                let q = y + c * Ly.channelStride + j * Ly.outerStride
+                var i = 0
+                while i + 16 <= Lz.inner {
+                    let v = load16(p + i) * a + b
+                    store16(v.replacing(with: zero, where: .!(v .> zero)), q + i)
+                    i += 16
+                }
+                while i < Lz.inner { let v = p[i] * scale[c] + shift[c]; q[i] = v > 0 ? v : 0; i += 1 }
+            }
+        }
+    }
+}
+
+/// d (layout Ld) = y > 0 ? g : 0 with y, g in layout Lg: ReLU backward + layout change.
+func maskedTranspose(
+    y: UnsafePointer<Float>, g: UnsafePointer<Float>, _ Lg: ChannelLayout,
+    _ d: UnsafeMutablePointer<Float>, _ Ld: ChannelLayout
+) {
+    let box = UnsafeSendableBox((y, g, d))
+    parallelChunks(Lg.channels, minWork: Lg.channels * Lg.perChannel) { cs in
+        let (y, g, d) = box.value
+        for c in cs {
+            for j in 0..<Lg.outer {
+                let o = c * Lg.channelStride + j * Lg.outerStride
+                vreluGrad(y + o, g + o, d + c * Ld.channelStride + j * Ld.outerStride, Lg.inner)
+            }
+        }
+    }
+}

@@ -87,6 +87,9 @@ public final class FusedGraph {
         case let c as ConvBN:
             return append(.conv(try Fusion.fold(c.conv, c.bn, name: name), activation: .none, residual: nil),
                           v, rank: 4, name: name)
+        case let c as ConvBNReLU:
+            return append(.conv(try Fusion.fold(c.conv, c.bn, name: name), activation: .relu, residual: nil),
+                          v, rank: 4, name: name)
         case let c as Conv2d:
             return append(.conv(try Fusion.fold(c, nil, name: name), activation: .none, residual: nil), v, rank: 4, name: name)
         case let bn as BatchNorm2d:

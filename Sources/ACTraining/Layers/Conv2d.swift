@@ -88,37 +88,61 @@ public final class Conv2d: Module {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let g = geometry(for: x)
-        let O = outputChannels, P = g.columns, ohw = g.outH * g.outW
-        let w = permuteKernelRowsOut(weight.value)
-        let z = gemmOut.ensure(O * P)
-        x.withUnsafeBufferPointer { xp in
-            engine.forward(g, x: xp.baseAddress!, outputChannels: O,
-                           branches: [ConvBranch(weight: w, kb: g.rowsPerGroup, rowOffset: 0, rowStride: 1, z: z)])
-        }
-        if let bias {
-            for o in 0..<O { vaffine(z + o * P, z + o * P, P, 1, bias.value.data[o], accumulate: false) }
-        }
+        let (g, z, _) = forwardCN(x, training: training, statsShift: nil)
+        let O = outputChannels, ohw = g.outH * g.outW
         var y = Tensor(uninitializedShape: [g.batch, O, g.outH, g.outW])
         y.withUnsafeMutableBufferPointer { d in
             transposeCNtoNC(z, d.baseAddress!, n: g.batch, c: O, inner: ohw)
+        }
+        return y
+    }
+
+    /// Forward into the layer's [O, N·OH·OW] buffer (valid until the next call), optionally
+    /// gathering per-channel moments of the output shifted by `statsShift` (for a following
+    /// BatchNorm, see `ConvBNReLU`). Caches the input for `backwardCN` when training.
+    func forwardCN(_ x: Tensor, training: Bool, statsShift: [Float]?)
+        -> (ConvGeometry, UnsafeMutablePointer<Float>, (sum: [Double], sumSquares: [Double])?)
+    {
+        let g = geometry(for: x)
+        let O = outputChannels, P = g.columns
+        let w = permuteKernelRowsOut(weight.value)
+        let z = gemmOut.ensure(O * P)
+        if bias != nil { precondition(statsShift == nil, "Conv2d: moments with a bias are not supported") }
+        let moments = x.withUnsafeBufferPointer { xp in
+            engine.forward(g, x: xp.baseAddress!, outputChannels: O,
+                           branches: [ConvBranch(weight: w, kb: g.rowsPerGroup, rowOffset: 0, rowStride: 1, z: z)],
+                           statsShift: statsShift.map { [$0] })
+        }
+        if let bias {
+            for o in 0..<O { vaffine(z + o * P, z + o * P, P, 1, bias.value.data[o], accumulate: false) }
         }
         if training {
             geometry = g
             cachedInput = x
         }
-        return y
+        return (g, z, moments?.first)
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let g = geometry else { preconditionFailure("Conv2d.backward without a training forward") }
-        let O = outputChannels, R = g.rowsPerGroup, P = g.columns, ohw = g.outH * g.outW
+        let O = outputChannels, P = g.columns, ohw = g.outH * g.outW
         precondition(gradOutput.shape == [g.batch, O, g.outH, g.outW],
                      "Conv2d.backward: gradient shape \(gradOutput.shape)")
         let dz = gemmOut.ensure(O * P)
         gradOutput.withUnsafeBufferPointer { src in
             transposeNCtoCN(src.baseAddress!, dz, n: g.batch, c: O, inner: ohw)
         }
+        return backwardCN()
+    }
+
+    /// The layer's [O, N·OH·OW] buffer, where `backwardCN` expects dL/doutput.
+    var gradientBufferCN: UnsafeMutablePointer<Float> { gemmOut.pointer }
+
+    /// Backward from dL/doutput already in `gradientBufferCN` ([O, N·OH·OW]).
+    func backwardCN() -> Tensor {
+        guard let g = geometry else { preconditionFailure("Conv2d.backward without a training forward") }
+        let O = outputChannels, R = g.rowsPerGroup, P = g.columns
+        let dz = gemmOut.pointer
         if let bias {
             bias.grad.withUnsafeMutableBufferPointer { gb in
                 for o in 0..<O { gb[o] += vsum(dz + o * P, P) }

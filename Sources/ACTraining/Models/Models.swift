@@ -5,14 +5,14 @@
 
 /// Model builders. All take `acb` and a `seed` (initialisation is deterministic per seed).
 public enum Models {
-    /// conv-BN-ReLU (`Sequential(Conv2d(bias: false), BatchNorm2d, ReLU)`) or
-    /// `Sequential(ACBlock, ReLU)` — `cbr` of `../shared/bench/torch_train_throughput.py`, so
-    /// parameter names match that script (`0.0.weight`, `0.1.running_mean` /
-    /// `0.0.square_conv.weight`).
+    /// conv-BN-ReLU or `Sequential(ACBlock, ReLU)` — `cbr` of
+    /// `../shared/bench/torch_train_throughput.py`, with that script's parameter names
+    /// (`0.0.weight`, `0.1.running_mean` / `0.0.square_conv.weight`). The plain form is a
+    /// `ConvBNReLU` (one fused layer named like `Sequential(Conv2d, BatchNorm2d, ReLU)`).
     public static func cbr(
         _ cin: Int, _ cout: Int, kernelSize k: Int, padding p: Int, stride: Int = 1, acb: Bool,
         gammaInit: Float = 1, firstLayer: Bool = false, seed: UInt64
-    ) throws -> Sequential {
+    ) throws -> any Module {
         if acb && k > 1 && k < 7 {
             let b = try ACBlock(inputChannels: cin, outputChannels: cout, kernelSize: k, stride: stride,
                                 padding: p, gammaInit: gammaInit, seed: seed)
@@ -21,7 +21,7 @@ public enum Models {
         }
         let c = Conv2d(cin, cout, kernelSize: k, stride: stride, padding: p, bias: false, seed: seed)
         c.needsInputGradient = !firstLayer
-        return Sequential([c, BatchNorm2d(cout, gammaInit: gammaInit), ReLU()])
+        return ConvBNReLU(conv: c, bn: BatchNorm2d(cout, gammaInit: gammaInit))
     }
 
     /// Fashion-MNIST net (`fashion_net` of torch_train_throughput.py, `fmnist` of gen_models.py):
