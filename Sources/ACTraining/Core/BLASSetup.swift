@@ -15,7 +15,9 @@ import Foundation
 /// OpenBLAS's own dynamic initialisation (`gotoblas_dynamic_quit` / `gotoblas_dynamic_init`,
 /// exported by the library) with `OPENBLAS_CORETYPE` set to SkylakeX or Haswell.
 /// Done once, before the first SGEMM of ACTraining; `ACTRAINING_KEEP_BLAS_CORE=1` disables it.
-/// It also sets OpenBLAS to one thread: ACTraining splits its GEMMs over its own threads.
+/// It also sets OpenBLAS to one thread (ACTraining splits its GEMMs over its own threads) and,
+/// on glibc, raises malloc's mmap and trim thresholds so per-step activation buffers are reused
+/// from the heap rather than page-faulted in again every step (a process-wide setting).
 public enum BLASSetup {
     /// The OpenBLAS core in use (e.g. "SkylakeX", "Haswell", "Prescott").
     public static var coreName: String { String(cString: openblas_get_corename()) }
@@ -26,6 +28,18 @@ public enum BLASSetup {
 
     private static let configured: String = {
         let core = configure()
+        #if os(Linux)
+        // Keep freed activation buffers (MBs each, reallocated every step) in the heap instead
+        // of returning them to the kernel: glibc would otherwise mmap/munmap them and every
+        // step would page-fault its activations in again. glibc's mallopt (malloc.h, not in the
+        // Glibc module): M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3.
+        if let handle = dlopen(nil, RTLD_NOW), let sym = dlsym(handle, "mallopt") {
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            let mallopt = unsafeBitCast(sym, to: Mallopt.self)
+            _ = mallopt(-3, 32 << 20)
+            _ = mallopt(-1, 1 << 30)
+        }
+        #endif
         // ACTraining parallelises GEMMs itself (`sgemm` splits them over `trainingThreadCount`
         // threads); OpenBLAS's own pool would spin against those threads.
         openblas_set_num_threads(1)
