@@ -104,6 +104,31 @@ struct ACBlockTests {
         #expect(fused.forward(x).maxAbsDifference(ye) <= 1e-4 * (1 + ye.maxAbs))
     }
 
+    @Test("ACBReLU equals Sequential(ACBlock, ReLU): names, forward, gradients, fusion", arguments: [
+        Case(cin: 3, cout: 4, k: 3, stride: 1, pad: 1, dilation: 1, groups: 1, h: 20, w: 20),
+        Case(cin: 2, cout: 4, k: 5, stride: 2, pad: 0, dilation: 1, groups: 2, h: 9, w: 9),
+    ])
+    func fusedReLU(_ c: Case) throws {
+        let fused = ACBReLU(try make(c)), plain = Sequential([try make(c), ReLU()])
+        #expect(fused.namedParameters().map(\.0) == plain.namedParameters().map(\.0))
+        #expect(fused.namedBuffers().map(\.0) == plain.namedBuffers().map(\.0))
+        let x = GradientCheck.randomTensor([5, c.cin, c.h, c.w], seed: 3)
+        let yf = fused.forward(x, training: true), yp = plain.forward(x, training: true)
+        #expect(yf.maxAbsDifference(yp) <= 1e-4 * (1 + yp.maxAbs))
+        let r = GradientCheck.randomTensor(yp.shape, seed: 4)
+        let df = fused.backward(r), dp = plain.backward(r)
+        #expect(df.maxAbsDifference(dp) <= 1e-4 * (1 + dp.maxAbs))
+        for ((n, p), (_, q)) in zip(fused.namedParameters(), plain.namedParameters()) {
+            #expect(p.grad.maxAbsDifference(q.grad) <= 1e-3 * (1 + q.grad.maxAbs), "\(n)")
+        }
+        let ye = fused.forward(x, training: false)
+        #expect(ye.maxAbsDifference(plain.forward(x, training: false)) <= 1e-4 * (1 + ye.maxAbs))
+        let g = try FusedGraph(fused)
+        #expect(g.forward(x).maxAbsDifference(ye) <= 1e-4 * (1 + ye.maxAbs))
+        // (Gradients are checked against the unfused pair above; ACBlock and ReLU each have
+        // finite-difference checks of their own, which avoid ReLU kinks.)
+    }
+
     @Test("even kernels are rejected with a clear error")
     func evenKernel() {
         #expect(throws: ACBlockError.evenKernel(4)) {

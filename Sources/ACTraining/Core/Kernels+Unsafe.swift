@@ -359,7 +359,7 @@ func batchNormBackward(
 /// branches in layout `Lz` and writing y in layout `Ly` (e.g. CN in, NCHW out).
 func branchAffineSum(
     _ z: [UnsafePointer<Float>], _ Lz: ChannelLayout, scale: [[Float]], shift: [[Float]],
-    _ y: UnsafeMutablePointer<Float>, _ Ly: ChannelLayout
+    _ y: UnsafeMutablePointer<Float>, _ Ly: ChannelLayout, relu: Bool = false
 ) {
     let nb = z.count
     let box = UnsafeSendableBox((z, y))
@@ -393,6 +393,7 @@ func branchAffineSum(
                     }
                     while i < Lz.inner { q[i] = p0[i] * a0 + p1[i] * a1 + p2[i] * a2 + b; i += 1 }
                 }
+                if relu { vrelu(q, q, Lz.inner) }
             }
         }
     }
@@ -405,20 +406,30 @@ func branchAffineSum(
 func branchBatchNormBackward(
     z: [UnsafeMutablePointer<Float>], _ Lz: ChannelLayout, dy: UnsafePointer<Float>, _ Ldy: ChannelLayout,
     mean: [UnsafePointer<Float>], invStd: [UnsafePointer<Float>], gamma: [UnsafePointer<Float>?],
-    dGamma: [UnsafeMutablePointer<Float>], dBeta: [UnsafeMutablePointer<Float>]
+    dGamma: [UnsafeMutablePointer<Float>], dBeta: [UnsafeMutablePointer<Float>],
+    reluOutput: UnsafePointer<Float>? = nil
 ) {
     let nb = z.count
     let m = Float(Lz.perChannel)
-    let box = UnsafeSendableBox((z, dy, mean, invStd, gamma, dGamma, dBeta))
+    let box = UnsafeSendableBox((z, dy, mean, invStd, gamma, dGamma, dBeta, reluOutput))
     parallelChunks(Lz.channels, minWork: Lz.channels * Lz.perChannel * nb) { cs in
-        let (z, dy, mean, invStd, gamma, dGamma, dBeta) = box.value
+        let (z, dy, mean, invStd, gamma, dGamma, dBeta, reluOutput) = box.value
+        // With a fused ReLU, each run of dy is masked by (output > 0) into this small buffer.
+        let masked = UnsafeMutablePointer<Float>.allocate(capacity: max(Lz.inner, 1))
+        defer { masked.deallocate() }
+        func run(_ c: Int, _ j: Int) -> UnsafePointer<Float> {
+            let off = c * Ldy.channelStride + j * Ldy.outerStride
+            guard let y = reluOutput else { return dy + off }
+            vreluGrad(y + off, dy + off, masked, Lz.inner)
+            return UnsafePointer(masked)
+        }
         var sdyx = [Double](repeating: 0, count: nb)
         var k = [Float](repeating: 0, count: nb), c1 = k, c2 = k, mu = k
         for c in cs {
             var sdy = 0.0
             for b in 0..<nb { sdyx[b] = 0; mu[b] = mean[b][c] }
             for j in 0..<Lz.outer {
-                let g = dy + c * Ldy.channelStride + j * Ldy.outerStride
+                let g = run(c, j)
                 let iz = c * Lz.channelStride + j * Lz.outerStride
                 sdy += Double(vsum(g, Lz.inner))
                 for b in 0..<nb {
@@ -436,7 +447,7 @@ func branchBatchNormBackward(
                 c2[b] = dg / m * s
             }
             for j in 0..<Lz.outer {
-                let g = dy + c * Ldy.channelStride + j * Ldy.outerStride
+                let g = run(c, j)
                 let iz = c * Lz.channelStride + j * Lz.outerStride
                 for b in 0..<nb {
                     vbatchNormInputGrad(g, z[b] + iz, z[b] + iz, Lz.inner, k: k[b], c1: c1[b], mu: mu[b], c2: c2[b])

@@ -87,6 +87,9 @@ public final class FusedGraph {
         case let c as ConvBN:
             return append(.conv(try Fusion.fold(c.conv, c.bn, name: name), activation: .none, residual: nil),
                           v, rank: 4, name: name)
+        case let a as ACBReLU:
+            return append(.conv(try Fusion.fuse(a.block, name: join(name, "0")), activation: .relu, residual: nil),
+                          v, rank: 4, name: name)
         case let c as ConvBNReLU:
             return append(.conv(try Fusion.fold(c.conv, c.bn, name: name), activation: .relu, residual: nil),
                           v, rank: 4, name: name)

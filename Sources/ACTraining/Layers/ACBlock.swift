@@ -57,6 +57,9 @@ public final class ACBlock: Module {
     public let horBN: BatchNorm2d?
     /// Set to false for a first layer: backward skips dL/dinput (returns zeros).
     public var needsInputGradient = true
+    /// Applies ReLU to the output inside the block's last pass (set by `ACBReLU`).
+    var fusedReLU = false
+    private var output = Tensor(shape: [0])
 
     private var geometry: ConvGeometry?
     private var cachedInput = Tensor(shape: [0])
@@ -189,8 +192,10 @@ public final class ACBlock: Module {
         }
         var y = Tensor(uninitializedShape: [g.batch, O, g.outH, g.outW])
         y.withUnsafeMutableBufferPointer { d in
-            branchAffineSum(zs, Lz, scale: coef.map(\.scale), shift: coef.map(\.shift), d.baseAddress!, Ly)
+            branchAffineSum(zs, Lz, scale: coef.map(\.scale), shift: coef.map(\.shift), d.baseAddress!, Ly,
+                            relu: fusedReLU)
         }
+        if training && fusedReLU { output = y }
         if training {
             geometry = g
             cachedInput = x
@@ -222,8 +227,11 @@ public final class ACBlock: Module {
                     withMutablePointers(&dGamma) { dgp in
                         withMutablePointers(&dBeta) { dbp in
                             gradOutput.withUnsafeBufferPointer { dy in
-                                branchBatchNormBackward(z: zs, Lz, dy: dy.baseAddress!, Ldy, mean: mp, invStd: sp,
-                                                        gamma: gp, dGamma: dgp, dBeta: dbp)
+                                output.withUnsafeBufferPointer { y in
+                                    branchBatchNormBackward(z: zs, Lz, dy: dy.baseAddress!, Ldy, mean: mp, invStd: sp,
+                                                            gamma: gp, dGamma: dgp, dBeta: dbp,
+                                                            reluOutput: fusedReLU ? y.baseAddress! : nil)
+                                }
                             }
                         }
                     }
@@ -264,6 +272,7 @@ public final class ACBlock: Module {
         }
         geometry = nil
         cachedInput = Tensor(shape: [0])
+        output = Tensor(shape: [0])
         return dx
     }
 
@@ -356,4 +365,20 @@ func withMutablePointers<R>(_ arrays: inout [[Float]], _ body: ([UnsafeMutablePo
     }
     for i in 0..<arrays.count { arrays[i] = Array(flat[(i * n)..<((i + 1) * n)]) }
     return r
+}
+
+/// `Sequential([ACBlock, ReLU])` computed as one layer: the ReLU is applied in the block's
+/// output pass and its mask inside the fused BatchNorm backward. The only child is the block,
+/// named "0", so parameter names equal those of the Sequential ("0.square_conv.weight", …).
+public final class ACBReLU: Module {
+    public let block: ACBlock
+
+    public init(_ block: ACBlock) {
+        self.block = block
+        block.fusedReLU = true
+    }
+
+    public var children: [(String, any Module)] { [("0", block)] }
+    public func forward(_ x: Tensor, training: Bool) -> Tensor { block.forward(x, training: training) }
+    public func backward(_ gradOutput: Tensor) -> Tensor { block.backward(gradOutput) }
 }

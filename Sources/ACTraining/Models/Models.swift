@@ -5,10 +5,11 @@
 
 /// Model builders. All take `acb` and a `seed` (initialisation is deterministic per seed).
 public enum Models {
-    /// conv-BN-ReLU or `Sequential(ACBlock, ReLU)` — `cbr` of
+    /// conv-BN-ReLU or ACB-ReLU — `cbr` of
     /// `../shared/bench/torch_train_throughput.py`, with that script's parameter names
     /// (`0.0.weight`, `0.1.running_mean` / `0.0.square_conv.weight`). The plain form is a
-    /// `ConvBNReLU` (one fused layer named like `Sequential(Conv2d, BatchNorm2d, ReLU)`).
+    /// `ConvBNReLU` (one fused layer named like `Sequential(Conv2d, BatchNorm2d, ReLU)`), the
+    /// ACB form an `ACBReLU` (named like `Sequential(ACBlock, ReLU)`).
     public static func cbr(
         _ cin: Int, _ cout: Int, kernelSize k: Int, padding p: Int, stride: Int = 1, acb: Bool,
         gammaInit: Float = 1, firstLayer: Bool = false, seed: UInt64
@@ -17,7 +18,7 @@ public enum Models {
             let b = try ACBlock(inputChannels: cin, outputChannels: cout, kernelSize: k, stride: stride,
                                 padding: p, gammaInit: gammaInit, seed: seed)
             b.needsInputGradient = !firstLayer
-            return Sequential([b, ReLU()])
+            return ACBReLU(b)
         }
         let c = Conv2d(cin, cout, kernelSize: k, stride: stride, padding: p, bias: false, seed: seed)
         c.needsInputGradient = !firstLayer
