@@ -36,7 +36,9 @@
 // `needsInputGradient = false` on a first Conv2d/ACBlock (the model builders do) to skip the
 // useless dL/dimage.
 //
-// Models are trees: `Sequential` (children "0", "1", …), `BasicBlock` (residual), layers.
+// Models are trees: `Sequential` (children "0", "1", …), `BasicBlock` (residual), layers;
+// `ConvBNReLU` and `ACBReLU` are fused forms of Sequential(Conv2d, BN, ReLU) / (ACBlock, ReLU)
+// with the same parameter names (fewer memory passes per step).
 // `ModelRegistry.make(name:acb:)` builds the named models of DESIGN §7; `Fusion` / `Exporter`
 // turn a trained tree into an .acnb.
 
