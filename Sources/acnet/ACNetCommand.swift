@@ -7,5 +7,5 @@ struct ACNetCommand: ParsableCommand {
         commandName: "acnet",
         abstract: "Train Asymmetric Convolution Networks, fuse them, and run the fused models.",
         subcommands: [ClassifyCommand.self, EvalCommand.self, TrainCommand.self, ExportCommand.self,
-                      InspectCommand.self, BenchCommand.self])
+                      InspectCommand.self, BenchCommand.self, TrainBenchCommand.self])
 }
