@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             GFLOP/s = 2 × MACs / median latency (MACs include taps on zero padding, the \
             conventional count used by ../shared/bench). The FMA peak is measured in the same run \
-            with 12 independent 256-bit FMA chains, as ../shared/bench/fma_peak.c does.
+            with 12 independent FMA chains at 256 and 512 bits (the faster counts), as ../shared/bench/fma_peak.c does.
             Built-in architectures (random weights, layer for layer as gen_models.py): \
             \(BenchmarkModels.names.joined(separator: ", ")).
             """)

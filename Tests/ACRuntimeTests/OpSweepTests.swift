@@ -15,7 +15,7 @@ struct OpSweepTests {
 
     static let channelChoices = [1, 3, 5, 9, 13, 16, 17, 33]
 
-    /// A seeded sweep of 160 convolution cases over channels {1,3,5,9,13,16,17,33}, widths not
+    /// A seeded sweep of 160 convolution cases (plus 6 wide layers for the multi-block tiles) over channels {1,3,5,9,13,16,17,33}, widths not
     /// a multiple of the 6-pixel register block, stride 1/2, padding 0...K (asymmetric too),
     /// dilation 1/2, groups 1, 2 and C (depthwise), every epilogue, batch 1 and 2 — not the
     /// full cross-product.
@@ -38,6 +38,14 @@ struct OpSweepTests {
             let act = [Activation.none, .relu, .relu6].randomElement(using: &rng)!
             cases.append(ConvCase(c: c, o: o, h: h, w: w, k: k, stride: s, pad: pad, dilation: d, groups: groups,
                                   act: act, residual: Bool.random(using: &rng), batch: Int.random(in: 1...2, using: &rng)))
+        }
+        // Wide layers exercise the 4-block and 2-block register tiles (and their remainders):
+        // 64 = one quad, 80 = quad + single, 96 = quad + pair, 128 with 2 groups = one quad per
+        // group, widths 19 and 31 leave remainders after 12- and 6-pixel tiles.
+        for (c, o, w, s, g, res) in [(16, 64, 19, 1, 1, false), (3, 80, 31, 1, 1, true), (9, 96, 23, 2, 1, false),
+                                     (8, 128, 31, 1, 2, true), (33, 64, 40, 1, 1, true), (5, 48, 29, 1, 1, false)] {
+            cases.append(ConvCase(c: c, o: o, h: 6, w: w, k: (3, 3), stride: (s, s), pad: (1, 1, 1, 1), dilation: (1, 1),
+                                  groups: g, act: .relu, residual: res, batch: 2))
         }
         return cases
     }()

@@ -30,10 +30,16 @@ enum ConvDirect {
                                               planeElements: g.inH * g.inW, blocked: x.blocked)
                 let yImage = y.base + n * y.imageStride
                 let rImage = residual.map { UnsafePointer($0.base + n * $0.imageStride) }
-                for b in 0..<g.outBlocks {
+                var b = 0
+                while b < g.outBlocks {
                     let (cBegin, cCount) = g.blockInputRange(b)
+                    // Two blocks that read the same input channels (always, for groups = 1)
+                    // share every broadcast input value: 12 accumulators per 8 loads.
+                    let quad = b + 3 < g.outBlocks && g.blockInputRange(b + 3) == (cBegin, cCount)
+                        && g.blockInputRange(b + 1) == (cBegin, cCount) && g.blockInputRange(b + 2) == (cBegin, cCount)
+                    let paired = !quad && b + 1 < g.outBlocks && g.blockInputRange(b + 1) == (cBegin, cCount)
+                    let blocks = quad ? 4 : (paired ? 2 : 1)
                     let wBlock = weights + offsets[b]
-                    let biasV = load16(bias + b * 16)
                     let yBlock = yImage + b * outPlane * 16
                     let rBlock = rImage.map { $0 + b * outPlane * 16 }
                     for oh in 0..<g.outH {
@@ -43,27 +49,290 @@ enum ConvDirect {
                         var khEnd = g.kernelH
                         while khEnd > khBegin && ih0 + (khEnd - 1) * g.dilationH >= g.inH { khEnd -= 1 }
                         let rows = Rows(ih0: ih0, khBegin: khBegin, khEnd: khEnd)
-                        var ow = 0
-                        while ow < owLo {
-                            edgePixel(g, xa, wBlock, cBegin, cCount, kk, rows, ow, biasV, yBlock, rBlock, oh)
-                            ow += 1
+                        var ow = owLo
+                        if quad {
+                            let q = QuadBlocks(
+                                w: (wBlock, weights + offsets[b + 1], weights + offsets[b + 2], weights + offsets[b + 3]),
+                                bias: (load16(bias + b * 16), load16(bias + (b + 1) * 16), load16(bias + (b + 2) * 16),
+                                       load16(bias + (b + 3) * 16)),
+                                y: yBlock, r: rBlock, blockStride: outPlane * 16)
+                            for o in 0..<owLo { quadPixel(g, xa, q, cBegin, cCount, kk, rows, o, oh) }
+                            while ow + 6 <= owHi {
+                                interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, ow, oh)
+                                ow += 6
+                            }
+                            for o in ow..<g.outW where o >= owLo { quadPixel(g, xa, q, cBegin, cCount, kk, rows, o, oh) }
+                            continue
                         }
-                        while ow + tile <= owHi {
-                            interiorTile(g, xa, wBlock, cBegin, cCount, kk, rows, ow, biasV, yBlock, rBlock, oh)
-                            ow += tile
+                        if paired {
+                            let pair = PairBlocks(w0: wBlock, w1: weights + offsets[b + 1],
+                                                  bias0: load16(bias + b * 16), bias1: load16(bias + (b + 1) * 16),
+                                                  y0: yBlock, y1: yBlock + outPlane * 16,
+                                                  r0: rBlock, r1: rBlock.map { $0 + outPlane * 16 })
+                            while ow + 12 <= owHi {
+                                interiorPairTile12(g, xa, pair, cBegin, cCount, kk, rows, ow, oh)
+                                ow += 12
+                            }
+                            while ow + pairTile <= owHi {
+                                interiorPairTile(g, xa, pair, cBegin, cCount, kk, rows, ow, oh)
+                                ow += pairTile
+                            }
                         }
-                        while ow < owHi {
-                            interiorPixel(g, xa, wBlock, cBegin, cCount, kk, rows, ow, biasV, yBlock, rBlock, oh)
-                            ow += 1
-                        }
-                        while ow < g.outW {
-                            edgePixel(g, xa, wBlock, cBegin, cCount, kk, rows, ow, biasV, yBlock, rBlock, oh)
-                            ow += 1
+                        for k in 0..<blocks {
+                            let wk = weights + offsets[b + k]
+                            let biasV = load16(bias + (b + k) * 16)
+                            let yk = yBlock + k * outPlane * 16
+                            let rk = rBlock.map { $0 + k * outPlane * 16 }
+                            var o = 0
+                            while o < owLo {
+                                edgePixel(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
+                                o += 1
+                            }
+                            o = ow
+                            while o + tile <= owHi {
+                                interiorTile(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
+                                o += tile
+                            }
+                            while o < owHi {
+                                interiorPixel(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
+                                o += 1
+                            }
+                            o = max(owHi, owLo)
+                            while o < g.outW {
+                                edgePixel(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
+                                o += 1
+                            }
                         }
                     }
+                    b += blocks
                 }
             }
         }
+    }
+
+    /// Weights, biases, outputs and residuals of four adjacent output blocks.
+    struct QuadBlocks {
+        var w: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>)
+        var bias: (V16, V16, V16, V16)
+        var y: UnsafeMutablePointer<Float>
+        var r: UnsafePointer<Float>?
+        /// Elements between consecutive output blocks (OH·OW·16).
+        var blockStride: Int
+    }
+
+    /// Six adjacent interior output pixels × four output blocks (64 channels): 24 accumulators;
+    /// per tap 4 weight loads + 6 broadcasts feed 24 FMAs (fewer loads and address
+    /// computations per FMA than the 2 × 12 tile).
+    @inline(__always)
+    static func interiorQuadTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
+                                 _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int)
+    {
+        var a0 = q.bias.0, a1 = q.bias.0, a2 = q.bias.0, a3 = q.bias.0, a4 = q.bias.0, a5 = q.bias.0
+        var b0 = q.bias.1, b1 = q.bias.1, b2 = q.bias.1, b3 = q.bias.1, b4 = q.bias.1, b5 = q.bias.1
+        var c0 = q.bias.2, c1 = q.bias.2, c2 = q.bias.2, c3 = q.bias.2, c4 = q.bias.2, c5 = q.bias.2
+        var d0 = q.bias.3, d1 = q.bias.3, d2 = q.bias.3, d3 = q.bias.3, d4 = q.bias.3, d5 = q.bias.3
+        let ps = xa.pixelStride
+        let step = g.strideW * ps
+        let iw0 = ow * g.strideW - g.padLeft
+        let kw = g.kernelW
+        let dws = g.dilationW * ps
+        for ci in 0..<cCount {
+            let xc = xa.channelBase(cBegin + ci)
+            var off = ci * kk * 16
+            for kh in rows.khBegin..<rows.khEnd {
+                var xp = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
+                off = ci * kk * 16 + kh * kw * 16
+                for _ in 0..<kw {
+                    let w0 = load16(q.w.0 + off), w1 = load16(q.w.1 + off)
+                    let w2 = load16(q.w.2 + off), w3 = load16(q.w.3 + off)
+                    let x0 = xp[0]
+                    a0 = a0.addingProduct(x0, w0); b0 = b0.addingProduct(x0, w1); c0 = c0.addingProduct(x0, w2); d0 = d0.addingProduct(x0, w3)
+                    let x1 = xp[step]
+                    a1 = a1.addingProduct(x1, w0); b1 = b1.addingProduct(x1, w1); c1 = c1.addingProduct(x1, w2); d1 = d1.addingProduct(x1, w3)
+                    let x2 = xp[2 * step]
+                    a2 = a2.addingProduct(x2, w0); b2 = b2.addingProduct(x2, w1); c2 = c2.addingProduct(x2, w2); d2 = d2.addingProduct(x2, w3)
+                    let x3 = xp[3 * step]
+                    a3 = a3.addingProduct(x3, w0); b3 = b3.addingProduct(x3, w1); c3 = c3.addingProduct(x3, w2); d3 = d3.addingProduct(x3, w3)
+                    let x4 = xp[4 * step]
+                    a4 = a4.addingProduct(x4, w0); b4 = b4.addingProduct(x4, w1); c4 = c4.addingProduct(x4, w2); d4 = d4.addingProduct(x4, w3)
+                    let x5 = xp[5 * step]
+                    a5 = a5.addingProduct(x5, w0); b5 = b5.addingProduct(x5, w1); c5 = c5.addingProduct(x5, w2); d5 = d5.addingProduct(x5, w3)
+                    xp += dws
+                    off += 16
+                }
+            }
+        }
+        let p = oh * g.outW + ow
+        let y0 = q.y, r0 = q.r
+        let y1 = q.y + 1 * q.blockStride, r1 = q.r.map { $0 + 1 * q.blockStride }
+        let y2 = q.y + 2 * q.blockStride, r2 = q.r.map { $0 + 2 * q.blockStride }
+        let y3 = q.y + 3 * q.blockStride, r3 = q.r.map { $0 + 3 * q.blockStride }
+        finish(a0, g, y0, r0, p); finish(b0, g, y1, r1, p); finish(c0, g, y2, r2, p); finish(d0, g, y3, r3, p)
+        finish(a1, g, y0, r0, p + 1); finish(b1, g, y1, r1, p + 1); finish(c1, g, y2, r2, p + 1); finish(d1, g, y3, r3, p + 1)
+        finish(a2, g, y0, r0, p + 2); finish(b2, g, y1, r1, p + 2); finish(c2, g, y2, r2, p + 2); finish(d2, g, y3, r3, p + 2)
+        finish(a3, g, y0, r0, p + 3); finish(b3, g, y1, r1, p + 3); finish(c3, g, y2, r2, p + 3); finish(d3, g, y3, r3, p + 3)
+        finish(a4, g, y0, r0, p + 4); finish(b4, g, y1, r1, p + 4); finish(c4, g, y2, r2, p + 4); finish(d4, g, y3, r3, p + 4)
+        finish(a5, g, y0, r0, p + 5); finish(b5, g, y1, r1, p + 5); finish(c5, g, y2, r2, p + 5); finish(d5, g, y3, r3, p + 5)
+    }
+
+    /// One output pixel of four adjacent blocks over kernel columns [kwBegin, kwEnd): four
+    /// independent accumulator chains, so edge and remainder pixels are not bound by FMA latency.
+    @inline(__always)
+    static func quadPixel(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
+                          _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int)
+    {
+        let iw0 = ow * g.strideW - g.padLeft
+        var kwBegin = 0
+        while kwBegin < g.kernelW && iw0 + kwBegin * g.dilationW < 0 { kwBegin += 1 }
+        var kwEnd = g.kernelW
+        while kwEnd > kwBegin && iw0 + (kwEnd - 1) * g.dilationW >= g.inW { kwEnd -= 1 }
+        var a = q.bias.0, b = q.bias.1, c = q.bias.2, d = q.bias.3
+        let ps = xa.pixelStride
+        for ci in 0..<cCount {
+            let xc = xa.channelBase(cBegin + ci)
+            for kh in rows.khBegin..<rows.khEnd {
+                let xr = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
+                let off = ci * kk * 16 + kh * g.kernelW * 16
+                for kw in kwBegin..<kwEnd {
+                    let x = xr[kw * g.dilationW * ps]
+                    let o = off + kw * 16
+                    a = a.addingProduct(x, load16(q.w.0 + o))
+                    b = b.addingProduct(x, load16(q.w.1 + o))
+                    c = c.addingProduct(x, load16(q.w.2 + o))
+                    d = d.addingProduct(x, load16(q.w.3 + o))
+                }
+            }
+        }
+        let p = oh * g.outW + ow
+        finish(a, g, q.y, q.r, p)
+        finish(b, g, q.y + q.blockStride, q.r.map { $0 + q.blockStride }, p)
+        finish(c, g, q.y + 2 * q.blockStride, q.r.map { $0 + 2 * q.blockStride }, p)
+        finish(d, g, q.y + 3 * q.blockStride, q.r.map { $0 + 3 * q.blockStride }, p)
+    }
+
+    /// Weights, biases, outputs and residuals of two adjacent output blocks.
+    struct PairBlocks {
+        var w0: UnsafePointer<Float>, w1: UnsafePointer<Float>
+        var bias0: V16, bias1: V16
+        var y0: UnsafeMutablePointer<Float>, y1: UnsafeMutablePointer<Float>
+        var r0: UnsafePointer<Float>?, r1: UnsafePointer<Float>?
+    }
+
+    static let pairTile = 6
+
+    /// Twelve adjacent interior output pixels × two output blocks: 24 accumulators (of the 32
+    /// AVX-512 registers); per tap 2 weight loads + 12 broadcasts feed 24 FMAs, so the loop is
+    /// bound by the FMA ports, not by loads.
+    @inline(__always)
+    static func interiorPairTile12(_ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
+                                   _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int)
+    {
+        var a0 = pb.bias0, a1 = pb.bias0, a2 = pb.bias0, a3 = pb.bias0, a4 = pb.bias0, a5 = pb.bias0
+        var a6 = pb.bias0, a7 = pb.bias0, a8 = pb.bias0, a9 = pb.bias0, a10 = pb.bias0, a11 = pb.bias0
+        var c0 = pb.bias1, c1 = pb.bias1, c2 = pb.bias1, c3 = pb.bias1, c4 = pb.bias1, c5 = pb.bias1
+        var c6 = pb.bias1, c7 = pb.bias1, c8 = pb.bias1, c9 = pb.bias1, c10 = pb.bias1, c11 = pb.bias1
+        let ps = xa.pixelStride
+        let step = g.strideW * ps
+        let iw0 = ow * g.strideW - g.padLeft
+        let kw = g.kernelW
+        let dws = g.dilationW * ps
+        for ci in 0..<cCount {
+            let xc = xa.channelBase(cBegin + ci)
+            let base = ci * kk * 16
+            for kh in rows.khBegin..<rows.khEnd {
+                var xp = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
+                var wp0 = pb.w0 + base + kh * kw * 16
+                var wp1 = pb.w1 + base + kh * kw * 16
+                for _ in 0..<kw {
+                    let u = load16(wp0), v = load16(wp1)
+                    let x0 = xp[0]
+                    a0 = a0.addingProduct(x0, u); c0 = c0.addingProduct(x0, v)
+                    let x1 = xp[step]
+                    a1 = a1.addingProduct(x1, u); c1 = c1.addingProduct(x1, v)
+                    let x2 = xp[2 * step]
+                    a2 = a2.addingProduct(x2, u); c2 = c2.addingProduct(x2, v)
+                    let x3 = xp[3 * step]
+                    a3 = a3.addingProduct(x3, u); c3 = c3.addingProduct(x3, v)
+                    let x4 = xp[4 * step]
+                    a4 = a4.addingProduct(x4, u); c4 = c4.addingProduct(x4, v)
+                    let x5 = xp[5 * step]
+                    a5 = a5.addingProduct(x5, u); c5 = c5.addingProduct(x5, v)
+                    let x6 = xp[6 * step]
+                    a6 = a6.addingProduct(x6, u); c6 = c6.addingProduct(x6, v)
+                    let x7 = xp[7 * step]
+                    a7 = a7.addingProduct(x7, u); c7 = c7.addingProduct(x7, v)
+                    let x8 = xp[8 * step]
+                    a8 = a8.addingProduct(x8, u); c8 = c8.addingProduct(x8, v)
+                    let x9 = xp[9 * step]
+                    a9 = a9.addingProduct(x9, u); c9 = c9.addingProduct(x9, v)
+                    let x10 = xp[10 * step]
+                    a10 = a10.addingProduct(x10, u); c10 = c10.addingProduct(x10, v)
+                    let x11 = xp[11 * step]
+                    a11 = a11.addingProduct(x11, u); c11 = c11.addingProduct(x11, v)
+                    xp += dws
+                    wp0 += 16
+                    wp1 += 16
+                }
+            }
+        }
+        let p = oh * g.outW + ow
+        finish(a0, g, pb.y0, pb.r0, p); finish(c0, g, pb.y1, pb.r1, p)
+        finish(a1, g, pb.y0, pb.r0, p + 1); finish(c1, g, pb.y1, pb.r1, p + 1)
+        finish(a2, g, pb.y0, pb.r0, p + 2); finish(c2, g, pb.y1, pb.r1, p + 2)
+        finish(a3, g, pb.y0, pb.r0, p + 3); finish(c3, g, pb.y1, pb.r1, p + 3)
+        finish(a4, g, pb.y0, pb.r0, p + 4); finish(c4, g, pb.y1, pb.r1, p + 4)
+        finish(a5, g, pb.y0, pb.r0, p + 5); finish(c5, g, pb.y1, pb.r1, p + 5)
+        finish(a6, g, pb.y0, pb.r0, p + 6); finish(c6, g, pb.y1, pb.r1, p + 6)
+        finish(a7, g, pb.y0, pb.r0, p + 7); finish(c7, g, pb.y1, pb.r1, p + 7)
+        finish(a8, g, pb.y0, pb.r0, p + 8); finish(c8, g, pb.y1, pb.r1, p + 8)
+        finish(a9, g, pb.y0, pb.r0, p + 9); finish(c9, g, pb.y1, pb.r1, p + 9)
+        finish(a10, g, pb.y0, pb.r0, p + 10); finish(c10, g, pb.y1, pb.r1, p + 10)
+        finish(a11, g, pb.y0, pb.r0, p + 11); finish(c11, g, pb.y1, pb.r1, p + 11)
+    }
+
+    /// Six adjacent interior output pixels × two output blocks (32 channels): 12 accumulators,
+    /// and per tap 2 weight loads + 6 broadcasts feed 12 FMAs.
+    @inline(__always)
+    static func interiorPairTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
+                                 _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int)
+    {
+        var a0 = pb.bias0, a1 = pb.bias0, a2 = pb.bias0, a3 = pb.bias0, a4 = pb.bias0, a5 = pb.bias0
+        var c0 = pb.bias1, c1 = pb.bias1, c2 = pb.bias1, c3 = pb.bias1, c4 = pb.bias1, c5 = pb.bias1
+        let ps = xa.pixelStride
+        let step = g.strideW * ps
+        let iw0 = ow * g.strideW - g.padLeft
+        let kw = g.kernelW
+        let dws = g.dilationW * ps
+        for ci in 0..<cCount {
+            let xc = xa.channelBase(cBegin + ci)
+            let base = ci * kk * 16
+            for kh in rows.khBegin..<rows.khEnd {
+                var xp = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
+                var wp0 = pb.w0 + base + kh * kw * 16
+                var wp1 = pb.w1 + base + kh * kw * 16
+                for _ in 0..<kw {
+                    let u = load16(wp0), v = load16(wp1)
+                    let x0 = xp[0], x1 = xp[step], x2 = xp[2 * step]
+                    let x3 = xp[3 * step], x4 = xp[4 * step], x5 = xp[5 * step]
+                    a0 = a0.addingProduct(x0, u); c0 = c0.addingProduct(x0, v)
+                    a1 = a1.addingProduct(x1, u); c1 = c1.addingProduct(x1, v)
+                    a2 = a2.addingProduct(x2, u); c2 = c2.addingProduct(x2, v)
+                    a3 = a3.addingProduct(x3, u); c3 = c3.addingProduct(x3, v)
+                    a4 = a4.addingProduct(x4, u); c4 = c4.addingProduct(x4, v)
+                    a5 = a5.addingProduct(x5, u); c5 = c5.addingProduct(x5, v)
+                    xp += dws
+                    wp0 += 16
+                    wp1 += 16
+                }
+            }
+        }
+        let p = oh * g.outW + ow
+        finish(a0, g, pb.y0, pb.r0, p); finish(c0, g, pb.y1, pb.r1, p)
+        finish(a1, g, pb.y0, pb.r0, p + 1); finish(c1, g, pb.y1, pb.r1, p + 1)
+        finish(a2, g, pb.y0, pb.r0, p + 2); finish(c2, g, pb.y1, pb.r1, p + 2)
+        finish(a3, g, pb.y0, pb.r0, p + 3); finish(c3, g, pb.y1, pb.r1, p + 3)
+        finish(a4, g, pb.y0, pb.r0, p + 4); finish(c4, g, pb.y1, pb.r1, p + 4)
+        finish(a5, g, pb.y0, pb.r0, p + 5); finish(c5, g, pb.y1, pb.r1, p + 5)
     }
 
     struct Rows {

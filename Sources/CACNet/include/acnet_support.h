@@ -41,8 +41,9 @@ int64_t acnet_support_atomic_add(int64_t *counter, int64_t delta);
 int64_t acnet_support_atomic_load(const int64_t *counter);
 
 /**
- * Measures the single-thread fp32 FMA peak in GFLOP/s: 12 independent 256-bit FMA chains,
- * register-only (the method of ../shared/bench/fma_peak.c), best of `repeats` runs of
+ * Measures the single-thread fp32 FMA peak in GFLOP/s: 12 independent FMA chains,
+ * register-only, with 256-bit and (where available) 512-bit registers — the method of
+ * ../shared/bench/fma_peak.c — and returns the best over both widths and `repeats` runs of
  * `iterations` loop trips. Returns 0 where AVX2+FMA is unavailable.
  */
 double acnet_support_fma_peak_gflops(long iterations, int repeats);
