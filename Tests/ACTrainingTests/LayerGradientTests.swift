@@ -42,6 +42,31 @@ struct LayerGradientTests {
         #expect(y.maxAbsDifference(ref) <= 1e-5 * (1 + ref.maxAbs))
     }
 
+    /// Input gradients on images large enough for one image per engine chunk (and a partial
+    /// last chunk): the adjoint identity <conv(x), dy> = <x, dx> with the bias off.
+    @Test("Conv2d input gradient is the adjoint of forward (large images, chunked)", arguments: [
+        ConvCase(cin: 3, cout: 5, k: (3, 3), stride: (1, 1), pad: .symmetric(1), dilation: (1, 1), groups: 1, mode: .zeros, h: 30, w: 29),
+        ConvCase(cin: 4, cout: 2, k: (5, 5), stride: (1, 1), pad: .symmetric(2), dilation: (1, 1), groups: 1, mode: .zeros, h: 12, w: 13),
+        ConvCase(cin: 2, cout: 3, k: (3, 2), stride: (1, 1), pad: Padding2D(top: 0, left: 1, bottom: 2, right: 0), dilation: (2, 1), groups: 1, mode: .zeros, h: 33, w: 31),
+        ConvCase(cin: 2, cout: 3, k: (5, 5), stride: (1, 1), pad: .zero, dilation: (1, 1), groups: 1, mode: .zeros, h: 32, w: 32),
+    ])
+    func convAdjoint(_ c: ConvCase) {
+        for batch in [1, 3, 17] {
+            let m = Conv2d(inputChannels: c.cin, outputChannels: c.cout, kernelSize: c.k, stride: c.stride,
+                           padding: c.pad, dilation: c.dilation, groups: c.groups, bias: false,
+                           paddingMode: c.mode, seed: 3)
+            let x = GradientCheck.randomTensor([batch, c.cin, c.h, c.w], seed: 1)
+            let y = m.forward(x, training: true)
+            let dy = GradientCheck.randomTensor(y.shape, seed: 2)
+            let dx = m.backward(dy)
+            #expect(dx.shape == x.shape)
+            var lhs = 0.0, rhs = 0.0, scale = 0.0
+            for i in 0..<y.count { lhs += Double(y.data[i]) * Double(dy.data[i]); scale += abs(Double(y.data[i] * dy.data[i])) }
+            for i in 0..<x.count { rhs += Double(x.data[i]) * Double(dx.data[i]) }
+            #expect(abs(lhs - rhs) <= 1e-5 * scale, "\(c) batch \(batch): \(lhs) vs \(rhs)")
+        }
+    }
+
     @Test("BatchNorm2d", arguments: [true, false])
     func batchNorm(affine: Bool) {
         let m = BatchNorm2d(3, affine: affine, gammaInit: 0.7)
@@ -60,6 +85,42 @@ struct LayerGradientTests {
         let y = m.forward(x, training: false)
         let s = 1 / (m.runningVar.value.data[0] + 1e-5).squareRoot()
         #expect(abs(y.data[3] - (6 - 0.3) * s) < 1e-5)
+    }
+
+    /// MaxPool 2x2 (the vectorised path for rows of ≥ 8 windows, odd sizes, ties, −∞ and NaN)
+    /// against a scalar first-maximum reference, values and argmax routing.
+    @Test("MaxPool2d 2x2 matches a scalar first-maximum reference")
+    func maxPool2x2() {
+        let (n, c, h, w) = (2, 3, 19, 37)
+        var x = GradientCheck.randomTensor([n, c, h, w], seed: 9)
+        for i in stride(from: 0, to: x.count, by: 7) { x.data[i] = 0.5 }  // ties
+        x.data[3] = -.infinity; x.data[4] = -.infinity; x.data[3 + w] = -.infinity; x.data[4 + w] = -.infinity
+        x.data[40] = .nan
+        let m = MaxPool2d(kernelSize: 2)
+        let y = m.forward(x, training: true)
+        let (oh, ow) = (h / 2, w / 2)
+        #expect(y.shape == [n, c, oh, ow])
+        let g = GradientCheck.randomTensor(y.shape, seed: 10)
+        let dx = m.backward(g)
+        var ref = [Float](repeating: 0, count: x.count)
+        var mismatches = 0
+        for p in 0..<(n * c) {
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    var best = -Float.infinity, bi = p * h * w + 2 * i * w + 2 * j
+                    for a in 2 * i..<2 * i + 2 {
+                        for b in 2 * j..<2 * j + 2 where x.data[p * h * w + a * w + b] > best {
+                            best = x.data[p * h * w + a * w + b]; bi = p * h * w + a * w + b
+                        }
+                    }
+                    let o = (p * oh + i) * ow + j
+                    if !(y.data[o] == best || (y.data[o].isNaN && best.isNaN)) { mismatches += 1 }
+                    ref[bi] += g.data[o]
+                }
+            }
+        }
+        #expect(mismatches == 0)
+        #expect(dx.data == ref)
     }
 
     @Test("ReLU, pools, GAP, Flatten, Linear")

@@ -81,10 +81,29 @@ typealias V16 = SIMD16<Float>
     while i < n { d[i] = k * (g[i] - c1 - (p[i] - mu) * c2); i += 1 }
 }
 
-/// d[i] += s[i].
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+@inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+}
+
+@inline(__always) func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
+}
+
+/// d[i] += s[i]. Short runs (im2col rows of 7–32 floats) take 8- and 4-wide steps before the
+/// scalar tail; elementwise, so the result does not depend on the step widths.
 @inline(__always) func vadd(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
     var i = 0
     while i + 16 <= n { store16(load16(d + i) + load16(s + i), d + i); i += 16 }
+    if i + 8 <= n { store8(load8(d + i) + load8(s + i), d + i); i += 8 }
+    if i + 4 <= n { store4(load4(d + i) + load4(s + i), d + i); i += 4 }
     while i < n { d[i] += s[i]; i += 1 }
 }
 
