@@ -45,6 +45,49 @@ public final class MaxPool2d: Module {
                         for plane in planes {
                             let src = xp + plane * h * w
                             var o = plane * oh * ow
+                            if k == 2 && s == 2 && p == 0 && 2 * oh <= h && 2 * ow <= w {
+                                // 2x2 windows inside the input: the same first-maximum scan
+                                // (strict >, from −∞, row-major order), 8 windows per step.
+                                let ninf = SIMD8<Float>(repeating: -.infinity)
+                                let planeBase = Int32(plane * h * w)
+                                for i in 0..<oh {
+                                    let r0 = src + 2 * i * w, r1 = r0 + w
+                                    var j = 0
+                                    while j + 8 <= ow {
+                                        let u = load16(r0 + 2 * j), v = load16(r1 + 2 * j)
+                                        let a = u.evenHalf, b = u.oddHalf, c = v.evenHalf, d = v.oddHalf
+                                        var best = ninf.replacing(with: a, where: a .> ninf)
+                                        var off = SIMD8<Int32>(repeating: 0)
+                                        var m = b .> best
+                                        best.replace(with: b, where: m); off.replace(with: 1, where: m)
+                                        m = c .> best
+                                        best.replace(with: c, where: m); off.replace(with: Int32(w), where: m)
+                                        m = d .> best
+                                        best.replace(with: d, where: m); off.replace(with: Int32(w + 1), where: m)
+                                        store8(best, yp + o)
+                                        if training {
+                                            let base = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+                                                &+ SIMD8<Int32>(repeating: planeBase + Int32(2 * i * w + 2 * j))
+                                            UnsafeMutableRawPointer(ap + o).storeBytes(of: base &+ off, as: SIMD8<Int32>.self)
+                                        }
+                                        o += 8
+                                        j += 8
+                                    }
+                                    while j < ow {
+                                        let i0 = 2 * i * w + 2 * j
+                                        var best = -Float.infinity, bi = i0
+                                        if src[i0] > best { best = src[i0] }
+                                        if src[i0 + 1] > best { best = src[i0 + 1]; bi = i0 + 1 }
+                                        if src[i0 + w] > best { best = src[i0 + w]; bi = i0 + w }
+                                        if src[i0 + w + 1] > best { best = src[i0 + w + 1]; bi = i0 + w + 1 }
+                                        yp[o] = best
+                                        if training { ap[o] = Int32(plane * h * w + bi) }
+                                        o += 1
+                                        j += 1
+                                    }
+                                }
+                                continue
+                            }
                             for i in 0..<oh {
                                 let h0 = max(i * s - p, 0), h1 = min(i * s - p + k, h)
                                 for j in 0..<ow {
