@@ -89,16 +89,16 @@ struct LayerGradientTests {
 
     /// MaxPool 2x2 (the vectorised path for rows of ≥ 8 windows, odd sizes, ties, −∞ and NaN)
     /// against a scalar first-maximum reference, values and argmax routing.
-    @Test("MaxPool2d 2x2 matches a scalar first-maximum reference")
-    func maxPool2x2() {
+    @Test("MaxPool2d 2x2 / 3x3 stride 2 match a scalar first-maximum reference", arguments: [2, 3])
+    func maxPool2x2(k: Int) {
         let (n, c, h, w) = (2, 3, 19, 37)
         var x = GradientCheck.randomTensor([n, c, h, w], seed: 9)
         for i in stride(from: 0, to: x.count, by: 7) { x.data[i] = 0.5 }  // ties
         x.data[3] = -.infinity; x.data[4] = -.infinity; x.data[3 + w] = -.infinity; x.data[4 + w] = -.infinity
         x.data[40] = .nan
-        let m = MaxPool2d(kernelSize: 2)
+        let m = MaxPool2d(kernelSize: k, stride: 2)
         let y = m.forward(x, training: true)
-        let (oh, ow) = (h / 2, w / 2)
+        let (oh, ow) = ((h - k) / 2 + 1, (w - k) / 2 + 1)
         #expect(y.shape == [n, c, oh, ow])
         let g = GradientCheck.randomTensor(y.shape, seed: 10)
         let dx = m.backward(g)
@@ -108,8 +108,8 @@ struct LayerGradientTests {
             for i in 0..<oh {
                 for j in 0..<ow {
                     var best = -Float.infinity, bi = p * h * w + 2 * i * w + 2 * j
-                    for a in 2 * i..<2 * i + 2 {
-                        for b in 2 * j..<2 * j + 2 where x.data[p * h * w + a * w + b] > best {
+                    for a in 2 * i..<2 * i + k {
+                        for b in 2 * j..<2 * j + k where x.data[p * h * w + a * w + b] > best {
                             best = x.data[p * h * w + a * w + b]; bi = p * h * w + a * w + b
                         }
                     }

@@ -45,25 +45,37 @@ public final class MaxPool2d: Module {
                         for plane in planes {
                             let src = xp + plane * h * w
                             var o = plane * oh * ow
-                            if k == 2 && s == 2 && p == 0 && 2 * oh <= h && 2 * ow <= w {
-                                // 2x2 windows inside the input: the same first-maximum scan
-                                // (strict >, from −∞, row-major order), 8 windows per step.
+                            if (k == 2 || k == 3) && s == 2 && p == 0 && 2 * (oh - 1) + k <= h && 2 * (ow - 1) + k <= w {
+                                // 2x2 / 3x3 stride-2 windows inside the input: the same first-maximum
+                                // scan (strict >, from −∞, row-major window order), 8 windows per step.
                                 let ninf = SIMD8<Float>(repeating: -.infinity)
                                 let planeBase = Int32(plane * h * w)
+                                let end = xp + n * c * h * w
                                 for i in 0..<oh {
-                                    let r0 = src + 2 * i * w, r1 = r0 + w
+                                    let r0 = src + 2 * i * w
                                     var j = 0
-                                    while j + 8 <= ow {
-                                        let u = load16(r0 + 2 * j), v = load16(r1 + 2 * j)
-                                        let a = u.evenHalf, b = u.oddHalf, c = v.evenHalf, d = v.oddHalf
-                                        var best = ninf.replacing(with: a, where: a .> ninf)
+                                    // Lanes read up to 2j + 17 of the last window row (unused lanes may
+                                    // run into the next row, never past the buffer).
+                                    while j + 8 <= ow && r0 + (k - 1) * w + 2 * j + 18 <= end {
+                                        var best = ninf
                                         var off = SIMD8<Int32>(repeating: 0)
-                                        var m = b .> best
-                                        best.replace(with: b, where: m); off.replace(with: 1, where: m)
-                                        m = c .> best
-                                        best.replace(with: c, where: m); off.replace(with: Int32(w), where: m)
-                                        m = d .> best
-                                        best.replace(with: d, where: m); off.replace(with: Int32(w + 1), where: m)
+                                        for a in 0..<k {
+                                            let ra = r0 + a * w + 2 * j
+                                            let u = load16(ra)
+                                            let cand0 = u.evenHalf, cand1 = u.oddHalf
+                                            var m = cand0 .> best
+                                            best.replace(with: cand0, where: m)
+                                            off.replace(with: Int32(a * w), where: m)
+                                            m = cand1 .> best
+                                            best.replace(with: cand1, where: m)
+                                            off.replace(with: Int32(a * w + 1), where: m)
+                                            if k == 3 {
+                                                let cand2 = load16(ra + 2).evenHalf
+                                                m = cand2 .> best
+                                                best.replace(with: cand2, where: m)
+                                                off.replace(with: Int32(a * w + 2), where: m)
+                                            }
+                                        }
                                         store8(best, yp + o)
                                         if training {
                                             let base = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
@@ -76,10 +88,11 @@ public final class MaxPool2d: Module {
                                     while j < ow {
                                         let i0 = 2 * i * w + 2 * j
                                         var best = -Float.infinity, bi = i0
-                                        if src[i0] > best { best = src[i0] }
-                                        if src[i0 + 1] > best { best = src[i0 + 1]; bi = i0 + 1 }
-                                        if src[i0 + w] > best { best = src[i0 + w]; bi = i0 + w }
-                                        if src[i0 + w + 1] > best { best = src[i0 + w + 1]; bi = i0 + w + 1 }
+                                        for a in 0..<k {
+                                            for b in 0..<k where src[i0 + a * w + b] > best {
+                                                best = src[i0 + a * w + b]; bi = i0 + a * w + b
+                                            }
+                                        }
                                         yp[o] = best
                                         if training { ap[o] = Int32(plane * h * w + bi) }
                                         o += 1
