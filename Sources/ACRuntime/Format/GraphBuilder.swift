@@ -125,6 +125,23 @@ struct GraphBuilder {
         return a
     }
 
+    /// Reads parameters 0–7, which conv2d and pooling share: kernel H/W, stride H/W and the
+    /// top/left/bottom/right padding. Padding along an axis may be 0...maxPad(kernel extent).
+    private func window(_ op: RawOp, kernel: ClosedRange<Int>, stride: ClosedRange<Int>,
+                        maxPad: (Int) -> Int) throws(ACNetError)
+        -> (Int, Int, Int, Int, Int, Int, Int, Int)
+    {
+        let P = ConvParam.self
+        let kh = try param(op, P.kernelH, "kernel height", kernel)
+        let kw = try param(op, P.kernelW, "kernel width", kernel)
+        let sh = try param(op, P.strideH, "stride height", stride)
+        let sw = try param(op, P.strideW, "stride width", stride)
+        let padH = 0...maxPad(kh), padW = 0...maxPad(kw)
+        return (kh, kw, sh, sw,
+                try param(op, P.padTop, "top padding", padH), try param(op, P.padLeft, "left padding", padW),
+                try param(op, P.padBottom, "bottom padding", padH), try param(op, P.padRight, "right padding", padW))
+    }
+
     private func expectOutput(_ op: RawOp, rank: Int, _ c: Int, _ h: Int = 1, _ w: Int = 1) throws(ACNetError) {
         let d = desc(op.output)
         guard d.rank == rank, d.c == c, d.h == h, d.w == w else {
@@ -282,14 +299,7 @@ struct GraphBuilder {
         let x = desc(op.inputs[0])
         guard x.rank == 4 else { throw .badFormat("op \(op.index): conv2d needs a rank-4 input") }
         let P = ConvParam.self
-        let kh = try param(op, P.kernelH, "kernel height", 1...64)
-        let kw = try param(op, P.kernelW, "kernel width", 1...64)
-        let sh = try param(op, P.strideH, "stride height", 1...64)
-        let sw = try param(op, P.strideW, "stride width", 1...64)
-        let pt = try param(op, P.padTop, "top padding", 0...4096)
-        let pl = try param(op, P.padLeft, "left padding", 0...4096)
-        let pb = try param(op, P.padBottom, "bottom padding", 0...4096)
-        let pr = try param(op, P.padRight, "right padding", 0...4096)
+        let (kh, kw, sh, sw, pt, pl, pb, pr) = try window(op, kernel: 1...64, stride: 1...64) { _ in 4096 }
         let dh = try param(op, P.dilationH, "dilation height", 1...64)
         let dw = try param(op, P.dilationW, "dilation width", 1...64)
         let groups = try param(op, P.groups, "groups", 1...ACNBFormat.maxDimension)
@@ -349,14 +359,8 @@ struct GraphBuilder {
         let x = desc(op.inputs[0])
         guard x.rank == 4 else { throw .badFormat("op \(op.index): pooling needs a rank-4 input") }
         let P = PoolParam.self
-        let kh = try param(op, P.kernelH, "kernel height", 1...256)
-        let kw = try param(op, P.kernelW, "kernel width", 1...256)
-        let sh = try param(op, P.strideH, "stride height", 1...256)
-        let sw = try param(op, P.strideW, "stride width", 1...256)
-        let pt = try param(op, P.padTop, "top padding", 0...kh / 2)
-        let pl = try param(op, P.padLeft, "left padding", 0...kw / 2)
-        let pb = try param(op, P.padBottom, "bottom padding", 0...kh / 2)
-        let pr = try param(op, P.padRight, "right padding", 0...kw / 2)
+        // PyTorch's rule: padding at most half the window, so no window lies in padding alone.
+        let (kh, kw, sh, sw, pt, pl, pb, pr) = try window(op, kernel: 1...256, stride: 1...256) { $0 / 2 }
         let ceilMode = try param(op, P.ceilMode, "ceil mode", 0...1) == 1
         let cip = try param(op, P.countIncludePad, "count_include_pad", 0...1) == 1
         try reservedParams(op, from: P.countIncludePad + 1)

@@ -19,8 +19,6 @@ struct ModelParser {
 
     struct Result {
         var activations: [ActivationDesc]
-        /// Maps file tensor index → activation slot (or -1 for constants).
-        var slotOfTensor: [Int]
         var steps: [Step]
         var layers: [LayerInfo]
         var inputSlot: Int
@@ -109,7 +107,7 @@ struct ModelParser {
             throw .badFormat("output tensor \(outputIndex) is never written by an op")
         }
         return Result(
-            activations: graph.activations, slotOfTensor: graph.slotOfTensor, steps: graph.steps,
+            activations: graph.activations, steps: graph.steps,
             layers: graph.layers, inputSlot: graph.slotOfTensor[inputIndex],
             outputSlot: graph.slotOfTensor[outputIndex], labelOffsets: labelOffsets, labels: labels,
             channelOrder: order, mean: mean, std: std)
