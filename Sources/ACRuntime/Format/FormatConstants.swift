@@ -66,6 +66,9 @@ public enum ACNBFormat {
         public static let inputTensor = 88
         public static let outputTensor = 92
         public static let channelOrder = 96
+        /// Reserved, 0: the word at 100 and the bytes from 136 to the end of the header.
+        public static let reserved = 100
+        public static let reservedTail = 136
         public static let mean = 104
         public static let std = 120
     }

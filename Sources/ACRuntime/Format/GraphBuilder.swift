@@ -46,6 +46,7 @@ struct GraphBuilder {
         guard count >= 1, count <= ACNBFormat.maxOps else { throw .badFormat("op count \(count) is out of range") }
         let offset = try reader.offset(H.opTableOffset, "op table offset")
         try reader.range(offset, try Checked.mul(count, ACNBFormat.opEntrySize, "op table size"), "the op table")
+        guard offset >= ACNBFormat.headerSize else { throw .badFormat("the op table overlaps the header") }
         for i in 0..<count {
             let e = offset + i * ACNBFormat.opEntrySize
             let codeRaw = try reader.u32(e + E.opcode)

@@ -65,8 +65,14 @@ struct ModelParser {
             throw ACNetError(.checksumMismatch, "CRC-32C mismatch: the file is corrupt")
         }
 
-        let tensors = try parseTensors()
+        for at in stride(from: H.reserved, to: H.mean, by: 4) where try reader.u32(at) != 0 {
+            throw .badFormat("header: reserved field at byte \(at) is not 0")
+        }
+        for at in stride(from: H.reservedTail, to: ACNBFormat.headerSize, by: 4) where try reader.u32(at) != 0 {
+            throw .badFormat("header: reserved field at byte \(at) is not 0")
+        }
         let strings = try stringTable()
+        let tensors = try parseTensors(strings)
         let (labelOffsets, labels) = try parseLabels(strings)
 
         let inputIndex = Int(try reader.u32(H.inputTensor))
@@ -137,7 +143,7 @@ struct ModelParser {
         return (count, offset)
     }
 
-    private func parseTensors() throws(ACNetError) -> [RawTensor] {
+    private func parseTensors(_ strings: (offset: Int, size: Int)) throws(ACNetError) -> [RawTensor] {
         let H = ACNBFormat.Header.self, E = ACNBFormat.TensorEntry.self
         let (count, offset) = try table(H.tensorCount, H.tensorTableOffset, entrySize: ACNBFormat.tensorEntrySize,
                                         limit: ACNBFormat.maxTensors, "tensor")
@@ -180,6 +186,11 @@ struct ModelParser {
             }
             let dataOffset = try reader.offset(e + E.dataOffset, "tensor \(i) data offset")
             let dataSize = try reader.offset(e + E.dataSize, "tensor \(i) data size")
+            let name = try reader.u32(e + E.name)
+            if name != ACNBFormat.none { _ = try string(at: Int(name), in: strings, "tensor \(i) name") }
+            for k in stride(from: E.packing + 4, to: ACNBFormat.tensorEntrySize, by: 4) where try reader.u32(e + k) != 0 {
+                throw .badFormat("tensor \(i): reserved bytes are not 0")
+            }
             let packingRaw = try reader.u32(e + E.packing)
             guard let packing = WeightPacking(rawValue: packingRaw) else {
                 throw ACNetError(.unsupportedOp, "tensor \(i): unknown packing \(packingRaw)")
@@ -214,6 +225,7 @@ struct ModelParser {
         let offset = try reader.offset(H.stringTableOffset, "string table offset")
         let size = try reader.offset(H.stringTableSize, "string table size")
         try reader.range(offset, size, "the string table")
+        guard size == 0 || offset >= ACNBFormat.headerSize else { throw .badFormat("the string table overlaps the header") }
         return (offset, size)
     }
 
@@ -232,6 +244,7 @@ struct ModelParser {
     private func parseLabels(_ strings: (offset: Int, size: Int)) throws(ACNetError) -> ([Int], [String]) {
         let H = ACNBFormat.Header.self
         let (count, offset) = try table(H.labelCount, H.labelTableOffset, entrySize: 4, limit: ACNBFormat.maxLabels, "label")
+        guard count > 0 || offset == 0 else { throw .badFormat("label table offset \(offset) with no labels (must be 0)") }
         var offsets = [Int](), labels = [String]()
         for i in 0..<count {
             let ref = Int(try reader.u32(offset + 4 * i))
