@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Options of a `Session` (`acnet_session_options`).
 public struct SessionOptions: Sendable, Equatable {
     /// Worker threads. Only 1 is supported in this version.
@@ -81,7 +87,7 @@ public final class Session {
             base = b
             ownsArena = false
         } else {
-            base = size > 0 ? UnsafeMutableRawPointer.allocate(byteCount: size, alignment: ACNBFormat.alignment) : nil
+            base = size > 0 ? try Session.allocateArena(size) : nil
             ownsArena = true
         }
         self.model = model
@@ -111,7 +117,29 @@ public final class Session {
     deinit {
         views.deallocate()
         concatViews.deallocate()
-        if ownsArena { arena?.deallocate() }
+        if ownsArena, let arena { Session.freeArena(arena) }
+    }
+
+    /// Allocates the arena, reporting failure as `.outOfMemory` (a hostile but valid model can
+    /// ask for more than the machine has; `UnsafeMutableRawPointer.allocate` would trap).
+    private static func allocateArena(_ size: Int) throws(ACNetError) -> UnsafeMutableRawPointer {
+        #if canImport(Glibc) || canImport(Darwin)
+        var p: UnsafeMutableRawPointer? = nil
+        guard posix_memalign(&p, ACNBFormat.alignment, size) == 0, let p else {
+            throw ACNetError(.outOfMemory, "cannot allocate a \(size)-byte workspace")
+        }
+        return p
+        #else
+        return UnsafeMutableRawPointer.allocate(byteCount: size, alignment: ACNBFormat.alignment)
+        #endif
+    }
+
+    private static func freeArena(_ p: UnsafeMutableRawPointer) {
+        #if canImport(Glibc) || canImport(Darwin)
+        free(p)
+        #else
+        p.deallocate()
+        #endif
     }
 
     /// Runs the model on `batch` images.
