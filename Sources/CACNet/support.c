@@ -40,7 +40,8 @@ uint32_t acnet_support_cpu_features(void) {
 }
 
 static uint32_t crc_table[8][256];
-static int crc_ready;
+/* 0: not built, 1: one thread is building it, 2: ready. */
+static int crc_state;
 
 static void crc_init(void) {
     for (uint32_t i = 0; i < 256; i++) {
@@ -51,12 +52,20 @@ static void crc_init(void) {
     for (uint32_t i = 0; i < 256; i++)
         for (int t = 1; t < 8; t++)
             crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
-    __atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
 }
 
 uint32_t acnet_support_crc32c(uint32_t crc, const void *data, size_t length) {
-    /* Table construction is idempotent, so a benign race only repeats work. */
-    if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE)) crc_init();
+    /* The first caller builds the table; concurrent first callers wait for it (a plain
+     * "build it again" race would be a data race on the table: ThreadSanitizer reports it). */
+    if (__atomic_load_n(&crc_state, __ATOMIC_ACQUIRE) != 2) {
+        int expected = 0;
+        if (__atomic_compare_exchange_n(&crc_state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            crc_init();
+            __atomic_store_n(&crc_state, 2, __ATOMIC_RELEASE);
+        } else {
+            while (__atomic_load_n(&crc_state, __ATOMIC_ACQUIRE) != 2) { /* a few microseconds */ }
+        }
+    }
     const uint8_t *p = (const uint8_t *)data;
     crc = ~crc;
     while (length >= 8) {
