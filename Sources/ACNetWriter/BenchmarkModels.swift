@@ -8,25 +8,62 @@ public enum BenchmarkModels {
     /// Names accepted by `build(_:)`.
     public static let names = ["conv64", "conv256", "fmnist", "cifar_quick", "resnet56", "resnet18", "resnet20"]
 
+    /// The weights and bias of one conv or linear layer supplied from outside (for example the
+    /// ONNX initializers of gen_models.py, extracted by bench/onnx_weights.py), so our runtime
+    /// runs on exactly the peers' weights.
+    public struct LayerParameters: Sendable {
+        /// For error messages (e.g. the ONNX node name).
+        public var name: String
+        /// OIHW for a convolution, [O, F] for a linear layer.
+        public var weightShape: [Int]
+        /// Row-major in `weightShape`.
+        public var weight: [Float]
+        /// O values.
+        public var bias: [Float]
+
+        public init(name: String, weightShape: [Int], weight: [Float], bias: [Float]) {
+            self.name = name
+            self.weightShape = weightShape
+            self.weight = weight
+            self.bias = bias
+        }
+    }
+
     /// Builds architecture `name` and returns the serialised .acnb bytes.
-    /// - Throws: `WriterError` for an unknown name.
-    public static func build(_ name: String, seed: UInt64 = 20240601) throws(WriterError) -> [UInt8] {
+    ///
+    /// Layers take their parameters in gen_models.py's layer order (in a ResNet basic block:
+    /// first conv, second conv, then the projection shortcut), either drawn from the seeded
+    /// generator or, with `parameters`, taken from that list one by one. Every given shape must
+    /// equal the layer's, and the list must have exactly one entry per conv/linear layer.
+    /// - Throws: `WriterError` for an unknown name or any parameter mismatch.
+    public static func build(_ name: String, seed: UInt64 = 20240601,
+                             parameters: [LayerParameters]? = nil) throws(WriterError) -> [UInt8]
+    {
         var net = Net(seed: seed)
+        net.given = parameters
+        let bytes: [UInt8]
         switch name {
-        case "conv64": return try net.single(c: 64, hw: 56)
-        case "conv256": return try net.single(c: 256, hw: 14)
-        case "fmnist": return try net.fmnist()
-        case "cifar_quick": return try net.cifarQuick()
-        case "resnet56": return try net.cifarResNet(blocksPerStage: 9)
-        case "resnet20": return try net.cifarResNet(blocksPerStage: 3)
-        case "resnet18": return try net.resnet18()
+        case "conv64": bytes = try net.single(c: 64, hw: 56)
+        case "conv256": bytes = try net.single(c: 256, hw: 14)
+        case "fmnist": bytes = try net.fmnist()
+        case "cifar_quick": bytes = try net.cifarQuick()
+        case "resnet56": bytes = try net.cifarResNet(blocksPerStage: 9)
+        case "resnet20": bytes = try net.cifarResNet(blocksPerStage: 3)
+        case "resnet18": bytes = try net.resnet18()
         default: throw WriterError("unknown architecture '\(name)'; one of \(names.joined(separator: ", "))")
         }
+        if let given = net.given, net.used != given.count {
+            throw WriterError("\(name) has \(net.used) conv/linear layers but \(given.count) were given")
+        }
+        return bytes
     }
 
     struct Net {
         var rng: UInt64
         var b: ModelBuilder!
+        /// Parameters supplied from outside, consumed in layer order; nil = random.
+        var given: [LayerParameters]?
+        var used = 0
 
         init(seed: UInt64) { rng = seed }
 
@@ -52,29 +89,64 @@ public enum BenchmarkModels {
                              labels: (0..<labels).map { "class \($0)" })
         }
 
+        /// The next layer's (weight, bias): random (He-normal × `wscale`, bias N(0, 0.01)) or the
+        /// next given entry, whose shapes must match exactly.
+        mutating func parameters(_ shape: [Int], wscale: Float = 1, linear: Bool = false) throws(WriterError)
+            -> (weight: [Float], bias: [Float])
+        {
+            let fanIn = shape.dropFirst().reduce(1, *)
+            guard let given else {
+                let w = weights(shape.reduce(1, *), std: ((linear ? 1 : 2) / Float(fanIn)).squareRoot() * wscale)
+                return (w, weights(shape[0], std: 0.01))
+            }
+            let what = "\(linear ? "linear" : "conv") layer #\(used) (weight \(shape.map(String.init).joined(separator: "x")))"
+            guard used < given.count else { throw WriterError("no parameters given for \(what): only \(given.count) given") }
+            let p = given[used]
+            guard p.weightShape == shape else {
+                throw WriterError("\(what): given '\(p.name)' has weight shape \(p.weightShape.map(String.init).joined(separator: "x"))")
+            }
+            guard p.weight.count == shape.reduce(1, *) else {
+                throw WriterError("\(what): given '\(p.name)' has \(p.weight.count) weight values")
+            }
+            guard p.bias.count == shape[0] else {
+                throw WriterError("\(what): given '\(p.name)' has \(p.bias.count) bias values, expected \(shape[0])")
+            }
+            used += 1
+            return (p.weight, p.bias)
+        }
+
         mutating func conv(_ x: TensorRef, _ o: Int, _ k: Int, _ s: Int = 1, _ p: Int = 0, relu: Bool = true,
                            wscale: Float = 1, residual: TensorRef? = nil) throws(WriterError) -> TensorRef
         {
-            let c = b.shape(of: x)[1]
-            let w = weights(o * c * k * k, std: (2 / Float(c * k * k)).squareRoot() * wscale)
-            let bias = weights(o, std: 0.01)
-            return try b.conv2d(x, weight: w, bias: bias, outputChannels: o, kernelSize: (k, k), stride: (s, s),
-                                padding: .symmetric(p), activation: relu ? .relu : .none, residual: residual)
+            let params = try parameters([o, b.shape(of: x)[1], k, k], wscale: wscale)
+            return try conv(x, params, o, k, s, p, relu: relu, residual: residual)
+        }
+
+        mutating func conv(_ x: TensorRef, _ params: (weight: [Float], bias: [Float]), _ o: Int, _ k: Int, _ s: Int,
+                           _ p: Int, relu: Bool, residual: TensorRef? = nil) throws(WriterError) -> TensorRef
+        {
+            try b.conv2d(x, weight: params.weight, bias: params.bias, outputChannels: o, kernelSize: (k, k),
+                         stride: (s, s), padding: .symmetric(p), activation: relu ? .relu : .none, residual: residual)
         }
 
         mutating func fc(_ x: TensorRef, _ o: Int, relu: Bool = false) throws(WriterError) -> TensorRef {
-            let f = b.shape(of: x)[1]
-            return try b.linear(x, weight: weights(o * f, std: (1 / Float(f)).squareRoot()), bias: weights(o, std: 0.01),
-                                outputFeatures: o, activation: relu ? .relu : .none)
+            let params = try parameters([o, b.shape(of: x)[1]], linear: true)
+            return try b.linear(x, weight: params.weight, bias: params.bias, outputFeatures: o,
+                                activation: relu ? .relu : .none)
         }
 
         /// ResNet basic block: conv-ReLU, conv + shortcut (1x1 projection when the shape
-        /// changes), ReLU — the residual add and ReLU are fused into the second conv.
+        /// changes), ReLU — the residual add and ReLU are fused into the second conv. The
+        /// parameters are taken in gen_models.py's order (conv1, conv2, projection) although
+        /// the projection is built before the conv it feeds.
         mutating func basicBlock(_ x: TensorRef, _ o: Int, _ s: Int) throws(WriterError) -> TensorRef {
             let c = b.shape(of: x)[1]
-            let h = try conv(x, o, 3, s, 1)
-            let shortcut = (s != 1 || c != o) ? try conv(x, o, 1, s, 0, relu: false) : x
-            return try conv(h, o, 3, 1, 1, relu: true, wscale: 0.3, residual: shortcut)
+            let p1 = try parameters([o, c, 3, 3])
+            let p2 = try parameters([o, o, 3, 3], wscale: 0.3)
+            let ps = (s != 1 || c != o) ? try parameters([o, c, 1, 1]) : nil
+            let h = try conv(x, p1, o, 3, s, 1, relu: true)
+            let shortcut = if let ps { try conv(x, ps, o, 1, s, 0, relu: false) } else { x }
+            return try conv(h, p2, o, 3, 1, 1, relu: true, residual: shortcut)
         }
 
         mutating func single(c: Int, hw: Int) throws(WriterError) -> [UInt8] {

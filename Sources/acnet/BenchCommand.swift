@@ -42,10 +42,16 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "With --arch: also write the generated model to this .acnb file.")
     var saveModel: String?
 
+    @Option(help: ArgumentHelp(
+        "With --arch: take the weights from this file instead of random ones.",
+        discussion: "A safetensors file written by bench/onnx_weights.py from gen_models.py's ONNX model of the same architecture; every layer's shape is checked."))
+    var weights: String?
+
     func validate() throws {
         guard (model == nil) != (arch == nil) else { throw ValidationError("give either a model file or --arch") }
         guard batch >= 1, warmup >= 0, threads >= 1 else { throw ValidationError("batch and threads must be ≥ 1") }
         if let iterations, iterations < 1 { throw ValidationError("--iterations must be ≥ 1") }
+        if weights != nil, arch == nil { throw ValidationError("--weights needs --arch") }
     }
 
     func run() throws {
@@ -53,7 +59,13 @@ struct BenchCommand: ParsableCommand {
         let name: String
         do {
             if let arch {
-                let bytes = try BenchmarkModels.build(arch)
+                var given: [BenchmarkModels.LayerParameters]?
+                if let weights {
+                    let w = try BenchWeights.load(weights)
+                    given = w.layers
+                    FileHandle.standardError.write(Data("weights: \(w.layers.count) layers of \(w.model) from \(weights)\n".utf8))
+                }
+                let bytes = try BenchmarkModels.build(arch, parameters: given)
                 if let saveModel { try Data(bytes).write(to: URL(fileURLWithPath: saveModel), options: .atomic) }
                 m = try Model(bytes: bytes)
                 name = arch
@@ -62,7 +74,9 @@ struct BenchCommand: ParsableCommand {
                 name = model!
             }
         } catch let e as WriterError {
-            throw CLIError(e.message)
+            throw CLIError(weights.map { "\($0): \(e.message)" } ?? e.message)
+        } catch let e as CLIError {
+            throw e
         } catch {
             throw CLIError("\(model ?? ""): \(error)")
         }
