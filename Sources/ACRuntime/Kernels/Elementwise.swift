@@ -120,8 +120,10 @@ enum Elementwise {
 /// e^x without libm (the runtime also builds for bare-metal Embedded targets): range
 /// reduction x = k·ln2 + r, |r| ≤ ln2/2, then a degree-7 Taylor polynomial for e^r
 /// (relative error < 2e-7 on the reduced range) and scaling by 2^k through the exponent bits.
+/// NaN gives NaN (a NaN or an infinite logit must not reach the Float → Int conversion, which
+/// traps in checked builds and is undefined in -Ounchecked ones).
 @inline(__always) func expf(_ x: Float) -> Float {
-    if x < -87.3 { return 0 }
+    guard x >= -87.3 else { return x.isNaN ? x : 0 }
     if x > 88.7 { return .infinity }
     let k = (x * 1.442_695_04).rounded()
     let r = x - k * 0.693_147_18
