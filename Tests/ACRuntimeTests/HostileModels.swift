@@ -120,3 +120,22 @@ enum HostileModels {
         }
     }
 }
+
+import Testing
+
+@Suite("Fuzz seeds")
+struct FuzzSeeds {
+    /// `ACNET_WRITE_FUZZ_SEEDS=Tests/Fuzz/seeds swift test --filter FuzzSeeds` regenerates the
+    /// fuzzer's seed models; otherwise this only checks that they load.
+    @Test("the seed models are valid")
+    func seeds() throws {
+        var models = try HostileModels.all()
+        models.append(("fmnist", try BenchmarkModels.build("fmnist")))
+        for (name, bytes) in models {
+            #expect(HostileModels.loadAndRun(bytes) == .ok, "\(name)")
+            if let dir = ProcessInfo.processInfo.environment["ACNET_WRITE_FUZZ_SEEDS"] {
+                try Data(bytes).write(to: URL(fileURLWithPath: dir).appendingPathComponent("\(name).acnb"))
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Fuzzes the model loader through the C ABI (Tests/Fuzz/FuzzLoader.swift: load_memory →
+# queries → session → one run) with libFuzzer + AddressSanitizer, seeded with the valid models
+# in Tests/Fuzz/seeds. The harness re-seals every mutated input (file size + CRC-32C) so
+# mutations reach the validator and the kernels; ACNET_FUZZ_KEEP_CHECKSUM=1 turns that off.
+#
+#   scripts/fuzz.sh SECONDS [libFuzzer options...]     e.g. scripts/fuzz.sh 60 -jobs=2
+#   scripts/fuzz.sh --build                            only build .build-fuzz/acnet-fuzz-loader
+#   scripts/fuzz.sh --coverage                         line coverage of the loader/validator
+#                                                      over the corpus gathered so far
+# The corpus grows in .build-fuzz/corpus; crashes land in .build-fuzz/artifacts/ (minimise one
+# with `SWIFT_BACKTRACE=enable=no .build-fuzz/acnet-fuzz-loader -minimize_crash=1 -runs=10000 FILE`,
+# then commit it under
+# Tests/ACRuntimeTests/Fixtures/fuzz/, where MalformedModelTests loads every file).
+# Exits non-zero if libFuzzer found a crash, a leak or a timeout.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=${ACNET_FUZZ_DIR:-$root/.build-fuzz}
+bin=$(dirname "$(readlink -f "$(command -v swiftc)")")
+mkdir -p "$out/obj" "$out/corpus" "$out/artifacts"
+
+# The runtime's own flags (Package.swift): the AVX-512 ISA and no exclusivity checks.
+isa=(-Xcc -march=skylake-avx512 -target-cpu skylake-avx512 -enforce-exclusivity=unchecked)
+common=(-O -g -enable-upcoming-feature ExistentialAny -I "$out/obj" -Xcc -fmodule-map-file="$out/obj/module.modulemap")
+
+build() { # variant (fuzz | cov), sanitizer flags for swiftc, flags for clang
+    local v=$1 swiftsan=$2 csan=$3 o="$out/obj/$1"
+    mkdir -p "$o"
+    local target=$out/acnet-fuzz-loader; [ "$v" = cov ] && target=$out/acnet-fuzz-loader-cov
+    local newest
+    newest=$(find Sources/ACRuntime Sources/CInterface Sources/CACNet Tests/Fuzz/FuzzLoader.swift scripts/fuzz.sh -newer "$target" 2>/dev/null | head -1 || true)
+    if [ -x "$target" ] && [ -z "$newest" ]; then return 0; fi
+    printf 'module CACNet {\n    umbrella "%s"\n    export *\n}\n' "$root/Sources/CACNet/include" > "$out/obj/module.modulemap"
+    echo "== building $target"
+    # shellcheck disable=SC2086
+    "$bin/clang" -c -O1 -g $csan -march=skylake-avx512 -I Sources/CACNet/include Sources/CACNet/support.c -o "$o/support.o"
+    # shellcheck disable=SC2086
+    swiftc -parse-as-library -wmo -module-name ACRuntime -emit-module -emit-module-path "$o/ACRuntime.swiftmodule" \
+        "${common[@]}" "${isa[@]}" $swiftsan -c -o "$o/ACRuntime.o" $(find Sources/ACRuntime -name '*.swift' | sort)
+    # shellcheck disable=SC2086
+    swiftc -parse-as-library -wmo -module-name CInterface -I "$o" "${common[@]}" $swiftsan \
+        -c -o "$o/CInterface.o" Sources/CInterface/CInterface.swift
+    # shellcheck disable=SC2086
+    swiftc -parse-as-library -module-name AcnetFuzz -use-ld=lld "${common[@]}" $swiftsan \
+        Tests/Fuzz/FuzzLoader.swift "$o/CInterface.o" "$o/ACRuntime.o" "$o/support.o" -o "$target"
+}
+
+case "${1:-}" in
+--build)
+    build fuzz "-sanitize=fuzzer,address" "-fsanitize=fuzzer-no-link,address"
+    exit 0 ;;
+--coverage)
+    # Same harness without libFuzzer's main: a tiny driver feeds every corpus file once.
+    build cov "-profile-generate -profile-coverage-mapping -sanitize=fuzzer" "-fsanitize=fuzzer-no-link -fprofile-instr-generate -fcoverage-mapping"
+    rm -f "$out"/cov-*.profraw
+    LLVM_PROFILE_FILE="$out/cov-%p.profraw" "$out/acnet-fuzz-loader-cov" -runs=0 "$out/corpus" Tests/Fuzz/seeds >/dev/null 2>&1
+    "$bin/llvm-profdata" merge -o "$out/cov.profdata" "$out"/cov-*.profraw
+    "$bin/llvm-cov" report "$out/acnet-fuzz-loader-cov" -instr-profile="$out/cov.profdata" \
+        Sources/ACRuntime/Format/ModelParser.swift Sources/ACRuntime/Format/GraphBuilder.swift \
+        Sources/ACRuntime/Format/ByteReader.swift Sources/ACRuntime/Plan/Planner.swift \
+        Sources/ACRuntime/Engine/Model.swift Sources/ACRuntime/Engine/Session.swift Sources/CInterface/CInterface.swift
+    exit 0 ;;
+esac
+
+seconds=${1:?usage: scripts/fuzz.sh SECONDS [libFuzzer options...]}
+shift
+build fuzz "-sanitize=fuzzer,address" "-fsanitize=fuzzer-no-link,address"
+max_len=$(find Tests/Fuzz/seeds -type f -printf '%s\n' | sort -n | tail -1)
+echo "== fuzzing for $seconds s (seeds: $(ls Tests/Fuzz/seeds | wc -l), corpus: $(ls "$out/corpus" | wc -l) inputs)"
+export SWIFT_BACKTRACE=enable=no  # Swift's crash handler would trip ASan; libFuzzer prints the trace
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
+"$out/acnet-fuzz-loader" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -max_len="$max_len" \
+    -print_final_stats=1 -artifact_prefix="$out/artifacts/" "$@" "$out/corpus" Tests/Fuzz/seeds
