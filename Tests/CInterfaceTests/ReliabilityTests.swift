@@ -1,0 +1,292 @@
+import ACNetWriter
+import ACRuntime
+import CACNet
+import CInterface
+import Foundation
+import Testing
+
+/// A small model with most op kinds (conv + residual, depthwise, pooling, concat, global pool,
+/// linear, softmax), cheap enough for thousands of runs in a debug or sanitizer build.
+func smallModelBytes() throws -> [UInt8] {
+    var seed: UInt64 = 11
+    func values(_ n: Int) -> [Float] {
+        (0..<n).map { _ in
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int(seed >> 40) % 2001 - 1000) / 2000
+        }
+    }
+    var b = ModelBuilder(inputChannels: 3, height: 12, width: 12,
+                         inputSpec: InputSpec(channelOrder: .rgb, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]),
+                         labels: ["zero", "one", "two", "three", "four"])
+    let a = try b.conv2d(b.input, weight: values(8 * 3 * 9), bias: values(8), outputChannels: 8, kernelSize: (3, 3),
+                         padding: .symmetric(1), activation: .relu)
+    let d = try b.conv2d(a, weight: values(8 * 9), bias: values(8), outputChannels: 8, kernelSize: (3, 3),
+                         padding: .symmetric(1), groups: 8, activation: .relu, residual: a)
+    let p = try b.maxPool(d, kernelSize: (2, 2), stride: (2, 2))
+    let q = try b.avgPool(d, kernelSize: (2, 2), stride: (2, 2))
+    let c = try b.concat([p, q])
+    let g = try b.globalAvgPool(c)
+    let l = try b.linear(g, weight: values(5 * 16), bias: values(5), outputFeatures: 5)
+    let y = try b.softmax(l)
+    return try b.serialize(output: y)
+}
+
+/// Copies `bytes` into 64-byte-aligned memory the caller frees with `deallocate()`.
+func alignedCopy(_ bytes: [UInt8], offset: Int = 0) -> UnsafeMutableRawPointer {
+    let p = UnsafeMutableRawPointer.allocate(byteCount: bytes.count + offset, alignment: 64)
+    bytes.withUnsafeBytes { (p + offset).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+    return p
+}
+
+/// C API misuse (issue 6): every pointer argument NULL, zero and wrong counts, workspaces too
+/// small or misaligned, a model buffer at an odd address, options with a wrong struct size or
+/// out-of-range values → the status the header documents, out-parameters untouched. (The same
+/// checks from C against the installed library: Tests/CABI/abi_test.c.)
+@Suite("C API misuse")
+struct CAPIMisuseTests {
+    let bytes: [UInt8]
+    init() throws { bytes = try smallModelBytes() }
+
+    let sentinel = OpaquePointer(bitPattern: 0xDEAD_BEE0)!
+
+    @Test("loading: NULL arguments, size 0, odd address, truncation; out-parameter untouched")
+    func loading() throws {
+        let p = alignedCopy(bytes, offset: 64)
+        defer { p.deallocate() }
+        let data = p + 64
+        var model: OpaquePointer? = sentinel
+        #expect(acnet_model_load_memory(nil, bytes.count, &model) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_load_memory(data, bytes.count, nil) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_load_memory(data, 0, &model) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_load_file(nil, &model) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_load_file("/dev/null", nil) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_load_file("/dev/null", &model) == ACNET_ERROR_IO)   // not a regular file
+        #expect(acnet_model_load_file("/", &model) == ACNET_ERROR_IO)
+        for odd in [1, 2, 4, 8, 16, 32, 63] {
+            let q = alignedCopy(bytes, offset: odd)
+            #expect(acnet_model_load_memory(q + odd, bytes.count, &model) == ACNET_ERROR_MISALIGNED, "offset \(odd)")
+            q.deallocate()
+        }
+        #expect(acnet_model_load_memory(data, 100, &model) == ACNET_ERROR_BAD_FORMAT)
+        #expect(acnet_model_load_memory(data, bytes.count - 1, &model) == ACNET_ERROR_BAD_FORMAT)
+        #expect(model == sentinel, "the out-parameter is untouched on failure")
+        #expect(!String(cString: acnet_last_error_message()).isEmpty)
+        #expect(acnet_model_free(nil) == ACNET_OK)
+        acnet_session_free(nil)
+    }
+
+    @Test("queries: NULL model and NULL outputs; label index out of range")
+    func queries() throws {
+        let p = alignedCopy(bytes)
+        defer { p.deallocate() }
+        var model: OpaquePointer? = nil
+        try #require(acnet_model_load_memory(p, bytes.count, &model) == ACNET_OK)
+        defer { #expect(acnet_model_free(model) == ACNET_OK) }
+        var shape = [Int64](repeating: 7, count: 4)
+        var rank = 9
+        #expect(acnet_model_input_shape(nil, &shape, &rank) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_input_shape(model, nil, &rank) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_input_shape(model, &shape, nil) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_output_shape(nil, &shape, &rank) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_output_shape(model, nil, &rank) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_output_shape(model, &shape, nil) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(shape == [7, 7, 7, 7] && rank == 9, "untouched")
+        #expect(acnet_model_input_shape(model, &shape, &rank) == ACNET_OK && shape == [1, 3, 12, 12] && rank == 4)
+        #expect(acnet_model_output_shape(model, &shape, &rank) == ACNET_OK && Array(shape.prefix(2)) == [1, 5] && rank == 2)
+        var spec = acnet_input_spec()
+        #expect(acnet_model_input_spec(nil, &spec) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_input_spec(model, nil) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_input_spec(model, &spec) == ACNET_OK && spec.channels == 3 && spec.channel_order == 1)
+        var count = 99
+        #expect(acnet_model_label_count(nil, &count) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_label_count(model, nil) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_label_count(model, &count) == ACNET_OK && count == 5)
+        var label: UnsafePointer<CChar>? = nil
+        #expect(acnet_model_label(nil, 0, &label) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_label(model, 0, nil) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_model_label(model, 5, &label) == ACNET_ERROR_OUT_OF_RANGE)
+        #expect(acnet_model_label(model, Int(bitPattern: UInt(UInt64.max)), &label) == ACNET_ERROR_OUT_OF_RANGE)
+        #expect(label == nil)
+        #expect(acnet_model_label(model, 4, &label) == ACNET_OK && String(cString: label!) == "four")
+    }
+
+    @Test("options and workspaces: wrong struct size, bad values, too small, misaligned")
+    func sessions() throws {
+        let p = alignedCopy(bytes)
+        defer { p.deallocate() }
+        var model: OpaquePointer? = nil
+        try #require(acnet_model_load_memory(p, bytes.count, &model) == ACNET_OK)
+        defer { #expect(acnet_model_free(model) == ACNET_OK) }
+        var opts = acnet_session_options()
+        #expect(acnet_session_options_init(nil) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_session_options_init(&opts) == ACNET_OK)
+        var ws = 0
+        #expect(acnet_session_workspace_size(nil, &opts, &ws) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_session_workspace_size(model, &opts, nil) == ACNET_ERROR_INVALID_ARGUMENT)
+        var bad: [acnet_session_options] = []
+        for (field, value) in [("struct_size", 0), ("struct_size", 4), ("struct_size", 15), ("threads", 0), ("threads", 2),
+                               ("max_batch", 0), ("max_batch", 65537), ("max_batch", Int(UInt32.max)), ("reserved", 1)] {
+            var o = opts
+            switch field {
+            case "struct_size": o.struct_size = UInt32(value)
+            case "threads": o.threads = UInt32(value)
+            case "max_batch": o.max_batch = UInt32(value)
+            default: o.reserved = UInt32(value)
+            }
+            bad.append(o)
+        }
+        var session: OpaquePointer? = sentinel
+        for var o in bad {
+            #expect(acnet_session_workspace_size(model, &o, &ws) == ACNET_ERROR_INVALID_ARGUMENT, "\(o)")
+            #expect(acnet_session_create(model, &o, nil, 0, &session) == ACNET_ERROR_INVALID_ARGUMENT, "\(o)")
+        }
+        #expect(ws == 0 && session == sentinel, "untouched")
+        #expect(acnet_session_workspace_size(model, nil, &ws) == ACNET_OK && ws > 0)
+        #expect(acnet_session_create(nil, &opts, nil, 0, &session) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_session_create(model, &opts, nil, 0, nil) == ACNET_ERROR_INVALID_ARGUMENT)
+        let arena = UnsafeMutableRawPointer.allocate(byteCount: ws + 64, alignment: 64)
+        defer { arena.deallocate() }
+        #expect(acnet_session_create(model, &opts, arena, 0, &session) == ACNET_ERROR_BUFFER_TOO_SMALL)
+        #expect(acnet_session_create(model, &opts, arena, ws - 1, &session) == ACNET_ERROR_BUFFER_TOO_SMALL)
+        for odd in [1, 4, 8, 32] {
+            #expect(acnet_session_create(model, &opts, arena + odd, ws, &session) == ACNET_ERROR_MISALIGNED)
+        }
+        #expect(session == sentinel)
+        // A larger struct from a future header (fields appended) is accepted.
+        var larger = opts
+        larger.struct_size += 16
+        var big = 0
+        #expect(acnet_session_workspace_size(model, &larger, &big) == ACNET_OK && big == ws)
+        // max_batch scales the workspace exactly.
+        var eight = opts
+        eight.max_batch = 8
+        #expect(acnet_session_workspace_size(model, &eight, &big) == ACNET_OK && big == 8 * ws)
+    }
+
+    @Test("runs: NULL pointers, zero and wrong counts, batch out of range; output untouched")
+    func runs() throws {
+        let p = alignedCopy(bytes)
+        defer { p.deallocate() }
+        var model: OpaquePointer? = nil
+        try #require(acnet_model_load_memory(p, bytes.count, &model) == ACNET_OK)
+        var opts = acnet_session_options()
+        _ = acnet_session_options_init(&opts)
+        opts.max_batch = 2
+        var session: OpaquePointer? = nil
+        try #require(acnet_session_create(model, &opts, nil, 0, &session) == ACNET_OK)
+        let n = 3 * 12 * 12
+        let x = (0..<(2 * n)).map { Float($0 % 23) / 23 }
+        var y = [Float](repeating: -7, count: 10)
+        #expect(acnet_session_run(nil, 1, x, n, &y, 5) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_session_run(session, 1, nil, n, &y, 5) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(acnet_session_run(session, 1, x, n, nil, 5) == ACNET_ERROR_INVALID_ARGUMENT)
+        for (batch, inCount, outCount) in [(0, 0, 0), (0, n, 5), (3, 3 * n, 15), (Int(bitPattern: UInt(UInt64.max)), n, 5),
+                                           (1, 0, 5), (1, n, 0), (1, n - 1, 5), (1, n + 1, 5), (1, n, 4), (1, n, 6),
+                                           (2, n, 5), (2, 2 * n, 5), (1, 2 * n, 10)] {
+            #expect(acnet_session_run(session, batch, x, inCount, &y, outCount) == ACNET_ERROR_INVALID_ARGUMENT,
+                    "batch \(batch), \(inCount) in, \(outCount) out")
+        }
+        #expect(y.allSatisfy { $0 == -7 }, "output untouched on error")
+        #expect(acnet_session_run(session, 2, x, 2 * n, &y, 10) == ACNET_OK)
+        #expect(abs(y[0..<5].reduce(0, +) - 1) < 1e-5 && abs(y[5..<10].reduce(0, +) - 1) < 1e-5)
+        // Freeing the model while the session lives is refused, and the session keeps working.
+        #expect(acnet_model_free(model) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(String(cString: acnet_last_error_message()).contains("session"))
+        #expect(acnet_session_run(session, 1, x, n, &y, 5) == ACNET_OK)
+        acnet_session_free(session)
+        #expect(acnet_model_free(model) == ACNET_OK)
+    }
+
+    @Test("status strings for every status and unknown values")
+    func statusStrings() {
+        for s in ACNET_OK...ACNET_ERROR_OUT_OF_RANGE {
+            #expect(String(cString: acnet_status_string(s)).hasPrefix("ACNET_"))
+        }
+        for s: acnet_status in [-1, 11, Int32.max, Int32.min] {
+            #expect(String(cString: acnet_status_string(s)) == "ACNET_UNKNOWN_STATUS")
+        }
+    }
+}
+
+/// Concurrency (issue 6): 8 threads share one model, each with its own session, 1000 runs
+/// each; every output is bit-identical to the single-threaded run of the same input. Sessions
+/// are also created and freed concurrently (the model's live-session count is atomic). Run
+/// under ThreadSanitizer by scripts/sanitize.sh.
+@Suite("Concurrency")
+struct ConcurrencyTests {
+    static let threads = 8
+    static let runsPerThread = Int(ProcessInfo.processInfo.environment["ACNET_CONCURRENCY_RUNS"] ?? "") ?? 1000
+
+    @Test("8 threads × 1000 runs on one shared model: bit-identical to one thread")
+    func sharedModel() throws {
+        let bytes = try smallModelBytes()
+        let p = alignedCopy(bytes)
+        defer { p.deallocate() }
+        var model: OpaquePointer? = nil
+        try #require(acnet_model_load_memory(p, bytes.count, &model) == ACNET_OK)
+        let n = 3 * 12 * 12
+        let inputs: [[Float]] = (0..<4).map { k in (0..<n).map { Float(($0 * (k + 3)) % 31) / 31 - 0.4 } }
+        // The single-threaded reference.
+        var reference: [[Float]] = []
+        var s0: OpaquePointer? = nil
+        try #require(acnet_session_create(model, nil, nil, 0, &s0) == ACNET_OK)
+        for x in inputs {
+            var y = [Float](repeating: 0, count: 5)
+            #expect(acnet_session_run(s0, 1, x, n, &y, 5) == ACNET_OK)
+            reference.append(y)
+        }
+        acnet_session_free(s0)
+        let expected = reference
+
+        let shared = SharedModel(model!)
+        let mismatches = Counter(), failures = Counter(), completed = Counter()
+        let group = DispatchGroup()
+        for t in 0..<Self.threads {
+            group.enter()
+            let thread = Thread {
+                defer { group.leave() }
+                let model = shared.model
+                // Churn: create and free a few sessions first, racing the other threads.
+                for _ in 0..<5 {
+                    var s: OpaquePointer? = nil
+                    if acnet_session_create(model, nil, nil, 0, &s) != ACNET_OK { failures.add() }
+                    acnet_session_free(s)
+                }
+                var session: OpaquePointer? = nil
+                guard acnet_session_create(model, nil, nil, 0, &session) == ACNET_OK else { failures.add(); return }
+                defer { acnet_session_free(session) }
+                var y = [Float](repeating: 0, count: 5)
+                var shape = [Int64](repeating: 0, count: 4)
+                var rank = 0
+                for r in 0..<Self.runsPerThread {
+                    let k = (r + t) % inputs.count
+                    if acnet_session_run(session, 1, inputs[k], n, &y, 5) != ACNET_OK { failures.add() }
+                    if y != expected[k] { mismatches.add() }
+                    if r % 100 == 0 && acnet_model_output_shape(model, &shape, &rank) != ACNET_OK { failures.add() }
+                }
+                completed.add()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        group.wait()
+        #expect(completed.value == Self.threads)
+        #expect(failures.value == 0)
+        #expect(mismatches.value == 0, "\(mismatches.value) outputs differ from the single-threaded run")
+        #expect(acnet_model_free(model) == ACNET_OK, "every session was freed")
+        print("concurrency: \(Self.threads) threads × \(Self.runsPerThread) runs, \(mismatches.value) mismatches")
+    }
+}
+
+/// An `acnet_model *` handed to other threads (the header: models are shareable).
+final class SharedModel: @unchecked Sendable {
+    let model: OpaquePointer
+    init(_ m: OpaquePointer) { model = m }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+}
