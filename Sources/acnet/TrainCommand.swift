@@ -22,6 +22,11 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "Replace every KxK conv (1 < K < 7) by an ACB.")
     var acb = true
 
+    @Option(name: .long, help: ArgumentHelp(
+        "ACB ablation variant: full (square+ver+hor, a BatchNorm per branch; the paper), hor (square+hor only), ver (square+ver only), sharedbn (three branches, one BatchNorm after their sum).",
+        valueName: "full|hor|ver|sharedbn"))
+    var acbVariant = "full"
+
     @Option(name: .long, help: "Dataset directory: IDX files (MNIST/Fashion-MNIST) or an image folder <class>/*.jpg (with train/ and test/ when present).")
     var data: String
 
@@ -98,6 +103,10 @@ struct TrainCommand: ParsableCommand {
         guard epochs > 0, batchSize > 0, lr > 0 else { throw ValidationError("epochs, batch size and lr must be positive") }
         guard ["cosine", "step"].contains(schedule) else { throw ValidationError("--schedule must be cosine or step") }
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
+        guard let v = ACBVariant(rawValue: acbVariant) else {
+            throw ValidationError("--acb-variant must be one of \(ACBVariant.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard acb || v == .full else { throw ValidationError("--acb-variant \(acbVariant) needs --acb") }
         guard ModelRegistry.names.contains(model) else {
             throw ValidationError("unknown model \(model); choose one of \(ModelRegistry.names.joined(separator: ", "))")
         }
@@ -122,7 +131,8 @@ struct TrainCommand: ParsableCommand {
             weightDecay: weightDecay, weightDecayOnAll: decayAll, biasLearningRateMultiplier: biasLrMultiplier,
             schedule: schedule, warmupEpochs: warmup, stepMilestones: milestones, stepGamma: gamma,
             labelSmoothing: labelSmoothing, augmentation: Augmentation(padding: cropPadding, horizontalFlip: flip),
-            validationCount: valCount, seed: seed, gammaInit: gammaInit)
+            validationCount: valCount, seed: seed, gammaInit: gammaInit,
+            acbVariant: acb ? ACBVariant(rawValue: acbVariant) : nil)
         let spec = try ModelRegistry.spec(model)
         guard spec.inputShape == [full.channels, full.height, full.width], spec.classCount == full.classNames.count else {
             throw ValidationError("\(model) expects \(spec.inputShape) images in \(spec.classCount) classes; "
@@ -139,7 +149,7 @@ struct TrainCommand: ParsableCommand {
             note("resumed from \(last): \(trainer.epoch) epochs, \(trainer.iteration) iterations done")
             if trainer.epoch >= epochs { note("the run is already complete") }
         }
-        note("model: \(model)\(acb ? " with ACBs" : ""), \(net.parameterCount) parameters; "
+        note("model: \(model)\(acb ? " with ACBs" : "")\(recipe.acbVariant.map { " (variant \($0.rawValue))" } ?? ""), \(net.parameterCount) parameters; "
              + "\(trainer.iterationsPerEpoch) iterations/epoch, \(epochs) epochs")
         let started = Date()
         let progress = ProgressReporter(totalSteps: epochs * trainer.iterationsPerEpoch,

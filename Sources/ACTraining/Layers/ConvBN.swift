@@ -25,16 +25,16 @@ public final class ConvBN: Module {
     }
 }
 
-/// Builds a KxK conv+BN, or an ACBlock when `acb` is on and 1 < K < 7 (DESIGN §3: 1x1 and
-/// K ≥ 7 stay ordinary conv+BN).
+/// Builds a KxK conv+BN, or an ACBlock of `variant` when `acb` is on and 1 < K < 7 (DESIGN §3:
+/// 1x1 and K ≥ 7 stay ordinary conv+BN).
 public func convBNOrACB(
     _ inputChannels: Int, _ outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-    acb: Bool, gammaInit: Float = 1, seed: UInt64
+    acb: Bool, variant: ACBVariant = .full, gammaInit: Float = 1, seed: UInt64
 ) throws -> any Module {
     if acb && kernelSize > 1 && kernelSize < 7 {
-        return try ACBlock(inputChannels: inputChannels, outputChannels: outputChannels,
-                           kernelSize: kernelSize, stride: stride, padding: padding,
-                           gammaInit: gammaInit, seed: seed)
+        return try variant.makeBlock(inputChannels: inputChannels, outputChannels: outputChannels,
+                                     kernelSize: kernelSize, stride: stride, padding: padding,
+                                     gammaInit: gammaInit, seed: seed)
     }
     return ConvBN(inputChannels, outputChannels, kernelSize: kernelSize, stride: stride,
                   padding: padding, gammaInit: gammaInit, seed: seed)
@@ -53,11 +53,11 @@ public final class BasicBlock: Module {
     private let relu2 = ReLU()
 
     public init(_ inputChannels: Int, _ outputChannels: Int, stride: Int, acb: Bool,
-                gammaInit: Float = 1, seed: UInt64) throws {
+                variant: ACBVariant = .full, gammaInit: Float = 1, seed: UInt64) throws {
         conv1 = try convBNOrACB(inputChannels, outputChannels, kernelSize: 3, stride: stride, padding: 1,
-                                acb: acb, gammaInit: gammaInit, seed: seed)
+                                acb: acb, variant: variant, gammaInit: gammaInit, seed: seed)
         conv2 = try convBNOrACB(outputChannels, outputChannels, kernelSize: 3, stride: 1, padding: 1,
-                                acb: acb, gammaInit: gammaInit, seed: seed &+ 11)
+                                acb: acb, variant: variant, gammaInit: gammaInit, seed: seed &+ 11)
         shortcut = stride != 1 || inputChannels != outputChannels
             ? ConvBN(inputChannels, outputChannels, kernelSize: 1, stride: stride, seed: seed &+ 23) : nil
     }

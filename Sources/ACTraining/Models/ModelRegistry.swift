@@ -49,12 +49,16 @@ public struct ModelSpec: Sendable {
     /// Default class labels (the dataset the recipe is for).
     public let labels: [String]
     public let recipe: Recipe
-    let builder: @Sendable (_ acb: Bool, _ gammaInit: Float, _ seed: UInt64) throws -> Sequential
+    let builder: @Sendable (_ acb: Bool, _ variant: ACBVariant, _ gammaInit: Float, _ seed: UInt64) throws -> Sequential
 
-    /// Builds the network; `gammaInit` defaults to the recipe's `acbGammaInit` for ACB models
-    /// (plain BNs start at 1).
-    public func make(acb: Bool, seed: UInt64 = 1, gammaInit: Float? = nil) throws -> Sequential {
-        try builder(acb, gammaInit ?? (acb ? recipe.acbGammaInit : 1), seed)
+    /// Builds the network with ACBs of `variant` (when `acb`). `gammaInit` defaults to the
+    /// recipe's `acbGammaInit` for the branch BatchNorms of ACB models (CIFAR: 1/3, so the
+    /// branch sum starts at about the scale of one BN with γ = 1), except for `.sharedBN`,
+    /// whose single BN after the sum starts at 1 like a plain conv's BN (plain BNs start at 1).
+    public func make(acb: Bool, seed: UInt64 = 1, gammaInit: Float? = nil,
+                     variant: ACBVariant = .full) throws -> Sequential {
+        let defaultGamma: Float = acb && variant != .sharedBN ? recipe.acbGammaInit : 1
+        return try builder(acb, variant, gammaInit ?? defaultGamma, seed)
     }
 }
 
@@ -86,7 +90,7 @@ public enum ModelRegistry {
                   labels: cifar10Labels,
                   recipe: Recipe(epochs: 200, batchSize: 64, learningRate: 0.1, weightDecay: 1e-4,
                                  warmupEpochs: 5, acbGammaInit: 1.0 / 3, cropPadding: 4, horizontalFlip: true),
-                  builder: { try Models.resnetCifar(depth: depth, acb: $0, gammaInit: $1, seed: $2) })
+                  builder: { try Models.resnetCifar(depth: depth, acb: $0, variant: $1, gammaInit: $2, seed: $3) })
     }
 
     public static let all: [ModelSpec] = [
@@ -94,21 +98,21 @@ public enum ModelRegistry {
                   labels: fashionMNISTLabels,
                   recipe: Recipe(epochs: 30, batchSize: 128, learningRate: 0.1, weightDecay: 1e-4,
                                  warmupEpochs: 1, cropPadding: 2, horizontalFlip: true),
-                  builder: { try Models.fashionNet(acb: $0, gammaInit: $1, seed: $2) }),
+                  builder: { try Models.fashionNet(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
         ModelSpec(name: "lenet5_bn", inputShape: [1, 28, 28], classCount: 10, mean: fmMean, std: fmStd,
                   labels: fashionMNISTLabels,
                   recipe: Recipe(epochs: 20, batchSize: 128, learningRate: 0.05, weightDecay: 1e-4),
-                  builder: { try Models.lenet5BN(acb: $0, gammaInit: $1, seed: $2) }),
+                  builder: { try Models.lenet5BN(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
         ModelSpec(name: "cifar_quick", inputShape: [3, 32, 32], classCount: 10, mean: cifarMean, std: cifarStd,
                   labels: cifar10Labels,
                   recipe: Recipe(epochs: 60, batchSize: 128, learningRate: 0.05, weightDecay: 1e-4,
                                  acbGammaInit: 1.0 / 3, cropPadding: 4, horizontalFlip: true),
-                  builder: { try Models.cifarQuick(acb: $0, gammaInit: $1, seed: $2) }),
+                  builder: { try Models.cifarQuick(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
         ModelSpec(name: "vgg16", inputShape: [3, 32, 32], classCount: 10, mean: cifarMean, std: cifarStd,
                   labels: cifar10Labels,
                   recipe: Recipe(epochs: 200, batchSize: 64, learningRate: 0.05, weightDecay: 1e-4,
                                  warmupEpochs: 5, acbGammaInit: 1.0 / 3, cropPadding: 4, horizontalFlip: true),
-                  builder: { try Models.vgg16(acb: $0, gammaInit: $1, seed: $2) }),
+                  builder: { try Models.vgg16(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
         cifarResNet(20), cifarResNet(56), cifarResNet(110),
     ]
 
@@ -121,7 +125,7 @@ public enum ModelRegistry {
     }
 
     /// Builds the model named `name`.
-    public static func make(_ name: String, acb: Bool, seed: UInt64 = 1) throws -> Sequential {
-        try spec(name).make(acb: acb, seed: seed)
+    public static func make(_ name: String, acb: Bool, seed: UInt64 = 1, variant: ACBVariant = .full) throws -> Sequential {
+        try spec(name).make(acb: acb, seed: seed, variant: variant)
     }
 }

@@ -37,12 +37,16 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     public var seed: UInt64
     /// Initial γ of the ACB branch BatchNorms (CIFAR recipes: 1/3); nil = the model's default.
     public var gammaInit: Float?
+    /// The ACB ablation variant (ignored without `acb`); nil = `.full`, the paper's block.
+    /// Optional so that recipes written before the option existed decode unchanged.
+    public var acbVariant: ACBVariant?
 
     public init(model: String, acb: Bool, epochs: Int, batchSize: Int = 128, learningRate: Double = 0.1,
                 momentum: Double = 0.9, weightDecay: Double = 1e-4, weightDecayOnAll: Bool = true,
                 biasLearningRateMultiplier: Double = 2, schedule: String = "cosine", warmupEpochs: Double = 0,
                 stepMilestones: [Int] = [], stepGamma: Double = 0.1, labelSmoothing: Double = 0,
-                augmentation: Augmentation = .none, validationCount: Int = 5000, seed: UInt64 = 1, gammaInit: Float? = nil) {
+                augmentation: Augmentation = .none, validationCount: Int = 5000, seed: UInt64 = 1, gammaInit: Float? = nil,
+                acbVariant: ACBVariant? = nil) {
         self.model = model
         self.acb = acb
         self.epochs = epochs
@@ -61,12 +65,13 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
         self.validationCount = validationCount
         self.seed = seed
         self.gammaInit = gammaInit
+        self.acbVariant = acbVariant == .full ? nil : acbVariant
     }
 
     /// Builds the recipe's freshly initialised model from ``ModelRegistry``.
     /// - Throws: ``ModelRegistryError`` for an unknown model name.
     public func makeModel() throws -> Sequential {
-        try ModelRegistry.spec(model).make(acb: acb, seed: seed, gammaInit: gammaInit)
+        try ModelRegistry.spec(model).make(acb: acb, seed: seed, gammaInit: gammaInit, variant: acbVariant ?? .full)
     }
 
     /// Whether `other` describes the same run apart from its length (resuming may extend a run).
