@@ -32,12 +32,24 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Evaluate only N test images (a seeded subset covering every class; the same as `acnet export --limit`).")
     var limit: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Transform every test image before preprocessing: rot90, rot180, rot270 (counter-clockwise), flipud (up-down), fliplr (left-right).",
+        valueName: "rot90|rot180|rot270|flipud|fliplr"))
+    var transform: String?
+
+    func validate() throws {
+        if let transform, ImageTransform(rawValue: transform) == nil {
+            throw ValidationError("--transform must be one of \(ImageTransform.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
     func run() throws {
         let loaded: Model
         do { loaded = try Model(contentsOfFile: model) } catch {
             throw ValidationError("cannot load \(model): \(error)")
         }
-        let data = try EvaluationData(directory: self.data, model: loaded, limit: limit)
+        let data = try EvaluationData(directory: self.data, model: loaded, limit: limit,
+                                      transform: transform.flatMap(ImageTransform.init(rawValue:)))
         let started = Date()
         let predictions = try runtimePredictions(model: loaded, inputs: data.inputs, count: data.count,
                                                  batch: batchSize, threads: threads)
@@ -45,15 +57,16 @@ struct EvalCommand: ParsableCommand {
         let correct = zip(predictions, data.labels).filter { $0 == $1 }.count
         let accuracy = Double(correct) / Double(max(data.count, 1))
         if json {
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "model": model, "data": data.source, "correct": correct, "total": data.count,
                 "accuracy": accuracy, "seconds": seconds,
             ]
+            if let transform { object["transform"] = transform }
             let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: bytes, as: UTF8.self))
         } else {
             print("model: \(model)")
-            print("data: \(data.source)")
+            print("data: \(data.source)\(transform.map { ", transform \($0)" } ?? "")")
             print(String(format: "time: %.2f s (%.0f images/s)", seconds, Double(data.count) / max(seconds, 1e-9)))
             print(String(format: "accuracy: %.4f (%d/%d)", accuracy, correct, data.count))
         }

@@ -16,11 +16,12 @@ struct EvaluationData {
     var source: String
     var count: Int { labels.count }
 
-    /// Loads and preprocesses the test split of `directory` for `model`.
+    /// Loads and preprocesses the test split of `directory` for `model`; `transform` (if any) is
+    /// applied to each decoded image before resizing and normalisation.
     ///
     /// - Throws: ``DataError`` for unreadable data, or when the dataset's classes cannot be
     ///   matched to the model's labels.
-    init(directory: String, model: Model, limit: Int? = nil) throws {
+    init(directory: String, model: Model, limit: Int? = nil, transform: ImageTransform? = nil) throws {
         let shape = model.inputShape  // [C, H, W]
         guard shape.count == 3 else { throw DataError.invalid("model input shape \(shape) is not an image") }
         let (c, h, w) = (shape[0], shape[1], shape[2])
@@ -34,7 +35,7 @@ struct EvaluationData {
             self.labels = set.labels.map(Int.init)
             inputs = try EvaluationData.preprocess(count: set.count, channelsIn: 1, height: set.height, width: set.width,
                                                    pixels: { i in Array(set.pixels[(i * set.imageSize)..<((i + 1) * set.imageSize)]) },
-                                                   c: c, h: h, w: w, spec: spec)
+                                                   c: c, h: h, w: w, spec: spec, transform: transform)
             return
         }
         let dir = ImageFolderDataset.directory(root: directory, split: .test)
@@ -74,8 +75,10 @@ struct EvaluationData {
             if spec.channelOrder == .bgr && want == 3 {
                 for k in stride(from: 0, to: px.count, by: 3) { px.swapAt(k, k + 2) }
             }
+            var (iw, ih) = (Int(image.width), Int(image.height))
+            if let transform { (px, iw, ih) = transform.apply(px, width: iw, height: ih, channels: want) }
             try out.withUnsafeMutableBufferPointer { o in
-                let status = acj_preprocess(px, image.width, image.height, UInt32(want), UInt32(w), UInt32(h),
+                let status = acj_preprocess(px, UInt32(iw), UInt32(ih), UInt32(want), UInt32(w), UInt32(h),
                                             spec.mean, spec.std, o.baseAddress! + i * per)
                 guard status == 0 else { throw DataError.invalid("\(path): preprocessing failed (\(status))") }
             }
@@ -86,14 +89,16 @@ struct EvaluationData {
     /// Preprocesses gray IDX images (replicated to 3 channels for an RGB model).
     private static func preprocess(count: Int, channelsIn: Int, height: Int, width: Int,
                                    pixels: (Int) -> [UInt8], c: Int, h: Int, w: Int,
-                                   spec: InputSpec) throws -> [Float] {
+                                   spec: InputSpec, transform: ImageTransform?) throws -> [Float] {
         let per = c * h * w
         var out = [Float](repeating: 0, count: count * per)
         try out.withUnsafeMutableBufferPointer { o in
             for i in 0..<count {
                 var px = pixels(i)
+                var (iw, ih) = (width, height)
+                if let transform { (px, iw, ih) = transform.apply(px, width: iw, height: ih, channels: 1) }
                 if c == 3 { px = px.flatMap { [$0, $0, $0] } }
-                let status = acj_preprocess(px, UInt32(width), UInt32(height), UInt32(c), UInt32(w), UInt32(h),
+                let status = acj_preprocess(px, UInt32(iw), UInt32(ih), UInt32(c), UInt32(w), UInt32(h),
                                             spec.mean, spec.std, o.baseAddress! + i * per)
                 guard status == 0 else { throw DataError.invalid("image \(i): preprocessing failed (\(status))") }
             }
