@@ -1,13 +1,18 @@
 /*
- * Zero-allocation check of acnet_session_run (issue: runtime core). This program interposes
- * malloc, calloc, realloc, posix_memalign, aligned_alloc, memalign and mmap (the executable's
- * definitions win over libc's for every library, libacnet.so included) and counts calls made on
- * the calling thread while counting is on.
+ * Zero-allocation and leak check of the C API (issues: runtime core, reliability). This program
+ * interposes malloc, calloc, realloc, posix_memalign, aligned_alloc, memalign, free, mmap and
+ * munmap (the executable's definitions win over libc's for every library, libacnet.so included)
+ * and counts calls made on the calling thread while counting is on.
  *
- *     alloc_test MODEL.acnb [RUNS]
+ *     alloc_test MODEL.acnb [RUNS [LOADS]]
  *
  * 1. Positive control: creating a session (which allocates its arena) must be counted.
- * 2. RUNS (default 1000) acnet_session_run calls after one warm-up run: the count must be 0.
+ * 2. RUNS (default 1000) acnet_session_run calls after one warm-up run: the count must be 0,
+ *    and the resident set size (VmRSS) must not grow by more than 64 KiB from the first 10% of
+ *    the runs to the end.
+ * 3. LOADS (default 0) cycles of load (alternately from the file, mapped, and from memory) →
+ *    session create → run → free after one warm-up cycle: as many frees as allocations and as
+ *    many munmaps as mmaps (no leak), and no RSS growth beyond 256 KiB.
  * Prints "N passed, N failed".
  */
 #define _GNU_SOURCE
@@ -24,9 +29,10 @@ extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
 
 static __thread int counting;
-static __thread long allocations;
+static __thread long allocations, frees, maps, unmaps;
 
 void *malloc(size_t n) {
     if (counting) allocations++;
@@ -56,8 +62,53 @@ void *memalign(size_t alignment, size_t n) {
     return __libc_memalign(alignment, n);
 }
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
-    if (counting) allocations++;
+    if (counting) { allocations++; maps++; }
     return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+void free(void *p) {
+    if (counting && p != NULL) frees++;
+    __libc_free(p);
+}
+int munmap(void *addr, size_t len) {
+    if (counting) unmaps++;
+    return (int)syscall(SYS_munmap, addr, len);
+}
+
+/* Resident set size in KiB (VmRSS of /proc/self/status), or -1. */
+static long rss_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    fclose(f);
+    return kib;
+}
+
+static unsigned char *read_aligned(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *raw = aligned_alloc(64, ((size_t)n + 63) / 64 * 64);
+    if (raw && fread(raw, 1, (size_t)n, f) != (size_t)n) { free(raw); raw = NULL; }
+    fclose(f);
+    *size = (size_t)n;
+    return raw;
+}
+
+/* One load → session → run → free cycle; returns 1 on success. */
+static int cycle(const char *path, const unsigned char *image, size_t size, const float *x, size_t in, float *y,
+                 size_t out, int from_file) {
+    acnet_model *m = NULL;
+    acnet_status st = from_file ? acnet_model_load_file(path, &m) : acnet_model_load_memory(image, size, &m);
+    if (st != ACNET_OK) return 0;
+    acnet_session *s = NULL;
+    int ok = acnet_session_create(m, NULL, NULL, 0, &s) == ACNET_OK && acnet_session_run(s, 1, x, in, y, out) == ACNET_OK;
+    acnet_session_free(s);
+    return ok && acnet_model_free(m) == ACNET_OK;
 }
 
 static int passed, failed;
@@ -72,6 +123,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     long runs = argc > 2 ? atol(argv[2]) : 1000;
+    long loads = argc > 3 ? atol(argv[3]) : 0;
     acnet_model *model = NULL;
     if (acnet_model_load_file(argv[1], &model) != ACNET_OK) {
         fprintf(stderr, "load: %s\n", acnet_last_error_message());
@@ -100,14 +152,48 @@ int main(int argc, char **argv) {
     counting = 1;
     allocations = 0;
     int all_ok = 1;
-    for (long r = 0; r < runs; r++) all_ok &= acnet_session_run(session, 1, x, in, y, out) == ACNET_OK;
+    long rss_early = -1;
+    for (long r = 0; r < runs; r++) {
+        all_ok &= acnet_session_run(session, 1, x, in, y, out) == ACNET_OK;
+        if (r == runs / 10) { counting = 0; rss_early = rss_kib(); counting = 1; } /* fopen allocates */
+    }
     counting = 0;
+    long rss_late = rss_kib();
     printf("allocations counted during %ld runs: %ld\n", runs, allocations);
     expect(all_ok, "every run succeeded");
     expect(allocations == 0, "zero allocations per acnet_session_run");
+    printf("VmRSS after %ld runs: %ld KiB, after %ld: %ld KiB\n", runs / 10 + 1, rss_early, runs, rss_late);
+    expect(rss_early > 0 && rss_late - rss_early <= 64, "flat resident memory over the runs");
 
     acnet_session_free(session);
     acnet_model_free(model);
+
+    if (loads > 0) {
+        size_t size = 0;
+        unsigned char *image = read_aligned(argv[1], &size);
+        expect(image != NULL, "model read into aligned memory");
+        if (image) {
+            int ok = cycle(argv[1], image, size, x, in, y, out, 1) && cycle(argv[1], image, size, x, in, y, out, 0);
+            long rss_before = rss_kib();
+            counting = 1;
+            allocations = frees = maps = unmaps = 0;
+            long rss_mid = -1;
+            for (long i = 0; i < loads; i++) {
+                ok &= cycle(argv[1], image, size, x, in, y, out, (int)(i & 1));
+                if (i == loads / 10) { counting = 0; rss_mid = rss_kib(); counting = 1; }
+            }
+            counting = 0;
+            long rss_after = rss_kib();
+            printf("%ld load/session/run/free cycles: %ld allocations, %ld frees, %ld mmaps, %ld munmaps; VmRSS %ld → %ld (after %ld) → %ld KiB\n",
+                   loads, allocations, frees, maps, unmaps, rss_before, rss_mid, loads / 10 + 1, rss_after);
+            expect(ok, "every cycle succeeded");
+            expect(allocations - maps == frees, "no leaked heap blocks (frees == allocations)");
+            expect(maps == unmaps, "every mapping unmapped");
+            /* The allocator settles in the first cycles; after that the footprint must stay flat. */
+            expect(rss_mid > 0 && rss_after - rss_mid <= 256, "no resident memory growth over the cycles");
+            free(image);
+        }
+    }
     free(x);
     free(y);
     printf("%d passed, %d failed\n", passed, failed);
