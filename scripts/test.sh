@@ -15,6 +15,8 @@ stage "debug build with tests"
 swift test --skip-build 2>&1 | tee /tmp/acnet-swift-test.log | grep -E "✘|Test run|passed after|failed" | grep -v "^✔ Test \"" | tail -40
 grep -q "Test run with .* passed" /tmp/acnet-swift-test.log
 stage "swift test"
+scripts/sanitize.sh asan
+stage "ASan+UBSan runtime and C ABI tests"
 
 swift build -c release --product acnet 2>&1 | tail -1
 prefix=$(mktemp -d)
@@ -29,6 +31,10 @@ scripts/test_c_abi.sh "$prefix" "$model" "$work/resnet20.acnb"
 stage "C ABI tests and examples"
 scripts/embedded_check.sh "$prefix" "$work/resnet20.acnb" 3072 10
 stage "Embedded Swift check"
+scripts/fuzz.sh 60 2>&1 | grep -E "^== |^#[0-9]+.*(DONE|INITED)|ERROR|SUMMARY|stat::number_of_executed_units|Test unit written"
+stage "loader fuzzing (libFuzzer+ASan, 60 s)"
+scripts/test_train_robustness.sh .build/release/acnet
+stage "training robustness (bad input, SIGKILL + resume)"
 
 if [ -f models/fashion-mnist-acnet.acnb ] && [ -x scripts/test_classify.sh ]; then
     ACNET_CLI=.build/release/acnet scripts/test_classify.sh "$prefix" models/fashion-mnist-acnet.acnb
