@@ -8,6 +8,8 @@
 #   scripts/fuzz.sh --build                            only build .build-fuzz/acnet-fuzz-loader
 #   scripts/fuzz.sh --coverage                         line coverage of the loader/validator
 #                                                      over the corpus gathered so far
+#   scripts/fuzz.sh --jpeg SECONDS [options...]        the JPEG shim instead (Tests/Fuzz/fuzz_jpeg.c:
+#                                                      acj_decode_memory → acj_preprocess)
 # The corpus grows in .build-fuzz/corpus; crashes land in .build-fuzz/artifacts/ (minimise one
 # with `SWIFT_BACKTRACE=enable=no .build-fuzz/acnet-fuzz-loader -minimize_crash=1 -runs=10000 FILE`,
 # then commit it under
@@ -47,6 +49,21 @@ build() { # variant (fuzz | cov), sanitizer flags for swiftc, flags for clang
 }
 
 case "${1:-}" in
+--jpeg)
+    # The JPEG shim: a C harness, seeded with examples/images.
+    shift
+    seconds=${1:?usage: scripts/fuzz.sh --jpeg SECONDS [libFuzzer options...]}
+    shift
+    mkdir -p "$out/jpeg-corpus"
+    if [ ! -x "$out/acnet-fuzz-jpeg" ] || [ -n "$(find Sources/CJPEG Tests/Fuzz/fuzz_jpeg.c -newer "$out/acnet-fuzz-jpeg" | head -1)" ]; then
+        echo "== building $out/acnet-fuzz-jpeg"
+        "$bin/clang" -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I Sources/CJPEG/include \
+            Tests/Fuzz/fuzz_jpeg.c Sources/CJPEG/acj.c -ljpeg -lm -o "$out/acnet-fuzz-jpeg"
+    fi
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
+    "$out/acnet-fuzz-jpeg" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -max_len=65536 \
+        -print_final_stats=1 -artifact_prefix="$out/artifacts/jpeg-" "$@" "$out/jpeg-corpus" examples/images
+    exit ;;
 --build)
     build fuzz "-sanitize=fuzzer,address" "-fsanitize=fuzzer-no-link,address"
     exit 0 ;;
