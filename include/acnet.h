@@ -171,7 +171,9 @@ typedef struct acnet_input_spec {
 
 /**
  * Loads a model from a file by mapping it read-only.  The whole file is validated (checksum,
- * every offset, size, index and shape) before it is used.
+ * every offset, size, index and shape) before it is used.  The file must not be truncated or
+ * rewritten in place while the model is loaded: the mapping would then fault (SIGBUS) or change
+ * under the runtime.  Replacing it by rename (as the acnet tools write files) is safe.
  *
  * @param path   NUL-terminated file path.
  * @param model  Receives the new model; free it with acnet_model_free().

@@ -197,6 +197,29 @@ struct CAPIMisuseTests {
         #expect(acnet_model_free(model) == ACNET_OK)
     }
 
+    @Test("a valid model whose workspace cannot be allocated: OUT_OF_MEMORY from session create")
+    func outOfMemory() throws {
+        // 1×16384×16384 input, 1×1 conv to 7 channels: 16 GiB per image, 2^50 bytes for 65536.
+        var b = ModelBuilder(inputChannels: 1, height: 16384, width: 16384,
+                             inputSpec: InputSpec(channelOrder: .gray, mean: [0], std: [1]))
+        let y = try b.conv2d(b.input, weight: [Float](repeating: 0.5, count: 7), bias: nil, outputChannels: 7,
+                             kernelSize: (1, 1))
+        let huge = try b.serialize(output: y)
+        let p = alignedCopy(huge)
+        defer { p.deallocate() }
+        var model: OpaquePointer? = nil
+        try #require(acnet_model_load_memory(p, huge.count, &model) == ACNET_OK)
+        var opts = acnet_session_options()
+        _ = acnet_session_options_init(&opts)
+        opts.max_batch = 65536
+        var ws = 0
+        #expect(acnet_session_workspace_size(model, &opts, &ws) == ACNET_OK && ws >= 1 << 50)
+        var session: OpaquePointer? = nil
+        #expect(acnet_session_create(model, &opts, nil, 0, &session) == ACNET_ERROR_OUT_OF_MEMORY)
+        #expect(session == nil)
+        #expect(acnet_model_free(model) == ACNET_OK, "the failed create left no session behind")
+    }
+
     @Test("status strings for every status and unknown values")
     func statusStrings() {
         for s in ACNET_OK...ACNET_ERROR_OUT_OF_RANGE {
