@@ -261,7 +261,7 @@ struct ConcurrencyTests {
         acnet_session_free(s0)
         let expected = reference
 
-        let shared = SharedModel(model!)
+        let shared = SharedModel(model!, bytes: UnsafeRawPointer(p), count: bytes.count)
         let mismatches = Counter(), failures = Counter(), completed = Counter()
         let group = DispatchGroup()
         for t in 0..<Self.threads {
@@ -269,11 +269,20 @@ struct ConcurrencyTests {
             let thread = Thread {
                 defer { group.leave() }
                 let model = shared.model
-                // Churn: create and free a few sessions first, racing the other threads.
+                // Churn: create and free a few sessions, and load/free private models from the
+                // same borrowed bytes, racing the other threads.
                 for _ in 0..<5 {
                     var s: OpaquePointer? = nil
                     if acnet_session_create(model, nil, nil, 0, &s) != ACNET_OK { failures.add() }
                     acnet_session_free(s)
+                    var own: OpaquePointer? = nil
+                    if acnet_model_load_memory(shared.bytes, shared.count, &own) != ACNET_OK { failures.add(); continue }
+                    var y = [Float](repeating: 0, count: 5)
+                    if acnet_session_create(own, nil, nil, 0, &s) != ACNET_OK
+                        || acnet_session_run(s, 1, inputs[t % inputs.count], n, &y, 5) != ACNET_OK
+                        || y != expected[t % inputs.count] { failures.add() }
+                    acnet_session_free(s)
+                    if acnet_model_free(own) != ACNET_OK { failures.add() }
                 }
                 var session: OpaquePointer? = nil
                 guard acnet_session_create(model, nil, nil, 0, &session) == ACNET_OK else { failures.add(); return }
@@ -304,7 +313,14 @@ struct ConcurrencyTests {
 /// An `acnet_model *` handed to other threads (the header: models are shareable).
 final class SharedModel: @unchecked Sendable {
     let model: OpaquePointer
-    init(_ m: OpaquePointer) { model = m }
+    /// The model's bytes (read-only), for threads loading their own copies.
+    let bytes: UnsafeRawPointer
+    let count: Int
+    init(_ m: OpaquePointer, bytes: UnsafeRawPointer, count: Int) {
+        model = m
+        self.bytes = bytes
+        self.count = count
+    }
 }
 
 final class Counter: @unchecked Sendable {
