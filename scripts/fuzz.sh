@@ -13,7 +13,7 @@
 # The corpus grows in .build-fuzz/corpus; crashes land in .build-fuzz/artifacts/ (minimise one
 # with `SWIFT_BACKTRACE=enable=no .build-fuzz/acnet-fuzz-loader -minimize_crash=1 -runs=10000 FILE`,
 # then commit it under
-# Tests/ACRuntimeTests/Fixtures/fuzz/, where MalformedModelTests loads every file).
+# Tests/ACRuntimeTests/Fixtures/fuzz/, where FuzzRegressionTests seals and loads every file).
 # Exits non-zero if libFuzzer found a crash, a leak or a timeout.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
