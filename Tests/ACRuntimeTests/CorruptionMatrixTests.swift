@@ -269,6 +269,25 @@ struct CorruptionMatrixTests {
         }
     }
 
+    @Test("paths the fuzzer's coverage missed: a rank-2 model input, conv2d with 3 inputs")
+    func coverageGaps() throws {
+        let base = try HostileModels.classifier()
+        let l = Layout(base)
+        let input = Int(HostileModels.u32(base, H.inputTensor))
+        var b = base
+        HostileModels.put32(&b, l.tensor(input) + T.rank, 2)
+        HostileModels.put32(&b, l.tensor(input) + T.dims + 8, 0)
+        HostileModels.put32(&b, l.tensor(input) + T.dims + 12, 0)
+        #expect(status(b) == .unsupportedOp)
+        let conv = try #require((0..<l.opCount).first { HostileModels.u32(base, l.op($0) + O.opcode) == OpCode.conv2d.rawValue })
+        for k in 1..<4 {
+            b = base
+            HostileModels.put32(&b, l.op(conv) + O.inputCount, UInt32(k + 1))
+            for j in 1...k { HostileModels.put32(&b, l.op(conv) + O.inputs + 4 * j, UInt32(input)) }
+            #expect(status(b) == .badFormat, "conv2d with \(k + 1) inputs")
+        }
+    }
+
     @Test("a valid model whose workspace cannot be allocated is OUT_OF_MEMORY, not a trap")
     func hugeWorkspace() throws {
         // 1×16384×16384 input, 1×1 conv to 7 channels: 16 GiB of blocked activations per image.
