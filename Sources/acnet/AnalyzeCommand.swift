@@ -184,13 +184,13 @@ struct PruneCommand: ParsableCommand {
             for s in ratios {
                 let n = pruner.prunedCount(sparsity: s)
                 var accs = [Double]()
-                if n <= Int((pruner.maximumSparsity(region) * Double(pruner.totalWeights)).rounded()) {
+                if n <= pruner.candidateCount(region) {
                     for seed in 1...seeds {
                         let acc: Double
                         if n == 0 {
-                            acc = base
+                            acc = base  // nothing pruned: the unpruned model's accuracy, evaluated once
                         } else {
-                            guard let pruned = pruner.pruned(region: region, sparsity: s, seed: UInt64(seed)) else { continue }
+                            let pruned = pruner.pruned(region: region, sparsity: s, seed: UInt64(seed))!
                             acc = try RuntimeAccuracy.accuracy(bytes: pruned, inputs: test.inputs, labels: test.labels,
                                                                batch: batchSize)
                         }

@@ -74,6 +74,7 @@ struct AnalysisTests {
         let original = try ACNBWeights(bytes: bytes).kernels
         #expect(pruner.totalWeights == (32 * 1 + 32 * 32 + 64 * 32 + 64 * 64 + 128 * 64) * 9)
         #expect(abs(pruner.maximumSparsity(.corners) - 4.0 / 9) < 1e-12)
+        #expect(pruner.candidateCount(.corners) + pruner.candidateCount(.skeleton) == pruner.candidateCount(.global))
         #expect(abs(pruner.maximumSparsity(.skeleton) - 5.0 / 9) < 1e-12)
         #expect(pruner.pruned(region: .corners, sparsity: 0.5, seed: 1) == nil)
         for r in PruneRegion.allCases {

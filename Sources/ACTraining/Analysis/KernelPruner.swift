@@ -56,9 +56,12 @@ public struct KernelPruner {
         totalWeights = total
     }
 
+    /// The number of weights in the region (over all square KxK convs, K > 1).
+    public func candidateCount(_ region: PruneRegion) -> Int { candidates[region]?.count ?? 0 }
+
     /// The largest sparsity the region can reach (its share of N).
     public func maximumSparsity(_ region: PruneRegion) -> Double {
-        totalWeights > 0 ? Double(candidates[region]?.count ?? 0) / Double(totalWeights) : 0
+        totalWeights > 0 ? Double(candidateCount(region)) / Double(totalWeights) : 0
     }
 
     /// The number of weights zeroed at `sparsity`: round(sparsity · N).
