@@ -27,6 +27,11 @@ cli:
 # Swift runtime they need are partially linked into one relocatable object whose only global
 # definitions are the functions of include/acnet.h (scripts/acnet.map). libacnet.a archives
 # it; libacnet.so links it, so neither needs a Swift runtime on the consumer's machine.
+# The Swift modules in the library (the ISA kernel modules exist on x86_64; aarch64 has only the
+# baseline one). Objects are taken from each module's source list, not *.o, so objects of
+# removed sources left in the build folder are never linked.
+SWIFT_MODULES = CInterface ACRuntime ACKernelTypes ACKernelsAVX512 ACKernelsAVX2 ACKernelsBaseline
+
 lib:
 	rm -f $(CLIB_DIR)/libacnetc.so  # the link flags are not tracked by SwiftPM
 	swift build -c release --product acnetc --scratch-path $(CLIB_SCRATCH) \
@@ -35,7 +40,9 @@ lib:
 	    -Xlinker -soname=libacnet.so.$(MAJOR)
 	rm -f $(CLIB_DIR)/acnet_all.o $(CLIB_DIR)/libacnet.a
 	ld -r -o $(CLIB_DIR)/acnet_all.o \
-	    $(CLIB_DIR)/CInterface.build/*.o $(CLIB_DIR)/ACRuntime.build/*.o $(CLIB_DIR)/CACNet.build/*.o \
+	    $$(for m in $(SWIFT_MODULES); do [ ! -f $(CLIB_DIR)/$$m.build/sources ] || \
+	        sed 's|.*/||; s|$$|.o|; s|^|$(CLIB_DIR)/'$$m'.build/|' $(CLIB_DIR)/$$m.build/sources; done) \
+	    $(CLIB_DIR)/CACNet.build/*.o \
 	    $(SWIFT_STATIC)/x86_64/swiftrt.o $(SWIFT_STATIC)/libswiftGlibc.a $(SWIFT_STATIC)/libswiftCore.a
 	sed -n 's/^ *\(acnet_[a-z_]*\);$$/\1/p' scripts/acnet.map > $(CLIB_DIR)/acnet.syms
 	objcopy --keep-global-symbols=$(CLIB_DIR)/acnet.syms $(CLIB_DIR)/acnet_all.o

@@ -17,22 +17,49 @@ let commonSwiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
-// The runtime's kernels use SIMD16<Float>.addingProduct. Without an ISA that has FMA the
-// compiler lowers it to a libm `fmaf` call (~0.8 GFLOP/s instead of ~116, DESIGN §5), so on
-// x86_64 the runtime is compiled for Haswell-level x86-64 (AVX2 + FMA; "x86-64-v3" is not a CPU name
-// LLVM accepts here). Exclusivity checks are off in the
-// runtime because its kernels only touch memory through unsafe pointers.
-#if arch(x86_64)
-let runtimeISAFlags: [String] = ["-Xcc", "-march=skylake-avx512", "-target-cpu", "skylake-avx512"]
-#else
-let runtimeISAFlags: [String] = []
-#endif
-// In release builds the runtime also drops integer-overflow traps (-Ounchecked): the kernels'
+// Runtime CPU dispatch (DESIGN §5, issue "Speed I"). The kernels in Sources/ACKernels are
+// compiled once per ISA by three targets whose folders hold symbolic links to those files:
+//   ACKernelsAVX512    -target-cpu skylake-avx512, FMA        (x86_64 only)
+//   ACKernelsAVX2      -target-cpu haswell, FMA               (x86_64 only)
+//   ACKernelsBaseline  the default target CPU; on x86_64 separate multiply and add (no FMA
+//                      instruction exists there, and `addingProduct` would become a libm
+//                      `fmaf` call per lane); on aarch64 NEON with FMA.
+// ACRuntime itself is built for the baseline CPU and picks a kernel table at model load
+// (cpuid), so the library loads and runs on any x86_64. Each ISA module's only public symbol
+// is `kernelTable()`; scripts/check_isa.sh verifies the built objects (zmm/ymm FMAs where
+// expected, none in the baseline, and no code symbol emitted by two ISA modules, which the
+// linker would merge so that one ISA's copy runs for all).
+//
+// Exclusivity checks are off in the kernels because they only touch memory through unsafe
+// pointers. In release builds the kernels also drop integer-overflow traps (-Ounchecked): their
 // index arithmetic is bounded by the loader's validation (every dimension ≤ 2^20, every tensor
-// ≤ 2^31 elements, sizes overflow-checked with explicit *ReportingOverflow calls), and the traps
-// cost ~40% of the direct-convolution throughput. Debug builds (the test suite) keep them.
+// ≤ 2^31 elements, sizes overflow-checked with explicit *ReportingOverflow calls), and the
+// traps cost ~40% of the direct-convolution throughput. Debug builds (the test suite) keep them.
+func kernelSettings(cpu: String?, fma: Bool, define: String) -> [SwiftSetting] {
+    var flags = ["-enforce-exclusivity=unchecked"]
+    if let cpu { flags += ["-Xcc", "-march=\(cpu)", "-target-cpu", cpu] }
+    var settings = commonSwiftSettings + [.unsafeFlags(flags), .define(define),
+                                          .unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+    if fma { settings.append(.define("ACNET_ISA_FMA")) }
+    return settings
+}
+#if arch(x86_64)
+let kernelTargets: [Target] = [
+    .target(name: "ACKernelsAVX512", dependencies: ["ACKernelTypes"],
+            swiftSettings: kernelSettings(cpu: "skylake-avx512", fma: true, define: "ACNET_ISA_AVX512")),
+    .target(name: "ACKernelsAVX2", dependencies: ["ACKernelTypes"],
+            swiftSettings: kernelSettings(cpu: "haswell", fma: true, define: "ACNET_ISA_AVX2")),
+    .target(name: "ACKernelsBaseline", dependencies: ["ACKernelTypes"],
+            swiftSettings: kernelSettings(cpu: nil, fma: false, define: "ACNET_ISA_BASELINE")),
+]
+#else
+let kernelTargets: [Target] = [
+    .target(name: "ACKernelsBaseline", dependencies: ["ACKernelTypes"],
+            swiftSettings: kernelSettings(cpu: nil, fma: true, define: "ACNET_ISA_BASELINE")),
+]
+#endif
 let runtimeSwiftSettings: [SwiftSetting] = commonSwiftSettings + [
-    .unsafeFlags(runtimeISAFlags + ["-enforce-exclusivity=unchecked"]),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
 
@@ -55,9 +82,12 @@ let package = Package(
         // C support for the runtime: cpuid, and the thread-local error buffer of the C ABI.
         // It also exposes include/acnet.h (through a symlink) to CInterface.
         .target(name: "CACNet"),
+        // The kernels' argument types (TensorView, geometries, KernelTable), shared by the
+        // runtime and every ISA build of the kernels.
+        .target(name: "ACKernelTypes", swiftSettings: commonSwiftSettings),
         .target(
             name: "ACRuntime",
-            dependencies: ["CACNet"],
+            dependencies: ["CACNet", "ACKernelTypes"] + kernelTargets.map { .target(name: $0.name) },
             swiftSettings: runtimeSwiftSettings),
         .target(
             name: "CInterface",
@@ -90,6 +120,7 @@ let package = Package(
             path: "examples/swift",
             swiftSettings: commonSwiftSettings),
 
+    ] + kernelTargets + [
         .testTarget(
             name: "ACRuntimeTests",
             dependencies: ["ACRuntime", "ACNetWriter"],

@@ -250,17 +250,31 @@ acnet_status acnet_model_label(const acnet_model *_Nullable model, size_t index,
 typedef struct acnet_session acnet_session;
 
 /**
+ * Kernel instruction sets (acnet_session_options.isa).  The library carries every kernel once
+ * per ISA and picks, when a model is loaded, the fastest one the CPU and OS support (cpuid);
+ * a session may ask for a lower one, e.g. to compare results.
+ */
+typedef enum acnet_isa {
+    ACNET_ISA_AUTO = 0,      /**< the fastest supported (the default) */
+    ACNET_ISA_BASELINE = 1,  /**< portable: x86-64 SSE2 with separate multiply and add; NEON */
+    ACNET_ISA_AVX2 = 2,      /**< x86-64 AVX2 + FMA3 (Haswell and later) */
+    ACNET_ISA_AVX512 = 3     /**< x86-64 AVX-512 F/CD/BW/DQ/VL (Skylake-SP and later) */
+} acnet_isa;
+
+/**
  * Session options.  Always initialise with acnet_session_options_init(), which sets
  * struct_size, so that a program built against this header keeps working with later versions
  * that append fields.  A struct_size smaller than this header's sizeof(acnet_session_options),
- * a reserved field not 0, threads other than 1 or max_batch outside 1 … 65536 are
+ * an isa that is not an acnet_isa or that this CPU cannot run, threads other than 1 or
+ * max_batch outside 1 … 65536 are
  * ACNET_ERROR_INVALID_ARGUMENT; a larger struct_size (a newer header) is accepted.
  */
 typedef struct acnet_session_options {
     uint32_t struct_size;   /**< sizeof(acnet_session_options); set by _init */
     uint32_t threads;       /**< worker threads; 1 (the default) is the only value supported now */
     uint32_t max_batch;     /**< largest batch size passed to run; default 1 */
-    uint32_t reserved;      /**< must be 0 */
+    uint32_t isa;           /**< an acnet_isa; default ACNET_ISA_AUTO.  One this CPU cannot run,
+                                 or an unknown value → ACNET_ERROR_INVALID_ARGUMENT */
 } acnet_session_options;
 
 /** Fills `options` with the defaults (threads 1, max_batch 1).  NULL → INVALID_ARGUMENT.

@@ -17,18 +17,21 @@ out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 mkdir -p "$out/CACNet"
 cp "$root/Sources/CACNet/include/acnet_support.h" "$out/CACNet/"
 printf 'module CACNet {\n    header "acnet_support.h"\n    export *\n}\n' > "$out/CACNet/module.modulemap"
-sources=$(find "$root/Sources/ACRuntime" -name '*.swift' | sort)
+# One module: the kernels' types, one copy of the kernels (Sources/ACKernels) and the runtime;
+# ACNET_SINGLE_MODULE makes the runtime's dispatch use that copy (KernelSelection.swift).
+sources=$(find "$root/Sources/ACKernelTypes" "$root/Sources/ACKernels" "$root/Sources/ACRuntime" -name '*.swift' | sort)
 pass=0; fail=0
 check() {
     local name=$1; shift
     if "$@" >"$out/log" 2>&1; then pass=$((pass + 1)); echo "PASS $name"
     else fail=$((fail + 1)); echo "FAIL $name"; tail -20 "$out/log" | sed 's/^/    /'; fi
 }
-embedded=(swiftc -enable-experimental-feature Embedded -wmo -parse-as-library -module-name ACRuntime -Osize -I "$out/CACNet")
+embedded=(swiftc -enable-experimental-feature Embedded -wmo -parse-as-library -module-name ACRuntime -Osize -I "$out/CACNet"
+          -D ACNET_SINGLE_MODULE)
 check "Embedded Swift, armv7em-none-none-eabi" "${embedded[@]}" -target armv7em-none-none-eabi -emit-object \
     -o "$out/ACRuntime-armv7em.o" $sources
 check "Embedded Swift, x86_64 Linux (+ C entry point)" "${embedded[@]}" -target x86_64-unknown-linux-gnu \
-    -Xcc -march=skylake-avx512 -target-cpu skylake-avx512 -emit-object -o "$out/ACRuntime-x86_64.o" \
+    -Xcc -march=skylake-avx512 -target-cpu skylake-avx512 -D ACNET_ISA_AVX512 -D ACNET_ISA_FMA -emit-object -o "$out/ACRuntime-x86_64.o" \
     $sources "$root/Tests/Embedded/EmbeddedEntry.swift"
 check "link the Embedded build into a C program" bash -c "cc -std=c11 -O2 -c '$root/Sources/CACNet/support.c' \
     -I '$root/Sources/CACNet/include' -o '$out/support.o' && cc -std=c11 -O2 '$root/Tests/Embedded/embedded_main.c' \

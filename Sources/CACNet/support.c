@@ -26,6 +26,7 @@ uint32_t acnet_support_cpu_features(void) {
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
     int osxsave = (c >> 27) & 1;
     int fma = (c >> 12) & 1;
+    int movbe = (c >> 22) & 1, f16c = (c >> 29) & 1;
     if (!osxsave) return 0;
     unsigned xcr0_lo, xcr0_hi;
     __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
@@ -35,6 +36,13 @@ uint32_t acnet_support_cpu_features(void) {
     if (ymm_ok && ((b >> 5) & 1)) bits |= ACNET_CPU_AVX2;
     if (ymm_ok && fma) bits |= ACNET_CPU_FMA;
     if (zmm_ok && ((b >> 16) & 1)) bits |= ACNET_CPU_AVX512F;
+    int bmi1 = (b >> 3) & 1, bmi2 = (b >> 8) & 1;
+    unsigned ea = 0, eb = 0, ec = 0, ed = 0;
+    int lzcnt = __get_cpuid(0x80000001u, &ea, &eb, &ec, &ed) ? (int)((ec >> 5) & 1) : 0;
+    if ((bits & ACNET_CPU_AVX2) && (bits & ACNET_CPU_FMA) && bmi1 && bmi2 && f16c && lzcnt && movbe)
+        bits |= ACNET_CPU_HASWELL;
+    unsigned skx = (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31); /* F DQ CD BW VL */
+    if ((bits & ACNET_CPU_HASWELL) && zmm_ok && (b & skx) == skx) bits |= ACNET_CPU_SKYLAKE_AVX512;
 #endif
     return bits;
 }

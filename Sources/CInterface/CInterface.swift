@@ -183,17 +183,22 @@ private func sessionOptions(_ options: UnsafePointer<acnet_session_options>?, _ 
         return .failure(ACNetError(.invalidArgument,
             "\(fn): options.struct_size is \(size), expected \(MemoryLayout<acnet_session_options>.size); call acnet_session_options_init"))
     }
-    guard options.pointee.reserved == 0 else {
-        return .failure(ACNetError(.invalidArgument, "\(fn): options.reserved must be 0"))
+    var isa: KernelISA?
+    if options.pointee.isa != ACNET_ISA_AUTO.rawValue {
+        guard let requested = KernelISA(rawValue: Int32(bitPattern: options.pointee.isa)) else {
+            return .failure(ACNetError(.invalidArgument, "\(fn): options.isa \(options.pointee.isa) is not an acnet_isa"))
+        }
+        isa = requested
     }
-    return .success(SessionOptions(threads: Int(options.pointee.threads), maxBatch: Int(options.pointee.max_batch)))
+    return .success(SessionOptions(threads: Int(options.pointee.threads), maxBatch: Int(options.pointee.max_batch),
+                                   isa: isa))
 }
 
 @c @implementation
 public func acnet_session_options_init(_ options: UnsafeMutablePointer<acnet_session_options>?) -> acnet_status {
     guard let options else { return fail(.invalidArgument, "acnet_session_options_init: options is NULL") }
     options.pointee = acnet_session_options(
-        struct_size: UInt32(MemoryLayout<acnet_session_options>.size), threads: 1, max_batch: 1, reserved: 0)
+        struct_size: UInt32(MemoryLayout<acnet_session_options>.size), threads: 1, max_batch: 1, isa: ACNET_ISA_AUTO.rawValue)
     return ACNetStatus.ok.rawValue
 }
 

@@ -47,11 +47,20 @@ struct BenchCommand: ParsableCommand {
         discussion: "A safetensors file written by bench/onnx_weights.py from gen_models.py's ONNX model of the same architecture; every layer's shape is checked."))
     var weights: String?
 
+    @Option(help: "Kernel instruction set: auto (the fastest this CPU supports), baseline, avx2 or avx512.")
+    var isa: String = "auto"
+
     func validate() throws {
         guard (model == nil) != (arch == nil) else { throw ValidationError("give either a model file or --arch") }
         guard batch >= 1, warmup >= 0, threads >= 1 else { throw ValidationError("batch and threads must be ≥ 1") }
         if let iterations, iterations < 1 { throw ValidationError("--iterations must be ≥ 1") }
         if weights != nil, arch == nil { throw ValidationError("--weights needs --arch") }
+        if isa != "auto" {
+            guard let k = KernelISA.allCases.first(where: { $0.name == isa }) else {
+                throw ValidationError("--isa must be auto, baseline, avx2 or avx512")
+            }
+            guard k.isSupported else { throw ValidationError("--isa \(isa) is not supported by this CPU") }
+        }
     }
 
     func run() throws {
@@ -80,7 +89,8 @@ struct BenchCommand: ParsableCommand {
         } catch {
             throw CLIError("\(model ?? ""): \(error)")
         }
-        let session = try Session(model: m, options: SessionOptions(threads: threads, maxBatch: batch))
+        let session = try Session(model: m, options: SessionOptions(threads: threads, maxBatch: batch,
+                                                                       isa: KernelISA.allCases.first { $0.name == isa }))
         var rng = SystemRandomNumberGenerator()
         let input = (0..<(batch * m.inputElementCount)).map { _ in Float.random(in: -1...1, using: &rng) }
         var output = [Float](repeating: 0, count: batch * m.outputElementCount)
@@ -116,12 +126,12 @@ struct BenchCommand: ParsableCommand {
         let peak = acnet_support_fma_peak_gflops(200_000_000, 3)
         if json {
             print("""
-                {"model":"\(name)","batch":\(batch),"threads":\(threads),"macs":\(m.macs),"iterations":\(n),\
+                {"model":"\(name)","batch":\(batch),"threads":\(threads),"isa":"\(session.isa.name)","macs":\(m.macs),"iterations":\(n),\
                 "median_ms":\(median),"p10_ms":\(p10),"p90_ms":\(p90),"gflops":\(gflops),\
                 "fma_peak_gflops":\(peak),"fraction_of_peak":\(peak > 0 ? gflops / peak : 0)}
                 """)
         } else {
-            print("model: \(name)  batch \(batch)  threads \(threads)  MACs/image \(m.macs)  runs \(n) (+\(warmup) warm-up)")
+            print("model: \(name)  batch \(batch)  threads \(threads)  isa \(session.isa.name)  MACs/image \(m.macs)  runs \(n) (+\(warmup) warm-up)")
             print(String(format: "latency ms: median %.4f  p10 %.4f  p90 %.4f", median, p10, p90))
             print(String(format: "throughput: %.1f GFLOP/s", gflops))
             if peak > 0 {

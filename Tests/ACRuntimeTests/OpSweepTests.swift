@@ -50,8 +50,8 @@ struct OpSweepTests {
         return cases
     }()
 
-    @Test("conv2d matches the reference", arguments: convCases)
-    func conv(_ t: ConvCase) throws {
+    @Test("conv2d matches the reference, with every supported kernel ISA", arguments: convCases, supportedISAs)
+    func conv(_ t: ConvCase, isa: KernelISA) throws {
         var rng = SeededRNG(seed: UInt64(t.c * 1000 + t.o * 10 + t.h))
         let cg = t.c / t.groups
         let x = randomArray(t.batch * t.c * t.h * t.w, &rng)
@@ -67,7 +67,7 @@ struct OpSweepTests {
                                     stride: t.stride, padding: t.pad, dilation: t.dilation, groups: t.groups,
                                     activation: t.act, residual: t.residual ? plain : nil).data
         let padding = Padding(top: t.pad.0, left: t.pad.1, bottom: t.pad.2, right: t.pad.3)
-        let (out, model) = try runModel(c: t.c, h: t.h, w: t.w, n: t.batch, input: x) { b, x in
+        let (out, model) = try runModel(c: t.c, h: t.h, w: t.w, n: t.batch, input: x, isa: isa) { b, x in
             let r = t.residual
                 ? try b.conv2d(x, weight: weight, bias: bias, outputChannels: t.o, kernelSize: t.k, stride: t.stride,
                                padding: padding, dilation: t.dilation, groups: t.groups)
@@ -102,14 +102,14 @@ struct OpSweepTests {
         return cases
     }()
 
-    @Test("max/avg pooling match the reference", arguments: poolCases)
-    func pool(_ t: PoolCase) throws {
+    @Test("max/avg pooling match the reference, with every supported kernel ISA", arguments: poolCases, supportedISAs)
+    func pool(_ t: PoolCase, isa: KernelISA) throws {
         var rng = SeededRNG(seed: UInt64(t.h * 100 + t.w))
         let x = randomArray(2 * t.c * t.h * t.w, &rng)
         let want = Reference.pool(Reference.Tensor(n: 2, c: t.c, h: t.h, w: t.w, data: x), max: t.isMax,
                                   kernelSize: (t.k, t.k), stride: (t.s, t.s), padding: (t.p, t.p, t.p, t.p),
                                   ceilMode: t.ceil, countIncludePad: t.cip)
-        let (out, model) = try runModel(c: t.c, h: t.h, w: t.w, n: 2, input: x) { b, x in
+        let (out, model) = try runModel(c: t.c, h: t.h, w: t.w, n: 2, input: x, isa: isa) { b, x in
             t.isMax
                 ? try b.maxPool(x, kernelSize: (t.k, t.k), stride: (t.s, t.s), padding: .symmetric(t.p), ceilMode: t.ceil)
                 : try b.avgPool(x, kernelSize: (t.k, t.k), stride: (t.s, t.s), padding: .symmetric(t.p), ceilMode: t.ceil,
@@ -119,8 +119,9 @@ struct OpSweepTests {
         #expect(maxAbsDiff(out, want.data) <= accumulationTolerance(terms: t.k * t.k, magnitude: 1))
     }
 
-    @Test("global average pool, flatten, linear and softmax", arguments: [1, 3, 5, 9, 13, 16, 17, 33])
-    func head(_ c: Int) throws {
+    @Test("global average pool, flatten, linear and softmax, with every supported kernel ISA",
+          arguments: [1, 3, 5, 9, 13, 16, 17, 33], supportedISAs)
+    func head(_ c: Int, isa: KernelISA) throws {
         var rng = SeededRNG(seed: UInt64(c))
         let (h, w, o) = (5, 7, 11)
         let x = randomArray(2 * c * h * w, &rng)
@@ -130,7 +131,7 @@ struct OpSweepTests {
         let flat = Reference.linear(Reference.flatten(xt), weight: w1, bias: b1, outputFeatures: o, activation: .relu)
         let gap = Reference.linear(Reference.globalAvgPool(xt), weight: w2, bias: nil, outputFeatures: o)
         let want = Reference.softmax(Reference.add(flat, gap))
-        let (out, model) = try runModel(c: c, h: h, w: w, n: 2, input: x) { b, x in
+        let (out, model) = try runModel(c: c, h: h, w: w, n: 2, input: x, isa: isa) { b, x in
             let f = try b.linear(try b.flatten(x), weight: w1, bias: b1, outputFeatures: o, activation: .relu)
             let g = try b.linear(try b.globalAvgPool(x), weight: w2, bias: nil, outputFeatures: o)
             return try b.softmax(try b.add(f, g))
@@ -140,8 +141,9 @@ struct OpSweepTests {
         #expect(maxAbsDiff(out, want.data) <= accumulationTolerance(terms: c * h * w, magnitude: 0.2 * Float(c * h * w)))
     }
 
-    @Test("add, concat, scale_shift and activation on blocked tensors", arguments: [1, 3, 5, 9, 13, 16, 17, 33])
-    func elementwise(_ c: Int) throws {
+    @Test("add, concat, scale_shift and activation on blocked tensors, with every supported kernel ISA",
+          arguments: [1, 3, 5, 9, 13, 16, 17, 33], supportedISAs)
+    func elementwise(_ c: Int, isa: KernelISA) throws {
         var rng = SeededRNG(seed: UInt64(100 + c))
         let (h, w) = (3, 7)
         let x = randomArray(c * h * w, &rng, scale: 8)
@@ -150,7 +152,7 @@ struct OpSweepTests {
         let a = Reference.activation(xt, .relu6)
         let s = Reference.scaleShift(xt, scale: scale, shift: shift, activation: .relu)
         let want = Reference.concat([Reference.add(a, s, activation: .none), xt, a])
-        let (out, model) = try runModel(c: c, h: h, w: w, input: x) { b, x in
+        let (out, model) = try runModel(c: c, h: h, w: w, input: x, isa: isa) { b, x in
             let a = try b.activation(x, .relu6)
             let s = try b.scaleShift(x, scale: scale, shift: shift, activation: .relu)
             let a2 = try b.activation(x, .relu6)

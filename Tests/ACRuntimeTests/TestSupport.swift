@@ -26,15 +26,20 @@ func rawSpec(_ c: Int) -> InputSpec {
 
 /// Builds a model with `body`, loads it through the runtime, runs `input` (batch n) and returns
 /// the output together with the model.
-func runModel(c: Int, h: Int, w: Int, n: Int = 1, input: [Float],
+/// `isa` forces a kernel set (nil: the model's default, the fastest supported).
+func runModel(c: Int, h: Int, w: Int, n: Int = 1, input: [Float], isa: KernelISA? = nil,
               _ body: (inout ModelBuilder, TensorRef) throws -> TensorRef) throws -> (out: [Float], model: Model)
 {
     var b = ModelBuilder(inputChannels: c, height: h, width: w, inputSpec: rawSpec(c))
     let y = try body(&b, b.input)
     let model = try Model(bytes: try b.serialize(output: y))
-    let session = try Session(model: model, options: SessionOptions(maxBatch: n))
+    let session = try Session(model: model, options: SessionOptions(maxBatch: n, isa: isa))
+    precondition(session.isa == isa ?? model.isa, "the session runs \(session.isa.name)")
     return (try session.run(input, batch: n), model)
 }
+
+/// Every kernel ISA this machine can run (the dispatch tests run each against the reference).
+let supportedISAs = KernelISA.allCases.filter(\.isSupported)
 
 func maxAbs(_ v: [Float]) -> Float { v.reduce(0) { max($0, abs($1)) } }
 

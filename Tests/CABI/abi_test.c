@@ -109,6 +109,9 @@ int main(int argc, char **argv) {
     bad = opts;
     bad.threads = 0;
     EXPECT(acnet_session_workspace_size(model, &bad, &ws) == ACNET_ERROR_INVALID_ARGUMENT);
+    bad = opts;
+    bad.isa = 99; /* not an acnet_isa */
+    EXPECT(acnet_session_workspace_size(model, &bad, &ws) == ACNET_ERROR_INVALID_ARGUMENT);
     EXPECT(acnet_session_workspace_size(model, NULL, &ws) == ACNET_OK);
     EXPECT(acnet_session_workspace_size(NULL, &opts, &ws) == ACNET_ERROR_INVALID_ARGUMENT);
     bad = opts;
@@ -116,9 +119,6 @@ int main(int argc, char **argv) {
     EXPECT(acnet_session_workspace_size(model, &bad, &ws) == ACNET_ERROR_INVALID_ARGUMENT);
     bad = opts;
     bad.max_batch = 65537;
-    EXPECT(acnet_session_workspace_size(model, &bad, &ws) == ACNET_ERROR_INVALID_ARGUMENT);
-    bad = opts;
-    bad.reserved = 1;
     EXPECT(acnet_session_workspace_size(model, &bad, &ws) == ACNET_ERROR_INVALID_ARGUMENT);
     bad = opts;
     bad.struct_size = 0;
@@ -150,6 +150,22 @@ int main(int argc, char **argv) {
     EXPECT(acnet_session_run(owned, 1, x, in, y1, out) == ACNET_OK);
     EXPECT(acnet_session_run(borrowed, 1, x, in, y2, out) == ACNET_OK);
     EXPECT(memcmp(y1, y2, out * sizeof *y1) == 0);
+
+    /* The baseline kernels (separate multiply and add) agree with the default ones to rounding. */
+    acnet_session_options base_opts = opts;
+    base_opts.isa = ACNET_ISA_BASELINE;
+    acnet_session *base = NULL;
+    EXPECT(acnet_session_create(model, &base_opts, NULL, 0, &base) == ACNET_OK);
+    EXPECT(acnet_session_run(base, 1, x, in, y2, out) == ACNET_OK);
+    float worst = 0, scale = 1;
+    for (size_t i = 0; i < out; i++) {
+        float d = y1[i] > y2[i] ? y1[i] - y2[i] : y2[i] - y1[i];
+        float m = y1[i] > 0 ? y1[i] : -y1[i];
+        if (d > worst) worst = d;
+        if (m > scale) scale = m;
+    }
+    EXPECT(worst <= 1e-3f * scale);
+    acnet_session_free(base);
 
     EXPECT(acnet_model_free(model) == ACNET_ERROR_INVALID_ARGUMENT); /* sessions alive */
     acnet_session_free(owned);

@@ -125,13 +125,13 @@ struct CAPIMisuseTests {
         #expect(acnet_session_workspace_size(model, &opts, nil) == ACNET_ERROR_INVALID_ARGUMENT)
         var bad: [acnet_session_options] = []
         for (field, value) in [("struct_size", 0), ("struct_size", 4), ("struct_size", 15), ("threads", 0), ("threads", 2),
-                               ("max_batch", 0), ("max_batch", 65537), ("max_batch", Int(UInt32.max)), ("reserved", 1)] {
+                               ("max_batch", 0), ("max_batch", 65537), ("max_batch", Int(UInt32.max)), ("isa", 99)] {
             var o = opts
             switch field {
             case "struct_size": o.struct_size = UInt32(value)
             case "threads": o.threads = UInt32(value)
             case "max_batch": o.max_batch = UInt32(value)
-            default: o.reserved = UInt32(value)
+            default: o.isa = UInt32(value)
             }
             bad.append(o)
         }

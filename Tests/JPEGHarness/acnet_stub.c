@@ -120,7 +120,7 @@ acnet_status acnet_session_options_init(acnet_session_options *options) {
     options->struct_size = sizeof *options;
     options->threads = 1;
     options->max_batch = 1;
-    options->reserved = 0;
+    options->isa = 0;
     return ACNET_OK;
 }
 

@@ -28,53 +28,6 @@ struct ActivationDesc {
     var dims: [Int] { rank == 4 ? [1, c, h, w] : [1, c] }
 }
 
-/// A view of one activation: base pointer of image 0 and its layout.
-struct TensorView {
-    var base: UnsafeMutablePointer<Float>
-    var c: Int
-    var h: Int
-    var w: Int
-    var blocked: Bool
-    /// Elements between consecutive images.
-    var imageStride: Int
-}
-
-/// Parameters of a convolution (shared by the optimised and reference kernels).
-struct ConvGeometry {
-    var inC: Int, inH: Int, inW: Int
-    var outC: Int, outH: Int, outW: Int
-    var kernelH: Int, kernelW: Int
-    var strideH: Int, strideW: Int
-    var padTop: Int, padLeft: Int
-    var dilationH: Int, dilationW: Int
-    var groups: Int
-    var activation: Activation
-
-    var inPerGroup: Int { inC / groups }
-    var outPerGroup: Int { outC / groups }
-    var outBlocks: Int { ceilDiv(outC, 16) }
-
-    /// Input channels [begin, begin + count) read by output block `b` (block-diagonal packing).
-    @inline(__always) func blockInputRange(_ b: Int) -> (begin: Int, count: Int) {
-        let first = b * 16
-        let last = min(first + 15, outC - 1)
-        let g0 = first / outPerGroup
-        let g1 = last / outPerGroup
-        return (g0 * inPerGroup, (g1 - g0 + 1) * inPerGroup)
-    }
-
-    /// Multiply-accumulates per image (taps on padding included, the conventional count).
-    var macs: Int { outC * outH * outW * inPerGroup * kernelH * kernelW }
-}
-
-/// Parameters of max/avg pooling (PyTorch semantics, including ceil mode).
-struct PoolGeometry {
-    var c: Int, inH: Int, inW: Int, outH: Int, outW: Int
-    var kernelH: Int, kernelW: Int, strideH: Int, strideW: Int
-    var padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
-    var countIncludePad: Bool
-}
-
 /// One step of execution, in file order.
 enum Step {
     /// Direct convolution, 16-output-channel blocks. `blockOffsets[b]` is the element offset

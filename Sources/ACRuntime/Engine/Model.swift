@@ -58,6 +58,9 @@ public final class Model: @unchecked Sendable {
     public let labels: [String]
     /// Input preprocessing (DESIGN §4).
     public let inputSpec: InputSpec
+    /// The kernel ISA sessions use by default: the fastest this build and CPU support,
+    /// chosen once, here at load (`KernelISA.best`).
+    public let isa: KernelISA
 
     /// Loads a model from a file by mapping it read-only.
     /// - Throws: `ACNetError` with `.io` (cannot open/map), or a format status (`.badFormat`,
@@ -128,6 +131,7 @@ public final class Model: @unchecked Sendable {
                               std: Array(parsed.std.prefix(c)))
         plan = Plan(activations: parsed.activations, steps: parsed.steps, inputSlot: parsed.inputSlot,
                     outputSlot: parsed.outputSlot)
+        isa = KernelISA.best
     }
 
     deinit {

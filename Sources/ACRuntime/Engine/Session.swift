@@ -10,10 +10,14 @@ public struct SessionOptions: Sendable, Equatable {
     public var threads: Int
     /// The largest batch `run` accepts; the workspace scales linearly with it.
     public var maxBatch: Int
+    /// The kernel ISA to run, or nil for the model's (`Model.isa`, the fastest supported).
+    /// Asking for one the CPU or build lacks is an `.invalidArgument` error at session creation.
+    public var isa: KernelISA?
 
-    public init(threads: Int = 1, maxBatch: Int = 1) {
+    public init(threads: Int = 1, maxBatch: Int = 1, isa: KernelISA? = nil) {
         self.threads = threads
         self.maxBatch = maxBatch
+        self.isa = isa
     }
 
     /// Upper bound on `maxBatch`.
@@ -23,6 +27,9 @@ public struct SessionOptions: Sendable, Equatable {
         guard threads == 1 else { throw ACNetError(.invalidArgument, "threads = \(threads): only 1 is supported in this version") }
         guard maxBatch >= 1, maxBatch <= Self.maxBatchLimit else {
             throw ACNetError(.invalidArgument, "max_batch = \(maxBatch) must be in 1...\(Self.maxBatchLimit)")
+        }
+        if let isa, !isa.isSupported {
+            throw ACNetError(.invalidArgument, "kernel ISA \(isa.name) is not supported by this CPU or build")
         }
     }
 }
@@ -39,6 +46,9 @@ public final class Session {
     public let options: SessionOptions
     /// Size of the workspace in bytes.
     public let workspaceSize: Int
+    /// The kernels this session runs (`options.isa ?? model.isa`).
+    public var isa: KernelISA { kernels.isa }
+    private let kernels: KernelTable
 
     private let arena: UnsafeMutableRawPointer?
     private let ownsArena: Bool
@@ -75,6 +85,9 @@ public final class Session {
 
     private init(model: Model, options: SessionOptions, workspace: UnsafeMutableRawBufferPointer?) throws(ACNetError) {
         let size = try Session.workspaceSize(for: model, options: options)
+        guard let kernels = KernelSelection.table(options.isa ?? model.isa) else {
+            throw ACNetError(.invalidArgument, "no kernels for ISA \((options.isa ?? model.isa).name) in this build")
+        }
         var base: UnsafeMutableRawPointer?
         if let workspace {
             guard let b = workspace.baseAddress else { throw ACNetError(.invalidArgument, "workspace is NULL") }
@@ -90,6 +103,7 @@ public final class Session {
             base = size > 0 ? try Session.allocateArena(size) : nil
             ownsArena = true
         }
+        self.kernels = kernels
         self.model = model
         self.options = options
         self.workspaceSize = size
@@ -163,8 +177,7 @@ public final class Session {
         }
         views[model.inputSlot].base = UnsafeMutablePointer(mutating: input)
         for step in model.steps { execute(step, batch: batch) }
-        Elementwise.toPlain(batch: batch, x: views[model.outputSlot], y: output,
-                            yImageStride: model.outputElementCount)
+        kernels.toPlain(batch, views[model.outputSlot], output, model.outputElementCount)
     }
 
     /// Convenience: runs on an array and returns a new array (allocates the result).
@@ -190,40 +203,34 @@ public final class Session {
     private func execute(_ step: Step, batch: Int) {
         switch step {
         case let .conv(g, input, output, residual, weights, bias, offsets):
-            ConvDirect.run(g, batch: batch, x: views[input], y: views[output],
-                           residual: residual >= 0 ? views[residual] : nil,
-                           weights: weights, bias: bias, blockOffsets: offsets)
+            kernels.conv(g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
+                         weights, bias, offsets)
         case let .depthwise(g, input, output, residual, weights, bias):
-            ConvDepthwise.run(g, batch: batch, x: views[input], y: views[output],
-                              residual: residual >= 0 ? views[residual] : nil, weights: weights, bias: bias)
+            kernels.depthwise(g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
+                              weights, bias)
         case let .maxPool(g, input, output):
-            Pooling.run(g, max: true, batch: batch, x: views[input], y: views[output])
+            kernels.pool(g, true, batch, views[input], views[output])
         case let .avgPool(g, input, output):
-            Pooling.run(g, max: false, batch: batch, x: views[input], y: views[output])
+            kernels.pool(g, false, batch, views[input], views[output])
         case let .globalAvgPool(input, output):
-            Pooling.global(batch: batch, x: views[input], y: views[output])
+            kernels.globalAvgPool(batch, views[input], views[output])
         case let .linear(f, o, act, input, output, weights, bias):
-            Dense.run(inFeatures: f, outFeatures: o, activation: act, batch: batch, x: views[input],
-                      y: views[output], weights: weights, bias: bias)
+            kernels.linear(f, o, act, batch, views[input], views[output], weights, bias)
         case let .add(act, a, b, output):
-            Elementwise.add(views[a].base, views[b].base, views[output].base,
-                            count: batch * views[output].imageStride, activation: act)
+            kernels.add(views[a].base, views[b].base, views[output].base, batch * views[output].imageStride, act)
         case let .concat(inputs, output):
             for (k, s) in inputs.enumerated() { concatViews[k] = views[s] }
-            Elementwise.concat(batch: batch, inputs: UnsafeBufferPointer(start: concatViews, count: inputs.count),
-                               y: views[output])
+            kernels.concat(batch, UnsafeBufferPointer(start: concatViews, count: inputs.count), views[output])
         case let .scaleShift(act, input, output, scale, shift):
-            Elementwise.scaleShift(batch: batch, x: views[input], y: views[output], scale: scale, shift: shift,
-                                   activation: act)
+            kernels.scaleShift(batch, views[input], views[output], scale, shift, act)
         case let .flatten(input, output):
-            Elementwise.toPlain(batch: batch, x: views[input], y: views[output].base,
-                                yImageStride: views[output].imageStride)
+            kernels.toPlain(batch, views[input], views[output].base, views[output].imageStride)
         case let .softmax(input, output):
-            Elementwise.softmax(batch: batch, x: views[input], y: views[output])
+            kernels.softmax(batch, views[input], views[output])
         case let .activation(act, input, output):
-            Elementwise.activation(views[input].base, views[output].base, count: batch * views[output].imageStride, act)
+            kernels.activation(views[input].base, views[output].base, batch * views[output].imageStride, act)
         case let .toBlocked(input, output):
-            Elementwise.toBlocked(batch: batch, x: views[input], y: views[output])
+            kernels.toBlocked(batch, views[input], views[output])
         }
     }
 }

@@ -58,6 +58,3 @@ enum Checked {
     (x + multiple - 1) / multiple * multiple
 }
 
-@inline(__always) func ceilDiv(_ x: Int, _ y: Int) -> Int {
-    (x + y - 1) / y
-}

@@ -153,22 +153,6 @@ public enum OpCode: UInt32, Sendable, CaseIterable {
     }
 }
 
-/// A fused activation function applied by an op's epilogue.
-public enum Activation: Int32, Sendable {
-    case none = 0
-    case relu = 1
-    /// min(max(x, 0), 6)
-    case relu6 = 2
-
-    public var name: String {
-        switch self {
-        case .none: "none"
-        case .relu: "relu"
-        case .relu6: "relu6"
-        }
-    }
-}
-
 /// Channel order of an image input (`acnet_channel_order`).
 public enum ChannelOrder: UInt32, Sendable {
     case gray = 0

@@ -3,6 +3,8 @@
 /// kernels: straightforward loops in the definitions' own order, no SIMD, no blocking, no
 /// packing. Not for production use (slow, allocate their results).
 public enum Reference {
+    @inline(__always) private static func activate(_ v: Float, _ a: Activation) -> Float { a.apply(v) }
+
     /// A plain NCHW (rank 4) or [N, F] (rank 2, h = w = 1) tensor.
     public struct Tensor: Sendable {
         public var n: Int, c: Int, h: Int, w: Int
@@ -165,7 +167,7 @@ public enum Reference {
             let row = x.data[(n * f)..<((n + 1) * f)]
             let m = row.max()!
             var s: Float = 0
-            for i in 0..<f { r.data[n * f + i] = expf(x.data[n * f + i] - m); s += r.data[n * f + i] }
+            for i in 0..<f { r.data[n * f + i] = KernelMath.exp(x.data[n * f + i] - m); s += r.data[n * f + i] }
             for i in 0..<f { r.data[n * f + i] /= s }
         }
         return r

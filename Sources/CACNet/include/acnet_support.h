@@ -26,6 +26,12 @@ void acnet_support_set_error(const char *message, size_t length);
 #define ACNET_CPU_AVX2    (1u << 0)
 #define ACNET_CPU_FMA     (1u << 1)
 #define ACNET_CPU_AVX512F (1u << 2)
+/** Everything the AVX2 kernel build may use (-target-cpu haswell): AVX2, FMA, BMI1, BMI2,
+ *  F16C, LZCNT, MOVBE, with the OS saving YMM state. */
+#define ACNET_CPU_HASWELL (1u << 3)
+/** Everything the AVX-512 kernel build may use (-target-cpu skylake-avx512): the Haswell set
+ *  plus AVX-512 F, CD, BW, DQ and VL, with the OS saving ZMM state. */
+#define ACNET_CPU_SKYLAKE_AVX512 (1u << 4)
 /** Returns the ACNET_CPU_* bits of the running CPU, including the OS's XSAVE support. */
 uint32_t acnet_support_cpu_features(void);
 

@@ -1,3 +1,7 @@
+#if canImport(ACKernelTypes)
+import ACKernelTypes
+#endif
+
 /// Fully connected layer y = x·Wᵀ + b on plain [N][F] input, weights in 16-output blocks
 /// [ceil(O/16)][F][16] (packing `oc16`), bias [ceil(O/16)·16]; output plain [N][O].
 /// Four partial accumulators hide FMA latency. Complexity: N · F · O multiply-accumulates.
@@ -13,14 +17,14 @@ enum Dense {
                 var a0 = load16(bias + b * 16), a1 = V16(), a2 = V16(), a3 = V16()
                 var i = 0
                 while i + 4 <= f {
-                    a0 = a0.addingProduct(xp[i], load16(wb + i * 16))
-                    a1 = a1.addingProduct(xp[i + 1], load16(wb + (i + 1) * 16))
-                    a2 = a2.addingProduct(xp[i + 2], load16(wb + (i + 2) * 16))
-                    a3 = a3.addingProduct(xp[i + 3], load16(wb + (i + 3) * 16))
+                    a0 = a0.madd(xp[i], load16(wb + i * 16))
+                    a1 = a1.madd(xp[i + 1], load16(wb + (i + 1) * 16))
+                    a2 = a2.madd(xp[i + 2], load16(wb + (i + 2) * 16))
+                    a3 = a3.madd(xp[i + 3], load16(wb + (i + 3) * 16))
                     i += 4
                 }
                 while i < f {
-                    a0 = a0.addingProduct(xp[i], load16(wb + i * 16))
+                    a0 = a0.madd(xp[i], load16(wb + i * 16))
                     i += 1
                 }
                 let v = activate((a0 + a1) + (a2 + a3), activation)

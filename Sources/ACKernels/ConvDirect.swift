@@ -1,3 +1,7 @@
+#if canImport(ACKernelTypes)
+import ACKernelTypes
+#endif
+
 /// Direct convolution on 16-output-channel blocks, register-blocked over output width.
 ///
 /// Output: blocked [N][ceil(O/16)][OH][OW][16]. Input: plain NCHW or blocked. Weights: packing
@@ -146,17 +150,17 @@ enum ConvDirect {
                     let w0 = load16(q.w.0 + off), w1 = load16(q.w.1 + off)
                     let w2 = load16(q.w.2 + off), w3 = load16(q.w.3 + off)
                     let x0 = xp[0]
-                    a0 = a0.addingProduct(x0, w0); b0 = b0.addingProduct(x0, w1); c0 = c0.addingProduct(x0, w2); d0 = d0.addingProduct(x0, w3)
+                    a0 = a0.madd(x0, w0); b0 = b0.madd(x0, w1); c0 = c0.madd(x0, w2); d0 = d0.madd(x0, w3)
                     let x1 = xp[step]
-                    a1 = a1.addingProduct(x1, w0); b1 = b1.addingProduct(x1, w1); c1 = c1.addingProduct(x1, w2); d1 = d1.addingProduct(x1, w3)
+                    a1 = a1.madd(x1, w0); b1 = b1.madd(x1, w1); c1 = c1.madd(x1, w2); d1 = d1.madd(x1, w3)
                     let x2 = xp[2 * step]
-                    a2 = a2.addingProduct(x2, w0); b2 = b2.addingProduct(x2, w1); c2 = c2.addingProduct(x2, w2); d2 = d2.addingProduct(x2, w3)
+                    a2 = a2.madd(x2, w0); b2 = b2.madd(x2, w1); c2 = c2.madd(x2, w2); d2 = d2.madd(x2, w3)
                     let x3 = xp[3 * step]
-                    a3 = a3.addingProduct(x3, w0); b3 = b3.addingProduct(x3, w1); c3 = c3.addingProduct(x3, w2); d3 = d3.addingProduct(x3, w3)
+                    a3 = a3.madd(x3, w0); b3 = b3.madd(x3, w1); c3 = c3.madd(x3, w2); d3 = d3.madd(x3, w3)
                     let x4 = xp[4 * step]
-                    a4 = a4.addingProduct(x4, w0); b4 = b4.addingProduct(x4, w1); c4 = c4.addingProduct(x4, w2); d4 = d4.addingProduct(x4, w3)
+                    a4 = a4.madd(x4, w0); b4 = b4.madd(x4, w1); c4 = c4.madd(x4, w2); d4 = d4.madd(x4, w3)
                     let x5 = xp[5 * step]
-                    a5 = a5.addingProduct(x5, w0); b5 = b5.addingProduct(x5, w1); c5 = c5.addingProduct(x5, w2); d5 = d5.addingProduct(x5, w3)
+                    a5 = a5.madd(x5, w0); b5 = b5.madd(x5, w1); c5 = c5.madd(x5, w2); d5 = d5.madd(x5, w3)
                     xp += dws
                     off += 16
                 }
@@ -196,10 +200,10 @@ enum ConvDirect {
                 for kw in kwBegin..<kwEnd {
                     let x = xr[kw * g.dilationW * ps]
                     let o = off + kw * 16
-                    a = a.addingProduct(x, load16(q.w.0 + o))
-                    b = b.addingProduct(x, load16(q.w.1 + o))
-                    c = c.addingProduct(x, load16(q.w.2 + o))
-                    d = d.addingProduct(x, load16(q.w.3 + o))
+                    a = a.madd(x, load16(q.w.0 + o))
+                    b = b.madd(x, load16(q.w.1 + o))
+                    c = c.madd(x, load16(q.w.2 + o))
+                    d = d.madd(x, load16(q.w.3 + o))
                 }
             }
         }
@@ -246,29 +250,29 @@ enum ConvDirect {
                 for _ in 0..<kw {
                     let u = load16(wp0), v = load16(wp1)
                     let x0 = xp[0]
-                    a0 = a0.addingProduct(x0, u); c0 = c0.addingProduct(x0, v)
+                    a0 = a0.madd(x0, u); c0 = c0.madd(x0, v)
                     let x1 = xp[step]
-                    a1 = a1.addingProduct(x1, u); c1 = c1.addingProduct(x1, v)
+                    a1 = a1.madd(x1, u); c1 = c1.madd(x1, v)
                     let x2 = xp[2 * step]
-                    a2 = a2.addingProduct(x2, u); c2 = c2.addingProduct(x2, v)
+                    a2 = a2.madd(x2, u); c2 = c2.madd(x2, v)
                     let x3 = xp[3 * step]
-                    a3 = a3.addingProduct(x3, u); c3 = c3.addingProduct(x3, v)
+                    a3 = a3.madd(x3, u); c3 = c3.madd(x3, v)
                     let x4 = xp[4 * step]
-                    a4 = a4.addingProduct(x4, u); c4 = c4.addingProduct(x4, v)
+                    a4 = a4.madd(x4, u); c4 = c4.madd(x4, v)
                     let x5 = xp[5 * step]
-                    a5 = a5.addingProduct(x5, u); c5 = c5.addingProduct(x5, v)
+                    a5 = a5.madd(x5, u); c5 = c5.madd(x5, v)
                     let x6 = xp[6 * step]
-                    a6 = a6.addingProduct(x6, u); c6 = c6.addingProduct(x6, v)
+                    a6 = a6.madd(x6, u); c6 = c6.madd(x6, v)
                     let x7 = xp[7 * step]
-                    a7 = a7.addingProduct(x7, u); c7 = c7.addingProduct(x7, v)
+                    a7 = a7.madd(x7, u); c7 = c7.madd(x7, v)
                     let x8 = xp[8 * step]
-                    a8 = a8.addingProduct(x8, u); c8 = c8.addingProduct(x8, v)
+                    a8 = a8.madd(x8, u); c8 = c8.madd(x8, v)
                     let x9 = xp[9 * step]
-                    a9 = a9.addingProduct(x9, u); c9 = c9.addingProduct(x9, v)
+                    a9 = a9.madd(x9, u); c9 = c9.madd(x9, v)
                     let x10 = xp[10 * step]
-                    a10 = a10.addingProduct(x10, u); c10 = c10.addingProduct(x10, v)
+                    a10 = a10.madd(x10, u); c10 = c10.madd(x10, v)
                     let x11 = xp[11 * step]
-                    a11 = a11.addingProduct(x11, u); c11 = c11.addingProduct(x11, v)
+                    a11 = a11.madd(x11, u); c11 = c11.madd(x11, v)
                     xp += dws
                     wp0 += 16
                     wp1 += 16
@@ -314,12 +318,12 @@ enum ConvDirect {
                     let u = load16(wp0), v = load16(wp1)
                     let x0 = xp[0], x1 = xp[step], x2 = xp[2 * step]
                     let x3 = xp[3 * step], x4 = xp[4 * step], x5 = xp[5 * step]
-                    a0 = a0.addingProduct(x0, u); c0 = c0.addingProduct(x0, v)
-                    a1 = a1.addingProduct(x1, u); c1 = c1.addingProduct(x1, v)
-                    a2 = a2.addingProduct(x2, u); c2 = c2.addingProduct(x2, v)
-                    a3 = a3.addingProduct(x3, u); c3 = c3.addingProduct(x3, v)
-                    a4 = a4.addingProduct(x4, u); c4 = c4.addingProduct(x4, v)
-                    a5 = a5.addingProduct(x5, u); c5 = c5.addingProduct(x5, v)
+                    a0 = a0.madd(x0, u); c0 = c0.madd(x0, v)
+                    a1 = a1.madd(x1, u); c1 = c1.madd(x1, v)
+                    a2 = a2.madd(x2, u); c2 = c2.madd(x2, v)
+                    a3 = a3.madd(x3, u); c3 = c3.madd(x3, v)
+                    a4 = a4.madd(x4, u); c4 = c4.madd(x4, v)
+                    a5 = a5.madd(x5, u); c5 = c5.madd(x5, v)
                     xp += dws
                     wp0 += 16
                     wp1 += 16
@@ -370,14 +374,14 @@ enum ConvDirect {
                 var wp = wc + kh * kw * 16
                 for _ in 0..<kw {
                     let wv = load16(wp)
-                    a0 = a0.addingProduct(xp[0], wv)
-                    a1 = a1.addingProduct(xp[step], wv)
-                    a2 = a2.addingProduct(xp[2 * step], wv)
-                    a3 = a3.addingProduct(xp[3 * step], wv)
-                    a4 = a4.addingProduct(xp[4 * step], wv)
-                    a5 = a5.addingProduct(xp[5 * step], wv)
-                    a6 = a6.addingProduct(xp[6 * step], wv)
-                    a7 = a7.addingProduct(xp[7 * step], wv)
+                    a0 = a0.madd(xp[0], wv)
+                    a1 = a1.madd(xp[step], wv)
+                    a2 = a2.madd(xp[2 * step], wv)
+                    a3 = a3.madd(xp[3 * step], wv)
+                    a4 = a4.madd(xp[4 * step], wv)
+                    a5 = a5.madd(xp[5 * step], wv)
+                    a6 = a6.madd(xp[6 * step], wv)
+                    a7 = a7.madd(xp[7 * step], wv)
                     xp += dws
                     wp += 16
                 }
@@ -433,7 +437,7 @@ enum ConvDirect {
                 let xr = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
                 let wr = wc + kh * g.kernelW * 16
                 for kw in kwBegin..<kwEnd {
-                    a0 = a0.addingProduct(xr[kw * g.dilationW * ps], load16(wr + kw * 16))
+                    a0 = a0.madd(xr[kw * g.dilationW * ps], load16(wr + kw * 16))
                 }
             }
         }
@@ -468,7 +472,7 @@ enum ConvDepthwise {
                             for kw in 0..<g.kernelW {
                                 let iw = iw0 + kw * g.dilationW
                                 if iw < 0 || iw >= g.inW { continue }
-                                acc = acc.addingProduct(load16(xb + (ih * g.inW + iw) * 16), load16(wb + (kh * g.kernelW + kw) * 16))
+                                acc = acc.madd(load16(xb + (ih * g.inW + iw) * 16), load16(wb + (kh * g.kernelW + kw) * 16))
                             }
                         }
                         let p = oh * g.outW + ow

@@ -1,3 +1,7 @@
+#if canImport(ACKernelTypes)
+import ACKernelTypes
+#endif
+
 /// Max and average pooling on blocked activations (16 channels per vector), PyTorch
 /// semantics: windows clipped to the input; max ignores padding; average divides by the
 /// window clipped to input + padding (count_include_pad) or to the input alone.

@@ -1,3 +1,7 @@
+#if canImport(ACKernelTypes)
+import ACKernelTypes
+#endif
+
 /// Elementwise ops and layout conversions. Rank-4 activations are blocked
 /// [N][C/16][H][W][16]; lanes past C (padding) carry unspecified values that no op reads into
 /// a valid channel.
@@ -43,7 +47,7 @@ enum Elementwise {
                 let xb = UnsafePointer(x.base + n * x.imageStride + b * plane * 16)
                 let yb = y.base + n * y.imageStride + b * plane * 16
                 for p in 0..<plane {
-                    store16(yb + p * 16, activate(t.addingProduct(load16(xb + p * 16), s), activation))
+                    store16(yb + p * 16, activate(t.madd(load16(xb + p * 16), s), activation))
                 }
             }
         }
@@ -107,7 +111,7 @@ enum Elementwise {
             for i in 0..<x.c { m = max(m, xp[i]) }
             var sum: Float = 0
             for i in 0..<x.c {
-                let e = expf(xp[i] - m)
+                let e = KernelMath.exp(xp[i] - m)
                 yp[i] = e
                 sum += e
             }
@@ -115,25 +119,4 @@ enum Elementwise {
             for i in 0..<x.c { yp[i] *= inv }
         }
     }
-}
-
-/// e^x without libm (the runtime also builds for bare-metal Embedded targets): range
-/// reduction x = k·ln2 + r, |r| ≤ ln2/2, then a degree-7 Taylor polynomial for e^r
-/// (relative error < 2e-7 on the reduced range) and scaling by 2^k through the exponent bits.
-/// NaN gives NaN (a NaN or an infinite logit must not reach the Float → Int conversion, which
-/// traps in checked builds and is undefined in -Ounchecked ones).
-@inline(__always) func expf(_ x: Float) -> Float {
-    guard x >= -87.3 else { return x.isNaN ? x : 0 }
-    if x > 88.7 { return .infinity }
-    let k = (x * 1.442_695_04).rounded()
-    let r = x - k * 0.693_147_18
-    var p: Float = 1.0 / 5040
-    p = p * r + 1.0 / 720
-    p = p * r + 1.0 / 120
-    p = p * r + 1.0 / 24
-    p = p * r + 1.0 / 6
-    p = p * r + 0.5
-    p = p * r + 1
-    p = p * r + 1
-    return p * Float(sign: .plus, exponent: Int(k), significand: 1)
 }

@@ -1,0 +1,232 @@
+// The types the runtime's kernels take as arguments, shared by the runtime and by every
+// ISA-specific copy of the kernels (ACKernelsAVX512, ACKernelsAVX2, ACKernelsBaseline).
+//
+// Everything here is plain data with `@inlinable` accessors, so no generic or out-of-line code
+// is emitted once per ISA module (see Sources/ACKernels/README.md on duplicate specialisations).
+
+/// A fused activation function applied by an op's epilogue.
+public enum Activation: Int32, Sendable {
+    case none = 0
+    case relu = 1
+    /// min(max(x, 0), 6)
+    case relu6 = 2
+
+    public var name: String {
+        switch self {
+        case .none: "none"
+        case .relu: "relu"
+        case .relu6: "relu6"
+        }
+    }
+
+    /// The function applied to one value (the scalar reference; the kernels inline their own).
+    public func apply(_ v: Float) -> Float {
+        switch self {
+        case .none: v
+        case .relu: v < 0 ? 0 : v
+        case .relu6: v < 0 ? 0 : (v > 6 ? 6 : v)
+        }
+    }
+}
+
+/// ⌈x / y⌉ for x ≥ 0, y > 0.
+@inlinable @inline(__always) public func ceilDiv(_ x: Int, _ y: Int) -> Int {
+    (x + y - 1) / y
+}
+
+/// Scalar math shared by the kernels and the reference implementation.
+public enum KernelMath {
+    /// e^x without libm (the runtime also builds for bare-metal Embedded targets): range
+    /// reduction x = k·ln2 + r, |r| ≤ ln2/2, then a degree-7 Taylor polynomial for e^r
+    /// (relative error < 2e-7 on the reduced range) and scaling by 2^k through the exponent bits.
+    ///
+    /// NaN gives NaN (a NaN or an infinite logit must not reach the Float → Int conversion, which
+    /// traps in checked builds and is undefined in -Ounchecked ones).
+    ///
+    /// Deliberately not inlinable: one compiled copy, in this baseline module, serves every ISA
+    /// (it is only used on a few values per image, by softmax).
+    public static func exp(_ x: Float) -> Float {
+        guard x >= -87.3 else { return x.isNaN ? x : 0 }
+        if x > 88.7 { return .infinity }
+        let k = (x * 1.442_695_04).rounded()
+        let r = x - k * 0.693_147_18
+        var p: Float = 1.0 / 5040
+        p = p * r + 1.0 / 720
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        return p * Float(sign: .plus, exponent: Int(k), significand: 1)
+    }
+}
+
+/// A view of one activation: base pointer of image 0 and its layout (plain NCHW, or blocked
+/// [ceil(C/16)][H][W][16]). Not owning; valid while the session's arena or the caller's
+/// buffer is.
+public struct TensorView {
+    public var base: UnsafeMutablePointer<Float>
+    public var c: Int
+    public var h: Int
+    public var w: Int
+    public var blocked: Bool
+    /// Elements between consecutive images.
+    public var imageStride: Int
+
+    @inlinable
+    public init(base: UnsafeMutablePointer<Float>, c: Int, h: Int, w: Int, blocked: Bool, imageStride: Int) {
+        self.base = base
+        self.c = c
+        self.h = h
+        self.w = w
+        self.blocked = blocked
+        self.imageStride = imageStride
+    }
+}
+
+/// Parameters of a convolution (shared by the optimised and reference kernels).
+public struct ConvGeometry {
+    public var inC: Int, inH: Int, inW: Int
+    public var outC: Int, outH: Int, outW: Int
+    public var kernelH: Int, kernelW: Int
+    public var strideH: Int, strideW: Int
+    public var padTop: Int, padLeft: Int
+    public var dilationH: Int, dilationW: Int
+    public var groups: Int
+    public var activation: Activation
+
+    @inlinable
+    public init(inC: Int, inH: Int, inW: Int, outC: Int, outH: Int, outW: Int, kernelH: Int, kernelW: Int,
+                strideH: Int, strideW: Int, padTop: Int, padLeft: Int, dilationH: Int, dilationW: Int,
+                groups: Int, activation: Activation)
+    {
+        self.inC = inC; self.inH = inH; self.inW = inW
+        self.outC = outC; self.outH = outH; self.outW = outW
+        self.kernelH = kernelH; self.kernelW = kernelW
+        self.strideH = strideH; self.strideW = strideW
+        self.padTop = padTop; self.padLeft = padLeft
+        self.dilationH = dilationH; self.dilationW = dilationW
+        self.groups = groups
+        self.activation = activation
+    }
+
+    @inlinable public var inPerGroup: Int { inC / groups }
+    @inlinable public var outPerGroup: Int { outC / groups }
+    @inlinable public var outBlocks: Int { ceilDiv(outC, 16) }
+
+    /// Input channels [begin, begin + count) read by output block `b` (block-diagonal packing).
+    @inlinable @inline(__always) public func blockInputRange(_ b: Int) -> (begin: Int, count: Int) {
+        let first = b * 16
+        let last = min(first + 15, outC - 1)
+        let g0 = first / outPerGroup
+        let g1 = last / outPerGroup
+        return (g0 * inPerGroup, (g1 - g0 + 1) * inPerGroup)
+    }
+
+    /// Multiply-accumulates per image (taps on padding included, the conventional count).
+    @inlinable public var macs: Int { outC * outH * outW * inPerGroup * kernelH * kernelW }
+}
+
+/// Parameters of max/avg pooling (PyTorch semantics, including ceil mode).
+public struct PoolGeometry {
+    public var c: Int, inH: Int, inW: Int, outH: Int, outW: Int
+    public var kernelH: Int, kernelW: Int, strideH: Int, strideW: Int
+    public var padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
+    public var countIncludePad: Bool
+
+    @inlinable
+    public init(c: Int, inH: Int, inW: Int, outH: Int, outW: Int, kernelH: Int, kernelW: Int,
+                strideH: Int, strideW: Int, padTop: Int, padLeft: Int, padBottom: Int, padRight: Int,
+                countIncludePad: Bool)
+    {
+        self.c = c; self.inH = inH; self.inW = inW; self.outH = outH; self.outW = outW
+        self.kernelH = kernelH; self.kernelW = kernelW; self.strideH = strideH; self.strideW = strideW
+        self.padTop = padTop; self.padLeft = padLeft; self.padBottom = padBottom; self.padRight = padRight
+        self.countIncludePad = countIncludePad
+    }
+}
+
+/// The instruction sets the runtime has kernels for. Every kernel exists once per ISA, compiled
+/// from the same sources (Sources/ACKernels) with different code-generation flags; the runtime
+/// picks one set when a model is loaded (`KernelISA.best`) and a session may ask for a lower one.
+public enum KernelISA: Int32, Sendable, CaseIterable {
+    /// Portable code: SSE2 on x86_64 with separate multiply and add (no FMA), NEON on aarch64.
+    case baseline = 1
+    /// x86_64 with AVX2 and FMA3 (Haswell and later; 256-bit registers).
+    case avx2 = 2
+    /// x86_64 with AVX-512 F/CD/BW/DQ/VL (Skylake-SP and later; 512-bit registers).
+    case avx512 = 3
+
+    public var name: String {
+        switch self {
+        case .baseline: "baseline"
+        case .avx2: "avx2"
+        case .avx512: "avx512"
+        }
+    }
+}
+
+/// One ISA's kernels, as plain function values (no existential or generic dispatch, so the
+/// table works in Embedded Swift too). Arguments follow the kernels' own documentation in
+/// Sources/ACKernels; every activation is a `TensorView` of the session's arena.
+public struct KernelTable {
+    public typealias Weights = UnsafePointer<Float>
+
+    public var isa: KernelISA
+    /// Direct convolution, oc16 packing: (geometry, batch, x, y, residual, weights, bias,
+    /// per-block weight offsets).
+    public var conv: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, [Int]) -> Void
+    /// Depthwise convolution: (geometry, batch, x, y, residual, weights, bias).
+    public var depthwise: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights) -> Void
+    /// Max (true) or average pooling: (geometry, isMax, batch, x, y).
+    public var pool: (PoolGeometry, Bool, Int, TensorView, TensorView) -> Void
+    /// Global average pooling: (batch, x, y).
+    public var globalAvgPool: (Int, TensorView, TensorView) -> Void
+    /// Fully connected: (in features, out features, activation, batch, x, y, weights, bias).
+    public var linear: (Int, Int, Activation, Int, TensorView, TensorView, Weights, Weights) -> Void
+    /// y = act(a + b) over `count` floats: (a, b, y, count, activation).
+    public var add: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Activation) -> Void
+    /// y = act(x) over `count` floats: (x, y, count, activation).
+    public var activation: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Activation) -> Void
+    /// Per-channel y = act(x·scale + shift): (batch, x, y, scale, shift, activation).
+    public var scaleShift: (Int, TensorView, TensorView, Weights, Weights, Activation) -> Void
+    /// Channel concatenation: (batch, inputs, y).
+    public var concat: (Int, UnsafeBufferPointer<TensorView>, TensorView) -> Void
+    /// Blocked or plain view → plain buffer: (batch, x, y, y image stride).
+    public var toPlain: (Int, TensorView, UnsafeMutablePointer<Float>, Int) -> Void
+    /// Plain → blocked: (batch, x, y).
+    public var toBlocked: (Int, TensorView, TensorView) -> Void
+    /// Softmax over features: (batch, x, y).
+    public var softmax: (Int, TensorView, TensorView) -> Void
+
+    @inlinable
+    public init(isa: KernelISA,
+                conv: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, [Int]) -> Void,
+                depthwise: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights) -> Void,
+                pool: @escaping (PoolGeometry, Bool, Int, TensorView, TensorView) -> Void,
+                globalAvgPool: @escaping (Int, TensorView, TensorView) -> Void,
+                linear: @escaping (Int, Int, Activation, Int, TensorView, TensorView, Weights, Weights) -> Void,
+                add: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Activation) -> Void,
+                activation: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Activation) -> Void,
+                scaleShift: @escaping (Int, TensorView, TensorView, Weights, Weights, Activation) -> Void,
+                concat: @escaping (Int, UnsafeBufferPointer<TensorView>, TensorView) -> Void,
+                toPlain: @escaping (Int, TensorView, UnsafeMutablePointer<Float>, Int) -> Void,
+                toBlocked: @escaping (Int, TensorView, TensorView) -> Void,
+                softmax: @escaping (Int, TensorView, TensorView) -> Void)
+    {
+        self.isa = isa
+        self.conv = conv
+        self.depthwise = depthwise
+        self.pool = pool
+        self.globalAvgPool = globalAvgPool
+        self.linear = linear
+        self.add = add
+        self.activation = activation
+        self.scaleShift = scaleShift
+        self.concat = concat
+        self.toPlain = toPlain
+        self.toBlocked = toBlocked
+        self.softmax = softmax
+    }
+}

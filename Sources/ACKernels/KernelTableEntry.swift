@@ -1,0 +1,36 @@
+// The one public symbol of each ISA module: its kernel table. This file and the other kernel
+// sources in Sources/ACKernels are compiled three times, by the targets ACKernelsAVX512,
+// ACKernelsAVX2 and ACKernelsBaseline (each folder holds symbolic links to these files), with
+// different code-generation flags and one of the ACNET_ISA_* conditions; in the Embedded Swift
+// check they are compiled into the runtime's own module (ACNET_SINGLE_MODULE).
+#if canImport(ACKernelTypes)
+import ACKernelTypes
+#endif
+
+#if ACNET_ISA_AVX512
+private let thisISA = KernelISA.avx512
+#elseif ACNET_ISA_AVX2
+private let thisISA = KernelISA.avx2
+#else
+private let thisISA = KernelISA.baseline
+#endif
+
+/// The kernels of this module's ISA. The caller must have checked that the CPU supports it
+/// (`KernelISA.isSupported` in ACRuntime): running them elsewhere faults on the first
+/// unsupported instruction.
+public func kernelTable() -> KernelTable {
+    KernelTable(
+        isa: thisISA,
+        conv: { ConvDirect.run($0, batch: $1, x: $2, y: $3, residual: $4, weights: $5, bias: $6, blockOffsets: $7) },
+        depthwise: { ConvDepthwise.run($0, batch: $1, x: $2, y: $3, residual: $4, weights: $5, bias: $6) },
+        pool: { Pooling.run($0, max: $1, batch: $2, x: $3, y: $4) },
+        globalAvgPool: { Pooling.global(batch: $0, x: $1, y: $2) },
+        linear: { Dense.run(inFeatures: $0, outFeatures: $1, activation: $2, batch: $3, x: $4, y: $5, weights: $6, bias: $7) },
+        add: { Elementwise.add($0, $1, $2, count: $3, activation: $4) },
+        activation: { Elementwise.activation($0, $1, count: $2, $3) },
+        scaleShift: { Elementwise.scaleShift(batch: $0, x: $1, y: $2, scale: $3, shift: $4, activation: $5) },
+        concat: { Elementwise.concat(batch: $0, inputs: $1, y: $2) },
+        toPlain: { Elementwise.toPlain(batch: $0, x: $1, y: $2, yImageStride: $3) },
+        toBlocked: { Elementwise.toBlocked(batch: $0, x: $1, y: $2) },
+        softmax: { Elementwise.softmax(batch: $0, x: $1, y: $2) })
+}
