@@ -18,6 +18,17 @@ import ACKernelTypes
 enum ConvDirect {
     static let tile = 8
 
+    /// Whether the multi-block tiles (24 accumulators of 16 lanes) and the 8-pixel tile fit the
+    /// register file: only with AVX-512's 32 × 512-bit registers. With AVX2 (16 × 256-bit) or
+    /// NEON (32 × 128-bit) one 16-lane accumulator takes 2 or 4 registers, so those builds use
+    /// single blocks and the 4-pixel tile (8 or 16 registers of accumulators) instead of
+    /// spilling in the inner loop.
+    #if ACNET_ISA_AVX512
+    static let wideRegisterFile = true
+    #else
+    static let wideRegisterFile = false
+    #endif
+
     static func run(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
                     weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int])
     {
@@ -39,35 +50,26 @@ enum ConvDirect {
                     let (cBegin, cCount) = g.blockInputRange(b)
                     // Two blocks that read the same input channels (always, for groups = 1)
                     // share every broadcast input value: 12 accumulators per 8 loads.
-                    let quad = b + 3 < g.outBlocks && g.blockInputRange(b + 3) == (cBegin, cCount)
+                    let quad = wideRegisterFile && b + 3 < g.outBlocks && g.blockInputRange(b + 3) == (cBegin, cCount)
                         && g.blockInputRange(b + 1) == (cBegin, cCount) && g.blockInputRange(b + 2) == (cBegin, cCount)
-                    let paired = !quad && b + 1 < g.outBlocks && g.blockInputRange(b + 1) == (cBegin, cCount)
+                    let paired = wideRegisterFile && !quad && b + 1 < g.outBlocks && g.blockInputRange(b + 1) == (cBegin, cCount)
                     let blocks = quad ? 4 : (paired ? 2 : 1)
                     let wBlock = weights + offsets[b]
                     let yBlock = yImage + b * outPlane * 16
                     let rBlock = rImage.map { $0 + b * outPlane * 16 }
+                    if quad {
+                        let q = QuadBlocks(
+                            w: (wBlock, weights + offsets[b + 1], weights + offsets[b + 2], weights + offsets[b + 3]),
+                            bias: (load16(bias + b * 16), load16(bias + (b + 1) * 16), load16(bias + (b + 2) * 16),
+                                   load16(bias + (b + 3) * 16)),
+                            y: yBlock, r: rBlock, blockStride: outPlane * 16)
+                        runQuad(g, xa, q, cBegin, cCount, kk, owLo: owLo, owHi: owHi)
+                        b += 4
+                        continue
+                    }
                     for oh in 0..<g.outH {
-                        let ih0 = oh * g.strideH - g.padTop
-                        var khBegin = 0
-                        while khBegin < g.kernelH && ih0 + khBegin * g.dilationH < 0 { khBegin += 1 }
-                        var khEnd = g.kernelH
-                        while khEnd > khBegin && ih0 + (khEnd - 1) * g.dilationH >= g.inH { khEnd -= 1 }
-                        let rows = Rows(ih0: ih0, khBegin: khBegin, khEnd: khEnd)
+                        let rows = rows(g, oh)
                         var ow = owLo
-                        if quad {
-                            let q = QuadBlocks(
-                                w: (wBlock, weights + offsets[b + 1], weights + offsets[b + 2], weights + offsets[b + 3]),
-                                bias: (load16(bias + b * 16), load16(bias + (b + 1) * 16), load16(bias + (b + 2) * 16),
-                                       load16(bias + (b + 3) * 16)),
-                                y: yBlock, r: rBlock, blockStride: outPlane * 16)
-                            for o in 0..<owLo { quadPixel(g, xa, q, cBegin, cCount, kk, rows, o, oh) }
-                            while ow + 6 <= owHi {
-                                interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, ow, oh)
-                                ow += 6
-                            }
-                            for o in ow..<g.outW where o >= owLo { quadPixel(g, xa, q, cBegin, cCount, kk, rows, o, oh) }
-                            continue
-                        }
                         if paired {
                             let pair = PairBlocks(w0: wBlock, w1: weights + offsets[b + 1],
                                                   bias0: load16(bias + b * 16), bias1: load16(bias + (b + 1) * 16),
@@ -93,9 +95,13 @@ enum ConvDirect {
                                 o += 1
                             }
                             o = ow
-                            while o + tile <= owHi {
+                            while wideRegisterFile && o + tile <= owHi {
                                 interiorTile(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
                                 o += tile
+                            }
+                            while !wideRegisterFile && o + 4 <= owHi {
+                                interiorTile4(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
+                                o += 4
                             }
                             while o < owHi {
                                 interiorPixel(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
@@ -110,6 +116,73 @@ enum ConvDirect {
                     }
                     b += blocks
                 }
+            }
+        }
+    }
+
+    /// Kernel rows of output row `oh` whose taps are in bounds vertically.
+    @inline(__always)
+    static func rows(_ g: ConvGeometry, _ oh: Int) -> Rows {
+        let ih0 = oh * g.strideH - g.padTop
+        var khBegin = 0
+        while khBegin < g.kernelH && ih0 + khBegin * g.dilationH < 0 { khBegin += 1 }
+        var khEnd = g.kernelH
+        while khEnd > khBegin && ih0 + (khEnd - 1) * g.dilationH >= g.inH { khEnd -= 1 }
+        return Rows(ih0: ih0, khBegin: khBegin, khEnd: khEnd)
+    }
+
+    /// Kernel columns [begin, end) of output column `ow` whose taps are in bounds horizontally.
+    @inline(__always)
+    static func columns(_ g: ConvGeometry, _ ow: Int) -> (begin: Int, end: Int) {
+        let iw0 = ow * g.strideW - g.padLeft
+        var kwBegin = 0
+        while kwBegin < g.kernelW && iw0 + kwBegin * g.dilationW < 0 { kwBegin += 1 }
+        var kwEnd = g.kernelW
+        while kwEnd > kwBegin && iw0 + (kwEnd - 1) * g.dilationW >= g.inW { kwEnd -= 1 }
+        return (kwBegin, kwEnd)
+    }
+
+    /// Four output blocks over the whole image with 6-pixel × 64-channel tiles: along rows in
+    /// the horizontal interior, and — so that the left and right edge columns (taps clipped by
+    /// padding) do not fall back to single pixels, which run at a third of the FMA rate — down
+    /// the edge columns in the vertical interior, with the clipped kernel columns skipped. Only
+    /// the corners and the leftovers run pixel by pixel.
+    static func runQuad(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
+                        _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int)
+    {
+        let ps = xa.pixelStride
+        // Rows whose taps are all in bounds vertically: [ohLo, ohHi).
+        let ohLo = min(g.outH, ceilDiv(g.padTop, g.strideH))
+        let vNum = g.inH - 1 - (g.kernelH - 1) * g.dilationH + g.padTop
+        let ohHi = vNum < 0 ? ohLo : max(ohLo, min(g.outH, vNum / g.strideH + 1))
+        let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / 6 * 6 : owLo
+        for oh in 0..<g.outH {
+            let rows = rows(g, oh)
+            let edgesLater = oh >= ohLo && oh < ohHi
+            if !edgesLater { for o in 0..<owLo { quadPixel(g, xa, q, cBegin, cCount, kk, rows, o, oh) } }
+            var ow = owLo
+            while ow < tilesEnd {
+                interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, ow, oh, step: g.strideW * ps, outStep: 1,
+                                 kwBegin: 0, kwEnd: g.kernelW)
+                ow += 6
+            }
+            if !edgesLater { for o in tilesEnd..<g.outW { quadPixel(g, xa, q, cBegin, cCount, kk, rows, o, oh) } }
+        }
+        guard ohHi > ohLo else { return }
+        let full = Rows(ih0: 0, khBegin: 0, khEnd: g.kernelH)
+        for o in Array(0..<owLo) + Array(tilesEnd..<g.outW) {
+            let (kwBegin, kwEnd) = columns(g, o)
+            var oh = ohLo
+            while oh + 6 <= ohHi {
+                var r = full
+                r.ih0 = oh * g.strideH - g.padTop
+                interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps, outStep: g.outW,
+                                 kwBegin: kwBegin, kwEnd: kwEnd)
+                oh += 6
+            }
+            while oh < ohHi {
+                quadPixel(g, xa, q, cBegin, cCount, kk, rows(g, oh), o, oh)
+                oh += 1
             }
         }
     }
@@ -129,24 +202,23 @@ enum ConvDirect {
     /// computations per FMA than the 2 × 12 tile).
     @inline(__always)
     static func interiorQuadTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
-                                 _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int)
+                                 _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
+                                 step: Int, outStep: Int, kwBegin: Int, kwEnd: Int)
     {
         var a0 = q.bias.0, a1 = q.bias.0, a2 = q.bias.0, a3 = q.bias.0, a4 = q.bias.0, a5 = q.bias.0
         var b0 = q.bias.1, b1 = q.bias.1, b2 = q.bias.1, b3 = q.bias.1, b4 = q.bias.1, b5 = q.bias.1
         var c0 = q.bias.2, c1 = q.bias.2, c2 = q.bias.2, c3 = q.bias.2, c4 = q.bias.2, c5 = q.bias.2
         var d0 = q.bias.3, d1 = q.bias.3, d2 = q.bias.3, d3 = q.bias.3, d4 = q.bias.3, d5 = q.bias.3
         let ps = xa.pixelStride
-        let step = g.strideW * ps
-        let iw0 = ow * g.strideW - g.padLeft
+        let iw0 = ow * g.strideW - g.padLeft + kwBegin * g.dilationW
         let kw = g.kernelW
         let dws = g.dilationW * ps
         for ci in 0..<cCount {
             let xc = xa.channelBase(cBegin + ci)
-            var off = ci * kk * 16
             for kh in rows.khBegin..<rows.khEnd {
                 var xp = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
-                off = ci * kk * 16 + kh * kw * 16
-                for _ in 0..<kw {
+                var off = ci * kk * 16 + (kh * kw + kwBegin) * 16
+                for _ in kwBegin..<kwEnd {
                     let w0 = load16(q.w.0 + off), w1 = load16(q.w.1 + off)
                     let w2 = load16(q.w.2 + off), w3 = load16(q.w.3 + off)
                     let x0 = xp[0]
@@ -166,17 +238,18 @@ enum ConvDirect {
                 }
             }
         }
-        let p = oh * g.outW + ow
+        let p = oh * g.outW + ow, p1 = p + outStep, p2 = p + 2 * outStep, p3 = p + 3 * outStep
+        let p4 = p + 4 * outStep, p5 = p + 5 * outStep
         let y0 = q.y, r0 = q.r
         let y1 = q.y + 1 * q.blockStride, r1 = q.r.map { $0 + 1 * q.blockStride }
         let y2 = q.y + 2 * q.blockStride, r2 = q.r.map { $0 + 2 * q.blockStride }
         let y3 = q.y + 3 * q.blockStride, r3 = q.r.map { $0 + 3 * q.blockStride }
         finish(a0, g, y0, r0, p); finish(b0, g, y1, r1, p); finish(c0, g, y2, r2, p); finish(d0, g, y3, r3, p)
-        finish(a1, g, y0, r0, p + 1); finish(b1, g, y1, r1, p + 1); finish(c1, g, y2, r2, p + 1); finish(d1, g, y3, r3, p + 1)
-        finish(a2, g, y0, r0, p + 2); finish(b2, g, y1, r1, p + 2); finish(c2, g, y2, r2, p + 2); finish(d2, g, y3, r3, p + 2)
-        finish(a3, g, y0, r0, p + 3); finish(b3, g, y1, r1, p + 3); finish(c3, g, y2, r2, p + 3); finish(d3, g, y3, r3, p + 3)
-        finish(a4, g, y0, r0, p + 4); finish(b4, g, y1, r1, p + 4); finish(c4, g, y2, r2, p + 4); finish(d4, g, y3, r3, p + 4)
-        finish(a5, g, y0, r0, p + 5); finish(b5, g, y1, r1, p + 5); finish(c5, g, y2, r2, p + 5); finish(d5, g, y3, r3, p + 5)
+        finish(a1, g, y0, r0, p1); finish(b1, g, y1, r1, p1); finish(c1, g, y2, r2, p1); finish(d1, g, y3, r3, p1)
+        finish(a2, g, y0, r0, p2); finish(b2, g, y1, r1, p2); finish(c2, g, y2, r2, p2); finish(d2, g, y3, r3, p2)
+        finish(a3, g, y0, r0, p3); finish(b3, g, y1, r1, p3); finish(c3, g, y2, r2, p3); finish(d3, g, y3, r3, p3)
+        finish(a4, g, y0, r0, p4); finish(b4, g, y1, r1, p4); finish(c4, g, y2, r2, p4); finish(d4, g, y3, r3, p4)
+        finish(a5, g, y0, r0, p5); finish(b5, g, y1, r1, p5); finish(c5, g, y2, r2, p5); finish(d5, g, y3, r3, p5)
     }
 
     /// One output pixel of four adjacent blocks over kernel columns [kwBegin, kwEnd): four
@@ -396,6 +469,42 @@ enum ConvDirect {
         finish(a5, g, yBlock, rBlock, p + 5)
         finish(a6, g, yBlock, rBlock, p + 6)
         finish(a7, g, yBlock, rBlock, p + 7)
+    }
+
+    /// Four adjacent interior output pixels (the narrow-register-file builds' tile).
+    @inline(__always)
+    static func interiorTile4(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+                              _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
+                              _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int)
+    {
+        var a0 = biasV, a1 = biasV, a2 = biasV, a3 = biasV
+        let ps = xa.pixelStride
+        let step = g.strideW * ps
+        let iw0 = ow * g.strideW - g.padLeft
+        let kw = g.kernelW
+        let dws = g.dilationW * ps
+        for ci in 0..<cCount {
+            let xc = xa.channelBase(cBegin + ci)
+            let wc = w + ci * kk * 16
+            for kh in rows.khBegin..<rows.khEnd {
+                var xp = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
+                var wp = wc + kh * kw * 16
+                for _ in 0..<kw {
+                    let wv = load16(wp)
+                    a0 = a0.madd(xp[0], wv)
+                    a1 = a1.madd(xp[step], wv)
+                    a2 = a2.madd(xp[2 * step], wv)
+                    a3 = a3.madd(xp[3 * step], wv)
+                    xp += dws
+                    wp += 16
+                }
+            }
+        }
+        let p = oh * g.outW + ow
+        finish(a0, g, yBlock, rBlock, p)
+        finish(a1, g, yBlock, rBlock, p + 1)
+        finish(a2, g, yBlock, rBlock, p + 2)
+        finish(a3, g, yBlock, rBlock, p + 3)
     }
 
     /// One interior output pixel (every tap in bounds horizontally).

@@ -15,7 +15,7 @@ struct OpSweepTests {
 
     static let channelChoices = [1, 3, 5, 9, 13, 16, 17, 33]
 
-    /// A seeded sweep of 160 convolution cases (plus 6 wide layers for the multi-block tiles) over channels {1,3,5,9,13,16,17,33}, widths not
+    /// A seeded sweep of 160 convolution cases (plus 10 wide layers for the multi-block tiles) over channels {1,3,5,9,13,16,17,33}, widths not
     /// a multiple of the 6-pixel register block, stride 1/2, padding 0...K (asymmetric too),
     /// dilation 1/2, groups 1, 2 and C (depthwise), every epilogue, batch 1 and 2 — not the
     /// full cross-product.
@@ -46,6 +46,14 @@ struct OpSweepTests {
                                      (8, 128, 31, 1, 2, true), (33, 64, 40, 1, 1, true), (5, 48, 29, 1, 1, false)] {
             cases.append(ConvCase(c: c, o: o, h: 6, w: w, k: (3, 3), stride: (s, s), pad: (1, 1, 1, 1), dilation: (1, 1),
                                   groups: g, act: .relu, residual: res, batch: 2))
+        }
+        // Tall layers exercise the 4-block tiles that run down the left and right edge columns
+        // (≥ 6 rows with every kernel row in bounds), with clipped kernel columns, 5x5 and
+        // stride 2, and the corner and leftover pixels around them.
+        for (c, o, h, w, k, s, p) in [(16, 64, 16, 14, 3, 1, 1), (5, 64, 21, 9, 5, 1, 2), (8, 64, 27, 13, 3, 2, 1),
+                                      (3, 64, 19, 7, 5, 1, 1)] {
+            cases.append(ConvCase(c: c, o: o, h: h, w: w, k: (k, k), stride: (s, s), pad: (p, p, p, p), dilation: (1, 1),
+                                  groups: 1, act: .relu6, residual: c == 5, batch: 1))
         }
         return cases
     }()
