@@ -22,6 +22,8 @@ swift build -c release --product acnet 2>&1 | tail -1
 prefix=$(mktemp -d)
 make -s install PREFIX="$prefix" >/dev/null
 stage "release build + make install"
+scripts/check_isa.sh .build/release
+stage "CPU dispatch object check"
 
 work=$(mktemp -d)
 .build/release/acnet bench --arch resnet20 --save-model "$work/resnet20.acnb" --warmup 0 --iterations 1 >/dev/null
