@@ -1,5 +1,4 @@
 import ACRuntime
-import Foundation
 
 /// Where the pruning experiment draws the weights it zeroes (ACNet paper, Fig. 5), per
 /// KxK kernel (K > 1, square): the skeleton is the centre row and the centre column (2K − 1
