@@ -88,7 +88,15 @@ w(f"Source measured: `{run['git']}` ({run['git_note']}). Passes: {run['passes']}
 w("")
 fmax = max((r["foreign_cores"] for v in cells.values() for r in v), default=0.0)
 nbad = sum(1 for v in cells.values() for r in v if r["foreign_cores"] > RETRY)
-w(f"**Shared machine.** {run['busy_note']} Every measurement records `foreign` = cores' worth of CPU used by "
+busy = run.get("busy_note") or (f"The {run.get('nproc', '?')} vCPUs were shared with other engineers' builds, "
+                                 f"tests and fuzzers (load average {run.get('loadavg_start', '?')} at the start, "
+                                 f"{run.get('loadavg_end', '?')} at the end).")
+if not run.get("complete", True):
+    w("**Partial run**: the measurement stage did not finish (interrupted); cells without a "
+      "measurement show —, and the FMA peak is the start-of-run figure only. Regenerated with "
+      "`REPORT_ONLY=1 scripts/compare_peers.sh`.")
+    w("")
+w(f"**Shared machine.** {busy} Every measurement records `foreign` = cores' worth of CPU used by "
   f"other processes during its timed loop (/proc/stat minus its own CPU time); the harness first "
   f"waits (≤ 120 s) for the machine to be quiet and redoes a measurement whose foreign load exceeds "
   f"{RETRY}, keeping the least contaminated attempt. In this run the worst kept foreign load was "
@@ -102,7 +110,9 @@ for t in threads:
     w(f"## {t} thread{'s' if t > 1 else ''}: best pass median, ms")
     w("")
     w(f"FMA peak measured in this run: **{pk:.1f} GFLOP/s** on {t} thread{'s' if t > 1 else ''} "
-      "(`../shared/bench/fma_peak.c`, the higher of its 256- and 512-bit figures, best clean run). "
+      "(`../shared/bench/fma_peak.c`, the higher of its 256- and 512-bit figures, best run with foreign load "
+      f"≤ {RETRY}" + (")." if clean else f"; **no run was that quiet**, so this is the best contaminated run and "
+                      "'% of peak' (marked †) compares two contaminated figures).") + " "
       "`*` = Winograd (fewer multiplies than the conventional MAC count; the next speed issue's subject, not "
       "a direct/GEMM peer). Ratio = ours / the fastest direct/GEMM peer (ONNX Runtime, OpenVINO, "
       "LiteRT, ncnn Winograd off); < 1 means we are faster.")
@@ -133,7 +143,7 @@ for t in threads:
             row += ["—", "—"]
         if ours:
             row.append(f"{ours['gflops']:.1f}")
-            row.append(f"{100 * ours['gflops'] / pk:.0f}%" if pk else "—")
+            row.append((f"{100 * ours['gflops'] / pk:.0f}%" + ("" if clean else "†")) if pk else "—")
         else:
             row += ["—", "—"]
         fr = [r["foreign_cores"] for c in ORDER for r in cells.get((m,) + c + (t,), [])]

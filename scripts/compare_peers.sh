@@ -17,6 +17,8 @@
 #   WORK=/tmp/acnet-peers   scratch: source snapshot + its build dirs, models, raw results
 #   PEERS_BENCH=<repo>/../shared/bench   the shared harness;  VENV=/tmp/peersvenv
 #   OUT=<repo>/docs/PERFORMANCE.md
+#   REPORT_ONLY=1    only rewrite OUT from the raw data in WORK (e.g. after an interrupted run:
+#                    the report then says which measurements are missing)
 # Quick run: PASSES=1 ONLY_MODELS="conv3x3_64c_56" PEAK_RUNS=1 scripts/compare_peers.sh
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -41,6 +43,27 @@ mkdir -p "$WORK"
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 DATE="$(date -u +%Y-%m-%dT%H:%MZ)"
 stage() { echo "=== $(date +%H:%M:%S) $*"; }
+# WORK/run.json: facts about the run for the report; runjson KEY=VALUE... merges into it.
+runjson() {
+  python3 - "$WORK/run.json" "$@" <<'PYEOF'
+import json, os, sys
+p = sys.argv[1]
+d = json.load(open(p)) if os.path.exists(p) else {}
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    try:
+        d[k] = json.loads(v)
+    except ValueError:
+        d[k] = v
+json.dump(d, open(p, "w"), indent=1)
+PYEOF
+}
+if [ "${REPORT_ONLY:-0}" = 1 ]; then
+  [ -f "$WORK/run.json" ] || { echo "no $WORK/run.json: run the script first" >&2; exit 1; }
+  grep -q '"loadavg_end"' "$WORK/run.json" || runjson "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg) (when the report was written)"
+  "$VENV/bin/python" "$REPO/bench/compare_report.py" "$WORK" "$OUT"
+  exit 0
+fi
 
 # 1. Source snapshot: others may be editing the tree (SwiftPM stops on a file modified during
 #    the build), so build a copy. Only changed files are copied (keeps incremental builds).
@@ -57,6 +80,12 @@ else
   GIT="$(git -C "$REPO" rev-parse --short HEAD)"
   NOTE="working tree; $(git -C "$REPO" status --porcelain -- Sources Package.swift include | wc -l) uncommitted change(s) under Sources/, include/, Package.swift at snapshot time"
 fi
+rm -f "$WORK/run.json"
+FLAGS="$(lscpu | sed -n 's/^Flags: *//p' | tr ' ' '\n' | grep -xE 'avx2|fma|avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16' | tr '\n' ' ')"
+runjson "date=$DATE" "command=$CMD" "git=$GIT" "git_note=$NOTE" "passes=$PASSES" "attempts=$ATTEMPTS" \
+  "min_s=$MIN_S" "warmup=10 calls and 1 s" "lscpu_model=$(lscpu | sed -n 's/^Model name: *//p')" \
+  "nproc=$(nproc)" "lscpu_flags=$FLAGS" "loadavg_start=$LOAD_START" "swift=$(swift --version 2>&1 | head -1)" \
+  "complete=false"
 printf '%s\n' "$LIST" | python3 -c '
 import filecmp, os, shutil, sys
 src, dst = sys.argv[1], sys.argv[2]
@@ -126,19 +155,6 @@ stage "measure (passes $PASSES, threads $THREADS)"
 stage "FMA peak (end)"
 (cd "$PEERS_BENCH" && "$PY" peak.py "$WORK/fma_peak" "$WORK/peak.jsonl" "$PEAK_RUNS" end)
 V="$("$PY" -c 'import ctypes,sys; v=ctypes.CDLL(sys.argv[1]).acnet_version(); print(f"{v//10000}.{v//100%100}.{v%100}")' "$ACNET_LIB")"
-"$PY" - "$WORK/run.json" <<PYEOF
-import json, os, subprocess, sys
-sh = lambda c: subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip()
-flags = sh("lscpu | sed -n 's/^Flags: *//p'").split()
-load_end = open("/proc/loadavg").read().split()[:3]
-json.dump(dict(date="$DATE", command='$CMD', git="$GIT", git_note="$NOTE", passes=$PASSES,
-               attempts=$ATTEMPTS, min_s=$MIN_S, warmup="10 calls and 1 s",
-               lscpu_model=sh("lscpu | sed -n 's/^Model name: *//p'"), nproc=os.cpu_count(),
-               lscpu_flags=" ".join(f for f in flags if f in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16")),
-               loadavg_start="$LOAD_START", loadavg_end=" ".join(load_end),
-               busy_note=os.environ.get("BUSY_NOTE", "The 2 vCPUs were shared with other engineers' builds and tests "
-                                        "(load average $LOAD_START at the start, " + " ".join(load_end) + " at the end)."),
-               acnet_version="$V", swift=sh("swift --version 2>&1 | head -1")), open(sys.argv[1], "w"), indent=1)
-PYEOF
+runjson "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" "acnet_version=$V" "complete=true"
 "$PY" "$REPO/bench/compare_report.py" "$WORK" "$OUT"
 stage "done: $OUT"
