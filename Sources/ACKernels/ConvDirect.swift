@@ -536,21 +536,44 @@ enum ConvDirect {
                       _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ kwBegin: Int, _ kwEnd: Int,
                       _ biasV: V16, _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int)
     {
-        var a0 = biasV
+        // Four input channels at a time into four accumulators: four independent FMA chains
+        // instead of one (a single chain runs at 1/(2·latency) of the FMA rate, ~1/8).
+        var a0 = biasV, a1 = V16(), a2 = V16(), a3 = V16()
         let ps = xa.pixelStride
         let iw0 = ow * g.strideW - g.padLeft
-        for ci in 0..<cCount {
+        let dw = g.dilationW * ps
+        let wStep = kk * 16
+        var ci = 0
+        while ci + 4 <= cCount {
+            let x0 = xa.channelBase(cBegin + ci), x1 = xa.channelBase(cBegin + ci + 1)
+            let x2 = xa.channelBase(cBegin + ci + 2), x3 = xa.channelBase(cBegin + ci + 3)
+            let wc = w + ci * wStep
+            for kh in rows.khBegin..<rows.khEnd {
+                let r = ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
+                let wr = wc + kh * g.kernelW * 16
+                for kw in kwBegin..<kwEnd {
+                    let o = r + kw * dw, wo = wr + kw * 16
+                    a0 = a0.madd(x0[o], load16(wo))
+                    a1 = a1.madd(x1[o], load16(wo + wStep))
+                    a2 = a2.madd(x2[o], load16(wo + 2 * wStep))
+                    a3 = a3.madd(x3[o], load16(wo + 3 * wStep))
+                }
+            }
+            ci += 4
+        }
+        while ci < cCount {
             let xc = xa.channelBase(cBegin + ci)
-            let wc = w + ci * kk * 16
+            let wc = w + ci * wStep
             for kh in rows.khBegin..<rows.khEnd {
                 let xr = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
                 let wr = wc + kh * g.kernelW * 16
                 for kw in kwBegin..<kwEnd {
-                    a0 = a0.madd(xr[kw * g.dilationW * ps], load16(wr + kw * 16))
+                    a0 = a0.madd(xr[kw * dw], load16(wr + kw * 16))
                 }
             }
+            ci += 1
         }
-        finish(a0, g, yBlock, rBlock, oh * g.outW + ow)
+        finish((a0 + a1) + (a2 + a3), g, yBlock, rBlock, oh * g.outW + ow)
     }
 }
 
