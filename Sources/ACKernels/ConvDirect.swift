@@ -142,8 +142,8 @@ enum ConvDirect {
         return (kwBegin, kwEnd)
     }
 
-    /// Four output blocks over the whole image with 6-pixel × 64-channel tiles: along rows in
-    /// the horizontal interior, and — so that the left and right edge columns (taps clipped by
+    /// Four output blocks over the whole image with 6-pixel × 64-channel tiles (a remainder of
+    /// 2–5 pixels gets one partial tile): along rows in the horizontal interior, and — so that the left and right edge columns (taps clipped by
     /// padding) do not fall back to single pixels, which run at a third of the FMA rate — down
     /// the edge columns in the vertical interior, with the clipped kernel columns skipped. Only
     /// the corners and the leftovers run pixel by pixel.
@@ -156,6 +156,8 @@ enum ConvDirect {
         let vNum = g.inH - 1 - (g.kernelH - 1) * g.dilationH + g.padTop
         let ohHi = vNum < 0 ? ohLo : max(ohLo, min(g.outH, vNum / g.strideH + 1))
         let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / 6 * 6 : owLo
+        // First column after the row tiles, including a 2–5-pixel remainder tile.
+        let rightEdge = owHi - tilesEnd >= 2 ? owHi : tilesEnd
         for oh in 0..<g.outH {
             let rows = rows(g, oh)
             let edgesLater = oh >= ohLo && oh < ohHi
@@ -166,19 +168,29 @@ enum ConvDirect {
                                  kwBegin: 0, kwEnd: g.kernelW)
                 ow += 6
             }
-            if !edgesLater { for o in tilesEnd..<g.outW { quadPixel(g, xa, q, cBegin, cCount, kk, rows, o, oh) } }
+            if owHi - tilesEnd >= 2 {
+                interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, tilesEnd, oh, step: g.strideW * ps, outStep: 1,
+                                 kwBegin: 0, kwEnd: g.kernelW, count: owHi - tilesEnd)
+            }
+            if !edgesLater { for o in rightEdge..<g.outW { quadPixel(g, xa, q, cBegin, cCount, kk, rows, o, oh) } }
         }
         guard ohHi > ohLo else { return }
         let full = Rows(ih0: 0, khBegin: 0, khEnd: g.kernelH)
-        for o in Array(0..<owLo) + Array(tilesEnd..<g.outW) {
+        for o in Array(0..<owLo) + Array(rightEdge..<g.outW) {
             let (kwBegin, kwEnd) = columns(g, o)
             var oh = ohLo
-            while oh + 6 <= ohHi {
+            while oh + 2 <= ohHi {
                 var r = full
                 r.ih0 = oh * g.strideH - g.padTop
-                interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps, outStep: g.outW,
-                                 kwBegin: kwBegin, kwEnd: kwEnd)
-                oh += 6
+                let n = min(6, ohHi - oh)
+                if n == 6 {  // the constant count keeps the full tile's input offsets constant-folded
+                    interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
+                                     outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd)
+                } else {
+                    interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
+                                     outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: n)
+                }
+                oh += n
             }
             while oh < ohHi {
                 quadPixel(g, xa, q, cBegin, cCount, kk, rows(g, oh), o, oh)
@@ -203,8 +215,12 @@ enum ConvDirect {
     @inline(__always)
     static func interiorQuadTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
                                  _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
-                                 step: Int, outStep: Int, kwBegin: Int, kwEnd: Int)
+                                 step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 6)
     {
+        // Pixels k ≥ count repeat pixel count−1's input (in bounds) and are not stored: a
+        // remainder of 2–5 pixels costs one tile instead of that many single pixels.
+        let s1 = min(1, count - 1) * step, s2 = min(2, count - 1) * step, s3 = min(3, count - 1) * step
+        let s4 = min(4, count - 1) * step, s5 = min(5, count - 1) * step
         var a0 = q.bias.0, a1 = q.bias.0, a2 = q.bias.0, a3 = q.bias.0, a4 = q.bias.0, a5 = q.bias.0
         var b0 = q.bias.1, b1 = q.bias.1, b2 = q.bias.1, b3 = q.bias.1, b4 = q.bias.1, b5 = q.bias.1
         var c0 = q.bias.2, c1 = q.bias.2, c2 = q.bias.2, c3 = q.bias.2, c4 = q.bias.2, c5 = q.bias.2
@@ -223,15 +239,15 @@ enum ConvDirect {
                     let w2 = load16(q.w.2 + off), w3 = load16(q.w.3 + off)
                     let x0 = xp[0]
                     a0 = a0.madd(x0, w0); b0 = b0.madd(x0, w1); c0 = c0.madd(x0, w2); d0 = d0.madd(x0, w3)
-                    let x1 = xp[step]
+                    let x1 = xp[s1]
                     a1 = a1.madd(x1, w0); b1 = b1.madd(x1, w1); c1 = c1.madd(x1, w2); d1 = d1.madd(x1, w3)
-                    let x2 = xp[2 * step]
+                    let x2 = xp[s2]
                     a2 = a2.madd(x2, w0); b2 = b2.madd(x2, w1); c2 = c2.madd(x2, w2); d2 = d2.madd(x2, w3)
-                    let x3 = xp[3 * step]
+                    let x3 = xp[s3]
                     a3 = a3.madd(x3, w0); b3 = b3.madd(x3, w1); c3 = c3.madd(x3, w2); d3 = d3.madd(x3, w3)
-                    let x4 = xp[4 * step]
+                    let x4 = xp[s4]
                     a4 = a4.madd(x4, w0); b4 = b4.madd(x4, w1); c4 = c4.madd(x4, w2); d4 = d4.madd(x4, w3)
-                    let x5 = xp[5 * step]
+                    let x5 = xp[s5]
                     a5 = a5.madd(x5, w0); b5 = b5.madd(x5, w1); c5 = c5.madd(x5, w2); d5 = d5.madd(x5, w3)
                     xp += dws
                     off += 16
@@ -245,11 +261,11 @@ enum ConvDirect {
         let y2 = q.y + 2 * q.blockStride, r2 = q.r.map { $0 + 2 * q.blockStride }
         let y3 = q.y + 3 * q.blockStride, r3 = q.r.map { $0 + 3 * q.blockStride }
         finish(a0, g, y0, r0, p); finish(b0, g, y1, r1, p); finish(c0, g, y2, r2, p); finish(d0, g, y3, r3, p)
-        finish(a1, g, y0, r0, p1); finish(b1, g, y1, r1, p1); finish(c1, g, y2, r2, p1); finish(d1, g, y3, r3, p1)
-        finish(a2, g, y0, r0, p2); finish(b2, g, y1, r1, p2); finish(c2, g, y2, r2, p2); finish(d2, g, y3, r3, p2)
-        finish(a3, g, y0, r0, p3); finish(b3, g, y1, r1, p3); finish(c3, g, y2, r2, p3); finish(d3, g, y3, r3, p3)
-        finish(a4, g, y0, r0, p4); finish(b4, g, y1, r1, p4); finish(c4, g, y2, r2, p4); finish(d4, g, y3, r3, p4)
-        finish(a5, g, y0, r0, p5); finish(b5, g, y1, r1, p5); finish(c5, g, y2, r2, p5); finish(d5, g, y3, r3, p5)
+        if count > 1 { finish(a1, g, y0, r0, p1); finish(b1, g, y1, r1, p1); finish(c1, g, y2, r2, p1); finish(d1, g, y3, r3, p1) }
+        if count > 2 { finish(a2, g, y0, r0, p2); finish(b2, g, y1, r1, p2); finish(c2, g, y2, r2, p2); finish(d2, g, y3, r3, p2) }
+        if count > 3 { finish(a3, g, y0, r0, p3); finish(b3, g, y1, r1, p3); finish(c3, g, y2, r2, p3); finish(d3, g, y3, r3, p3) }
+        if count > 4 { finish(a4, g, y0, r0, p4); finish(b4, g, y1, r1, p4); finish(c4, g, y2, r2, p4); finish(d4, g, y3, r3, p4) }
+        if count > 5 { finish(a5, g, y0, r0, p5); finish(b5, g, y1, r1, p5); finish(c5, g, y2, r2, p5); finish(d5, g, y3, r3, p5) }
     }
 
     /// One output pixel of four adjacent blocks over kernel columns [kwBegin, kwEnd): four
