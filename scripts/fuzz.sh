@@ -22,30 +22,43 @@ out=${ACNET_FUZZ_DIR:-$root/.build-fuzz}
 bin=$(dirname "$(readlink -f "$(command -v swiftc)")")
 mkdir -p "$out/obj" "$out/corpus" "$out/artifacts"
 
-# The runtime's own flags (Package.swift): the AVX-512 ISA and no exclusivity checks.
-isa=(-Xcc -march=skylake-avx512 -target-cpu skylake-avx512 -enforce-exclusivity=unchecked)
-common=(-O -g -enable-upcoming-feature ExistentialAny -I "$out/obj" -Xcc -fmodule-map-file="$out/obj/module.modulemap")
+# The package's module layout (Package.swift): ACKernelTypes, the kernels once per ISA
+# (ACKernelsAVX512/AVX2/Baseline, each with its -target-cpu and defines), ACRuntime, CInterface.
+common=(-O -g -parse-as-library -wmo -enable-upcoming-feature ExistentialAny -enforce-exclusivity=unchecked
+        -Xcc -fmodule-map-file="$out/obj/module.modulemap")
+kernel_isas=("ACKernelsAVX512|-Xcc -march=skylake-avx512 -target-cpu skylake-avx512 -D ACNET_ISA_AVX512 -D ACNET_ISA_FMA"
+             "ACKernelsAVX2|-Xcc -march=haswell -target-cpu haswell -D ACNET_ISA_AVX2 -D ACNET_ISA_FMA"
+             "ACKernelsBaseline|-D ACNET_ISA_BASELINE")
 
 build() { # variant (fuzz | cov), sanitizer flags for swiftc, flags for clang
     local v=$1 swiftsan=$2 csan=$3 o="$out/obj/$1"
     mkdir -p "$o"
     local target=$out/acnet-fuzz-loader; [ "$v" = cov ] && target=$out/acnet-fuzz-loader-cov
     local newest
-    newest=$(find Sources/ACRuntime Sources/CInterface Sources/CACNet Tests/Fuzz/FuzzLoader.swift scripts/fuzz.sh -newer "$target" 2>/dev/null | head -1 || true)
+    newest=$(find Sources/ACKernelTypes Sources/ACKernels Sources/ACRuntime Sources/CInterface Sources/CACNet \
+        Tests/Fuzz/FuzzLoader.swift scripts/fuzz.sh -newer "$target" 2>/dev/null | head -1 || true)
     if [ -x "$target" ] && [ -z "$newest" ]; then return 0; fi
     printf 'module CACNet {\n    umbrella "%s"\n    export *\n}\n' "$root/Sources/CACNet/include" > "$out/obj/module.modulemap"
     echo "== building $target"
     # shellcheck disable=SC2086
-    "$bin/clang" -c -O1 -g $csan -march=skylake-avx512 -I Sources/CACNet/include Sources/CACNet/support.c -o "$o/support.o"
+    "$bin/clang" -c -O1 -g $csan -I Sources/CACNet/include Sources/CACNet/support.c -o "$o/support.o"
+    local objs=("$o/support.o")
+    module() { # name, extra flags, sources...
+        local name=$1 flags=$2; shift 2
+        # shellcheck disable=SC2086
+        swiftc -module-name "$name" -emit-module -emit-module-path "$o/$name.swiftmodule" -I "$o" \
+            "${common[@]}" $flags $swiftsan -c -o "$o/$name.o" "$@"
+        objs+=("$o/$name.o")
+    }
+    module ACKernelTypes "" $(find Sources/ACKernelTypes -name '*.swift' | sort)
+    for k in "${kernel_isas[@]}"; do
+        module "${k%%|*}" "${k#*|}" $(find -L "Sources/${k%%|*}" -name '*.swift' | sort)
+    done
+    module ACRuntime "" $(find Sources/ACRuntime -name '*.swift' | sort)
+    module CInterface "" Sources/CInterface/CInterface.swift
     # shellcheck disable=SC2086
-    swiftc -parse-as-library -wmo -module-name ACRuntime -emit-module -emit-module-path "$o/ACRuntime.swiftmodule" \
-        "${common[@]}" "${isa[@]}" $swiftsan -c -o "$o/ACRuntime.o" $(find Sources/ACRuntime -name '*.swift' | sort)
-    # shellcheck disable=SC2086
-    swiftc -parse-as-library -wmo -module-name CInterface -I "$o" "${common[@]}" $swiftsan \
-        -c -o "$o/CInterface.o" Sources/CInterface/CInterface.swift
-    # shellcheck disable=SC2086
-    swiftc -parse-as-library -module-name AcnetFuzz -use-ld=lld "${common[@]}" $swiftsan \
-        Tests/Fuzz/FuzzLoader.swift "$o/CInterface.o" "$o/ACRuntime.o" "$o/support.o" -o "$target"
+    swiftc -module-name AcnetFuzz -use-ld=lld -I "$o" "${common[@]}" $swiftsan \
+        Tests/Fuzz/FuzzLoader.swift "${objs[@]}" -o "$target"
 }
 
 case "${1:-}" in

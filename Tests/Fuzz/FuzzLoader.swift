@@ -1,5 +1,5 @@
-// libFuzzer harness over the C ABI: acnet_model_load_memory → every query → session create →
-// one run. Built and run by scripts/fuzz.sh (swiftc -sanitize=fuzzer,address; the runtime and
+// libFuzzer harness over the C ABI: acnet_model_load_memory → every query → session create
+// (kernel ISA baseline, AVX2 or AVX-512 by input length) → one run. Built and run by scripts/fuzz.sh (swiftc -sanitize=fuzzer,address; the runtime and
 // the C interface are compiled into the harness with the same instrumentation).
 //
 // Each input is copied into its own exactly-sized, 64-byte-aligned heap block, so
@@ -44,7 +44,7 @@ private func sealImage(_ p: UnsafeMutableRawPointer, _ size: Int) {
     put32(p, 24, crc)
 }
 
-private func exercise(_ model: OpaquePointer) {
+private func exercise(_ model: OpaquePointer, isaSeed: Int) {
     var shape = [Int64](repeating: -1, count: 4)
     var rank = 0
     check(acnet_model_input_shape(model, &shape, &rank) == ACNET_OK && rank == 4 && shape[0] == 1, "input shape")
@@ -69,8 +69,15 @@ private func exercise(_ model: OpaquePointer) {
     var ws = 0
     check(acnet_session_workspace_size(model, nil, &ws) == ACNET_OK, "workspace size")
     guard ws <= maxWorkspace, inCount <= maxElements, outCount <= maxElements else { return }
+    // Every kernel set gets fuzzed: the ISA follows the input's length (reproducible per input).
+    var options = acnet_session_options()
+    check(acnet_session_options_init(&options) == ACNET_OK, "options")
+    options.isa = UInt32(1 + isaSeed % 3)
     var session: OpaquePointer? = nil
-    let st = acnet_session_create(model, nil, nil, 0, &session)
+    var st = acnet_session_create(model, &options, nil, 0, &session)
+    if st == ACNET_ERROR_INVALID_ARGUMENT {  // an ISA this CPU cannot run
+        st = acnet_session_create(model, nil, nil, 0, &session)
+    }
     check(st == ACNET_OK || st == ACNET_ERROR_OUT_OF_MEMORY, "session create")
     guard let session else { return }
     let input = UnsafeMutablePointer<Float>.allocate(capacity: inCount)
@@ -92,7 +99,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var model: OpaquePointer? = nil
     let status = acnet_model_load_memory(image, size, &model)
     if status == ACNET_OK, let model {
-        exercise(model)
+        exercise(model, isaSeed: size)
         check(acnet_model_free(model) == ACNET_OK, "model free")
     } else {
         check(model == nil, "no model on failure")
