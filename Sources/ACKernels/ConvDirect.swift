@@ -67,23 +67,18 @@ enum ConvDirect {
                         b += 4
                         continue
                     }
+                    if paired {
+                        let pair = PairBlocks(w0: wBlock, w1: weights + offsets[b + 1],
+                                              bias0: load16(bias + b * 16), bias1: load16(bias + (b + 1) * 16),
+                                              y0: yBlock, y1: yBlock + outPlane * 16,
+                                              r0: rBlock, r1: rBlock.map { $0 + outPlane * 16 })
+                        runPair(g, xa, pair, cBegin, cCount, kk, owLo: owLo, owHi: owHi)
+                        b += 2
+                        continue
+                    }
                     for oh in 0..<g.outH {
                         let rows = rows(g, oh)
-                        var ow = owLo
-                        if paired {
-                            let pair = PairBlocks(w0: wBlock, w1: weights + offsets[b + 1],
-                                                  bias0: load16(bias + b * 16), bias1: load16(bias + (b + 1) * 16),
-                                                  y0: yBlock, y1: yBlock + outPlane * 16,
-                                                  r0: rBlock, r1: rBlock.map { $0 + outPlane * 16 })
-                            while ow + 12 <= owHi {
-                                interiorPairTile12(g, xa, pair, cBegin, cCount, kk, rows, ow, oh)
-                                ow += 12
-                            }
-                            while ow + pairTile <= owHi {
-                                interiorPairTile(g, xa, pair, cBegin, cCount, kk, rows, ow, oh)
-                                ow += pairTile
-                            }
-                        }
+                        let ow = owLo
                         for k in 0..<blocks {
                             let wk = weights + offsets[b + k]
                             let biasV = load16(bias + (b + k) * 16)
@@ -303,6 +298,60 @@ enum ConvDirect {
         finish(d, g, q.y + 3 * q.blockStride, q.r.map { $0 + 3 * q.blockStride }, p)
     }
 
+    /// Two output blocks over the whole image, the 32-channel counterpart of `runQuad`: rows
+    /// in 12- then 6-pixel tiles, a 2–5-pixel remainder as one partial tile, edge columns in
+    /// (partial) 6-pixel tiles down the vertical interior, corners and leftovers pixel by pixel.
+    static func runPair(_ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
+                        _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int)
+    {
+        let ps = xa.pixelStride
+        let ohLo = min(g.outH, ceilDiv(g.padTop, g.strideH))
+        let vNum = g.inH - 1 - (g.kernelH - 1) * g.dilationH + g.padTop
+        let ohHi = vNum < 0 ? ohLo : max(ohLo, min(g.outH, vNum / g.strideH + 1))
+        let n = max(0, owHi - owLo)
+        let tilesEnd = owLo + n / 12 * 12 + (n % 12) / 6 * 6
+        let rightEdge = owHi - tilesEnd >= 2 ? owHi : tilesEnd
+        @inline(__always) func pixels(_ rows: Rows, _ o: Int, _ oh: Int) {
+            edgePixel(g, xa, pb.w0, cBegin, cCount, kk, rows, o, pb.bias0, pb.y0, pb.r0, oh)
+            edgePixel(g, xa, pb.w1, cBegin, cCount, kk, rows, o, pb.bias1, pb.y1, pb.r1, oh)
+        }
+        for oh in 0..<g.outH {
+            let rows = rows(g, oh)
+            let edgesLater = oh >= ohLo && oh < ohHi
+            if !edgesLater { for o in 0..<owLo { pixels(rows, o, oh) } }
+            var ow = owLo
+            while ow + 12 <= tilesEnd {
+                interiorPairTile12(g, xa, pb, cBegin, cCount, kk, rows, ow, oh)
+                ow += 12
+            }
+            if ow < tilesEnd {
+                interiorPairTile(g, xa, pb, cBegin, cCount, kk, rows, ow, oh, step: g.strideW * ps, outStep: 1,
+                                 kwBegin: 0, kwEnd: g.kernelW)
+            }
+            if rightEdge > tilesEnd {
+                interiorPairTile(g, xa, pb, cBegin, cCount, kk, rows, tilesEnd, oh, step: g.strideW * ps, outStep: 1,
+                                 kwBegin: 0, kwEnd: g.kernelW, count: rightEdge - tilesEnd)
+            }
+            if !edgesLater { for o in rightEdge..<g.outW { pixels(rows, o, oh) } }
+        }
+        guard ohHi > ohLo else { return }
+        for o in Array(0..<owLo) + Array(rightEdge..<g.outW) {
+            let (kwBegin, kwEnd) = columns(g, o)
+            var oh = ohLo
+            while oh + 2 <= ohHi {
+                let r = Rows(ih0: oh * g.strideH - g.padTop, khBegin: 0, khEnd: g.kernelH)
+                let count = min(6, ohHi - oh)
+                interiorPairTile(g, xa, pb, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps, outStep: g.outW,
+                                 kwBegin: kwBegin, kwEnd: kwEnd, count: count)
+                oh += count
+            }
+            while oh < ohHi {
+                pixels(rows(g, oh), o, oh)
+                oh += 1
+            }
+        }
+    }
+
     /// Weights, biases, outputs and residuals of two adjacent output blocks.
     struct PairBlocks {
         var w0: UnsafePointer<Float>, w1: UnsafePointer<Float>
@@ -311,7 +360,6 @@ enum ConvDirect {
         var r0: UnsafePointer<Float>?, r1: UnsafePointer<Float>?
     }
 
-    static let pairTile = 6
 
     /// Twelve adjacent interior output pixels × two output blocks: 24 accumulators (of the 32
     /// AVX-512 registers); per tap 2 weight loads + 12 broadcasts feed 24 FMAs, so the loop is
@@ -387,13 +435,16 @@ enum ConvDirect {
     /// and per tap 2 weight loads + 6 broadcasts feed 12 FMAs.
     @inline(__always)
     static func interiorPairTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
-                                 _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int)
+                                 _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
+                                 step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 6)
     {
+        // Pixels k ≥ count repeat pixel count−1's input and are not stored (see interiorQuadTile).
+        let s1 = min(1, count - 1) * step, s2 = min(2, count - 1) * step, s3 = min(3, count - 1) * step
+        let s4 = min(4, count - 1) * step, s5 = min(5, count - 1) * step
         var a0 = pb.bias0, a1 = pb.bias0, a2 = pb.bias0, a3 = pb.bias0, a4 = pb.bias0, a5 = pb.bias0
         var c0 = pb.bias1, c1 = pb.bias1, c2 = pb.bias1, c3 = pb.bias1, c4 = pb.bias1, c5 = pb.bias1
         let ps = xa.pixelStride
-        let step = g.strideW * ps
-        let iw0 = ow * g.strideW - g.padLeft
+        let iw0 = ow * g.strideW - g.padLeft + kwBegin * g.dilationW
         let kw = g.kernelW
         let dws = g.dilationW * ps
         for ci in 0..<cCount {
@@ -401,12 +452,12 @@ enum ConvDirect {
             let base = ci * kk * 16
             for kh in rows.khBegin..<rows.khEnd {
                 var xp = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
-                var wp0 = pb.w0 + base + kh * kw * 16
-                var wp1 = pb.w1 + base + kh * kw * 16
-                for _ in 0..<kw {
+                var wp0 = pb.w0 + base + (kh * kw + kwBegin) * 16
+                var wp1 = pb.w1 + base + (kh * kw + kwBegin) * 16
+                for _ in kwBegin..<kwEnd {
                     let u = load16(wp0), v = load16(wp1)
-                    let x0 = xp[0], x1 = xp[step], x2 = xp[2 * step]
-                    let x3 = xp[3 * step], x4 = xp[4 * step], x5 = xp[5 * step]
+                    let x0 = xp[0], x1 = xp[s1], x2 = xp[s2]
+                    let x3 = xp[s3], x4 = xp[s4], x5 = xp[s5]
                     a0 = a0.madd(x0, u); c0 = c0.madd(x0, v)
                     a1 = a1.madd(x1, u); c1 = c1.madd(x1, v)
                     a2 = a2.madd(x2, u); c2 = c2.madd(x2, v)
@@ -421,11 +472,11 @@ enum ConvDirect {
         }
         let p = oh * g.outW + ow
         finish(a0, g, pb.y0, pb.r0, p); finish(c0, g, pb.y1, pb.r1, p)
-        finish(a1, g, pb.y0, pb.r0, p + 1); finish(c1, g, pb.y1, pb.r1, p + 1)
-        finish(a2, g, pb.y0, pb.r0, p + 2); finish(c2, g, pb.y1, pb.r1, p + 2)
-        finish(a3, g, pb.y0, pb.r0, p + 3); finish(c3, g, pb.y1, pb.r1, p + 3)
-        finish(a4, g, pb.y0, pb.r0, p + 4); finish(c4, g, pb.y1, pb.r1, p + 4)
-        finish(a5, g, pb.y0, pb.r0, p + 5); finish(c5, g, pb.y1, pb.r1, p + 5)
+        if count > 1 { finish(a1, g, pb.y0, pb.r0, p + outStep); finish(c1, g, pb.y1, pb.r1, p + outStep) }
+        if count > 2 { finish(a2, g, pb.y0, pb.r0, p + 2 * outStep); finish(c2, g, pb.y1, pb.r1, p + 2 * outStep) }
+        if count > 3 { finish(a3, g, pb.y0, pb.r0, p + 3 * outStep); finish(c3, g, pb.y1, pb.r1, p + 3 * outStep) }
+        if count > 4 { finish(a4, g, pb.y0, pb.r0, p + 4 * outStep); finish(c4, g, pb.y1, pb.r1, p + 4 * outStep) }
+        if count > 5 { finish(a5, g, pb.y0, pb.r0, p + 5 * outStep); finish(c5, g, pb.y1, pb.r1, p + 5 * outStep) }
     }
 
     struct Rows {
