@@ -171,7 +171,7 @@ enum ConvDirect {
         }
         guard ohHi > ohLo else { return }
         let full = Rows(ih0: 0, khBegin: 0, khEnd: g.kernelH)
-        for o in Array(0..<owLo) + Array(rightEdge..<g.outW) {
+        for o in TwoRanges(0..<owLo, rightEdge..<g.outW) {
             let (kwBegin, kwEnd) = columns(g, o)
             var oh = ohLo
             while oh + 2 <= ohHi {
@@ -335,7 +335,7 @@ enum ConvDirect {
             if !edgesLater { for o in rightEdge..<g.outW { pixels(rows, o, oh) } }
         }
         guard ohHi > ohLo else { return }
-        for o in Array(0..<owLo) + Array(rightEdge..<g.outW) {
+        for o in TwoRanges(0..<owLo, rightEdge..<g.outW) {
             let (kwBegin, kwEnd) = columns(g, o)
             var oh = ohLo
             while oh + 2 <= ohHi {
@@ -682,4 +682,15 @@ enum ConvDepthwise {
             }
         }
     }
+}
+
+/// The indices of `a` then those of `b`, like `Array(a) + Array(b)` but without building arrays:
+/// a session's run performs no heap allocation (Tests/CABI/alloc_test.c counts them).
+struct TwoRanges: Sequence, IteratorProtocol {
+    var first: Range<Int>.Iterator, second: Range<Int>.Iterator
+    init(_ a: Range<Int>, _ b: Range<Int>) {
+        first = a.makeIterator()
+        second = b.makeIterator()
+    }
+    @inline(__always) mutating func next() -> Int? { first.next() ?? second.next() }
 }
