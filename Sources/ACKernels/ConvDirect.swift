@@ -76,6 +76,12 @@ enum ConvDirect {
                         b += 2
                         continue
                     }
+                    if wideRegisterFile {
+                        runSingle(g, xa, wBlock, load16(bias + b * 16), yBlock, rBlock, cBegin, cCount, kk,
+                                  owLo: owLo, owHi: owHi)
+                        b += 1
+                        continue
+                    }
                     for oh in 0..<g.outH {
                         let rows = rows(g, oh)
                         let ow = owLo
@@ -90,10 +96,6 @@ enum ConvDirect {
                                 o += 1
                             }
                             o = ow
-                            while wideRegisterFile && o + tile <= owHi {
-                                interiorTile(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
-                                o += tile
-                            }
                             while !wideRegisterFile && o + 4 <= owHi {
                                 interiorTile4(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
                                 o += 4
@@ -352,6 +354,55 @@ enum ConvDirect {
         }
     }
 
+    /// One output block over the whole image (AVX-512 builds), the 16-channel counterpart of
+    /// `runQuad`: rows in 8-pixel tiles, a 2–7-pixel remainder as one partial tile, edge
+    /// columns in (partial) 8-pixel tiles down the vertical interior, the rest pixel by pixel.
+    static func runSingle(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>, _ biasV: V16,
+                          _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
+                          _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int)
+    {
+        let ps = xa.pixelStride
+        let ohLo = min(g.outH, ceilDiv(g.padTop, g.strideH))
+        let vNum = g.inH - 1 - (g.kernelH - 1) * g.dilationH + g.padTop
+        let ohHi = vNum < 0 ? ohLo : max(ohLo, min(g.outH, vNum / g.strideH + 1))
+        let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / tile * tile : owLo
+        let rightEdge = owHi - tilesEnd >= 2 ? owHi : tilesEnd
+        for oh in 0..<g.outH {
+            let rows = rows(g, oh)
+            let edgesLater = oh >= ohLo && oh < ohHi
+            if !edgesLater { for o in 0..<owLo { edgePixel(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh) } }
+            var ow = owLo
+            while ow < tilesEnd {
+                interiorTile(g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: g.strideW * ps, outStep: 1,
+                             kwBegin: 0, kwEnd: g.kernelW)
+                ow += tile
+            }
+            if rightEdge > tilesEnd {
+                interiorTile(g, xa, w, cBegin, cCount, kk, rows, tilesEnd, biasV, y, r, oh, step: g.strideW * ps,
+                             outStep: 1, kwBegin: 0, kwEnd: g.kernelW, count: rightEdge - tilesEnd)
+            }
+            if !edgesLater {
+                for o in rightEdge..<g.outW { edgePixel(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh) }
+            }
+        }
+        guard ohHi > ohLo else { return }
+        for o in Array(0..<owLo) + Array(rightEdge..<g.outW) {
+            let (kwBegin, kwEnd) = columns(g, o)
+            var oh = ohLo
+            while oh + 2 <= ohHi {
+                let rows = Rows(ih0: oh * g.strideH - g.padTop, khBegin: 0, khEnd: g.kernelH)
+                let count = min(tile, ohHi - oh)
+                interiorTile(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh, step: g.strideH * g.inW * ps,
+                             outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: count)
+                oh += count
+            }
+            while oh < ohHi {
+                edgePixel(g, xa, w, cBegin, cCount, kk, rows(g, oh), o, biasV, y, r, oh)
+                oh += 1
+            }
+        }
+    }
+
     /// Weights, biases, outputs and residuals of two adjacent output blocks.
     struct PairBlocks {
         var w0: UnsafePointer<Float>, w1: UnsafePointer<Float>
@@ -498,12 +549,16 @@ enum ConvDirect {
     @inline(__always)
     static func interiorTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
                              _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
-                             _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int)
+                             _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int,
+                             step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 8)
     {
+        // Pixels k ≥ count repeat pixel count−1's input and are not stored (see interiorQuadTile).
+        let s1 = min(1, count - 1) * step, s2 = min(2, count - 1) * step, s3 = min(3, count - 1) * step
+        let s4 = min(4, count - 1) * step, s5 = min(5, count - 1) * step, s6 = min(6, count - 1) * step
+        let s7 = min(7, count - 1) * step
         var a0 = biasV, a1 = biasV, a2 = biasV, a3 = biasV, a4 = biasV, a5 = biasV, a6 = biasV, a7 = biasV
         let ps = xa.pixelStride
-        let step = g.strideW * ps
-        let iw0 = ow * g.strideW - g.padLeft
+        let iw0 = ow * g.strideW - g.padLeft + kwBegin * g.dilationW
         let kw = g.kernelW
         let dws = g.dilationW * ps
         for ci in 0..<cCount {
@@ -511,17 +566,17 @@ enum ConvDirect {
             let wc = w + ci * kk * 16
             for kh in rows.khBegin..<rows.khEnd {
                 var xp = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
-                var wp = wc + kh * kw * 16
-                for _ in 0..<kw {
+                var wp = wc + (kh * kw + kwBegin) * 16
+                for _ in kwBegin..<kwEnd {
                     let wv = load16(wp)
                     a0 = a0.madd(xp[0], wv)
-                    a1 = a1.madd(xp[step], wv)
-                    a2 = a2.madd(xp[2 * step], wv)
-                    a3 = a3.madd(xp[3 * step], wv)
-                    a4 = a4.madd(xp[4 * step], wv)
-                    a5 = a5.madd(xp[5 * step], wv)
-                    a6 = a6.madd(xp[6 * step], wv)
-                    a7 = a7.madd(xp[7 * step], wv)
+                    a1 = a1.madd(xp[s1], wv)
+                    a2 = a2.madd(xp[s2], wv)
+                    a3 = a3.madd(xp[s3], wv)
+                    a4 = a4.madd(xp[s4], wv)
+                    a5 = a5.madd(xp[s5], wv)
+                    a6 = a6.madd(xp[s6], wv)
+                    a7 = a7.madd(xp[s7], wv)
                     xp += dws
                     wp += 16
                 }
@@ -529,13 +584,13 @@ enum ConvDirect {
         }
         let p = oh * g.outW + ow
         finish(a0, g, yBlock, rBlock, p)
-        finish(a1, g, yBlock, rBlock, p + 1)
-        finish(a2, g, yBlock, rBlock, p + 2)
-        finish(a3, g, yBlock, rBlock, p + 3)
-        finish(a4, g, yBlock, rBlock, p + 4)
-        finish(a5, g, yBlock, rBlock, p + 5)
-        finish(a6, g, yBlock, rBlock, p + 6)
-        finish(a7, g, yBlock, rBlock, p + 7)
+        if count > 1 { finish(a1, g, yBlock, rBlock, p + outStep) }
+        if count > 2 { finish(a2, g, yBlock, rBlock, p + 2 * outStep) }
+        if count > 3 { finish(a3, g, yBlock, rBlock, p + 3 * outStep) }
+        if count > 4 { finish(a4, g, yBlock, rBlock, p + 4 * outStep) }
+        if count > 5 { finish(a5, g, yBlock, rBlock, p + 5 * outStep) }
+        if count > 6 { finish(a6, g, yBlock, rBlock, p + 6 * outStep) }
+        if count > 7 { finish(a7, g, yBlock, rBlock, p + 7 * outStep) }
     }
 
     /// Four adjacent interior output pixels (the narrow-register-file builds' tile).
