@@ -386,7 +386,7 @@ enum ConvDirect {
             }
         }
         guard ohHi > ohLo else { return }
-        for o in Array(0..<owLo) + Array(rightEdge..<g.outW) {
+        for o in TwoRanges(0..<owLo, rightEdge..<g.outW) {
             let (kwBegin, kwEnd) = columns(g, o)
             var oh = ohLo
             while oh + 2 <= ohHi {
