@@ -128,6 +128,14 @@ enum ConvDirect {
         return Rows(ih0: ih0, khBegin: khBegin, khEnd: khEnd)
     }
 
+    /// Output rows [lo, hi) whose taps are all in bounds vertically (the vertical interior).
+    @inline(__always)
+    static func interiorRows(_ g: ConvGeometry) -> (lo: Int, hi: Int) {
+        let lo = min(g.outH, ceilDiv(g.padTop, g.strideH))
+        let num = g.inH - 1 - (g.kernelH - 1) * g.dilationH + g.padTop
+        return (lo, num < 0 ? lo : max(lo, min(g.outH, num / g.strideH + 1)))
+    }
+
     /// Kernel columns [begin, end) of output column `ow` whose taps are in bounds horizontally.
     @inline(__always)
     static func columns(_ g: ConvGeometry, _ ow: Int) -> (begin: Int, end: Int) {
@@ -148,10 +156,7 @@ enum ConvDirect {
                         _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int)
     {
         let ps = xa.pixelStride
-        // Rows whose taps are all in bounds vertically: [ohLo, ohHi).
-        let ohLo = min(g.outH, ceilDiv(g.padTop, g.strideH))
-        let vNum = g.inH - 1 - (g.kernelH - 1) * g.dilationH + g.padTop
-        let ohHi = vNum < 0 ? ohLo : max(ohLo, min(g.outH, vNum / g.strideH + 1))
+        let (ohLo, ohHi) = interiorRows(g)
         let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / 6 * 6 : owLo
         // First column after the row tiles, including a 2–5-pixel remainder tile.
         let rightEdge = owHi - tilesEnd >= 2 ? owHi : tilesEnd
@@ -307,9 +312,7 @@ enum ConvDirect {
                         _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int)
     {
         let ps = xa.pixelStride
-        let ohLo = min(g.outH, ceilDiv(g.padTop, g.strideH))
-        let vNum = g.inH - 1 - (g.kernelH - 1) * g.dilationH + g.padTop
-        let ohHi = vNum < 0 ? ohLo : max(ohLo, min(g.outH, vNum / g.strideH + 1))
+        let (ohLo, ohHi) = interiorRows(g)
         let n = max(0, owHi - owLo)
         let tilesEnd = owLo + n / 12 * 12 + (n % 12) / 6 * 6
         let rightEdge = owHi - tilesEnd >= 2 ? owHi : tilesEnd
@@ -362,9 +365,7 @@ enum ConvDirect {
                           _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int)
     {
         let ps = xa.pixelStride
-        let ohLo = min(g.outH, ceilDiv(g.padTop, g.strideH))
-        let vNum = g.inH - 1 - (g.kernelH - 1) * g.dilationH + g.padTop
-        let ohHi = vNum < 0 ? ohLo : max(ohLo, min(g.outH, vNum / g.strideH + 1))
+        let (ohLo, ohHi) = interiorRows(g)
         let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / tile * tile : owLo
         let rightEdge = owHi - tilesEnd >= 2 ? owHi : tilesEnd
         for oh in 0..<g.outH {
