@@ -58,6 +58,11 @@ let kernelTargets: [Target] = [
             swiftSettings: kernelSettings(cpu: nil, fma: true, define: "ACNET_ISA_BASELINE")),
 ]
 #endif
+#if arch(x86_64)
+let trainingKernelSettings = kernelSettings(cpu: "skylake-avx512", fma: true, define: "ACNET_ISA_AVX512")
+#else
+let trainingKernelSettings = kernelSettings(cpu: nil, fma: true, define: "ACNET_ISA_BASELINE")
+#endif
 let runtimeSwiftSettings: [SwiftSetting] = commonSwiftSettings + [
     .unsafeFlags(["-enforce-exclusivity=unchecked"]),
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
@@ -105,8 +110,15 @@ let package = Package(
 
         .target(
             name: "ACTraining",
-            dependencies: ["ACRuntime", "ACNetWriter", "CJPEG", "COpenBLAS", "CZlib"],
+            dependencies: ["ACRuntime", "ACNetWriter", "CJPEG", "COpenBLAS", "CZlib", "CACNet",
+                           "ACTrainingKernels"],
             swiftSettings: commonSwiftSettings),
+        // ACTraining's direct-convolution tile loops (Sources/ACTrainingKernels), built like
+        // ACKernelsAVX512 (on x86_64: -target-cpu skylake-avx512, FMA, -Ounchecked in release)
+        // and called only when the CPU has AVX-512 (otherwise ACTraining uses im2col + OpenBLAS).
+        .target(
+            name: "ACTrainingKernels",
+            swiftSettings: trainingKernelSettings),
         .executableTarget(
             name: "acnet",
             dependencies: [
@@ -145,7 +157,7 @@ let package = Package(
 // Development aid: `ACNET_CORE_ONLY=1 swift test` builds only the runtime, the writer and the
 // C ABI with their tests (faster on 2 cores, and independent of the training side).
 if Context.environment["ACNET_CORE_ONLY"] != nil {
-    let skip: Set<String> = ["ACTraining", "ACTrainingTests", "acnet", "CJPEG", "COpenBLAS", "CZlib", "JPEGTests"]
+    let skip: Set<String> = ["ACTraining", "ACTrainingKernels", "ACTrainingTests", "acnet", "CJPEG", "COpenBLAS", "CZlib", "JPEGTests"]
     package.targets.removeAll { skip.contains($0.name) }
     package.products.removeAll { ["ACTraining", "acnet"].contains($0.name) }
 }

@@ -20,6 +20,10 @@ struct LayerGradientTests {
         ConvCase(cin: 2, cout: 3, k: (3, 3), stride: (2, 1), pad: .symmetric(2), dilation: (1, 1), groups: 1, mode: .replicate, h: 5, w: 6),
         ConvCase(cin: 2, cout: 2, k: (3, 3), stride: (1, 1), pad: .symmetric(1), dilation: (1, 2), groups: 2, mode: .circular, h: 5, w: 6),
         ConvCase(cin: 4, cout: 4, k: (1, 1), stride: (2, 2), pad: .zero, dilation: (1, 1), groups: 1, mode: .zeros, h: 5, w: 5),
+        // Direct-convolution path (stride 1, "same"): several 8-channel output and input-gradient
+        // blocks with partial last blocks, a partial 4-row weight-gradient tile, 5x5 taps.
+        ConvCase(cin: 10, cout: 13, k: (3, 3), stride: (1, 1), pad: .symmetric(1), dilation: (1, 1), groups: 1, mode: .zeros, h: 6, w: 7),
+        ConvCase(cin: 9, cout: 17, k: (5, 5), stride: (1, 1), pad: .symmetric(2), dilation: (1, 1), groups: 1, mode: .zeros, h: 7, w: 5),
     ]
 
     @Test("Conv2d", arguments: convCases)

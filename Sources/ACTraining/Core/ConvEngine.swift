@@ -46,6 +46,10 @@ struct ConvBranch {
     var accumulate = false
 }
 
+/// Stride-1 "same" convolutions with zero padding and one group (the training models' 3x3/p1
+/// and 5x5/p2 layers and their ACB branches) run without im2col on the direct-convolution path
+/// (`DirectConvEngine`, DirectConv.swift) when the CPU has AVX-512. Everything else:
+///
 /// Runs the convolution in chunks of whole images so each chunk's im2col matrix stays in the
 /// L2 cache between being written and being read by the GEMMs; chunks are spread over
 /// `trainingThreadCount` threads, each GEMM single-threaded. Backward recomputes each chunk's
@@ -53,6 +57,7 @@ struct ConvBranch {
 final class ConvEngine {
     private var cols: [ScratchBuffer] = []
     private var dWs: [ScratchBuffer] = []
+    private let direct = DirectConvEngine()
 
     /// Images per chunk: about 1–2 k im2col columns.
     static func imagesPerChunk(_ g: ConvGeometry) -> Int {
@@ -83,6 +88,9 @@ final class ConvEngine {
     @discardableResult
     func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, outputChannels O: Int, branches: [ConvBranch],
                  statsShift: [[Float]]? = nil) -> [(sum: [Double], sumSquares: [Double])]? {
+        if let plan = DirectConvPlan(g, outputChannels: O, branches: branches) {
+            return direct.forward(plan, batch: g.batch, x: x, branches: branches, statsShift: statsShift)
+        }
         let per = Self.imagesPerChunk(g)
         let chunks = (g.batch + per - 1) / per
         let t = workers(chunks)
@@ -141,6 +149,10 @@ final class ConvEngine {
                   dx: UnsafeMutablePointer<Float>?) {
         precondition(branches[0].rowOffset == 0 && branches[0].rowStride == 1 && branches[0].kb == g.rowsPerGroup,
                      "ConvEngine.backward: the first branch must cover the whole im2col matrix")
+        if let plan = DirectConvPlan(g, outputChannels: O, branches: branches) {
+            direct.backward(plan, batch: g.batch, x: x, branches: branches, dx: dx)
+            return
+        }
         let per = Self.imagesPerChunk(g)
         let chunks = (g.batch + per - 1) / per
         let t = workers(chunks)

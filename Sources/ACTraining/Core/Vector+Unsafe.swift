@@ -7,6 +7,14 @@
 
 typealias V16 = SIMD16<Float>
 
+/// Σ of the 16 lanes, as a tree of halving adds (the generic `SIMD.sum()` is an out-of-line
+/// call here).
+@inline(__always) func hsum(_ v: V16) -> Float {
+    let a = v.lowHalf + v.highHalf
+    let b = a.lowHalf + a.highHalf
+    return (b[0] + b[2]) + (b[1] + b[3])
+}
+
 @inline(__always) func load16(_ p: UnsafePointer<Float>) -> V16 {
     UnsafeRawPointer(p).loadUnaligned(as: V16.self)
 }
@@ -19,7 +27,7 @@ typealias V16 = SIMD16<Float>
 @inline(__always) func vsum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var acc = V16(), i = 0
     while i + 16 <= n { acc += load16(p + i); i += 16 }
-    var s = acc.sum()
+    var s = hsum(acc)
     while i < n { s += p[i]; i += 1 }
     return s
 }
@@ -29,7 +37,7 @@ typealias V16 = SIMD16<Float>
     var acc = V16(), i = 0
     let m = V16(repeating: mu)
     while i + 16 <= n { let d = load16(p + i) - m; acc += d * d; i += 16 }
-    var s = acc.sum()
+    var s = hsum(acc)
     while i < n { let d = p[i] - mu; s += d * d; i += 1 }
     return s
 }
@@ -46,7 +54,7 @@ typealias V16 = SIMD16<Float>
         b += gv * (load16(p + i) - m)
         i += 16
     }
-    var sa = a.sum(), sb = b.sum()
+    var sa = hsum(a), sb = hsum(b)
     while i < n { sa += g[i]; sb += g[i] * (p[i] - mu); i += 1 }
     return (sa, sb)
 }
@@ -139,7 +147,7 @@ typealias V16 = SIMD16<Float>
     var a = V16(), b = V16(), i = 0
     let s = V16(repeating: shift)
     while i + 16 <= n { let d = load16(p + i) - s; a += d; b += d * d; i += 16 }
-    var sa = a.sum(), sb = b.sum()
+    var sa = hsum(a), sb = hsum(b)
     while i < n { let d = p[i] - shift; sa += d; sb += d * d; i += 1 }
     return (sa, sb)
 }

@@ -127,10 +127,16 @@ public final class MaxPool2d: Module {
     public func backward(_ gradOutput: Tensor) -> Tensor {
         precondition(gradOutput.count == argmax.count, "MaxPool2d.backward: no matching forward")
         var dx = Tensor(shape: inputShape)
+        // Every arg-max lies in its own output's input plane: planes are independent.
+        let planes = inputShape[0] * inputShape[1], per = argmax.count / max(planes, 1)
         gradOutput.withUnsafeBufferPointer { g in
             argmax.withUnsafeBufferPointer { a in
                 dx.withUnsafeMutableBufferPointer { d in
-                    for i in 0..<g.count { d[Int(a[i])] += g[i] }
+                    let box = UnsafeSendableBox((g.baseAddress!, a.baseAddress!, d.baseAddress!))
+                    parallelChunks(planes, minWork: d.count) { ps in
+                        let (g, a, d) = box.value
+                        for i in (ps.lowerBound * per)..<(ps.upperBound * per) { d[Int(a[i])] += g[i] }
+                    }
                 }
             }
         }
@@ -239,12 +245,14 @@ public final class GlobalAvgPool: Module {
         precondition(x.rank == 4, "GlobalAvgPool: expected NCHW, got \(x.shape)")
         let hw = x.shape[2] * x.shape[3], planes = x.shape[0] * x.shape[1]
         if training { inputShape = x.shape }
-        var y = Tensor(shape: [x.shape[0], x.shape[1], 1, 1])
+        var y = Tensor(uninitializedShape: [x.shape[0], x.shape[1], 1, 1])
         x.withUnsafeBufferPointer { xp in
-            for p in 0..<planes {
-                var s: Float = 0
-                for i in 0..<hw { s += xp[p * hw + i] }
-                y.data[p] = s / Float(hw)
+            y.withUnsafeMutableBufferPointer { yp in
+                let box = UnsafeSendableBox((xp.baseAddress!, yp.baseAddress!))
+                parallelChunks(planes, minWork: x.count) { ps in
+                    let (xp, yp) = box.value
+                    for p in ps { yp[p] = vsum(xp + p * hw, hw) / Float(hw) }
+                }
             }
         }
         return y
@@ -252,11 +260,14 @@ public final class GlobalAvgPool: Module {
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         let hw = inputShape[2] * inputShape[3], planes = inputShape[0] * inputShape[1]
-        var dx = Tensor(shape: inputShape)
-        dx.withUnsafeMutableBufferPointer { d in
-            for p in 0..<planes {
-                let v = gradOutput.data[p] / Float(hw)
-                for i in 0..<hw { d[p * hw + i] = v }
+        var dx = Tensor(uninitializedShape: inputShape)
+        gradOutput.withUnsafeBufferPointer { gp in
+            dx.withUnsafeMutableBufferPointer { d in
+                let box = UnsafeSendableBox((gp.baseAddress!, d.baseAddress!))
+                parallelChunks(planes, minWork: planes * hw) { ps in
+                    let (gp, d) = box.value
+                    for p in ps { (d + p * hw).update(repeating: gp[p] / Float(hw), count: hw) }
+                }
             }
         }
         return dx

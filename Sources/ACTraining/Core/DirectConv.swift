@@ -1,0 +1,357 @@
+// Direct (im2col-free) convolution for stride-1 "same" convolutions: forward, weight gradient
+// and input gradient with AVX-512-sized register tiles. Used by `ConvEngine` for every conv it
+// can express (groups 1, stride 1, zero padding, output size = input size: the 3x3/p1 and
+// 5x5/p2 layers of the training models and their ACB branches); everything else keeps the
+// im2col + SGEMM path.
+//
+// Padded-plane layout. Every channel of a padded image is one plane of `planeSize` floats with
+// row pitch Wp = W + dW·(KW−1); pixel (i, j) of an H×W image sits at `lead + i·Wp + j`, every
+// other element is zero. The input x uses lead = pt·Wp + pl (its padding), the output gradient
+// dZ uses lead = pb·Wp + pr (the padding of the transposed convolution). With q = oh·Wp + ow:
+//   forward   Z[o, q]      = Σ_{c,kh,kw} W[o,c,kh,kw] · xP[c][q + kh·dH·Wp + kw·dW]
+//   dW        dW[o,c,kh,kw] = Σ_q dZP'[o][q] · xP[c][q + kh·dH·Wp + kw·dW]   (dZP' = dZP + lead_dz;
+//             its columns ow ≥ W are zero, so the padding columns contribute nothing)
+//   dx        dx[c, r]     = Σ_{o,kh,kw} W[o,c,kh,kw] · dZP[o][r + (KH−1−kh)·dH·Wp + (KW−1−kw)·dW]
+// for q, r over [0, 16·nv), nv = ⌈((H−1)·Wp + W)/16⌉ vectors; outputs at columns ≥ W are
+// discarded. All three are "sum over sources (plane offset, weight)" loops over contiguous
+// 16-float vectors — no im2col, no packing. The tile loops live in ACTrainingKernels (built
+// for AVX-512); the path is taken only on CPUs that have it.
+
+import ACTrainingKernels
+import CACNet
+import Dispatch
+
+/// Copies n floats (short rows: 16-, 8-, 4-wide steps, then scalars); `add` accumulates.
+@inline(__always) private func copyRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int, add: Bool) {
+    if add { vadd(s, d, n); return }
+    var i = 0
+    while i &+ 16 <= n { store16(load16(s + i), d + i); i &+= 16 }
+    if i &+ 8 <= n { store8(load8(s + i), d + i); i &+= 8 }
+    if i &+ 4 <= n { store4(load4(s + i), d + i); i &+= 4 }
+    while i < n { d[i] = s[i]; i &+= 1 }
+}
+
+/// The geometry of one direct convolution and its branches' sources (see the file comment).
+struct DirectConvPlan {
+    struct Branch {
+        var kb: Int
+        /// Per weight column j: offset of its source in an image's input planes.
+        var xOffsets: [Int]
+        /// Distinct (kh, kw) taps, and for tap t and channel c the weight column `jOf[t·C + c]`.
+        var taps: [(kh: Int, kw: Int)]
+        var jOf: [Int]
+    }
+
+    let C: Int, O: Int, H: Int, W: Int, KH: Int, KW: Int, dH: Int, dW: Int
+    let Wp: Int, planeSize: Int, nv: Int
+    let xLead: Int, dzLead: Int
+    let branches: [Branch]
+
+    var rowLength: Int { nv * 16 }
+
+    /// The tile loops need AVX-512 on x86_64 (ACTrainingKernels is built for it); other
+    /// architectures build them for their baseline SIMD.
+    static let kernelsAvailable: Bool = {
+        #if arch(x86_64)
+        return acnet_support_cpu_features() & UInt32(ACNET_CPU_SKYLAKE_AVX512) != 0
+        #else
+        return true
+        #endif
+    }()
+
+    /// nil when the convolution is not stride-1 "same" with zero padding and one group, a
+    /// branch does not read whole taps of every channel, or the CPU lacks the kernels' ISA.
+    init?(_ g: ConvGeometry, outputChannels O: Int, branches bs: [ConvBranch]) {
+        guard Self.kernelsAvailable, g.groups == 1, g.strideH == 1, g.strideW == 1, g.mode == .zeros,
+              g.outH == g.height, g.outW == g.width, g.batch > 0 else { return nil }
+        #if DEBUG
+        // Unoptimised builds run these SIMD kernels ~150× slower than release builds (measured);
+        // there only small convolutions (the layer and ACB tests) take this path, and the
+        // model-level tests stay on im2col + OpenBLAS.
+        guard g.batch * O * g.rowsPerGroup * g.outH * g.outW <= 1 << 22 else { return nil }
+        #endif
+        C = g.channels; self.O = O; H = g.height; W = g.width
+        KH = g.kernelH; KW = g.kernelW; dH = g.dilationH; dW = g.dilationW
+        Wp = W + dW * (KW - 1)
+        let L = (H - 1) * Wp + W
+        nv = (L + 15) / 16
+        let maxOff = dH * (KH - 1) * Wp + dW * (KW - 1)
+        planeSize = (nv * 16 + maxOff + 16 + 15) / 16 * 16
+        xLead = g.padding.top * Wp + g.padding.left
+        dzLead = g.padding.bottom * Wp + g.padding.right
+        let R = g.rowsPerGroup
+        var out: [Branch] = []
+        for b in bs {
+            var xOffsets = [Int](repeating: 0, count: b.kb)
+            var tapIndex: [Int: Int] = [:]
+            var taps: [(kh: Int, kw: Int)] = []
+            var entries: [(t: Int, c: Int, j: Int)] = []
+            for j in 0..<b.kb {
+                let r = b.rowOffset + j * b.rowStride
+                guard r < R else { return nil }
+                let kw = r % KW, c = (r / KW) % C, kh = r / (KW * C)
+                xOffsets[j] = c * planeSize + kh * dH * Wp + kw * dW
+                let key = kh * KW + kw
+                let t: Int
+                if let e = tapIndex[key] { t = e } else { t = taps.count; tapIndex[key] = t; taps.append((kh, kw)) }
+                entries.append((t, c, j))
+            }
+            guard taps.count * C == b.kb else { return nil }
+            var jOf = [Int](repeating: -1, count: b.kb)
+            for e in entries {
+                guard jOf[e.t * C + e.c] < 0 else { return nil }
+                jOf[e.t * C + e.c] = e.j
+            }
+            out.append(Branch(kb: b.kb, xOffsets: xOffsets, taps: taps, jOf: jOf))
+        }
+        branches = out
+    }
+}
+
+/// Zeroed plane storage that stays zero in the padding between uses: a buffer is cleared only
+/// when its layout changes, then only the image interiors are rewritten.
+final class PlaneBuffer {
+    private(set) var pointer: UnsafeMutablePointer<Float>
+    private var capacity = 0
+    private var key: [Int] = []
+
+    init() { pointer = .allocate(capacity: 16) }
+    deinit { pointer.deallocate() }
+
+    func prepare(_ count: Int, key newKey: [Int]) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            pointer.deallocate()
+            pointer = .allocate(capacity: count)
+            capacity = count
+            key = []
+        }
+        if newKey != key {
+            pointer.initialize(repeating: 0, count: capacity)
+            key = newKey
+        }
+        return pointer
+    }
+}
+
+/// Direct-convolution driver with per-thread buffers (one per `ConvEngine`).
+final class DirectConvEngine {
+    private var xBufs: [PlaneBuffer] = []
+    private var fxBufs: [PlaneBuffer] = []
+    private var zBufs: [PlaneBuffer] = []
+    private var outBufs: [ScratchBuffer] = []
+    private var dWBufs: [ScratchBuffer] = []
+    private let packed = ScratchBuffer()
+
+    private func ensureThreads(_ t: Int) {
+        while xBufs.count < t { xBufs.append(PlaneBuffer()) }
+        while fxBufs.count < t { fxBufs.append(PlaneBuffer()) }
+        while zBufs.count < t { zBufs.append(PlaneBuffer()) }
+        while outBufs.count < t { outBufs.append(ScratchBuffer()) }
+        while dWBufs.count < t { dWBufs.append(ScratchBuffer()) }
+    }
+
+    /// Copies image n of x (NCHW) into `count` consecutive padded planes at `dst`.
+    @inline(__always)
+    private static func fillPlanes(_ p: DirectConvPlan, _ src: UnsafePointer<Float>, channels: Int,
+                                   _ dst: UnsafeMutablePointer<Float>, lead: Int) {
+        let hw = p.H * p.W
+        for c in 0..<channels {
+            let s = src + c * hw, d = dst + c * p.planeSize + lead
+            for i in 0..<p.H { copyRow(s + i * p.W, d + i * p.Wp, p.W, add: false) }
+        }
+    }
+
+    /// Forward of every branch (see `ConvEngine.forward`): Z_b in [O, N·H·W], optional moments.
+    func forward(_ p: DirectConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
+                 statsShift: [[Float]]?) -> [(sum: [Double], sumSquares: [Double])]? {
+        let O = p.O, C = p.C, hw = p.H * p.W, P = N * hw, ld = p.rowLength
+        let oBlocks = (O + 7) / 8
+        // Weights per branch: [oBlock][j][8] (zero rows past O).
+        var wOffs: [Int] = [], total = 0
+        for b in p.branches { wOffs.append(total); total += oBlocks * b.kb * 8 }
+        let wOff = wOffs
+        let wp = packed.ensure(total)
+        for (bi, b) in branches.enumerated() {
+            let kb = b.kb, dst = wp + wOff[bi]
+            for ob in 0..<oBlocks { for j in 0..<kb { for i in 0..<8 {
+                let o = ob * 8 + i
+                dst[(ob * kb + j) * 8 + i] = o < O ? b.weight[o * kb + j] : 0
+            } } }
+        }
+        let t = max(1, min(trainingThreadCount, N))
+        ensureThreads(t)
+        let nb = branches.count
+        let moments = UnsafeMutablePointer<Double>.allocate(capacity: t * nb * O * 2)
+        moments.initialize(repeating: 0, count: t * nb * O * 2)
+        defer { moments.deallocate() }
+        let key = [1, C, p.planeSize, p.Wp, p.xLead, p.H, p.W]
+        let xs = (0..<t).map { fxBufs[$0].prepare(C * p.planeSize, key: key) }
+        let outs = (0..<t).map { outBufs[$0].ensure(oBlocks * 8 * ld) }
+        let offsets = p.branches.map(\.xOffsets)
+        let box = UnsafeSendableBox((x, xs, outs, branches, moments, wp, offsets))
+        DispatchQueue.concurrentPerform(iterations: t) { tid in
+            let (x, xs, outs, branches, moments, wp, offsets) = box.value
+            let xp = xs[tid], out = outs[tid], mine = moments + tid * nb * O * 2
+            for n in stride(from: tid, to: N, by: t) {
+                Self.fillPlanes(p, x + n * C * hw, channels: C, xp, lead: p.xLead)
+                for (bi, b) in branches.enumerated() {
+                    offsets[bi].withUnsafeBufferPointer { offs in
+                        for ob in 0..<oBlocks {
+                            directTiles(xp, offs.baseAddress!, b.kb, wp + wOff[bi] + ob * b.kb * 8,
+                                        out + ob * 8 * ld, ld, nv: p.nv)
+                        }
+                    }
+                    for o in 0..<O {
+                        let s = out + o * ld, d = b.z + o * P + n * hw
+                        for i in 0..<p.H { copyRow(s + i * p.Wp, d + i * p.W, p.W, add: b.accumulate) }
+                    }
+                }
+                if let statsShift {
+                    for (bi, b) in branches.enumerated() where bi < statsShift.count {
+                        let m = mine + bi * O * 2
+                        for o in 0..<O {
+                            let (s1, s2) = vshiftedMoments(b.z + o * P + n * hw, hw, statsShift[bi][o])
+                            m[2 * o] += Double(s1)
+                            m[2 * o + 1] += Double(s2)
+                        }
+                    }
+                }
+            }
+        }
+        guard let statsShift else { return nil }
+        return (0..<statsShift.count).map { bi in
+            var sum = [Double](repeating: 0, count: O), sq = sum
+            for tid in 0..<t {
+                let m = moments + (tid * nb + bi) * O * 2
+                for o in 0..<O { sum[o] += m[2 * o]; sq[o] += m[2 * o + 1] }
+            }
+            return (sum, sq)
+        }
+    }
+
+    /// Backward (see `ConvEngine.backward`): dW_b += dZ_b ⋆ x, and dx = Σ_b W_bᵀ ⋆ dZ_b.
+    func backward(_ p: DirectConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
+                  dx: UnsafeMutablePointer<Float>?) {
+        let O = p.O, C = p.C, hw = p.H * p.W, P = N * hw, ld = p.rowLength, ps = p.planeSize
+        let nb = branches.count
+        // dZ planes per image: nb·O planes, then one zero plane (for O not a multiple of 4).
+        let zPlanes = nb * O + 1
+        let perImage = (C + zPlanes) * ps * 4
+        let t0 = max(1, min(trainingThreadCount, N))
+        // Images per chunk: the weight-gradient tiles run over ~64 vectors of every image of the
+        // chunk, so their 4 dZ rows stay in L1 while the input planes (≤ 1 MB) stay in L2.
+        let ipc = max(1, min(N, (1 << 20) / max(perImage, 1), (N + 2 * t0 - 1) / (2 * t0), (64 + p.nv - 1) / p.nv))
+        let chunks = (N + ipc - 1) / ipc
+        let t = max(1, min(t0, chunks))
+        ensureThreads(t)
+        // Input-gradient sources: for every branch, output channel and tap, one plane offset;
+        // weights [cBlock][source][8] (zero rows past C).
+        let cBlocks = (C + 7) / 8
+        var dxOffsets: [Int] = []
+        var dxWeightRefs: [(b: Int, o: Int, t: Int)] = []
+        if dx != nil {
+            for (bi, b) in p.branches.enumerated() {
+                for o in 0..<O {
+                    for (ti, tap) in b.taps.enumerated() {
+                        dxOffsets.append((bi * O + o) * ps + (p.KH - 1 - tap.kh) * p.dH * p.Wp
+                                         + (p.KW - 1 - tap.kw) * p.dW)
+                        dxWeightRefs.append((bi, o, ti))
+                    }
+                }
+            }
+        }
+        let S = dxOffsets.count
+        let wdx = packed.ensure(max(1, cBlocks * S * 8))
+        for cb in 0..<cBlocks {
+            for (s, r) in dxWeightRefs.enumerated() {
+                let b = p.branches[r.b], w = branches[r.b].weight
+                for i in 0..<8 {
+                    let c = cb * 8 + i
+                    wdx[(cb * S + s) * 8 + i] = c < C ? w[r.o * b.kb + b.jOf[r.t * C + c]] : 0
+                }
+            }
+        }
+        // Thread-local dW accumulators, [O][kb] per branch.
+        var dWOffs: [Int] = [], dWTotal = 0
+        for b in p.branches { dWOffs.append(dWTotal); dWTotal += O * b.kb }
+        let dWOff = dWOffs
+        let xKey = [2, C, ps, p.Wp, p.xLead, p.H, p.W, ipc]
+        let zKey = [3, zPlanes, ps, p.Wp, p.dzLead, p.H, p.W, ipc]
+        let xs = (0..<t).map { xBufs[$0].prepare(ipc * C * ps, key: xKey) }
+        let zs = (0..<t).map { zBufs[$0].prepare(ipc * zPlanes * ps, key: zKey) }
+        let outs = (0..<t).map { outBufs[$0].ensure(cBlocks * 8 * ld + 32) }
+        let dWs = (0..<t).map { tid -> UnsafeMutablePointer<Float> in
+            let d = dWBufs[tid].ensure(dWTotal)
+            d.update(repeating: 0, count: dWTotal)
+            return d
+        }
+        let xOffsets = p.branches.map(\.xOffsets)
+        let box = UnsafeSendableBox((x, xs, zs, outs, dWs, branches, dx, xOffsets, dxOffsets, wdx))
+        DispatchQueue.concurrentPerform(iterations: t) { tid in
+            let (x, xs, zs, outs, dWs, branches, dx, xOffsets, dxOffsets, wdx) = box.value
+            let xp = xs[tid], zp = zs[tid], out = outs[tid], dWt = dWs[tid]
+            let sums = out + cBlocks * 8 * ld  // 24 floats of scratch after the output rows
+            for ci in stride(from: tid, to: chunks, by: t) {
+                let n0 = ci * ipc, n1 = min(N, n0 + ipc), m = n1 - n0
+                for li in 0..<m {
+                    let n = n0 + li
+                    Self.fillPlanes(p, x + n * C * hw, channels: C, xp + li * C * ps, lead: p.xLead)
+                    let zi = zp + li * zPlanes * ps
+                    for (bi, b) in branches.enumerated() {
+                        for o in 0..<O {
+                            let s = b.z + o * P + n * hw, d = zi + (bi * O + o) * ps + p.dzLead
+                            for i in 0..<p.H { copyRow(s + i * p.W, d + i * p.Wp, p.W, add: false) }
+                        }
+                    }
+                }
+                // dW_b[o][j] += Σ_images Σ_q dZ'[o][q] · x[xOffsets[j] + q], 4 × 6 tiles.
+                for (bi, b) in branches.enumerated() {
+                    let kb = b.kb
+                    xOffsets[bi].withUnsafeBufferPointer { xo in
+                        var o0 = 0
+                        while o0 < O {
+                            var dzo = (0, 0, 0, 0)
+                            func row(_ i: Int) -> Int { (o0 + i < O ? bi * O + o0 + i : nb * O) * ps + p.dzLead }
+                            dzo = (row(0), row(1), row(2), row(3))
+                            var j0 = 0
+                            while j0 < kb {
+                                var so = (0, 0, 0, 0, 0, 0)
+                                func src(_ i: Int) -> Int { xo[j0 + i < kb ? j0 + i : 0] }
+                                so = (src(0), src(1), src(2), src(3), src(4), src(5))
+                                directWeightTile(zp, dzo, xp, so, nv: p.nv, images: m,
+                                                 zImage: zPlanes * ps, xImage: C * ps, sums)
+                                for i in 0..<min(4, O - o0) {
+                                    let d = dWt + dWOff[bi] + (o0 + i) * kb
+                                    for jj in 0..<min(6, kb - j0) { d[j0 + jj] += sums[i * 6 + jj] }
+                                }
+                                j0 += 6
+                            }
+                            o0 += 4
+                        }
+                    }
+                }
+                // dx[c] = Σ sources, 8 channels × 3 vectors per tile, then compacted to NCHW.
+                guard let dx else { continue }
+                dxOffsets.withUnsafeBufferPointer { offs in
+                    for li in 0..<m {
+                        let zi = zp + li * zPlanes * ps
+                        for cb in 0..<cBlocks {
+                            directTiles(zi, offs.baseAddress!, S, wdx + cb * S * 8, out + cb * 8 * ld, ld, nv: p.nv)
+                        }
+                        let dxi = dx + (n0 + li) * C * hw
+                        for c in 0..<C {
+                            let s = out + c * ld, d = dxi + c * hw
+                            for i in 0..<p.H { copyRow(s + i * p.Wp, d + i * p.W, p.W, add: false) }
+                        }
+                    }
+                }
+            }
+        }
+        for (bi, b) in branches.enumerated() {
+            guard let dW = b.dW else { continue }
+            let n = O * b.kb
+            for tid in 0..<t { vadd(dWs[tid] + dWOff[bi], dW, n) }
+        }
+    }
+}
+
