@@ -36,9 +36,9 @@ enum ConvDirect {
         let outPlane = g.outH * g.outW
         // Interior output columns: every tap in bounds horizontally.
         let span = (g.kernelW - 1) * g.dilationW
-        let owLo = min(g.outW, ceilDiv(g.padLeft, g.strideW))
+        let owLo = kmin(g.outW, ceilDiv(g.padLeft, g.strideW))
         let hiNum = g.inW - 1 - span + g.padLeft
-        let owHi = hiNum < 0 ? owLo : max(owLo, min(g.outW, hiNum / g.strideW + 1))
+        let owHi = hiNum < 0 ? owLo : kmax(owLo, kmin(g.outW, hiNum / g.strideW + 1))
         blockOffsets.withUnsafeBufferPointer { offsets in
             for n in 0..<batch {
                 let xa = ActivationAddressing(base: UnsafePointer(x.base + n * x.imageStride),
@@ -104,7 +104,7 @@ enum ConvDirect {
                                 interiorPixel(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
                                 o += 1
                             }
-                            o = max(owHi, owLo)
+                            o = kmax(owHi, owLo)
                             while o < g.outW {
                                 edgePixel(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
                                 o += 1
@@ -131,9 +131,9 @@ enum ConvDirect {
     /// Output rows [lo, hi) whose taps are all in bounds vertically (the vertical interior).
     @inline(__always)
     static func interiorRows(_ g: ConvGeometry) -> (lo: Int, hi: Int) {
-        let lo = min(g.outH, ceilDiv(g.padTop, g.strideH))
+        let lo = kmin(g.outH, ceilDiv(g.padTop, g.strideH))
         let num = g.inH - 1 - (g.kernelH - 1) * g.dilationH + g.padTop
-        return (lo, num < 0 ? lo : max(lo, min(g.outH, num / g.strideH + 1)))
+        return (lo, num < 0 ? lo : kmax(lo, kmin(g.outH, num / g.strideH + 1)))
     }
 
     /// Kernel columns [begin, end) of output column `ow` whose taps are in bounds horizontally.
@@ -184,7 +184,7 @@ enum ConvDirect {
             while oh + 2 <= ohHi {
                 var r = full
                 r.ih0 = oh * g.strideH - g.padTop
-                let n = min(6, ohHi - oh)
+                let n = kmin(6, ohHi - oh)
                 if n == 6 {  // the constant count keeps the full tile's input offsets constant-folded
                     interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
                                      outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd)
@@ -221,8 +221,8 @@ enum ConvDirect {
     {
         // Pixels k ≥ count repeat pixel count−1's input (in bounds) and are not stored: a
         // remainder of 2–5 pixels costs one tile instead of that many single pixels.
-        let s1 = min(1, count - 1) * step, s2 = min(2, count - 1) * step, s3 = min(3, count - 1) * step
-        let s4 = min(4, count - 1) * step, s5 = min(5, count - 1) * step
+        let s1 = kmin(1, count - 1) * step, s2 = kmin(2, count - 1) * step, s3 = kmin(3, count - 1) * step
+        let s4 = kmin(4, count - 1) * step, s5 = kmin(5, count - 1) * step
         var a0 = q.bias.0, a1 = q.bias.0, a2 = q.bias.0, a3 = q.bias.0, a4 = q.bias.0, a5 = q.bias.0
         var b0 = q.bias.1, b1 = q.bias.1, b2 = q.bias.1, b3 = q.bias.1, b4 = q.bias.1, b5 = q.bias.1
         var c0 = q.bias.2, c1 = q.bias.2, c2 = q.bias.2, c3 = q.bias.2, c4 = q.bias.2, c5 = q.bias.2
@@ -313,7 +313,7 @@ enum ConvDirect {
     {
         let ps = xa.pixelStride
         let (ohLo, ohHi) = interiorRows(g)
-        let n = max(0, owHi - owLo)
+        let n = kmax(0, owHi - owLo)
         let tilesEnd = owLo + n / 12 * 12 + (n % 12) / 6 * 6
         let rightEdge = owHi - tilesEnd >= 2 ? owHi : tilesEnd
         @inline(__always) func pixels(_ rows: Rows, _ o: Int, _ oh: Int) {
@@ -345,7 +345,7 @@ enum ConvDirect {
             var oh = ohLo
             while oh + 2 <= ohHi {
                 let r = Rows(ih0: oh * g.strideH - g.padTop, khBegin: 0, khEnd: g.kernelH)
-                let count = min(6, ohHi - oh)
+                let count = kmin(6, ohHi - oh)
                 interiorPairTile(g, xa, pb, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps, outStep: g.outW,
                                  kwBegin: kwBegin, kwEnd: kwEnd, count: count)
                 oh += count
@@ -392,7 +392,7 @@ enum ConvDirect {
             var oh = ohLo
             while oh + 2 <= ohHi {
                 let rows = Rows(ih0: oh * g.strideH - g.padTop, khBegin: 0, khEnd: g.kernelH)
-                let count = min(tile, ohHi - oh)
+                let count = kmin(tile, ohHi - oh)
                 interiorTile(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh, step: g.strideH * g.inW * ps,
                              outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: count)
                 oh += count
@@ -491,8 +491,8 @@ enum ConvDirect {
                                  step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 6)
     {
         // Pixels k ≥ count repeat pixel count−1's input and are not stored (see interiorQuadTile).
-        let s1 = min(1, count - 1) * step, s2 = min(2, count - 1) * step, s3 = min(3, count - 1) * step
-        let s4 = min(4, count - 1) * step, s5 = min(5, count - 1) * step
+        let s1 = kmin(1, count - 1) * step, s2 = kmin(2, count - 1) * step, s3 = kmin(3, count - 1) * step
+        let s4 = kmin(4, count - 1) * step, s5 = kmin(5, count - 1) * step
         var a0 = pb.bias0, a1 = pb.bias0, a2 = pb.bias0, a3 = pb.bias0, a4 = pb.bias0, a5 = pb.bias0
         var c0 = pb.bias1, c1 = pb.bias1, c2 = pb.bias1, c3 = pb.bias1, c4 = pb.bias1, c5 = pb.bias1
         let ps = xa.pixelStride
@@ -554,9 +554,9 @@ enum ConvDirect {
                              step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 8)
     {
         // Pixels k ≥ count repeat pixel count−1's input and are not stored (see interiorQuadTile).
-        let s1 = min(1, count - 1) * step, s2 = min(2, count - 1) * step, s3 = min(3, count - 1) * step
-        let s4 = min(4, count - 1) * step, s5 = min(5, count - 1) * step, s6 = min(6, count - 1) * step
-        let s7 = min(7, count - 1) * step
+        let s1 = kmin(1, count - 1) * step, s2 = kmin(2, count - 1) * step, s3 = kmin(3, count - 1) * step
+        let s4 = kmin(4, count - 1) * step, s5 = kmin(5, count - 1) * step, s6 = kmin(6, count - 1) * step
+        let s7 = kmin(7, count - 1) * step
         var a0 = biasV, a1 = biasV, a2 = biasV, a3 = biasV, a4 = biasV, a5 = biasV, a6 = biasV, a7 = biasV
         let ps = xa.pixelStride
         let iw0 = ow * g.strideW - g.padLeft + kwBegin * g.dilationW

@@ -28,7 +28,7 @@ enum Dense {
                     i += 1
                 }
                 let v = activate((a0 + a1) + (a2 + a3), activation)
-                for l in 0..<min(16, o - b * 16) { yp[b * 16 + l] = v[l] }
+                for l in 0..<kmin(16, o - b * 16) { yp[b * 16 + l] = v[l] }
             }
         }
     }

@@ -108,7 +108,7 @@ enum Elementwise {
         for n in 0..<batch {
             let xp = UnsafePointer(x.base + n * x.imageStride), yp = y.base + n * y.imageStride
             var m = -Float.infinity
-            for i in 0..<x.c { m = max(m, xp[i]) }
+            for i in 0..<x.c { m = kmax(m, xp[i]) }
             var sum: Float = 0
             for i in 0..<x.c {
                 let e = KernelMath.exp(xp[i] - m)

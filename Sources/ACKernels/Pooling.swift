@@ -16,12 +16,12 @@ enum Pooling {
                 let yb = y.base + n * y.imageStride + b * outPlane * 16
                 for oh in 0..<g.outH {
                     let hs = oh * g.strideH - g.padTop
-                    let he = min(hs + g.kernelH, g.inH + g.padBottom)
-                    let h0 = max(hs, 0), h1 = min(he, g.inH)
+                    let he = kmin(hs + g.kernelH, g.inH + g.padBottom)
+                    let h0 = kmax(hs, 0), h1 = kmin(he, g.inH)
                     for ow in 0..<g.outW {
                         let ws = ow * g.strideW - g.padLeft
-                        let we = min(ws + g.kernelW, g.inW + g.padRight)
-                        let w0 = max(ws, 0), w1 = min(we, g.inW)
+                        let we = kmin(ws + g.kernelW, g.inW + g.padRight)
+                        let w0 = kmax(ws, 0), w1 = kmin(we, g.inW)
                         var acc = V16(repeating: isMax ? -Float.infinity : 0)
                         for ih in h0..<h1 {
                             for iw in w0..<w1 {
@@ -57,7 +57,7 @@ enum Pooling {
                 if p < plane { s0 += load16(xb + p * 16) }
                 let mean = (s0 + s1) * scale
                 let yp = y.base + n * y.imageStride + b * 16
-                for l in 0..<min(16, x.c - b * 16) { yp[l] = mean[l] }
+                for l in 0..<kmin(16, x.c - b * 16) { yp[l] = mean[l] }
             }
         }
     }

@@ -6,6 +6,15 @@ import ACKernelTypes
 /// AVX2 registers, four NEON registers).
 typealias V16 = SIMD16<Float>
 
+// Integer and float minimum/maximum for the kernels. The standard library's generic `min`/`max`
+// are specialised into the calling module under a name without the module's (`$ss3min…Tg5`):
+// two ISA modules emitting it would be merged by the linker and one ISA's copy would run for
+// all (scripts/check_isa.sh fails on such symbols). These are module-internal, so every ISA
+// module gets its own; they use the standard library's definitions (same NaN behaviour).
+@inline(__always) func kmin(_ a: Int, _ b: Int) -> Int { b < a ? b : a }
+@inline(__always) func kmax(_ a: Int, _ b: Int) -> Int { b >= a ? b : a }
+@inline(__always) func kmax(_ a: Float, _ b: Float) -> Float { b >= a ? b : a }
+
 extension SIMD16 where Scalar == Float {
     /// self + x·w. With ACNET_ISA_FMA (the AVX2, AVX-512 and aarch64 builds) one fused
     /// multiply-add per lane; in the x86_64 baseline build a separate multiply and add, because
