@@ -173,6 +173,10 @@ for t in [1] if 1 in threads else []:
         if m.startswith("conv3x3_") and peak.get(1):
             frac = ours["gflops"] / peak[1]
             s += f"; {100 * frac:.0f}% of the measured FMA peak (target ≥ 90%: {'met' if frac >= 0.9 else 'not met'})"
+        fastest = min(peers, key=lambda b: b["median_ms"])
+        if ours["foreign_cores"] > RETRY or fastest["foreign_cores"] > RETRY:
+            s += (f" — † foreign load {ours['foreign_cores']:.2f} (ours) / {fastest['foreign_cores']:.2f} (peer) cores: "
+                  "not conclusive, re-measure on a quiet machine")
         w(s)
 w("")
 
