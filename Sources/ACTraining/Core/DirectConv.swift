@@ -115,13 +115,18 @@ final class PlaneBuffer {
     private var capacity = 0
     private var key: [Int] = []
 
-    init() { pointer = .allocate(capacity: 16) }
+    /// 64-byte aligned (one cache line, one 16-float vector).
+    private static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: max(n, 16) * 4, alignment: 64).bindMemory(to: Float.self, capacity: max(n, 16))
+    }
+
+    init() { pointer = Self.allocate(16) }
     deinit { pointer.deallocate() }
 
     func prepare(_ count: Int, key newKey: [Int]) -> UnsafeMutablePointer<Float> {
         if count > capacity {
             pointer.deallocate()
-            pointer = .allocate(capacity: count)
+            pointer = Self.allocate(count)
             capacity = count
             key = []
         }
@@ -278,7 +283,10 @@ final class DirectConvEngine {
         let xKey = [2, C, ps, p.Wp, p.xLead, p.H, p.W, ipc]
         let zKey = [3, zPlanes, ps, p.Wp, p.dzLead, p.H, p.W, ipc]
         let xs = (0..<t).map { xBufs[$0].prepare(ipc * C * ps, key: xKey) }
-        let zs = (0..<t).map { zBufs[$0].prepare(ipc * zPlanes * ps, key: zKey) }
+        // dZ planes start `zShift` floats into their 64-byte-aligned buffer so that dZ pixel (0, 0)
+        // (lead dzLead) is vector-aligned: the weight-gradient tiles' 4 dZ loads never split a line.
+        let zShift = (16 - p.dzLead % 16) % 16
+        let zs = (0..<t).map { zBufs[$0].prepare(ipc * zPlanes * ps + 16, key: zKey) + zShift }
         let outs = (0..<t).map { outBufs[$0].ensure(cBlocks * 8 * ld + 32) }
         let dWs = (0..<t).map { tid -> UnsafeMutablePointer<Float> in
             let d = dWBufs[tid].ensure(dWTotal)
