@@ -26,7 +26,10 @@ enum Pooling {
                         for ih in h0..<h1 {
                             for iw in w0..<w1 {
                                 let v = load16(xb + (ih * g.inW + iw) * 16)
-                                acc = isMax ? pointwiseMax(acc, v) : acc + v
+                                // Lane-wise max as compare + blend: `pointwiseMax` compiles to a
+                                // scalar loop over the 16 lanes here. Same result, NaN included
+                                // (v where v ≥ acc, else acc — Swift.max's definition).
+                                acc = isMax ? acc.replacing(with: v, where: v .>= acc) : acc + v
                             }
                         }
                         if !isMax {
