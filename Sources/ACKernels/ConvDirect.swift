@@ -165,9 +165,20 @@ enum ConvDirect {
             let edgesLater = oh >= ohLo && oh < ohHi
             if !edgesLater { for o in 0..<owLo { quadPixel(g, xa, q, cBegin, cCount, kk, rows, o, oh) } }
             var ow = owLo
+            // 3-wide kernels at unit stride and dilation (most 3x3 layers) get literal tap
+            // geometry, so the compiler unrolls the kernel-column loop and folds the offsets.
+            let unit3 = g.kernelW == 3 && g.strideW == 1 && g.dilationW == 1
             while ow < tilesEnd {
-                interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, ow, oh, step: g.strideW * ps, outStep: 1,
-                                 kwBegin: 0, kwEnd: g.kernelW)
+                if unit3 && ps == 1 {
+                    interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, ow, oh, step: 1, outStep: 1,
+                                     kwBegin: 0, kwEnd: 3, kernelW: 3)
+                } else if unit3 {
+                    interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, ow, oh, step: 16, outStep: 1,
+                                     kwBegin: 0, kwEnd: 3, kernelW: 3)
+                } else {
+                    interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, ow, oh, step: g.strideW * ps, outStep: 1,
+                                     kwBegin: 0, kwEnd: g.kernelW)
+                }
                 ow += 6
             }
             if owHi - tilesEnd >= 2 {
@@ -217,7 +228,8 @@ enum ConvDirect {
     @inline(__always)
     static func interiorQuadTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
                                  _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
-                                 step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 6)
+                                 step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 6,
+                                 kernelW: Int? = nil)
     {
         // Pixels k ≥ count repeat pixel count−1's input (in bounds) and are not stored: a
         // remainder of 2–5 pixels costs one tile instead of that many single pixels.
@@ -229,7 +241,7 @@ enum ConvDirect {
         var d0 = q.bias.3, d1 = q.bias.3, d2 = q.bias.3, d3 = q.bias.3, d4 = q.bias.3, d5 = q.bias.3
         let ps = xa.pixelStride
         let iw0 = ow * g.strideW - g.padLeft + kwBegin * g.dilationW
-        let kw = g.kernelW
+        let kw = kernelW ?? g.kernelW  // a literal at the call site lets the tap loop unroll
         let dws = g.dilationW * ps
         for ci in 0..<cCount {
             let xc = xa.channelBase(cBegin + ci)
