@@ -121,26 +121,12 @@ final class ConvEngine {
                     }
                 }
                 if let statsShift {
-                    for (bi, b) in branches.enumerated() where bi < statsShift.count {
-                        let m = mine + bi * O * 2
-                        for o in 0..<O {
-                            let (s1, s2) = vshiftedMoments(b.z + o * P + n0 * ohw, pc, statsShift[bi][o])
-                            m[2 * o] += Double(s1)
-                            m[2 * o + 1] += Double(s2)
-                        }
-                    }
+                    accumulateMoments(branches, statsShift, into: mine, O: O, P: P, first: n0 * ohw, count: pc)
                 }
             }
         }
         guard let statsShift else { return nil }
-        return (0..<statsShift.count).map { bi in
-            var sum = [Double](repeating: 0, count: O), sq = sum
-            for tid in 0..<t {
-                let m = moments + (tid * nb + bi) * O * 2
-                for o in 0..<O { sum[o] += m[2 * o]; sq[o] += m[2 * o + 1] }
-            }
-            return (sum, sq)
-        }
+        return reduceMoments(moments, threads: t, branches: nb, statsCount: statsShift.count, O: O)
     }
 
     /// Given dZ_b in `branches[b].z`: dW_b += dZ_b · colᵀ (into `branches[b].dW`), and, if `dx`
@@ -199,5 +185,36 @@ final class ConvEngine {
             let n = g.groups * Og * b.kb
             for tid in 0..<t { vadd(dWs[tid].pointer + offsets[bi], dW, n) }
         }
+    }
+}
+
+/// Adds, for each of the first `statsShift.count` branches and each output channel o, the
+/// shifted moments Σ(z − shift) and Σ(z − shift)² of columns [first, first + count) of the
+/// branch's Z ([O, P], "CN" layout) into `m` (per branch, [O][2] Doubles: sum, sum of squares).
+/// Shared by the im2col and direct convolution engines (BatchNorm statistics while Z is in cache).
+func accumulateMoments(_ branches: [ConvBranch], _ statsShift: [[Float]], into m: UnsafeMutablePointer<Double>,
+                       O: Int, P: Int, first: Int, count: Int) {
+    for (bi, b) in branches.enumerated() where bi < statsShift.count {
+        let mb = m + bi * O * 2
+        for o in 0..<O {
+            let (s1, s2) = vshiftedMoments(b.z + o * P + first, count, statsShift[bi][o])
+            mb[2 * o] += Double(s1)
+            mb[2 * o + 1] += Double(s2)
+        }
+    }
+}
+
+/// Sums the per-thread moment buffers (`moments`: [threads][branches][O][2]) of the first
+/// `statsCount` branches into one (sum, sum of squares) pair of [O] arrays per branch.
+func reduceMoments(_ moments: UnsafePointer<Double>, threads t: Int, branches nb: Int, statsCount: Int, O: Int)
+    -> [(sum: [Double], sumSquares: [Double])]
+{
+    (0..<statsCount).map { bi in
+        var sum = [Double](repeating: 0, count: O), sq = sum
+        for tid in 0..<t {
+            let m = moments + (tid * nb + bi) * O * 2
+            for o in 0..<O { sum[o] += m[2 * o]; sq[o] += m[2 * o + 1] }
+        }
+        return (sum, sq)
     }
 }

@@ -212,26 +212,12 @@ final class DirectConvEngine {
                     }
                 }
                 if let statsShift {
-                    for (bi, b) in branches.enumerated() where bi < statsShift.count {
-                        let m = mine + bi * O * 2
-                        for o in 0..<O {
-                            let (s1, s2) = vshiftedMoments(b.z + o * P + n * hw, hw, statsShift[bi][o])
-                            m[2 * o] += Double(s1)
-                            m[2 * o + 1] += Double(s2)
-                        }
-                    }
+                    accumulateMoments(branches, statsShift, into: mine, O: O, P: P, first: n * hw, count: hw)
                 }
             }
         }
         guard let statsShift else { return nil }
-        return (0..<statsShift.count).map { bi in
-            var sum = [Double](repeating: 0, count: O), sq = sum
-            for tid in 0..<t {
-                let m = moments + (tid * nb + bi) * O * 2
-                for o in 0..<O { sum[o] += m[2 * o]; sq[o] += m[2 * o + 1] }
-            }
-            return (sum, sq)
-        }
+        return reduceMoments(moments, threads: t, branches: nb, statsCount: statsShift.count, O: O)
     }
 
     /// Backward (see `ConvEngine.backward`): dW_b += dZ_b ⋆ x, and dx = Σ_b W_bᵀ ⋆ dZ_b.
