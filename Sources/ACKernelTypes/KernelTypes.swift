@@ -177,6 +177,10 @@ public struct KernelTable {
     /// Direct convolution, oc16 packing: (geometry, batch, x, y, residual, weights, bias,
     /// per-block weight offsets).
     public var conv: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, [Int]) -> Void
+    /// Winograd F(4×4, 3×3) convolution, winograd43 packing: (geometry, batch, x, y, residual,
+    /// weights, bias, scratch of `Winograd43.scratchElements` floats, chunk tiles).
+    public var winograd: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights,
+                          UnsafeMutablePointer<Float>, Int) -> Void
     /// Depthwise convolution: (geometry, batch, x, y, residual, weights, bias).
     public var depthwise: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights) -> Void
     /// Max (true) or average pooling: (geometry, isMax, batch, x, y).
@@ -203,6 +207,8 @@ public struct KernelTable {
     @inlinable
     public init(isa: KernelISA,
                 conv: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, [Int]) -> Void,
+                winograd: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights,
+                                     UnsafeMutablePointer<Float>, Int) -> Void,
                 depthwise: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights) -> Void,
                 pool: @escaping (PoolGeometry, Bool, Int, TensorView, TensorView) -> Void,
                 globalAvgPool: @escaping (Int, TensorView, TensorView) -> Void,
@@ -217,6 +223,7 @@ public struct KernelTable {
     {
         self.isa = isa
         self.conv = conv
+        self.winograd = winograd
         self.depthwise = depthwise
         self.pool = pool
         self.globalAvgPool = globalAvgPool

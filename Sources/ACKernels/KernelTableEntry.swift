@@ -22,6 +22,8 @@ public func kernelTable() -> KernelTable {
     KernelTable(
         isa: thisISA,
         conv: { ConvDirect.run($0, batch: $1, x: $2, y: $3, residual: $4, weights: $5, bias: $6, blockOffsets: $7) },
+        winograd: { ConvWinograd.run($0, batch: $1, x: $2, y: $3, residual: $4, weights: $5, bias: $6, scratch: $7,
+                                     chunkTiles: $8) },
         depthwise: { ConvDepthwise.run($0, batch: $1, x: $2, y: $3, residual: $4, weights: $5, bias: $6) },
         pool: { Pooling.run($0, max: $1, batch: $2, x: $3, y: $4) },
         globalAvgPool: { Pooling.global(batch: $0, x: $1, y: $2) },

@@ -35,11 +35,13 @@ public enum BenchmarkModels {
     /// first conv, second conv, then the projection shortcut), either drawn from the seeded
     /// generator or, with `parameters`, taken from that list one by one. Every given shape must
     /// equal the layer's, and the list must have exactly one entry per conv/linear layer.
+    /// `winograd` chooses which 3×3 stride-1 convolutions also get Winograd weights.
     /// - Throws: `WriterError` for an unknown name or any parameter mismatch.
-    public static func build(_ name: String, seed: UInt64 = 20240601,
-                             parameters: [LayerParameters]? = nil) throws(WriterError) -> [UInt8]
+    public static func build(_ name: String, seed: UInt64 = 20240601, parameters: [LayerParameters]? = nil,
+                             winograd: WinogradPolicy = .off) throws(WriterError) -> [UInt8]
     {
         var net = Net(seed: seed)
+        net.winograd = winograd
         net.given = parameters
         let bytes: [UInt8]
         switch name {
@@ -64,6 +66,7 @@ public enum BenchmarkModels {
         /// Parameters supplied from outside, consumed in layer order; nil = random.
         var given: [LayerParameters]?
         var used = 0
+        var winograd = WinogradPolicy.off
 
         init(seed: UInt64) { rng = seed }
 
@@ -87,6 +90,7 @@ public enum BenchmarkModels {
                              inputSpec: InputSpec(channelOrder: .none, mean: .init(repeating: 0, count: c),
                                                   std: .init(repeating: 1, count: c)),
                              labels: (0..<labels).map { "class \($0)" })
+            b.winograd = winograd
         }
 
         /// The next layer's (weight, bias): random (He-normal × `wscale`, bias N(0, 0.01)) or the

@@ -49,6 +49,7 @@ public struct ModelBuilder {
         var output: Int
         var weight: Int?
         var bias: Int?
+        var winogradWeight: Int? = nil
         var params: [Int32]
     }
 
@@ -59,6 +60,9 @@ public struct ModelBuilder {
 
     /// The model input, [1, C, H, W].
     public let input: TensorRef
+    /// Which 3×3 stride-1 convolutions also get Winograd F(4×4, 3×3) weights (applies to
+    /// `conv2d` calls made after setting it). Default `.off`.
+    public var winograd: WinogradPolicy = .off
 
     /// - Parameters:
     ///   - inputChannels, height, width: the input image tensor C × H × W.
@@ -144,7 +148,15 @@ public struct ModelBuilder {
         let bi = constant(Packing.padded16(bias ?? [Float](repeating: 0, count: o)), .plain)
         let params = [kh, kw, sh, sw, padding.top, padding.left, padding.bottom, padding.right, dh, dw, groups,
                       Int(activation.rawValue), o]
-        return emit(.conv2d, residual.map { [x, $0] } ?? [x], outDims, weight: wi, bias: bi, params: params)
+        let out = emit(.conv2d, residual.map { [x, $0] } ?? [x], outDims, weight: wi, bias: bi, params: params)
+        let g = ConvGeometry(inC: c, inH: h, inW: w, outC: o, outH: outDims[2], outW: outDims[3], kernelH: kh,
+                             kernelW: kw, strideH: sh, strideW: sw, padTop: padding.top, padLeft: padding.left,
+                             dilationH: dh, dilationW: dw, groups: groups, activation: activation)
+        if winograd.selects(g) {
+            ops[ops.count - 1].winogradWeight = constant(Packing.winograd43(weight, outputChannels: o, inputChannels: c),
+                                                         .winograd43)
+        }
+        return out
     }
 
     private mutating func pool(_ code: OpCode, _ x: TensorRef, _ k: (Int, Int), _ s: (Int, Int), _ p: Padding,

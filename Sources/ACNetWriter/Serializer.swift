@@ -36,7 +36,10 @@ extension ModelBuilder {
 
         let H = ACNBFormat.Header.self
         for k in 0..<8 { b[k] = F.magic[k] }
-        put32(F.version, H.version)
+        // Version 2 only when an op has Winograd weights, so other files stay readable by
+        // version-1 runtimes.
+        let version: UInt32 = ops.contains { $0.winogradWeight != nil } ? 2 : 1
+        put32(version, H.version)
         put32(F.kernelLayout, H.kernelLayout)
         put64(UInt64(cursor), H.fileSize)
         put32(UInt32(F.headerSize), H.headerSize)
@@ -85,6 +88,7 @@ extension ModelBuilder {
             put32(UInt32(op.output), e + O.output)
             put32(op.weight.map { UInt32($0) } ?? F.none, e + O.weight)
             put32(op.bias.map { UInt32($0) } ?? F.none, e + O.bias)
+            if version >= 2 { put32(op.winogradWeight.map { UInt32($0) } ?? F.none, e + O.winogradWeight) }
             for (k, p) in op.params.enumerated() { put32(UInt32(bitPattern: p), e + O.params + 4 * k) }
         }
         for (k, r) in labelRefs.enumerated() { put32(r, labelTable + 4 * k) }

@@ -51,6 +51,31 @@ public enum Packing {
         convOC16(weight, outputChannels: o, inputChannels: f, kernelH: 1, kernelW: 1, groups: 1)
     }
 
+    /// 3×3 convolution weights OIHW (groups 1) → `winograd43`: U = G·g·Gᵀ per (o, c), computed
+    /// in Double and rounded once, laid out [⌈O/16⌉][36][C][16] (`Winograd43`; G from Lavin &
+    /// Gray 2016).
+    public static func winograd43(_ weight: [Float], outputChannels o: Int, inputChannels c: Int) -> [Float] {
+        precondition(weight.count == o * c * 9, "Packing.winograd43: weight has \(weight.count) elements, O×C×3×3 needs \(o * c * 9)")
+        let G: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+                             [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
+        var out = [Float](repeating: 0, count: Winograd43.weightElements(inC: c, outC: o))
+        for oc in 0..<o {
+            for ci in 0..<c {
+                let k = weight[(oc * c + ci) * 9..<(oc * c + ci) * 9 + 9].map(Double.init)
+                // t = G·g (6×3), U = t·Gᵀ (6×6).
+                var t = [Double](repeating: 0, count: 18)
+                for i in 0..<6 { for j in 0..<3 { t[i * 3 + j] = (0..<3).reduce(0) { $0 + G[i][$1] * k[$1 * 3 + j] } } }
+                for i in 0..<6 {
+                    for j in 0..<6 {
+                        let u = (0..<3).reduce(0) { $0 + t[i * 3 + $1] * G[j][$1] }
+                        out[(((oc / 16) * 36 + i * 6 + j) * c + ci) * 16 + oc % 16] = Float(u)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// A per-channel vector padded with zeros to a multiple of 16.
     public static func padded16(_ v: [Float]) -> [Float] {
         v + [Float](repeating: 0, count: ceilDiv(v.count, 16) * 16 - v.count)

@@ -50,11 +50,20 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Kernel instruction set: auto (the fastest this CPU supports), baseline, avx2 or avx512.")
     var isa: String = "auto"
 
+    @Option(help: ArgumentHelp(
+        "With --arch: which 3x3 stride-1 convolutions get Winograd F(4x4,3x3) weights: auto, all or off.",
+        discussion: "auto follows the export rule (Winograd43.isProfitable)."))
+    var winograd: String = "auto"
+
+    @Flag(help: "Run direct convolution even where the model has Winograd weights.")
+    var direct = false
+
     func validate() throws {
         guard (model == nil) != (arch == nil) else { throw ValidationError("give either a model file or --arch") }
         guard batch >= 1, warmup >= 0, threads >= 1 else { throw ValidationError("batch and threads must be ≥ 1") }
         if let iterations, iterations < 1 { throw ValidationError("--iterations must be ≥ 1") }
         if weights != nil, arch == nil { throw ValidationError("--weights needs --arch") }
+        guard WinogradPolicy(rawValue: winograd) != nil else { throw ValidationError("--winograd must be auto, all or off") }
         if isa != "auto" {
             guard let k = KernelISA.allCases.first(where: { $0.name == isa }) else {
                 throw ValidationError("--isa must be auto, baseline, avx2 or avx512")
@@ -74,7 +83,7 @@ struct BenchCommand: ParsableCommand {
                     given = w.layers
                     FileHandle.standardError.write(Data("weights: \(w.layers.count) layers of \(w.model) from \(weights)\n".utf8))
                 }
-                let bytes = try BenchmarkModels.build(arch, parameters: given)
+                let bytes = try BenchmarkModels.build(arch, parameters: given, winograd: WinogradPolicy(rawValue: winograd)!)
                 if let saveModel { try Data(bytes).write(to: URL(fileURLWithPath: saveModel), options: .atomic) }
                 m = try Model(bytes: bytes)
                 name = arch
@@ -90,7 +99,9 @@ struct BenchCommand: ParsableCommand {
             throw CLIError("\(model ?? ""): \(error)")
         }
         let session = try Session(model: m, options: SessionOptions(threads: threads, maxBatch: batch,
-                                                                       isa: KernelISA.allCases.first { $0.name == isa }))
+                                                                       isa: KernelISA.allCases.first { $0.name == isa },
+                                                                       useWinograd: !direct))
+        let winogradLayers = direct ? 0 : m.layers.filter { $0.kernel == "conv.winograd43" }.count
         var rng = SystemRandomNumberGenerator()
         let input = (0..<(batch * m.inputElementCount)).map { _ in Float.random(in: -1...1, using: &rng) }
         var output = [Float](repeating: 0, count: batch * m.outputElementCount)
@@ -126,12 +137,12 @@ struct BenchCommand: ParsableCommand {
         let peak = acnet_support_fma_peak_gflops(200_000_000, 3)
         if json {
             print("""
-                {"model":"\(name)","batch":\(batch),"threads":\(threads),"isa":"\(session.isa.name)","macs":\(m.macs),"iterations":\(n),\
+                {"model":"\(name)","batch":\(batch),"threads":\(threads),"isa":"\(session.isa.name)","winograd_layers":\(winogradLayers),"macs":\(m.macs),"iterations":\(n),\
                 "median_ms":\(median),"p10_ms":\(p10),"p90_ms":\(p90),"gflops":\(gflops),\
                 "fma_peak_gflops":\(peak),"fraction_of_peak":\(peak > 0 ? gflops / peak : 0)}
                 """)
         } else {
-            print("model: \(name)  batch \(batch)  threads \(threads)  isa \(session.isa.name)  MACs/image \(m.macs)  runs \(n) (+\(warmup) warm-up)")
+            print("model: \(name)  batch \(batch)  threads \(threads)  isa \(session.isa.name)  winograd layers \(winogradLayers)  MACs/image \(m.macs)  runs \(n) (+\(warmup) warm-up)")
             print(String(format: "latency ms: median %.4f  p10 %.4f  p90 %.4f", median, p10, p90))
             print(String(format: "throughput: %.1f GFLOP/s", gflops))
             if peak > 0 {

@@ -34,6 +34,10 @@ enum Step {
     /// of block b's weights; `residual` is an activation slot or -1.
     case conv(ConvGeometry, input: Int, output: Int, residual: Int,
               weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int])
+    /// Winograd F(4×4, 3×3) convolution (weights packing `winograd43`), blocked input; uses
+    /// the session's scratch.
+    case winograd(ConvGeometry, input: Int, output: Int, residual: Int,
+                  weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, chunkTiles: Int)
     /// Depthwise convolution (groups == C == O), channels in lanes.
     case depthwise(ConvGeometry, input: Int, output: Int, residual: Int,
                    weights: UnsafePointer<Float>, bias: UnsafePointer<Float>)
@@ -54,6 +58,16 @@ enum Step {
     /// Converts the plain NCHW model input into a blocked copy (inserted by the loader when an
     /// op other than conv reads the model input).
     case toBlocked(input: Int, output: Int)
+}
+
+/// Winograd F(4×4, 3×3) weights stored for the conv at `steps[step]`; a session runs
+/// `Step.winograd` in its place unless asked for direct convolution.
+struct WinogradAlternative {
+    var step: Int
+    var weights: UnsafePointer<Float>
+    var chunkTiles: Int
+    /// Scratch floats the kernel needs (`Winograd43.scratchElements`).
+    var scratchElements: Int
 }
 
 /// A human-readable description of one op, for `acnet inspect` and tests.

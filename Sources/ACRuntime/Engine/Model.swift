@@ -47,6 +47,8 @@ public final class Model: @unchecked Sendable {
 
     let activations: [ActivationDesc]
     let steps: [Step]
+    /// Conv steps that also have Winograd weights (format version 2).
+    let winograd: [WinogradAlternative]
     let inputSlot: Int
     let outputSlot: Int
     let plan: Plan
@@ -121,6 +123,7 @@ public final class Model: @unchecked Sendable {
         byteCount = count
         activations = parsed.activations
         steps = parsed.steps
+        winograd = parsed.winograd
         inputSlot = parsed.inputSlot
         outputSlot = parsed.outputSlot
         layers = parsed.layers

@@ -13,11 +13,16 @@ public struct SessionOptions: Sendable, Equatable {
     /// The kernel ISA to run, or nil for the model's (`Model.isa`, the fastest supported).
     /// Asking for one the CPU or build lacks is an `.invalidArgument` error at session creation.
     public var isa: KernelISA?
+    /// Run Winograd F(4×4, 3×3) on the convolutions whose Winograd weights the model stores
+    /// (the default); false runs direct convolution everywhere (exact reference order, and the
+    /// same results as a model exported without Winograd weights).
+    public var useWinograd: Bool
 
-    public init(threads: Int = 1, maxBatch: Int = 1, isa: KernelISA? = nil) {
+    public init(threads: Int = 1, maxBatch: Int = 1, isa: KernelISA? = nil, useWinograd: Bool = true) {
         self.threads = threads
         self.maxBatch = maxBatch
         self.isa = isa
+        self.useWinograd = useWinograd
     }
 
     /// Upper bound on `maxBatch`.
@@ -57,14 +62,29 @@ public final class Session {
     /// Scratch list of views for concat, sized for the largest concat.
     private let concatViews: UnsafeMutablePointer<TensorView>
     private let concatCapacity: Int
+    /// The steps this session runs: the model's, with Winograd convolutions substituted unless
+    /// `options.useWinograd` is false.
+    private let steps: [Step]
+    /// Kernel scratch (Winograd tiles), after the activations in the arena.
+    private let scratch: UnsafeMutablePointer<Float>
 
     /// Exact workspace bytes a session of `model` with `options` needs.
     /// - Throws: `.invalidArgument` for bad options.
     public static func workspaceSize(for model: Model, options: SessionOptions = SessionOptions()) throws(ACNetError) -> Int {
         try options.validate()
         let (r, o) = model.plan.bytesPerImage.multipliedReportingOverflow(by: options.maxBatch)
-        guard !o else { throw ACNetError(.outOfMemory, "workspace size overflows") }
-        return r
+        let (s, o2) = r.addingReportingOverflow(scratchBytes(for: model, options: options))
+        guard !o, !o2 else { throw ACNetError(.outOfMemory, "workspace size overflows") }
+        return s
+    }
+
+    /// Bytes of kernel scratch after the activations (the largest Winograd layer's; a multiple
+    /// of 64, ≤ 2³¹ · 4 per layer by the loader's limits).
+    private static func scratchBytes(for model: Model, options: SessionOptions) -> Int {
+        guard options.useWinograd else { return 0 }
+        var elements = 0
+        for w in model.winograd { elements = max(elements, w.scratchElements) }
+        return (elements * 4 + ACNBFormat.alignment - 1) / ACNBFormat.alignment * ACNBFormat.alignment
     }
 
     /// Creates a session that allocates its workspace once, now.
@@ -121,6 +141,19 @@ public final class Session {
             (views + s).initialize(to: TensorView(base: p, c: d.c, h: d.h, w: d.w, blocked: d.blocked,
                                                   imageStride: d.storageElements))
         }
+        var steps = model.steps
+        if options.useWinograd {
+            for w in model.winograd {
+                if case let .conv(g, input, output, residual, _, bias, _) = steps[w.step] {
+                    steps[w.step] = .winograd(g, input: input, output: output, residual: residual, weights: w.weights,
+                                              bias: bias, chunkTiles: w.chunkTiles)
+                }
+            }
+        }
+        self.steps = steps
+        let activationBytes = model.plan.bytesPerImage * options.maxBatch
+        scratch = base.map { ($0 + activationBytes).assumingMemoryBound(to: Float.self) }
+            ?? UnsafeMutablePointer(bitPattern: 64)!
         var cap = 1
         for step in model.steps { if case let .concat(inputs, _) = step { cap = max(cap, inputs.count) } }
         concatCapacity = cap
@@ -176,7 +209,7 @@ public final class Session {
             throw ACNetError(.invalidArgument, "output has \(outputCount) elements, expected \(batch * model.outputElementCount)")
         }
         views[model.inputSlot].base = UnsafeMutablePointer(mutating: input)
-        for step in model.steps { execute(step, batch: batch) }
+        for step in steps { execute(step, batch: batch) }
         kernels.toPlain(batch, views[model.outputSlot], output, model.outputElementCount)
     }
 
@@ -205,6 +238,9 @@ public final class Session {
         case let .conv(g, input, output, residual, weights, bias, offsets):
             kernels.conv(g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
                          weights, bias, offsets)
+        case let .winograd(g, input, output, residual, weights, bias, chunkTiles):
+            kernels.winograd(g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
+                             weights, bias, scratch, chunkTiles)
         case let .depthwise(g, input, output, residual, weights, bias):
             kernels.depthwise(g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
                               weights, bias)

@@ -3,8 +3,12 @@
 public enum ACNBFormat {
     /// The 8 magic bytes: "ACNB", NUL, CR, LF, SUB (like PNG's, catches text-mode corruption).
     public static let magic: [UInt8] = [0x41, 0x43, 0x4E, 0x42, 0x00, 0x0D, 0x0A, 0x1A]
-    /// The format version this runtime reads and the writer writes.
-    public static let version: UInt32 = 1
+    /// The newest format version this runtime reads. Version 2 adds the op-entry field
+    /// `winogradWeight`; the writer writes version 1 when no op uses it, so such files stay
+    /// readable by version-1 runtimes.
+    public static let version: UInt32 = 2
+    /// The oldest format version this runtime reads.
+    public static let minimumVersion: UInt32 = 1
     /// Kernel-layout id 1: 16-output-channel blocked weights (see `WeightPacking`).
     public static let kernelLayout: UInt32 = 1
     /// Size in bytes of the fixed header.
@@ -93,6 +97,9 @@ public enum ACNBFormat {
         public static let output = 24
         public static let weight = 28
         public static let bias = 32
+        /// Version 2: constant tensor of Winograd F(4×4, 3×3) weights (packing `winograd43`) of
+        /// a conv2d, or `none`. Version 1: reserved, 0.
+        public static let winogradWeight = 36
         public static let params = 40
     }
 }
@@ -119,6 +126,9 @@ public enum WeightPacking: UInt32, Sendable {
     case oc16 = 1
     /// Depthwise convolution (groups == C == O): [ceil(C/16)][KH][KW][16].
     case depthwise16 = 2
+    /// Winograd F(4×4, 3×3) weights U = G·g·Gᵀ of a 3×3, stride-1, groups-1 conv2d:
+    /// [ceil(O/16)][36][C][16] (`Winograd43`). Format version 2.
+    case winograd43 = 3
 }
 
 /// Operator codes of the op table.

@@ -6,17 +6,21 @@ struct GraphBuilder {
     let reader: ByteReader
     let tensors: [ModelParser.RawTensor]
     let inputIndex: Int
+    let version: UInt32
 
     var activations: [ActivationDesc] = []
     var slotOfTensor: [Int]
     var written: [Bool]
     var steps: [Step] = []
+    /// Conv steps that also have Winograd weights.
+    var winograd: [WinogradAlternative] = []
     var layers: [LayerInfo] = []
     /// Slot of the blocked copy of the model input, once an op needed it.
     var blockedInputSlot: Int? = nil
 
-    init(reader: ByteReader, tensors: [ModelParser.RawTensor], inputIndex: Int) throws(ACNetError) {
+    init(reader: ByteReader, tensors: [ModelParser.RawTensor], inputIndex: Int, version: UInt32) throws(ACNetError) {
         self.reader = reader
+        self.version = version
         self.tensors = tensors
         self.inputIndex = inputIndex
         slotOfTensor = [Int](repeating: -1, count: tensors.count)
@@ -37,6 +41,7 @@ struct GraphBuilder {
         var output: Int
         var weight: Int?
         var bias: Int?
+        var winogradWeight: Int?
         var params: [Int32]
     }
 
@@ -72,14 +77,23 @@ struct GraphBuilder {
             guard !written[output] else { throw .badFormat("op \(i) writes tensor \(output), which is already written") }
             let weight = try constantOperand(try reader.u32(e + E.weight), op: i, role: "weight")
             let bias = try constantOperand(try reader.u32(e + E.bias), op: i, role: "bias")
-            guard try reader.u32(e + 36) == 0 else { throw .badFormat("op \(i): reserved field is not 0") }
+            var winogradWeight: Int? = nil
+            if version >= 2 {
+                winogradWeight = try constantOperand(try reader.u32(e + E.winogradWeight), op: i, role: "winograd weight")
+                if winogradWeight != nil && code != .conv2d {
+                    throw .badFormat("op \(i) (\(code.name)): only conv2d takes Winograd weights")
+                }
+            } else {
+                guard try reader.u32(e + E.winogradWeight) == 0 else { throw .badFormat("op \(i): reserved field is not 0") }
+            }
             var params = [Int32]()
             for k in 0..<ACNBFormat.paramCount { params.append(try reader.i32(e + E.params + 4 * k)) }
             for k in stride(from: E.params + 4 * ACNBFormat.paramCount, to: ACNBFormat.opEntrySize, by: 4)
             where try reader.u32(e + k) != 0 {
                 throw .badFormat("op \(i): reserved bytes are not 0")
             }
-            let op = RawOp(index: i, code: code, inputs: inputs, output: output, weight: weight, bias: bias, params: params)
+            let op = RawOp(index: i, code: code, inputs: inputs, output: output, weight: weight, bias: bias,
+                           winogradWeight: winogradWeight, params: params)
             try build(op)
             written[output] = true
         }
@@ -195,6 +209,7 @@ struct GraphBuilder {
         var params = 0
         if let w = op.weight { params += tensors[w].dims[0] }
         if let b = op.bias { params += tensors[b].dims[0] }
+        if let u = op.winogradWeight { params += tensors[u].dims[0] }
         layers.append(LayerInfo(op: op.code, inputShapes: op.inputs.map { desc($0).dims },
                                 outputShape: desc(op.output).dims, params: op.params, macs: macs,
                                 parameterCount: params, kernel: kernel))
@@ -350,9 +365,24 @@ struct GraphBuilder {
         guard total <= ACNBFormat.maxElements else { throw .badFormat("op \(op.index): conv weights too large") }
         let w = try constant(op, op.weight, "weight", count: total, packing: .oc16)
         let b = try constant(op, op.bias, "bias", count: g.outBlocks * 16, packing: .plain)
-        steps.append(.conv(g, input: slotOfTensor[op.inputs[0]], output: slotOfTensor[op.output], residual: residual,
+        guard op.winogradWeight != nil else {
+            steps.append(.conv(g, input: slotOfTensor[op.inputs[0]], output: slotOfTensor[op.output], residual: residual,
+                               weights: w, bias: b, blockOffsets: offsets))
+            record(op, macs: g.macs, kernel: "conv.oc16.direct")
+            return
+        }
+        guard Winograd43.isApplicable(g) else {
+            throw .unsupported("op \(op.index): Winograd weights need a 3x3, stride-1, dilation-1, groups-1 conv2d")
+        }
+        let count = Winograd43.weightElements(inC: g.inC, outC: o)
+        guard count <= ACNBFormat.maxElements else { throw .badFormat("op \(op.index): Winograd weights too large") }
+        let u = try constant(op, op.winogradWeight, "winograd weight", count: count, packing: .winograd43)
+        // The Winograd kernel reads blocked input only; the direct fallback reads it too.
+        steps.append(.conv(g, input: blockedSlot(op.inputs[0]), output: slotOfTensor[op.output], residual: residual,
                            weights: w, bias: b, blockOffsets: offsets))
-        record(op, macs: g.macs, kernel: "conv.oc16.direct")
+        winograd.append(WinogradAlternative(step: steps.count - 1, weights: u, chunkTiles: Winograd43.chunkTiles(g),
+                                            scratchElements: Winograd43.scratchElements(g)))
+        record(op, macs: g.macs, kernel: "conv.winograd43")
     }
 
     private mutating func buildPool(_ op: RawOp) throws(ACNetError) {

@@ -20,6 +20,7 @@ struct ModelParser {
     struct Result {
         var activations: [ActivationDesc]
         var steps: [Step]
+        var winograd: [WinogradAlternative]
         var layers: [LayerInfo]
         var inputSlot: Int
         var outputSlot: Int
@@ -45,8 +46,8 @@ struct ModelParser {
             throw .badFormat("not an .acnb file (bad magic bytes)")
         }
         let version = try reader.u32(H.version)
-        guard version == ACNBFormat.version else {
-            throw ACNetError(.unsupportedVersion, "format version \(version) is not supported (this runtime reads version \(ACNBFormat.version))")
+        guard version >= ACNBFormat.minimumVersion, version <= ACNBFormat.version else {
+            throw ACNetError(.unsupportedVersion, "format version \(version) is not supported (this runtime reads versions \(ACNBFormat.minimumVersion)...\(ACNBFormat.version))")
         }
         let layout = try reader.u32(H.kernelLayout)
         guard layout == ACNBFormat.kernelLayout else {
@@ -107,13 +108,13 @@ struct ModelParser {
             std.append(s)
         }
 
-        var graph = try GraphBuilder(reader: reader, tensors: tensors, inputIndex: inputIndex)
+        var graph = try GraphBuilder(reader: reader, tensors: tensors, inputIndex: inputIndex, version: version)
         try graph.parseOps()
         guard graph.written[outputIndex] else {
             throw .badFormat("output tensor \(outputIndex) is never written by an op")
         }
         return Result(
-            activations: graph.activations, steps: graph.steps,
+            activations: graph.activations, steps: graph.steps, winograd: graph.winograd,
             layers: graph.layers, inputSlot: graph.slotOfTensor[inputIndex],
             outputSlot: graph.slotOfTensor[outputIndex], labelOffsets: labelOffsets, labels: labels,
             channelOrder: order, mean: mean, std: std)

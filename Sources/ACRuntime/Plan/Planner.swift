@@ -75,7 +75,8 @@ extension Step {
     /// Activation slots read and the slot written.
     var operands: (reads: [Int], write: Int) {
         switch self {
-        case let .conv(_, input, output, residual, _, _, _), let .depthwise(_, input, output, residual, _, _):
+        case let .conv(_, input, output, residual, _, _, _), let .depthwise(_, input, output, residual, _, _),
+             let .winograd(_, input, output, residual, _, _, _):
             return (residual >= 0 ? [input, residual] : [input], output)
         case let .maxPool(_, input, output), let .avgPool(_, input, output):
             return ([input], output)

@@ -4,7 +4,9 @@ import ACRuntime
 /// kernel-skeleton analysis and the pruning experiment need: unpacks `oc16` / `depthwise16`
 /// weights to OIHW, locates the packed element of any (o, c, kh, kw), zeroes elements in place
 /// and re-seals the CRC-32C. The image is first loaded by ACRuntime (`Model(bytes:)`), so every
-/// offset read here has been validated.
+/// offset read here has been validated. Edits touch the direct weights only: evaluate edited
+/// images with `SessionOptions(useWinograd: false)` (a conv's Winograd weights, if the file has
+/// them, are not edited).
 public struct ACNBWeights {
     /// One conv2d op of the file.
     public struct Convolution: Sendable {
@@ -82,6 +84,8 @@ public struct ACNBWeights {
             let b = o / 16, g = o / og, g0 = (16 * b) / og
             let local = g * cg + c - g0 * cg
             element = v.blockStarts[b] + (local * kk + t) * 16 + o % 16
+        case .winograd43:
+            preconditionFailure("a conv2d's weight is never winograd43 (the loader checked it)")
         case .plain:
             element = ((o * v.inputChannelsPerGroup + c) * v.kernelHeight + kh) * v.kernelWidth + kw
         }

@@ -8,9 +8,10 @@ public enum RuntimeAccuracy {
         return try predictions(model: model, inputs: inputs, count: count, batch: batch)
     }
 
-    /// Arg-max class per image (ties: the first); one session, `batch` images per run.
+    /// Arg-max class per image (ties: the first); one session, `batch` images per run, direct
+    /// convolution only (the analyses edit the direct weights; `ACNBWeights`).
     public static func predictions(model: Model, inputs: [Float], count: Int, batch: Int = 256) throws -> [Int] {
-        let session = try Session(model: model, options: SessionOptions(maxBatch: batch))
+        let session = try Session(model: model, options: SessionOptions(maxBatch: batch, useWinograd: false))
         let per = model.inputElementCount, classes = model.outputElementCount
         var out = [Int]()
         out.reserveCapacity(count)

@@ -1,0 +1,97 @@
+/// Geometry of the Winograd F(4×4, 3×3) convolution shared by the writer (which stores the
+/// transformed weights), the loader (which validates them and sizes the scratch) and the
+/// kernels.
+///
+/// Algorithm: Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016),
+/// F(m×m, r×r) with m = 4, r = 3 and interpolation points 0, ±1, ±2, ∞: every 4×4 output
+/// tile is Y = Aᵀ·[Σ_c (G·g_c·Gᵀ) ⊙ (Bᵀ·d_c·B)]·A, where d_c is the 6×6 input tile of channel c
+/// (zero outside the image) and g_c the 3×3 kernel. 36 multiplies per output tile and input
+/// channel instead of direct convolution's 144 (4× fewer), at the price of transforms and of
+/// weights 4× larger (6×6 instead of 3×3).
+///
+/// Matrices (rows listed):
+///
+///     Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+///     G  = [1/4 0 0; −1/6 −1/6 −1/6; −1/6 1/6 −1/6; 1/24 1/12 1/6; 1/24 −1/12 1/6; 0 0 1]
+///     Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+///
+/// Weight layout (packing `winograd43`): for each block b of 16 output channels,
+/// [36 positions (row-major 6×6)][C input channels][16 lanes], lanes beyond O zero; groups 1 only.
+public enum Winograd43 {
+    /// Output tile edge (m).
+    public static let outputTile = 4
+    /// Input tile edge (m + r − 1).
+    public static let inputTile = 6
+    /// Elements of a transformed tile (6 × 6).
+    public static let positions = 36
+
+    /// Whether a convolution has the shape F(4×4, 3×3) computes: 3×3 kernel, stride 1,
+    /// dilation 1, groups 1. (Padding is free: taps outside the input read as zero.)
+    @inlinable public static func isApplicable(_ g: ConvGeometry) -> Bool {
+        g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1
+            && g.dilationW == 1 && g.groups == 1
+    }
+
+    /// Output tiles per image: ⌈OH/4⌉·⌈OW/4⌉ (edge tiles are partly outside and clipped).
+    @inlinable public static func tiles(_ g: ConvGeometry) -> Int {
+        ceilDiv(g.outH, outputTile) * ceilDiv(g.outW, outputTile)
+    }
+
+    /// Elements of the packed weight tensor: ⌈O/16⌉ · 36 · C · 16.
+    @inlinable public static func weightElements(inC: Int, outC: Int) -> Int {
+        ceilDiv(outC, 16) * positions * inC * 16
+    }
+
+    /// Bytes of transformed input and output tiles one chunk may hold: the chunk's working set
+    /// stays in a 2 MB L2 beside the weights of one position, and a 256-channel 14×14 layer
+    /// (16 tiles, 1.18 MB) is one chunk, so its 9.4 MB of weights stream through once, not twice.
+    public static let chunkBudgetBytes = 1_310_720
+
+    /// Tiles processed per chunk: as many as fit `chunkBudgetBytes` (at least 6, the GEMM
+    /// register tile), at most the tiles of one image.
+    @inlinable public static func chunkTiles(_ g: ConvGeometry) -> Int {
+        let perTile = positions * (ceilDiv(g.inC, 16) + g.outBlocks) * 16 * 4
+        let fit = chunkBudgetBytes / perTile < 6 ? 6 : chunkBudgetBytes / perTile
+        let n = tiles(g)
+        return n < fit ? n : fit
+    }
+
+    /// Scratch floats of one convolution: transformed inputs V [36][T][⌈C/16⌉·16], GEMM results
+    /// M [36][T][⌈O/16⌉·16] and a 36 × 16 transform buffer, T = `chunkTiles(g)`.
+    @inlinable public static func scratchElements(_ g: ConvGeometry) -> Int {
+        let t = chunkTiles(g)
+        return positions * t * (ceilDiv(g.inC, 16) + g.outBlocks) * 16 + positions * 16
+    }
+}
+
+/// Which convolutions a writer gives Winograd weights (`ModelBuilder.winograd`, `acnet export
+/// --winograd`).
+public enum WinogradPolicy: String, Sendable, CaseIterable {
+    /// None: direct convolution only (format version 1 files).
+    case off
+    /// Where `Winograd43.isProfitable` predicts a speed-up.
+    case auto
+    /// Every convolution F(4×4, 3×3) can compute (for tests and measurements).
+    case all
+
+    /// Whether a convolution of geometry `g` gets Winograd weights under this policy.
+    public func selects(_ g: ConvGeometry) -> Bool {
+        switch self {
+        case .off: false
+        case .auto: Winograd43.isApplicable(g) && Winograd43.isProfitable(g)
+        case .all: Winograd43.isApplicable(g)
+        }
+    }
+}
+
+extension Winograd43 {
+    /// The `auto` rule: at least 16 input and output channels (below that the transforms cost
+    /// more than the 4× fewer multiplies save), and either ≥ 16 tiles per image or transformed
+    /// weights of at most 1 MB. Each transformed weight is used once per tile, so with few tiles
+    /// and weights that do not stay in L2 the layer streams 4× the direct weights from memory
+    /// for little arithmetic (ResNet-18's 512-channel 7×7 layers: 4 tiles, 37.7 MB of
+    /// weights). Measured: docs/PERFORMANCE.md, "Winograd".
+    public static func isProfitable(_ g: ConvGeometry) -> Bool {
+        g.inC >= 16 && g.outC >= 16 && (tiles(g) >= 16 || weightElements(inC: g.inC, outC: g.outC) * 4 <= 1 << 20)
+    }
+}

@@ -1,0 +1,252 @@
+#if canImport(ACKernelTypes)
+import ACKernelTypes
+#endif
+
+/// Winograd F(4×4, 3×3) convolution (Lavin & Gray 2016; matrices and weight layout in
+/// `Winograd43`) for 3×3, stride-1, dilation-1, groups-1 layers.
+///
+/// Input and output blocked ([N][⌈C/16⌉][H][W][16]); weights packing `winograd43`, already
+/// transformed (U = G·g·Gᵀ) by the writer; bias [⌈O/16⌉·16]. Fused epilogue: bias, residual
+/// add, activation (the same order as `ConvDirect`).
+///
+/// The output tiles of an image are processed in chunks of at most `chunkTiles` tiles, in
+/// three passes over the chunk, all in `scratch` (`Winograd43.scratchElements` floats, 64-byte
+/// aligned):
+/// 1. input transform, 16 channels per vector: V[p][t][c] = (Bᵀ·d·B)[p];
+/// 2. 36 independent GEMMs, M[p][t][o] = Σ_c U[p][o][c]·V[p][t][c], with the same register
+///    tiles as the direct kernel (4 output blocks × 6 tiles, or 1 block × 6 tiles);
+/// 3. output transform Y = Aᵀ·M·A, bias, residual, activation, clipped to the image.
+///
+/// Cost per 4×4 output tile: 36·C·O multiply-adds (direct: 144·C·O) plus O(36·(C + O)) for
+/// the transforms. Numerics: the transforms amplify rounding (up to ~10× the direct kernel's
+/// error for F(4,3)); docs/PERFORMANCE.md gives the measured logit errors.
+enum ConvWinograd {
+    static func run(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
+                    weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                    scratch: UnsafeMutablePointer<Float>, chunkTiles: Int)
+    {
+        let cPad = ceilDiv(g.inC, 16) * 16
+        let oPad = g.outBlocks * 16
+        let tilesW = ceilDiv(g.outW, 4)
+        let tiles = ceilDiv(g.outH, 4) * tilesW
+        // Equal chunks: 16 tiles with room for 14 run as 8 + 8, not 14 + 2.
+        let chunks = ceilDiv(tiles, chunkTiles)
+        let chunk = ceilDiv(tiles, chunks)
+        let v = scratch
+        let m = scratch + 36 * chunkTiles * cPad
+        let temp = m + 36 * chunkTiles * oPad
+        let inPlane = g.inH * g.inW * 16
+        let outPlane = g.outH * g.outW * 16
+        for n in 0..<batch {
+            let xImage = UnsafePointer(x.base + n * x.imageStride)
+            let yImage = y.base + n * y.imageStride
+            let rImage = residual.map { UnsafePointer($0.base + n * $0.imageStride) }
+            var t0 = 0
+            while t0 < tiles {
+                let count = kmin(chunk, tiles - t0)
+                for t in 0..<count {
+                    let ty = (t0 + t) / tilesW, tx = (t0 + t) % tilesW
+                    for cb in 0..<ceilDiv(g.inC, 16) {
+                        inputTile(g, xImage + cb * inPlane, iy0: ty * 4 - g.padTop, ix0: tx * 4 - g.padLeft,
+                                  v + t * cPad + cb * 16, stride: count * cPad, temp)
+                    }
+                }
+                for p in 0..<36 {
+                    multiply(g, weights, position: p, v + p * count * cPad, cPad: cPad, count: count,
+                             m + p * count * oPad, oPad: oPad)
+                }
+                for t in 0..<count {
+                    let ty = (t0 + t) / tilesW, tx = (t0 + t) % tilesW
+                    for ob in 0..<g.outBlocks {
+                        outputTile(g, m + t * oPad + ob * 16, stride: count * oPad, load16(bias + ob * 16),
+                                   yImage + ob * outPlane, rImage.map { $0 + ob * outPlane }, oy0: ty * 4,
+                                   ox0: tx * 4, temp)
+                    }
+                }
+                t0 += count
+            }
+        }
+    }
+
+    // MARK: Transforms
+
+    /// Bᵀ applied to six vectors a0…a5 (one column or row of a 6×6 tile):
+    /// (4a0 − 5a2 + a4, −4a1 − 4a2 + a3 + a4, 4a1 − 4a2 − a3 + a4, −2a1 − a2 + 2a3 + a4,
+    ///  2a1 − a2 − 2a3 + a4, 4a1 − 5a3 + a5).
+    @inline(__always)
+    static func inputTransform(_ a0: V16, _ a1: V16, _ a2: V16, _ a3: V16, _ a4: V16, _ a5: V16)
+        -> (V16, V16, V16, V16, V16, V16)
+    {
+        let s = a4.madd(-4, a2), d = a3.madd(-4, a1)  // a4 − 4a2, a3 − 4a1
+        let s2 = a4 - a2, d2 = (a3 - a1) * 2
+        return (a4.madd(-5, a2).madd(4, a0), s + d, s - d, s2 + d2, s2 - d2, a5.madd(-5, a3).madd(4, a1))
+    }
+
+    /// Aᵀ applied to six vectors m0…m5: (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4),
+    /// m1 + m2 + 4(m3 + m4), m1 − m2 + 8(m3 − m4) + m5).
+    @inline(__always)
+    static func outputTransform(_ m0: V16, _ m1: V16, _ m2: V16, _ m3: V16, _ m4: V16, _ m5: V16)
+        -> (V16, V16, V16, V16)
+    {
+        let p = m1 + m2, q = m1 - m2, r = m3 + m4, s = m3 - m4
+        return (m0 + p + r, q.madd(2, s), p.madd(4, r), (q + m5).madd(8, s))
+    }
+
+    /// Transforms the 6×6 tile at input (iy0, ix0) of one 16-channel block: V[p] is stored at
+    /// `dst + p·stride`. Pixels outside the input are zero (the padding).
+    @inline(__always)
+    static func inputTile(_ g: ConvGeometry, _ xBlock: UnsafePointer<Float>, iy0: Int, ix0: Int,
+                          _ dst: UnsafeMutablePointer<Float>, stride: Int, _ temp: UnsafeMutablePointer<Float>)
+    {
+        let interior = iy0 >= 0 && ix0 >= 0 && iy0 + 6 <= g.inH && ix0 + 6 <= g.inW
+        @inline(__always) func d(_ r: Int, _ c: Int) -> V16 {
+            let iy = iy0 + r, ix = ix0 + c
+            if interior || (iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW) {
+                return load16(xBlock + (iy * g.inW + ix) * 16)
+            }
+            return V16(repeating: 0)
+        }
+        // Columns: t = Bᵀ·d.
+        for c in 0..<6 {
+            let o = inputTransform(d(0, c), d(1, c), d(2, c), d(3, c), d(4, c), d(5, c))
+            store16(temp + (0 * 6 + c) * 16, o.0); store16(temp + (1 * 6 + c) * 16, o.1)
+            store16(temp + (2 * 6 + c) * 16, o.2); store16(temp + (3 * 6 + c) * 16, o.3)
+            store16(temp + (4 * 6 + c) * 16, o.4); store16(temp + (5 * 6 + c) * 16, o.5)
+        }
+        // Rows: V = t·B.
+        for r in 0..<6 {
+            let row = temp + r * 6 * 16
+            let o = inputTransform(load16(row), load16(row + 16), load16(row + 32), load16(row + 48),
+                                   load16(row + 64), load16(row + 80))
+            let out = dst + r * 6 * stride
+            store16(out, o.0); store16(out + stride, o.1); store16(out + 2 * stride, o.2)
+            store16(out + 3 * stride, o.3); store16(out + 4 * stride, o.4); store16(out + 5 * stride, o.5)
+        }
+    }
+
+    /// Transforms M (36 vectors at `src + p·stride`) of one tile and output block back to the
+    /// 4×4 output tile at (oy0, ox0), adds bias and residual, applies the activation and
+    /// stores the pixels inside the output.
+    @inline(__always)
+    static func outputTile(_ g: ConvGeometry, _ src: UnsafePointer<Float>, stride: Int, _ biasV: V16,
+                           _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, oy0: Int, ox0: Int,
+                           _ temp: UnsafeMutablePointer<Float>)
+    {
+        // Columns: s = Aᵀ·M (4 × 6).
+        for c in 0..<6 {
+            let col = src + c * stride
+            let o = outputTransform(load16(col), load16(col + 6 * stride), load16(col + 12 * stride),
+                                    load16(col + 18 * stride), load16(col + 24 * stride), load16(col + 30 * stride))
+            store16(temp + (0 * 6 + c) * 16, o.0); store16(temp + (1 * 6 + c) * 16, o.1)
+            store16(temp + (2 * 6 + c) * 16, o.2); store16(temp + (3 * 6 + c) * 16, o.3)
+        }
+        // Rows: Y = s·A, then the epilogue.
+        let rows = kmin(4, g.outH - oy0), cols = kmin(4, g.outW - ox0)
+        for r in 0..<rows {
+            let row = temp + r * 6 * 16
+            let o = outputTransform(load16(row), load16(row + 16), load16(row + 32), load16(row + 48),
+                                    load16(row + 64), load16(row + 80))
+            let p = (oy0 + r) * g.outW + ox0
+            ConvDirect.finish(o.0 + biasV, g, yBlock, rBlock, p)
+            if cols > 1 { ConvDirect.finish(o.1 + biasV, g, yBlock, rBlock, p + 1) }
+            if cols > 2 { ConvDirect.finish(o.2 + biasV, g, yBlock, rBlock, p + 2) }
+            if cols > 3 { ConvDirect.finish(o.3 + biasV, g, yBlock, rBlock, p + 3) }
+        }
+    }
+
+    // MARK: GEMM
+
+    /// M[p][t][o] = Σ_c U[p][o][c]·V[p][t][c] for one position p and `count` tiles: `vp` is
+    /// V[p] ([count][cPad]), `mp` is M[p] ([count][oPad]).
+    @inline(__always)
+    static func multiply(_ g: ConvGeometry, _ u: UnsafePointer<Float>, position p: Int,
+                         _ vp: UnsafePointer<Float>, cPad: Int, count: Int,
+                         _ mp: UnsafeMutablePointer<Float>, oPad: Int)
+    {
+        let c = g.inC
+        let blockStride = 36 * c * 16  // between output blocks' weights
+        var ob = 0
+        while ConvDirect.wideRegisterFile && ob + 4 <= g.outBlocks {
+            let u0 = u + ob * blockStride + p * c * 16
+            var t = 0
+            while t < count {
+                quadTile(c, u0, blockStride, vp + t * cPad, cPad, kmin(6, count - t), mp + t * oPad + ob * 16, oPad)
+                t += 6
+            }
+            ob += 4
+        }
+        while ob < g.outBlocks {
+            let u0 = u + ob * blockStride + p * c * 16
+            var t = 0
+            while t < count {
+                singleTile(c, u0, vp + t * cPad, cPad, kmin(6, count - t), mp + t * oPad + ob * 16, oPad)
+                t += 6
+            }
+            ob += 1
+        }
+    }
+
+    /// Four output blocks × six tiles (24 accumulators): per input channel 4 weight loads and
+    /// 6 broadcasts feed 24 FMAs. Tiles k ≥ count repeat tile count−1's input and are not stored.
+    @inline(__always)
+    static func quadTile(_ c: Int, _ u: UnsafePointer<Float>, _ blockStride: Int, _ v: UnsafePointer<Float>,
+                         _ vStride: Int, _ count: Int, _ out: UnsafeMutablePointer<Float>, _ oStride: Int)
+    {
+        let s1 = kmin(1, count - 1) * vStride, s2 = kmin(2, count - 1) * vStride, s3 = kmin(3, count - 1) * vStride
+        let s4 = kmin(4, count - 1) * vStride, s5 = kmin(5, count - 1) * vStride
+        let zero = V16(repeating: 0)
+        var a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero
+        var b0 = zero, b1 = zero, b2 = zero, b3 = zero, b4 = zero, b5 = zero
+        var c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero
+        var d0 = zero, d1 = zero, d2 = zero, d3 = zero, d4 = zero, d5 = zero
+        let u1 = u + blockStride, u2 = u + 2 * blockStride, u3 = u + 3 * blockStride
+        for ci in 0..<c {
+            let off = ci * 16
+            let w0 = load16(u + off), w1 = load16(u1 + off), w2 = load16(u2 + off), w3 = load16(u3 + off)
+            let x0 = v[ci]
+            a0 = a0.madd(x0, w0); b0 = b0.madd(x0, w1); c0 = c0.madd(x0, w2); d0 = d0.madd(x0, w3)
+            let x1 = v[s1 + ci]
+            a1 = a1.madd(x1, w0); b1 = b1.madd(x1, w1); c1 = c1.madd(x1, w2); d1 = d1.madd(x1, w3)
+            let x2 = v[s2 + ci]
+            a2 = a2.madd(x2, w0); b2 = b2.madd(x2, w1); c2 = c2.madd(x2, w2); d2 = d2.madd(x2, w3)
+            let x3 = v[s3 + ci]
+            a3 = a3.madd(x3, w0); b3 = b3.madd(x3, w1); c3 = c3.madd(x3, w2); d3 = d3.madd(x3, w3)
+            let x4 = v[s4 + ci]
+            a4 = a4.madd(x4, w0); b4 = b4.madd(x4, w1); c4 = c4.madd(x4, w2); d4 = d4.madd(x4, w3)
+            let x5 = v[s5 + ci]
+            a5 = a5.madd(x5, w0); b5 = b5.madd(x5, w1); c5 = c5.madd(x5, w2); d5 = d5.madd(x5, w3)
+        }
+        @inline(__always) func put(_ k: Int, _ a: V16, _ b: V16, _ c: V16, _ d: V16) {
+            let o = out + k * oStride
+            store16(o, a); store16(o + 16, b); store16(o + 32, c); store16(o + 48, d)
+        }
+        put(0, a0, b0, c0, d0)
+        if count > 1 { put(1, a1, b1, c1, d1) }
+        if count > 2 { put(2, a2, b2, c2, d2) }
+        if count > 3 { put(3, a3, b3, c3, d3) }
+        if count > 4 { put(4, a4, b4, c4, d4) }
+        if count > 5 { put(5, a5, b5, c5, d5) }
+    }
+
+    /// One output block × six tiles (6 accumulators; 12 registers with AVX2).
+    @inline(__always)
+    static func singleTile(_ c: Int, _ u: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ vStride: Int,
+                           _ count: Int, _ out: UnsafeMutablePointer<Float>, _ oStride: Int)
+    {
+        let s1 = kmin(1, count - 1) * vStride, s2 = kmin(2, count - 1) * vStride, s3 = kmin(3, count - 1) * vStride
+        let s4 = kmin(4, count - 1) * vStride, s5 = kmin(5, count - 1) * vStride
+        let zero = V16(repeating: 0)
+        var a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero
+        for ci in 0..<c {
+            let w = load16(u + ci * 16)
+            a0 = a0.madd(v[ci], w); a1 = a1.madd(v[s1 + ci], w); a2 = a2.madd(v[s2 + ci], w)
+            a3 = a3.madd(v[s3 + ci], w); a4 = a4.madd(v[s4 + ci], w); a5 = a5.madd(v[s5 + ci], w)
+        }
+        store16(out, a0)
+        if count > 1 { store16(out + oStride, a1) }
+        if count > 2 { store16(out + 2 * oStride, a2) }
+        if count > 3 { store16(out + 3 * oStride, a3) }
+        if count > 4 { store16(out + 4 * oStride, a4) }
+        if count > 5 { store16(out + 5 * oStride, a5) }
+    }
+}

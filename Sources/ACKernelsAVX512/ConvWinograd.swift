@@ -1,0 +1,1 @@
+../ACKernels/ConvWinograd.swift
