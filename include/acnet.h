@@ -261,13 +261,20 @@ typedef enum acnet_isa {
     ACNET_ISA_AVX512 = 3     /**< x86-64 AVX-512 F/CD/BW/DQ/VL (Skylake-SP and later) */
 } acnet_isa;
 
+/** Convolution algorithm of a session (acnet_session_options.convolution). */
+typedef enum acnet_convolution {
+    ACNET_CONVOLUTION_AUTO = 0,   /**< Winograd F(4x4,3x3) on the layers whose Winograd weights
+                                       the model file stores (format version 2), direct elsewhere */
+    ACNET_CONVOLUTION_DIRECT = 1  /**< direct convolution on every layer */
+} acnet_convolution;
+
 /**
  * Session options.  Always initialise with acnet_session_options_init(), which sets
  * struct_size, so that a program built against this header keeps working with later versions
- * that append fields.  A struct_size smaller than this header's sizeof(acnet_session_options),
- * an isa that is not an acnet_isa or that this CPU cannot run, threads other than 1 or
- * max_batch outside 1 … 65536 are
- * ACNET_ERROR_INVALID_ARGUMENT; a larger struct_size (a newer header) is accepted.
+ * that append fields.  A struct_size below 16 (the first version of this struct, without
+ * `convolution`, which then takes its default), an isa that is not an acnet_isa or that this
+ * CPU cannot run, threads other than 1, max_batch outside 1 … 65536 or an unknown convolution
+ * are ACNET_ERROR_INVALID_ARGUMENT; a larger struct_size (a newer header) is accepted.
  */
 typedef struct acnet_session_options {
     uint32_t struct_size;   /**< sizeof(acnet_session_options); set by _init */
@@ -275,9 +282,11 @@ typedef struct acnet_session_options {
     uint32_t max_batch;     /**< largest batch size passed to run; default 1 */
     uint32_t isa;           /**< an acnet_isa; default ACNET_ISA_AUTO.  One this CPU cannot run,
                                  or an unknown value → ACNET_ERROR_INVALID_ARGUMENT */
+    uint32_t convolution;   /**< an acnet_convolution; default ACNET_CONVOLUTION_AUTO.  DIRECT
+                                 reproduces a model exported without Winograd weights */
 } acnet_session_options;
 
-/** Fills `options` with the defaults (threads 1, max_batch 1).  NULL → INVALID_ARGUMENT.
+/** Fills `options` with the defaults (threads 1, max_batch 1, isa and convolution AUTO).  NULL → INVALID_ARGUMENT.
  *  Thread-safe (touches only `options`). */
 acnet_status acnet_session_options_init(acnet_session_options *_Nullable options);
 

@@ -179,9 +179,21 @@ private func sessionOptions(_ options: UnsafePointer<acnet_session_options>?, _ 
 {
     guard let options else { return .success(SessionOptions()) }
     let size = Int(options.pointee.struct_size)
-    guard size >= MemoryLayout<acnet_session_options>.size else {
+    // 16 bytes: the first layout (struct_size … isa); later fields are read only when present.
+    let firstLayoutSize = MemoryLayout<acnet_session_options>.offset(of: \acnet_session_options.convolution)!
+    guard size >= firstLayoutSize else {
         return .failure(ACNetError(.invalidArgument,
             "\(fn): options.struct_size is \(size), expected \(MemoryLayout<acnet_session_options>.size); call acnet_session_options_init"))
+    }
+    var useWinograd = true
+    if size >= MemoryLayout<acnet_session_options>.size {
+        switch options.pointee.convolution {
+        case ACNET_CONVOLUTION_AUTO.rawValue: useWinograd = true
+        case ACNET_CONVOLUTION_DIRECT.rawValue: useWinograd = false
+        default:
+            return .failure(ACNetError(.invalidArgument,
+                "\(fn): options.convolution \(options.pointee.convolution) is not an acnet_convolution"))
+        }
     }
     var isa: KernelISA?
     if options.pointee.isa != ACNET_ISA_AUTO.rawValue {
@@ -191,14 +203,15 @@ private func sessionOptions(_ options: UnsafePointer<acnet_session_options>?, _ 
         isa = requested
     }
     return .success(SessionOptions(threads: Int(options.pointee.threads), maxBatch: Int(options.pointee.max_batch),
-                                   isa: isa))
+                                   isa: isa, useWinograd: useWinograd))
 }
 
 @c @implementation
 public func acnet_session_options_init(_ options: UnsafeMutablePointer<acnet_session_options>?) -> acnet_status {
     guard let options else { return fail(.invalidArgument, "acnet_session_options_init: options is NULL") }
     options.pointee = acnet_session_options(
-        struct_size: UInt32(MemoryLayout<acnet_session_options>.size), threads: 1, max_batch: 1, isa: ACNET_ISA_AUTO.rawValue)
+        struct_size: UInt32(MemoryLayout<acnet_session_options>.size), threads: 1, max_batch: 1, isa: ACNET_ISA_AUTO.rawValue,
+        convolution: ACNET_CONVOLUTION_AUTO.rawValue)
     return ACNetStatus.ok.rawValue
 }
 

@@ -31,6 +31,22 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .long, help: "Verify argmax agreement on only N test images (a seeded subset; default: all).")
     var limit: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Which 3x3 stride-1 convolutions also get Winograd F(4x4,3x3) weights: auto, all or off.",
+        discussion: """
+            auto: where Winograd43.isProfitable predicts a speed-up, and only if the Winograd logits stay \
+            within 1e-3 relative of direct convolution with every argmax equal on the test split (else the \
+            file is written without them). all: every eligible layer, and the check must pass. \
+            Files with Winograd weights are format version 2.
+            """))
+    var winograd: String = "auto"
+
+    var winogradPolicy: WinogradPolicy { WinogradPolicy(rawValue: winograd) ?? .auto }
+
+    func validate() throws {
+        guard WinogradPolicy(rawValue: winograd) != nil else { throw ValidationError("--winograd must be auto, all or off") }
+    }
+
     func run() throws {
         let file = try SafeTensors(contentsOfFile: checkpoint)
         let info = try TrainerCheckpointInfo(file, path: checkpoint)
@@ -39,10 +55,18 @@ struct ExportCommand: ParsableCommand {
         guard let dataDir = data ?? info.metadata["data"] else {
             throw ValidationError("the checkpoint does not name its dataset; pass --data DIR")
         }
-        let bytes = try ModelExport.fusedModelBytes(model: model, info: info)
-        let report = try ModelExport.verify(bytes: bytes, model: model, info: info, dataDirectory: dataDir,
+        var bytes = try ModelExport.fusedModelBytes(model: model, info: info, winograd: winogradPolicy)
+        var report = try ModelExport.verify(bytes: bytes, model: model, info: info, dataDirectory: dataDir,
                                             verifyBatch: verifyBatch, limit: limit)
         print(report.summary)
+        if let w = report.winograd, !w.passed, winogradPolicy == .auto {
+            // The Winograd rounding is too large for this model: ship direct convolution only.
+            print("winograd: outside the bound; exporting without Winograd weights")
+            bytes = try ModelExport.fusedModelBytes(model: model, info: info, winograd: .off)
+            report = try ModelExport.verify(bytes: bytes, model: model, info: info, dataDirectory: dataDir,
+                                            verifyBatch: verifyBatch, limit: limit)
+            print(report.summary)
+        }
         guard report.passed else {
             throw ExitError("verification failed; \(out) was not written")
         }

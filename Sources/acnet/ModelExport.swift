@@ -14,9 +14,11 @@ enum ModelExport {
         var total: Int
         var runtimeCorrect: Int
         var trainingCorrect: Int
-        var passed: Bool { maxAbsDifference <= bound && argmaxAgreement == total }
+        /// Winograd against direct convolution in the same file, when it has Winograd layers.
+        var winograd: WinogradCheck?
+        var passed: Bool { maxAbsDifference <= bound && argmaxAgreement == total && winograd?.passed != false }
         var summary: String {
-            String(format: """
+            (winograd.map { $0.summary + "\n" } ?? "") + String(format: """
                 logits: max|Δ| %.3g over %d test images (max|y| %.3g, bound %.3g): %@
                 argmax agreement: %d/%d: %@
                 test accuracy: runtime %.4f, training network %.4f (%d images)
@@ -27,12 +29,33 @@ enum ModelExport {
         }
     }
 
-    /// The .acnb bytes of the fused model (labels and input spec from the checkpoint).
-    static func fusedModelBytes(model: Sequential, info: TrainerCheckpointInfo) throws -> [UInt8] {
+    /// Logits of the Winograd layers against direct convolution on the whole test split. The
+    /// relative error of an image is max_j |w_j − d_j| / max_j |d_j| (w: Winograd, d: direct).
+    struct WinogradCheck {
+        /// Layers with Winograd weights.
+        var layers: Int
+        var maxRelativeError: Double
+        var meanRelativeError: Double
+        var argmaxAgreement: Int
+        var total: Int
+        /// The rule of issue "Speed II": ≤ 1e-3 relative and every argmax equal.
+        static let relativeBound = 1e-3
+        var passed: Bool { maxRelativeError <= Self.relativeBound && argmaxAgreement == total }
+        var summary: String {
+            String(format: "winograd (%d layers) vs direct: relative logit error max %.3g, mean %.3g (bound %.0e); argmax agreement %d/%d: %@",
+                   layers, maxRelativeError, meanRelativeError, Self.relativeBound, argmaxAgreement, total,
+                   passed ? "ok" : "FAILED")
+        }
+    }
+
+    /// The .acnb bytes of the fused model (labels and input spec from the checkpoint); `winograd`
+    /// selects the 3×3 stride-1 convolutions that also get Winograd weights.
+    static func fusedModelBytes(model: Sequential, info: TrainerCheckpointInfo,
+                                winograd: WinogradPolicy = .off) throws -> [UInt8] {
         let shape = info.inputShape
         let spec = InputSpec(channelOrder: shape.first == 1 ? .gray : .rgb,
                              mean: info.normalization.mean, std: info.normalization.std)
-        return try Exporter.serialize(model, inputShape: shape, inputSpec: spec, labels: info.labels)
+        return try Exporter.serialize(model, inputShape: shape, inputSpec: spec, labels: info.labels, winograd: winograd)
     }
 
     /// Runs the fused model in ACRuntime and the unfused one in eval mode on the test split.
@@ -44,6 +67,11 @@ enum ModelExport {
         let test = try dataset.load(.test, channels: channels, classNames: info.labels, limit: limit)
         let batch = 250
         let session = try Session(model: runtime, options: SessionOptions(threads: 1, maxBatch: batch))
+        let winogradLayers = runtime.layers.filter { $0.kernel == "conv.winograd43" }.count
+        let direct = winogradLayers > 0
+            ? try Session(model: runtime, options: SessionOptions(threads: 1, maxBatch: batch, useWinograd: false)) : nil
+        var check = direct.map { _ in WinogradCheck(layers: winogradLayers, maxRelativeError: 0, meanRelativeError: 0,
+                                                    argmaxAgreement: 0, total: 0) }
         let loader = BatchLoader(data: test, batchSize: batch, shuffle: false, augmentation: .none,
                                  normalization: info.normalization, seed: 0, epoch: 0)
         var maxDiff: Float = 0, maxY: Float = 0, compared = 0
@@ -53,6 +81,24 @@ enum ModelExport {
             let y = model.forward(x, training: false)
             let r = try session.run(b.images, batch: b.count)
             let k = y.count / b.count
+            if let direct, var c = check {
+                let d = try direct.run(b.images, batch: b.count)
+                for i in 0..<b.count {
+                    var diff: Float = 0, mag: Float = 0, ad = 0, ar = 0
+                    for j in 0..<k {
+                        diff = max(diff, abs(r[i * k + j] - d[i * k + j]))
+                        mag = max(mag, abs(d[i * k + j]))
+                        if d[i * k + j] > d[i * k + ad] { ad = j }
+                        if r[i * k + j] > r[i * k + ar] { ar = j }
+                    }
+                    let rel = Double(diff) / Double(max(mag, .leastNormalMagnitude))
+                    c.maxRelativeError = max(c.maxRelativeError, rel)
+                    c.meanRelativeError += rel
+                    c.total += 1
+                    if ad == ar { c.argmaxAgreement += 1 }
+                }
+                check = c
+            }
             precondition(r.count == y.count, "runtime output \(r.count) vs training output \(y.count)")
             for i in 0..<b.count {
                 var ay = 0, ar = 0
@@ -70,8 +116,12 @@ enum ModelExport {
                 if ar == Int(b.labels[i]) { runtimeCorrect += 1 }
             }
         }
+        if var c = check {
+            c.meanRelativeError /= Double(max(c.total, 1))
+            check = c
+        }
         return Report(maxAbsDifference: maxDiff, bound: 1e-4 * (1 + maxY), maxAbsLogit: maxY, comparedImages: compared,
                       argmaxAgreement: agree, total: test.count, runtimeCorrect: runtimeCorrect,
-                      trainingCorrect: trainingCorrect)
+                      trainingCorrect: trainingCorrect, winograd: check)
     }
 }

@@ -77,6 +77,9 @@ struct CorruptionMatrixTests {
             f.append(Field(name: "op \(i) output", offset: e + O.output, width: .u32, allowed: [.badFormat]))
             f.append(Field(name: "op \(i) weight", offset: e + O.weight, width: .u32, allowed: formatErrors))
             f.append(Field(name: "op \(i) bias", offset: e + O.bias, width: .u32, allowed: formatErrors))
+            // Version 2: dropping an op's Winograd weights (none) leaves a valid file.
+            f.append(Field(name: "op \(i) winograd weight", offset: e + O.winogradWeight, width: .u32,
+                           allowed: formatErrors.union(HostileModels.u32(b, H.version) >= 2 ? [.ok] : [])))
             for k in 0..<ACNBFormat.paramCount {
                 f.append(Field(name: "op \(i) param \(k)", offset: e + O.params + 4 * k, width: .u32, allowed: formatErrors))
             }
@@ -234,9 +237,14 @@ struct CorruptionMatrixTests {
         for (name, base) in try HostileModels.all() {
             for v: UInt32 in [0, 2, 3, 0xFFFF_FFFF] {
                 var b = base
+                // Version 2 is current: a version-1 file relabelled 2 reads its reserved op field
+                // as a Winograd weight reference, tensor 0 (the input) — BAD_FORMAT.
+                let want: ACNetStatus = v == 2 ? (HostileModels.u32(base, H.version) == 2 ? .ok : .badFormat) : .unsupportedVersion
                 HostileModels.put32(&b, H.version, v)
-                #expect(status(b) == .unsupportedVersion, "\(name) version \(v)")
-                #expect(HostileModels.loadAndRun(b) == .unsupportedVersion, "\(name) version \(v), old checksum")
+                #expect(status(b) == want, "\(name) version \(v)")
+                if want == .unsupportedVersion {
+                    #expect(HostileModels.loadAndRun(b) == .unsupportedVersion, "\(name) version \(v), old checksum")
+                }
                 b = base
                 HostileModels.put32(&b, H.kernelLayout, v)
                 #expect(status(b) == .unsupportedVersion, "\(name) layout \(v)")

@@ -73,7 +73,20 @@ enum HostileModels {
 
     static func all() throws -> [(name: String, bytes: [UInt8])] {
         [("classifier", try classifier()), ("branches", try branches()), ("featuremap", try featureMap()),
-         ("raw", try raw())]
+         ("raw", try raw()), ("winograd", try winograd())]
+    }
+
+    /// Raw 18×5×6 (format version 2): a Winograd F(4×4, 3×3) conv with 20 output channels
+    /// (two blocks), padding 1 and a residual from a 1×1 conv, global average pool, linear.
+    static func winograd() throws -> [UInt8] {
+        var rng = SeededRNG(seed: 9)
+        var b = ModelBuilder(inputChannels: 18, height: 5, width: 6, inputSpec: spec(.none, 18))
+        let r = try b.conv2d(b.input, weight: randomArray(20 * 18, &rng), bias: nil, outputChannels: 20, kernelSize: (1, 1))
+        b.winograd = .all
+        let x = try b.conv2d(b.input, weight: randomArray(20 * 18 * 9, &rng), bias: randomArray(20, &rng),
+                             outputChannels: 20, kernelSize: (3, 3), padding: .symmetric(1), activation: .relu, residual: r)
+        let y = try b.linear(try b.globalAvgPool(x), weight: randomArray(4 * 20, &rng), bias: nil, outputFeatures: 4)
+        return try b.serialize(output: y)
     }
 
     // MARK: Editing helpers

@@ -95,7 +95,7 @@ struct MalformedModelTests {
     @Test("wrong version and kernel layout are unsupported versions")
     func versions() {
         var b = Self.valid
-        put32(&b, ACNBFormat.Header.version, 2)
+        put32(&b, ACNBFormat.Header.version, 3)
         #expect(load(resealed(b)) == .unsupportedVersion)
         b = Self.valid
         put32(&b, ACNBFormat.Header.kernelLayout, 7)

@@ -167,6 +167,27 @@ int main(int argc, char **argv) {
     EXPECT(worst <= 1e-3f * scale);
     acnet_session_free(base);
 
+    /* Direct convolution everywhere agrees with the default (Winograd where the file has it). */
+    acnet_session_options direct_opts = opts;
+    direct_opts.convolution = ACNET_CONVOLUTION_DIRECT;
+    acnet_session *direct = NULL;
+    EXPECT(acnet_session_create(model, &direct_opts, NULL, 0, &direct) == ACNET_OK);
+    EXPECT(acnet_session_run(direct, 1, x, in, y2, out) == ACNET_OK);
+    worst = 0;
+    for (size_t i = 0; i < out; i++) {
+        float d = y1[i] > y2[i] ? y1[i] - y2[i] : y2[i] - y1[i];
+        if (d > worst) worst = d;
+    }
+    EXPECT(worst <= 1e-3f * scale);
+    acnet_session_free(direct);
+    direct_opts.convolution = 2; /* not an acnet_convolution */
+    EXPECT(acnet_session_create(model, &direct_opts, NULL, 0, &direct) == ACNET_ERROR_INVALID_ARGUMENT);
+    /* A caller built against the first 16-byte layout (no convolution field) still works. */
+    direct_opts = opts;
+    direct_opts.struct_size = 16;
+    direct_opts.convolution = 77; /* not read */
+    EXPECT(acnet_session_workspace_size(model, &direct_opts, &ws) == ACNET_OK);
+
     EXPECT(acnet_model_free(model) == ACNET_ERROR_INVALID_ARGUMENT); /* sessions alive */
     acnet_session_free(owned);
     acnet_session_free(borrowed);

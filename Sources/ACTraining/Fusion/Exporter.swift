@@ -10,11 +10,13 @@ import ACRuntime
 public enum Exporter {
     /// The .acnb bytes of `model` for per-image input `inputShape` `[C, H, W]`.
     public static func serialize(
-        _ model: any Module, inputShape: [Int], inputSpec: InputSpec, labels: [String]
+        _ model: any Module, inputShape: [Int], inputSpec: InputSpec, labels: [String],
+        winograd: WinogradPolicy = .off
     ) throws -> [UInt8] {
         let graph = try FusedGraph(model)
         var b = ModelBuilder(inputChannels: inputShape[0], height: inputShape[1], width: inputShape[2],
                              inputSpec: inputSpec, labels: labels)
+        b.winograd = winograd
         let out = try graph.emit(into: &b)
         return try b.serialize(output: out)
     }
