@@ -178,7 +178,7 @@ public struct KernelTable {
     /// per-block weight offsets).
     public var conv: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, [Int]) -> Void
     /// Winograd F(4×4, 3×3) convolution, winograd43 packing: (geometry, batch, x, y, residual,
-    /// weights, bias, scratch of `Winograd43.scratchElements` floats, chunk tiles).
+    /// weights, bias, scratch of `Winograd.scratchElements` floats, chunk tiles).
     public var winograd: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights,
                           UnsafeMutablePointer<Float>, Int) -> Void
     /// Depthwise convolution: (geometry, batch, x, y, residual, weights, bias).

@@ -1,40 +1,48 @@
-/// Geometry of the Winograd F(4×4, 3×3) convolution shared by the writer (which stores the
-/// transformed weights), the loader (which validates them and sizes the scratch) and the
-/// kernels.
+/// Geometry of the Winograd convolutions shared by the writer (which stores the transformed
+/// weights), the loader (which validates them and sizes the scratch) and the kernels.
 ///
-/// Algorithm: Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016),
-/// F(m×m, r×r) with m = 4, r = 3 and interpolation points 0, ±1, ±2, ∞: every 4×4 output
-/// tile is Y = Aᵀ·[Σ_c (G·g_c·Gᵀ) ⊙ (Bᵀ·d_c·B)]·A, where d_c is the 6×6 input tile of channel c
-/// (zero outside the image) and g_c the 3×3 kernel. 36 multiplies per output tile and input
-/// channel instead of direct convolution's 144 (4× fewer), at the price of transforms and of
-/// weights 4× larger (6×6 instead of 3×3).
+/// Algorithm: Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016):
+/// F(m×m, r×r) computes an m×m output tile as Y = Aᵀ·[Σ_c (G·g_c·Gᵀ) ⊙ (Bᵀ·d_c·B)]·A, where
+/// d_c is the 6×6 input tile of channel c (zero outside the image) and g_c the r×r kernel.
+/// Two variants share the 6×6 tile, the interpolation points 0, 1, −1, 2, −2, ∞ and therefore
+/// Bᵀ, the 36 GEMMs and the kernels' input transform:
 ///
-/// Matrices (rows listed):
+/// - F(4×4, 3×3): 36 multiplies per 16 outputs and input channel instead of 144 (4×);
+/// - F(2×2, 5×5): 36 per 4 outputs instead of 100 (2.8×).
 ///
-///     Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
-///     G  = [1/4 0 0; −1/6 −1/6 −1/6; −1/6 1/6 −1/6; 1/24 1/12 1/6; 1/24 −1/12 1/6; 0 0 1]
-///     Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+/// Matrices (rows listed; G's row for point p is s_p·(1, p, p², …, p^(r−1)) with
+/// s = 1/4, −1/6, −1/6, 1/24, 1/24 and (0, …, 0, 1) for ∞; Aᵀ's row i is p^i, with the ∞
+/// column 1 in the last row only):
 ///
-/// Weight layout (packing `winograd43`): for each block b of 16 output channels,
-/// [36 positions (row-major 6×6)][C input channels][16 lanes], lanes beyond O zero; groups 1 only.
-public enum Winograd43 {
-    /// Output tile edge (m).
-    public static let outputTile = 4
-    /// Input tile edge (m + r − 1).
+///     Bᵀ      = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+///     G (r=3) = [1/4 0 0; −1/6 −1/6 −1/6; −1/6 1/6 −1/6; 1/24 1/12 1/6; 1/24 −1/12 1/6; 0 0 1]
+///     Aᵀ(m=4) = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+///     Aᵀ(m=2) = [1 1 1 1 1 0; 0 1 −1 2 −2 1]
+///
+/// Weight layout (packing `winograd43` for r = 3, `winograd25` for r = 5): for each block b of
+/// 16 output channels, [36 positions (row-major 6×6)][C input channels][16 lanes], lanes
+/// beyond O zero; groups 1 only.
+public enum Winograd {
+    /// Input tile edge (m + r − 1), the same for both variants.
     public static let inputTile = 6
     /// Elements of a transformed tile (6 × 6).
     public static let positions = 36
 
-    /// Whether a convolution has the shape F(4×4, 3×3) computes: 3×3 kernel, stride 1,
-    /// dilation 1, groups 1. (Padding is free: taps outside the input read as zero.)
+    /// Output tile edge m of the variant for kernel size r (3 → 4, 5 → 2).
+    @inlinable public static func outputTile(kernel r: Int) -> Int { inputTile + 1 - r }
+
+    /// Whether a convolution has a shape one of the variants computes: a square 3×3 or 5×5
+    /// kernel, stride 1, dilation 1, groups 1. (Padding is free: taps outside the input read
+    /// as zero.)
     @inlinable public static func isApplicable(_ g: ConvGeometry) -> Bool {
-        g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1
-            && g.dilationW == 1 && g.groups == 1
+        (g.kernelH == 3 || g.kernelH == 5) && g.kernelW == g.kernelH && g.strideH == 1 && g.strideW == 1
+            && g.dilationH == 1 && g.dilationW == 1 && g.groups == 1
     }
 
-    /// Output tiles per image: ⌈OH/4⌉·⌈OW/4⌉ (edge tiles are partly outside and clipped).
+    /// Output tiles per image: ⌈OH/m⌉·⌈OW/m⌉ (edge tiles are partly outside and clipped).
     @inlinable public static func tiles(_ g: ConvGeometry) -> Int {
-        ceilDiv(g.outH, outputTile) * ceilDiv(g.outW, outputTile)
+        let m = outputTile(kernel: g.kernelH)
+        return ceilDiv(g.outH, m) * ceilDiv(g.outW, m)
     }
 
     /// Elements of the packed weight tensor: ⌈O/16⌉ · 36 · C · 16.
@@ -69,23 +77,23 @@ public enum Winograd43 {
 public enum WinogradPolicy: String, Sendable, CaseIterable {
     /// None: direct convolution only (format version 1 files).
     case off
-    /// Where `Winograd43.isProfitable` predicts a speed-up.
+    /// Where `Winograd.isProfitable` predicts a speed-up.
     case auto
-    /// Every convolution F(4×4, 3×3) can compute (for tests and measurements).
+    /// Every convolution a variant can compute (for tests and measurements).
     case all
 
     /// Whether a convolution of geometry `g` gets Winograd weights under this policy.
     public func selects(_ g: ConvGeometry) -> Bool {
         switch self {
         case .off: false
-        case .auto: Winograd43.isApplicable(g) && Winograd43.isProfitable(g)
-        case .all: Winograd43.isApplicable(g)
+        case .auto: Winograd.isApplicable(g) && Winograd.isProfitable(g)
+        case .all: Winograd.isApplicable(g)
         }
     }
 }
 
-extension Winograd43 {
-    /// The `auto` rule: at least 16 input and output channels (below that the transforms cost
+extension Winograd {
+    /// The `auto` rule (both variants): at least 16 input and output channels (below that the transforms cost
     /// more than the 4× fewer multiplies save), and either ≥ 16 tiles per image or transformed
     /// weights of at most 1 MB. Each transformed weight is used once per tile, so with few tiles
     /// and weights that do not stay in L2 the layer streams 4× the direct weights from memory

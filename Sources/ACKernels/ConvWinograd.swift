@@ -2,23 +2,23 @@
 import ACKernelTypes
 #endif
 
-/// Winograd F(4×4, 3×3) convolution (Lavin & Gray 2016; matrices and weight layout in
-/// `Winograd43`) for 3×3, stride-1, dilation-1, groups-1 layers.
+/// Winograd F(4×4, 3×3) and F(2×2, 5×5) convolution (Lavin & Gray 2016; matrices and weight
+/// layout in `Winograd`) for 3×3 and 5×5, stride-1, dilation-1, groups-1 layers.
 ///
 /// Input and output blocked ([N][⌈C/16⌉][H][W][16]); weights packing `winograd43`, already
-/// transformed (U = G·g·Gᵀ) by the writer; bias [⌈O/16⌉·16]. Fused epilogue: bias, residual
+/// transformed (U = G·g·Gᵀ) by the writer (`winograd43` / `winograd25`); bias [⌈O/16⌉·16]. Fused epilogue: bias, residual
 /// add, activation (the same order as `ConvDirect`).
 ///
 /// The output tiles of an image are processed in chunks of at most `chunkTiles` tiles, in
-/// three passes over the chunk, all in `scratch` (`Winograd43.scratchElements` floats, 64-byte
+/// three passes over the chunk, all in `scratch` (`Winograd.scratchElements` floats, 64-byte
 /// aligned):
 /// 1. input transform, 16 channels per vector: V[p][t][c] = (Bᵀ·d·B)[p];
 /// 2. 36 independent GEMMs, M[p][t][o] = Σ_c U[p][o][c]·V[p][t][c], with the same register
 ///    tiles as the direct kernel (4 output blocks × 6 tiles, or 1 block × 6 tiles);
-/// 3. output transform Y = Aᵀ·M·A, bias, residual, activation, clipped to the image.
+/// 3. output transform Y = Aᵀ·M·A (4×4 or 2×2), bias, residual, activation, clipped to the image.
 ///
-/// Cost per 4×4 output tile: 36·C·O multiply-adds (direct: 144·C·O) plus O(36·(C + O)) for
-/// the transforms. Numerics: the transforms amplify rounding (up to ~10× the direct kernel's
+/// Cost per output tile: 36·C·O multiply-adds (direct: 144·C·O for a 4×4 tile of a 3×3
+/// kernel, 100·C·O for a 2×2 tile of a 5×5) plus O(36·(C + O)) for the transforms. Numerics: the transforms amplify rounding (up to ~10× the direct kernel's
 /// error for F(4,3)); docs/PERFORMANCE.md gives the measured logit errors.
 enum ConvWinograd {
     static func run(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
@@ -27,8 +27,9 @@ enum ConvWinograd {
     {
         let cPad = ceilDiv(g.inC, 16) * 16
         let oPad = g.outBlocks * 16
-        let tilesW = ceilDiv(g.outW, 4)
-        let tiles = ceilDiv(g.outH, 4) * tilesW
+        let mt = Winograd.outputTile(kernel: g.kernelH)  // 4 (3×3) or 2 (5×5)
+        let tilesW = ceilDiv(g.outW, mt)
+        let tiles = ceilDiv(g.outH, mt) * tilesW
         // Equal chunks: 16 tiles with room for 14 run as 8 + 8, not 14 + 2.
         let chunks = ceilDiv(tiles, chunkTiles)
         let chunk = ceilDiv(tiles, chunks)
@@ -47,7 +48,7 @@ enum ConvWinograd {
                 for t in 0..<count {
                     let ty = (t0 + t) / tilesW, tx = (t0 + t) % tilesW
                     for cb in 0..<ceilDiv(g.inC, 16) {
-                        inputTile(g, xImage + cb * inPlane, iy0: ty * 4 - g.padTop, ix0: tx * 4 - g.padLeft,
+                        inputTile(g, xImage + cb * inPlane, iy0: ty * mt - g.padTop, ix0: tx * mt - g.padLeft,
                                   v + t * cPad + cb * 16, stride: count * cPad, temp)
                     }
                 }
@@ -58,9 +59,13 @@ enum ConvWinograd {
                 for t in 0..<count {
                     let ty = (t0 + t) / tilesW, tx = (t0 + t) % tilesW
                     for ob in 0..<g.outBlocks {
-                        outputTile(g, m + t * oPad + ob * 16, stride: count * oPad, load16(bias + ob * 16),
-                                   yImage + ob * outPlane, rImage.map { $0 + ob * outPlane }, oy0: ty * 4,
-                                   ox0: tx * 4, temp)
+                        let src = m + t * oPad + ob * 16, b = load16(bias + ob * 16)
+                        let yb = yImage + ob * outPlane, rb = rImage.map { $0 + ob * outPlane }
+                        if mt == 4 {
+                            outputTile4(g, src, stride: count * oPad, b, yb, rb, oy0: ty * 4, ox0: tx * 4, temp)
+                        } else {
+                            outputTile2(g, src, stride: count * oPad, b, yb, rb, oy0: ty * 2, ox0: tx * 2, temp)
+                        }
                     }
                 }
                 t0 += count
@@ -82,7 +87,7 @@ enum ConvWinograd {
         return (a4.madd(-5, a2).madd(4, a0), s + d, s - d, s2 + d2, s2 - d2, a5.madd(-5, a3).madd(4, a1))
     }
 
-    /// Aᵀ applied to six vectors m0…m5: (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4),
+    /// Aᵀ of F(4, 3) applied to six vectors m0…m5: (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4),
     /// m1 + m2 + 4(m3 + m4), m1 − m2 + 8(m3 − m4) + m5).
     @inline(__always)
     static func outputTransform(_ m0: V16, _ m1: V16, _ m2: V16, _ m3: V16, _ m4: V16, _ m5: V16)
@@ -124,11 +129,41 @@ enum ConvWinograd {
         }
     }
 
+    /// Aᵀ of F(2, 5): (m0 + m1 + m2 + m3 + m4, m1 − m2 + 2(m3 − m4) + m5).
+    @inline(__always)
+    static func outputTransform2(_ m0: V16, _ m1: V16, _ m2: V16, _ m3: V16, _ m4: V16, _ m5: V16) -> (V16, V16) {
+        (m0 + (m1 + m2) + (m3 + m4), (m1 - m2 + m5).madd(2, m3 - m4))
+    }
+
+    /// F(2×2, 5×5)'s output tile: like `outputTile4`, 2×2 pixels.
+    @inline(__always)
+    static func outputTile2(_ g: ConvGeometry, _ src: UnsafePointer<Float>, stride: Int, _ biasV: V16,
+                            _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, oy0: Int, ox0: Int,
+                            _ temp: UnsafeMutablePointer<Float>)
+    {
+        // Columns: s = Aᵀ·M (2 × 6).
+        for c in 0..<6 {
+            let col = src + c * stride
+            let o = outputTransform2(load16(col), load16(col + 6 * stride), load16(col + 12 * stride),
+                                     load16(col + 18 * stride), load16(col + 24 * stride), load16(col + 30 * stride))
+            store16(temp + c * 16, o.0); store16(temp + (6 + c) * 16, o.1)
+        }
+        let rows = kmin(2, g.outH - oy0), cols = kmin(2, g.outW - ox0)
+        for r in 0..<rows {
+            let row = temp + r * 6 * 16
+            let o = outputTransform2(load16(row), load16(row + 16), load16(row + 32), load16(row + 48),
+                                     load16(row + 64), load16(row + 80))
+            let p = (oy0 + r) * g.outW + ox0
+            ConvDirect.finish(o.0 + biasV, g, yBlock, rBlock, p)
+            if cols > 1 { ConvDirect.finish(o.1 + biasV, g, yBlock, rBlock, p + 1) }
+        }
+    }
+
     /// Transforms M (36 vectors at `src + p·stride`) of one tile and output block back to the
     /// 4×4 output tile at (oy0, ox0), adds bias and residual, applies the activation and
     /// stores the pixels inside the output.
     @inline(__always)
-    static func outputTile(_ g: ConvGeometry, _ src: UnsafePointer<Float>, stride: Int, _ biasV: V16,
+    static func outputTile4(_ g: ConvGeometry, _ src: UnsafePointer<Float>, stride: Int, _ biasV: V16,
                            _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, oy0: Int, ox0: Int,
                            _ temp: UnsafeMutablePointer<Float>)
     {

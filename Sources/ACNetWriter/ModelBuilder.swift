@@ -153,8 +153,8 @@ public struct ModelBuilder {
                              kernelW: kw, strideH: sh, strideW: sw, padTop: padding.top, padLeft: padding.left,
                              dilationH: dh, dilationW: dw, groups: groups, activation: activation)
         if winograd.selects(g) {
-            ops[ops.count - 1].winogradWeight = constant(Packing.winograd43(weight, outputChannels: o, inputChannels: c),
-                                                         .winograd43)
+            ops[ops.count - 1].winogradWeight = constant(
+                Packing.winograd(weight, outputChannels: o, inputChannels: c, kernel: kh), .winograd(kernel: kh)!)
         }
         return out
     }

@@ -1,4 +1,5 @@
 import ACRuntime
+import Foundation
 
 /// Packs plain weights into the layouts the runtime kernels read (docs/FORMAT.md §Packing).
 /// The runtime never repacks: what these functions produce is used in place.
@@ -51,23 +52,34 @@ public enum Packing {
         convOC16(weight, outputChannels: o, inputChannels: f, kernelH: 1, kernelW: 1, groups: 1)
     }
 
-    /// 3×3 convolution weights OIHW (groups 1) → `winograd43`: U = G·g·Gᵀ per (o, c), computed
-    /// in Double and rounded once, laid out [⌈O/16⌉][36][C][16] (`Winograd43`; G from Lavin &
-    /// Gray 2016).
-    public static func winograd43(_ weight: [Float], outputChannels o: Int, inputChannels c: Int) -> [Float] {
-        precondition(weight.count == o * c * 9, "Packing.winograd43: weight has \(weight.count) elements, O×C×3×3 needs \(o * c * 9)")
-        let G: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-                             [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
-        var out = [Float](repeating: 0, count: Winograd43.weightElements(inC: c, outC: o))
+    /// r×r convolution weights OIHW (groups 1, r = 3 or 5) → `winograd43` / `winograd25`:
+    /// U = G·g·Gᵀ per (o, c), computed in Double and rounded once, laid out [⌈O/16⌉][36][C][16]
+    /// (`Winograd`; G's row for point p is s_p·(1, p, …, p^(r−1)), points 0, 1, −1, 2, −2 with
+    /// s = 1/4, −1/6, −1/6, 1/24, 1/24, and (0, …, 0, 1) for ∞; Lavin & Gray 2016).
+    public static func winograd(_ weight: [Float], outputChannels o: Int, inputChannels c: Int, kernel r: Int) -> [Float] {
+        precondition(r == 3 || r == 5, "Packing.winograd: kernel \(r) (3 or 5)")
+        precondition(weight.count == o * c * r * r, "Packing.winograd: weight has \(weight.count) elements, O×C×\(r)×\(r) needs \(o * c * r * r)")
+        let points: [Double] = [0, 1, -1, 2, -2], scales: [Double] = [1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24]
+        var G = [[Double]](repeating: [Double](repeating: 0, count: r), count: 6)
+        for i in 0..<5 { for k in 0..<r { G[i][k] = scales[i] * pow(points[i], Double(k)) } }
+        G[5][r - 1] = 1
+        var out = [Float](repeating: 0, count: Winograd.weightElements(inC: c, outC: o))
+        var t = [Double](repeating: 0, count: 6 * r)
         for oc in 0..<o {
             for ci in 0..<c {
-                let k = weight[(oc * c + ci) * 9..<(oc * c + ci) * 9 + 9].map(Double.init)
-                // t = G·g (6×3), U = t·Gᵀ (6×6).
-                var t = [Double](repeating: 0, count: 18)
-                for i in 0..<6 { for j in 0..<3 { t[i * 3 + j] = (0..<3).reduce(0) { $0 + G[i][$1] * k[$1 * 3 + j] } } }
+                let k = (oc * c + ci) * r * r
+                // t = G·g (6×r), U = t·Gᵀ (6×6).
+                for i in 0..<6 {
+                    for j in 0..<r {
+                        var sum = 0.0
+                        for q in 0..<r { sum += G[i][q] * Double(weight[k + q * r + j]) }
+                        t[i * r + j] = sum
+                    }
+                }
                 for i in 0..<6 {
                     for j in 0..<6 {
-                        let u = (0..<3).reduce(0) { $0 + t[i * 3 + $1] * G[j][$1] }
+                        var u = 0.0
+                        for q in 0..<r { u += t[i * r + q] * G[j][q] }
                         out[(((oc / 16) * 36 + i * 6 + j) * c + ci) * 16 + oc % 16] = Float(u)
                     }
                 }

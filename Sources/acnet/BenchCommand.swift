@@ -52,7 +52,7 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp(
         "With --arch: which 3x3 stride-1 convolutions get Winograd F(4x4,3x3) weights: auto, all or off.",
-        discussion: "auto follows the export rule (Winograd43.isProfitable)."))
+        discussion: "auto follows the export rule (Winograd.isProfitable)."))
     var winograd: String = "auto"
 
     @Flag(help: "Run direct convolution even where the model has Winograd weights.")
@@ -101,7 +101,7 @@ struct BenchCommand: ParsableCommand {
         let session = try Session(model: m, options: SessionOptions(threads: threads, maxBatch: batch,
                                                                        isa: KernelISA.allCases.first { $0.name == isa },
                                                                        useWinograd: !direct))
-        let winogradLayers = direct ? 0 : m.layers.filter { $0.kernel == "conv.winograd43" }.count
+        let winogradLayers = direct ? 0 : m.layers.filter { $0.kernel.hasPrefix("conv.winograd") }.count
         var rng = SystemRandomNumberGenerator()
         let input = (0..<(batch * m.inputElementCount)).map { _ in Float.random(in: -1...1, using: &rng) }
         var output = [Float](repeating: 0, count: batch * m.outputElementCount)

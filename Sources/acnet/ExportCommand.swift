@@ -34,7 +34,7 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp(
         "Which 3x3 stride-1 convolutions also get Winograd F(4x4,3x3) weights: auto, all or off.",
         discussion: """
-            auto: where Winograd43.isProfitable predicts a speed-up, and only if the Winograd logits stay \
+            auto: where Winograd.isProfitable predicts a speed-up, and only if the Winograd logits stay \
             within 1e-3 relative of direct convolution with every argmax equal on the test split (else the \
             file is written without them). all: every eligible layer, and the check must pass. \
             Files with Winograd weights are format version 2.

@@ -67,7 +67,7 @@ enum ModelExport {
         let test = try dataset.load(.test, channels: channels, classNames: info.labels, limit: limit)
         let batch = 250
         let session = try Session(model: runtime, options: SessionOptions(threads: 1, maxBatch: batch))
-        let winogradLayers = runtime.layers.filter { $0.kernel == "conv.winograd43" }.count
+        let winogradLayers = runtime.layers.filter { $0.kernel.hasPrefix("conv.winograd") }.count
         let direct = winogradLayers > 0
             ? try Session(model: runtime, options: SessionOptions(threads: 1, maxBatch: batch, useWinograd: false)) : nil
         var check = direct.map { _ in WinogradCheck(layers: winogradLayers, maxRelativeError: 0, meanRelativeError: 0,

@@ -2,16 +2,17 @@ import ACNetWriter
 import ACRuntime
 import Testing
 
-/// Winograd F(4×4, 3×3): the kernel against the scalar reference convolution on every
+/// Winograd F(4×4, 3×3) and F(2×2, 5×5): the kernels against the scalar reference convolution on every
 /// supported ISA, the file-format rules (version 2 only when used), and the session option
 /// that forces direct convolution.
-@Suite("Winograd F(4x4, 3x3)")
+@Suite("Winograd F(4x4, 3x3) and F(2x2, 5x5)")
 struct WinogradTests {
     struct Shape: CustomStringConvertible, Sendable {
         var c: Int, o: Int, h: Int, w: Int, pad: Int
+        var kernel = 3
         var residual = false
         var activation = Activation.none
-        var description: String { "\(c)->\(o) \(h)x\(w) pad \(pad)\(residual ? " +res" : "") \(activation.name)" }
+        var description: String { "\(kernel)x\(kernel) \(c)->\(o) \(h)x\(w) pad \(pad)\(residual ? " +res" : "") \(activation.name)" }
     }
 
     static let shapes: [Shape] = [
@@ -24,6 +25,12 @@ struct WinogradTests {
         Shape(c: 17, o: 33, h: 1, w: 3, pad: 1),
         // More tiles than one chunk holds (the chunk loop and its equal split).
         Shape(c: 256, o: 16, h: 40, w: 40, pad: 1, residual: true),
+        // F(2x2, 5x5): Cifar-quick's layers, odd sizes, padding 0 and 1, a residual.
+        Shape(c: 32, o: 32, h: 16, w: 16, pad: 2, kernel: 5, activation: .relu),
+        Shape(c: 32, o: 64, h: 8, w: 8, pad: 2, kernel: 5),
+        Shape(c: 3, o: 20, h: 9, w: 7, pad: 0, kernel: 5),
+        Shape(c: 24, o: 17, h: 11, w: 13, pad: 1, kernel: 5, activation: .relu6),
+        Shape(c: 16, o: 48, h: 12, w: 10, pad: 2, kernel: 5, residual: true, activation: .relu),
     ]
 
     @Test("matches the reference convolution on every ISA", arguments: shapes)
@@ -31,26 +38,27 @@ struct WinogradTests {
         var rng = SeededRNG(seed: UInt64(s.c * 1000 + s.o))
         let n = 2
         let x = randomArray(n * s.c * s.h * s.w, &rng)
-        let weight = randomArray(s.o * s.c * 9, &rng, scale: 0.5)
+        let k = s.kernel
+        let weight = randomArray(s.o * s.c * k * k, &rng, scale: 0.5)
         let bias = randomArray(s.o, &rng)
-        // The residual (pad 1 shapes only) is a 1x1 convolution of the input, run directly.
+        // The residual (same-size outputs only) is a 1x1 convolution of the input, run directly.
         let w1 = randomArray(s.o * s.c, &rng), b1 = randomArray(s.o, &rng)
         let xt = Reference.Tensor(n: n, c: s.c, h: s.h, w: s.w, data: x)
         let r = s.residual ? Reference.conv2d(xt, weight: w1, bias: b1, outputChannels: s.o, kernelSize: (1, 1)) : nil
-        let want = Reference.conv2d(xt, weight: weight, bias: bias, outputChannels: s.o, kernelSize: (3, 3),
+        let want = Reference.conv2d(xt, weight: weight, bias: bias, outputChannels: s.o, kernelSize: (k, k),
                                     padding: (s.pad, s.pad, s.pad, s.pad), activation: s.activation, residual: r).data
 
         var b = ModelBuilder(inputChannels: s.c, height: s.h, width: s.w, inputSpec: rawSpec(s.c))
         b.winograd = .all
         let rt = s.residual
             ? try b.conv2d(b.input, weight: w1, bias: b1, outputChannels: s.o, kernelSize: (1, 1)) : nil
-        let y = try b.conv2d(b.input, weight: weight, bias: bias, outputChannels: s.o, kernelSize: (3, 3),
+        let y = try b.conv2d(b.input, weight: weight, bias: bias, outputChannels: s.o, kernelSize: (k, k),
                              padding: .symmetric(s.pad), activation: s.activation, residual: rt)
         let model = try Model(bytes: try b.serialize(output: y))
-        #expect(model.layers.last?.kernel == "conv.winograd43")
+        #expect(model.layers.last?.kernel == (k == 3 ? "conv.winograd43" : "conv.winograd25"))
         // F(4,3) rounding: the transforms scale terms by up to ~10², so allow 100× the direct
         // kernel's accumulation bound.
-        let tol = 100 * accumulationTolerance(terms: s.c * 9 + 2, magnitude: max(1, maxAbs(want)) * 4)
+        let tol = 100 * accumulationTolerance(terms: s.c * k * k + 2, magnitude: max(1, maxAbs(want)) * 4)
         for isa in supportedISAs {
             for useWinograd in [true, false] {
                 let session = try Session(model: model, options: SessionOptions(maxBatch: n, isa: isa, useWinograd: useWinograd))

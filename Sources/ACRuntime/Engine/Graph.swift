@@ -66,7 +66,7 @@ struct WinogradAlternative {
     var step: Int
     var weights: UnsafePointer<Float>
     var chunkTiles: Int
-    /// Scratch floats the kernel needs (`Winograd43.scratchElements`).
+    /// Scratch floats the kernel needs (`Winograd.scratchElements`).
     var scratchElements: Int
 }
 

@@ -127,8 +127,20 @@ public enum WeightPacking: UInt32, Sendable {
     /// Depthwise convolution (groups == C == O): [ceil(C/16)][KH][KW][16].
     case depthwise16 = 2
     /// Winograd F(4×4, 3×3) weights U = G·g·Gᵀ of a 3×3, stride-1, groups-1 conv2d:
-    /// [ceil(O/16)][36][C][16] (`Winograd43`). Format version 2.
+    /// [ceil(O/16)][36][C][16] (`Winograd`). Format version 2.
     case winograd43 = 3
+    /// Winograd F(2×2, 5×5) weights of a 5×5, stride-1, groups-1 conv2d, same layout. Format
+    /// version 2.
+    case winograd25 = 4
+
+    /// The Winograd packing for kernel size 3 or 5.
+    public static func winograd(kernel r: Int) -> WeightPacking? {
+        switch r {
+        case 3: .winograd43
+        case 5: .winograd25
+        default: nil
+        }
+    }
 }
 
 /// Operator codes of the op table.

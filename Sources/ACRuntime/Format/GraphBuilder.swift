@@ -371,18 +371,18 @@ struct GraphBuilder {
             record(op, macs: g.macs, kernel: "conv.oc16.direct")
             return
         }
-        guard Winograd43.isApplicable(g) else {
-            throw .unsupported("op \(op.index): Winograd weights need a 3x3, stride-1, dilation-1, groups-1 conv2d")
+        guard Winograd.isApplicable(g) else {
+            throw .unsupported("op \(op.index): Winograd weights need a 3x3 or 5x5, stride-1, dilation-1, groups-1 conv2d")
         }
-        let count = Winograd43.weightElements(inC: g.inC, outC: o)
+        let count = Winograd.weightElements(inC: g.inC, outC: o)
         guard count <= ACNBFormat.maxElements else { throw .badFormat("op \(op.index): Winograd weights too large") }
-        let u = try constant(op, op.winogradWeight, "winograd weight", count: count, packing: .winograd43)
+        let u = try constant(op, op.winogradWeight, "winograd weight", count: count, packing: .winograd(kernel: kh)!)
         // The Winograd kernel reads blocked input only; the direct fallback reads it too.
         steps.append(.conv(g, input: blockedSlot(op.inputs[0]), output: slotOfTensor[op.output], residual: residual,
                            weights: w, bias: b, blockOffsets: offsets))
-        winograd.append(WinogradAlternative(step: steps.count - 1, weights: u, chunkTiles: Winograd43.chunkTiles(g),
-                                            scratchElements: Winograd43.scratchElements(g)))
-        record(op, macs: g.macs, kernel: "conv.winograd43")
+        winograd.append(WinogradAlternative(step: steps.count - 1, weights: u, chunkTiles: Winograd.chunkTiles(g),
+                                            scratchElements: Winograd.scratchElements(g)))
+        record(op, macs: g.macs, kernel: kh == 3 ? "conv.winograd43" : "conv.winograd25")
     }
 
     private mutating func buildPool(_ op: RawOp) throws(ACNetError) {

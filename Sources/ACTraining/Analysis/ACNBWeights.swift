@@ -84,8 +84,8 @@ public struct ACNBWeights {
             let b = o / 16, g = o / og, g0 = (16 * b) / og
             let local = g * cg + c - g0 * cg
             element = v.blockStarts[b] + (local * kk + t) * 16 + o % 16
-        case .winograd43:
-            preconditionFailure("a conv2d's weight is never winograd43 (the loader checked it)")
+        case .winograd43, .winograd25:
+            preconditionFailure("a conv2d's weight is never a Winograd packing (the loader checked it)")
         case .plain:
             element = ((o * v.inputChannelsPerGroup + c) * v.kernelHeight + kh) * v.kernelWidth + kw
         }
