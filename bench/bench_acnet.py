@@ -9,8 +9,10 @@ BenchmarkModels with the ONNX model's own weights (bench/onnx_weights.py, then
 both). acnet_model_load_file, acnet_session_create with threads = --threads (max_batch 1, the
 session allocates its workspace once), then the timed call is one acnet_session_run on
 pre-allocated numpy buffers through ctypes (argtypes set, pointers computed once).
-variants: 'default' (acnet_session_options.isa = ACNET_ISA_AUTO, the fastest the CPU runs);
-'avx512', 'avx2', 'baseline' force that kernel ISA (libraries with the isa field, include/acnet.h).
+variants: 'default' (isa ACNET_ISA_AUTO, the fastest the CPU runs; convolution
+ACNET_CONVOLUTION_AUTO, Winograd on the layers whose Winograd weights the .acnb stores);
+'direct' (convolution ACNET_CONVOLUTION_DIRECT: direct convolution on every layer);
+'avx512', 'avx2', 'baseline' force that kernel ISA (include/acnet.h).
 
 Environment: PEERS_BENCH = the shared harness folder holding bench_common.py
 (default /work/shared/bench); ACNET_LIB = path of libacnet.so (default: libacnet.so on the
@@ -39,7 +41,7 @@ lib.acnet_model_output_shape.argtypes = lib.acnet_model_input_shape.argtypes
 
 class Options(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_uint32), ("threads", ctypes.c_uint32),
-                ("max_batch", ctypes.c_uint32), ("isa", ctypes.c_uint32)]  # "reserved" before the isa field
+                ("max_batch", ctypes.c_uint32), ("isa", ctypes.c_uint32), ("convolution", ctypes.c_uint32)]
 
 
 lib.acnet_session_options_init.argtypes = [ctypes.POINTER(Options)]
@@ -75,10 +77,11 @@ if shape(lib.acnet_model_input_shape) != meta["input_shape"] or \
 opts = Options()
 check(lib.acnet_session_options_init(ctypes.byref(opts)), "acnet_session_options_init")
 opts.threads = a.threads
-ISA = {"default": 0, "baseline": 1, "avx2": 2, "avx512": 3}
+ISA = {"default": 0, "direct": 0, "baseline": 1, "avx2": 2, "avx512": 3}
 if a.variant not in ISA:
     raise SystemExit(f"unknown variant {a.variant!r}: one of {', '.join(ISA)}")
 opts.isa = ISA[a.variant]
+opts.convolution = 1 if a.variant == "direct" else 0
 session = P()
 check(lib.acnet_session_create(model, ctypes.byref(opts), None, 0, ctypes.byref(session)),
       f"acnet_session_create(threads={a.threads})")

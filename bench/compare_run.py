@@ -38,7 +38,7 @@ if os.path.exists(p):
 models = a.only_model or list(meta)
 threads = [int(t) for t in a.threads.split(",")]
 
-CONFIGS = [("acnet", "default"), ("ort", "default"), ("openvino", "default"), ("litert", "same"),
+CONFIGS = [("acnet", "default"), ("acnet", "direct"), ("ort", "default"), ("openvino", "default"), ("litert", "same"),
            ("ncnn", "nowino"), ("ncnn", "wino")]
 SCRIPT = {"acnet": os.path.join(HERE, "bench_acnet.py")}
 SCRIPT.update({rt: os.path.join(a.peers_bench, f) for rt, f in
