@@ -1,3 +1,4 @@
+import ACNetWriter
 import ACRuntime
 import ACTraining
 import Foundation
