@@ -127,7 +127,8 @@ for t in threads:
       "convolution elsewhere; 'direct only' is the same file with `convolution = ACNET_CONVOLUTION_DIRECT`. "
       "Ratios = ours / the fastest direct/GEMM peer (ONNX Runtime, OpenVINO, LiteRT, ncnn Winograd off) and "
       "ours / the fastest peer including ncnn with Winograd; < 1 means we are faster. GFLOP/s count the "
-      "conventional direct MACs (2 FLOP each), so a Winograd run can exceed the FMA peak.")
+      "conventional direct MACs (2 FLOP each), so a Winograd run can exceed the FMA peak. Winograd's "
+      "design, selection rule and measured logit error: `docs/WINOGRAD.md`.")
     w("")
     hdr = ["model (MACs)"] + [LABEL[c] for c in ORDER] + [
         "fastest direct/GEMM peer", "ours / fastest direct", "fastest peer", "ours / fastest peer",
