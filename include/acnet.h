@@ -45,6 +45,14 @@
  *
  *  - An acnet_model is immutable after loading and may be shared by any number of threads.
  *  - An acnet_session belongs to one thread at a time: use one session per thread.
+ *  - A session may itself compute with several threads (acnet_session_options.threads = T,
+ *    1 … 64): acnet_session_create starts T − 1 worker threads, and acnet_session_run splits
+ *    each convolution, pooling and elementwise layer between them and the calling thread (by
+ *    image, block of 16 output channels and output row), meeting at a barrier between layers.
+ *    No thread is created, no memory allocated and no lock taken per run; between runs the
+ *    workers spin for up to 50 µs, then sleep in the kernel (futex), so an idle session costs
+ *    no CPU.  acnet_session_free joins them.  Outputs are bit-identical for every T.  On a
+ *    machine with fewer free cores than T, runs get slower, not wrong.
  *  - A model must outlive every session created from it.  Freeing a model with live sessions is
  *    detected and refused (ACNET_ERROR_INVALID_ARGUMENT) — the model is not freed.
  *  - The query functions and acnet_status_string() are safe from any thread.
@@ -55,8 +63,9 @@
  *
  * Determinism
  *
- *  - For a given build, CPU instruction set and thread count, results are bit-for-bit
- *    reproducible.  Different instruction sets (AVX-512, AVX2+FMA, baseline) may differ in the
+ *  - For a given build and CPU instruction set, results are bit-for-bit reproducible, whatever
+ *    the session's thread count (every output element is computed by one thread, in the same
+ *    order as with one thread).  Different instruction sets (AVX-512, AVX2+FMA, baseline) may differ in the
  *    last bits because fused multiply-add rounds once.
  */
 #ifndef ACNET_H
@@ -273,12 +282,15 @@ typedef enum acnet_convolution {
  * struct_size, so that a program built against this header keeps working with later versions
  * that append fields.  A struct_size below 16 (the first version of this struct, without
  * `convolution`, which then takes its default), an isa that is not an acnet_isa or that this
- * CPU cannot run, threads other than 1, max_batch outside 1 … 65536 or an unknown convolution
+ * CPU cannot run, threads outside 1 … 64, max_batch outside 1 … 65536 or an unknown convolution
  * are ACNET_ERROR_INVALID_ARGUMENT; a larger struct_size (a newer header) is accepted.
  */
 typedef struct acnet_session_options {
     uint32_t struct_size;   /**< sizeof(acnet_session_options); set by _init */
-    uint32_t threads;       /**< worker threads; 1 (the default) is the only value supported now */
+    uint32_t threads;       /**< threads computing each run, 1 … 64 (default 1): the calling
+                                 thread plus threads − 1 workers the session starts at creation
+                                 and joins when freed (see Threading).  Builds without threads
+                                 (Embedded Swift) accept only 1. */
     uint32_t max_batch;     /**< largest batch size passed to run; default 1 */
     uint32_t isa;           /**< an acnet_isa; default ACNET_ISA_AUTO.  One this CPU cannot run,
                                  or an unknown value → ACNET_ERROR_INVALID_ARGUMENT */
@@ -309,8 +321,11 @@ acnet_status acnet_session_workspace_size(const acnet_model *_Nullable model,
  *                        bytes, that outlives the session and is used by no one else meanwhile.
  * @param workspace_size  Size of `workspace` in bytes (ignored when workspace is NULL).
  * @param session         Receives the session; free it with acnet_session_free().
+ * With options->threads = T > 1 this also starts the session's T − 1 worker threads (the only
+ * threads the library creates).
  * @return ACNET_OK; ACNET_ERROR_INVALID_ARGUMENT; ACNET_ERROR_MISALIGNED;
- *         ACNET_ERROR_BUFFER_TOO_SMALL; ACNET_ERROR_OUT_OF_MEMORY.
+ *         ACNET_ERROR_BUFFER_TOO_SMALL; ACNET_ERROR_OUT_OF_MEMORY (also when the worker threads
+ *         cannot be created; none is left running).
  * Thread-safe (the model may be shared; each call makes a new session).
  */
 acnet_status acnet_session_create(const acnet_model *_Nullable model,
@@ -325,7 +340,9 @@ acnet_status acnet_session_create(const acnet_model *_Nullable model,
  * @param input         NCHW float32, exactly batch × C × H × W elements (input_count).
  * @param output        batch × (output elements per image) floats (output_count must equal it).
  * @return ACNET_OK; ACNET_ERROR_INVALID_ARGUMENT (NULL pointer, batch out of range, a count
- *         that does not match).  Performs no heap allocation and takes no lock.
+ *         that does not match).  Performs no heap allocation and takes no lock, with any
+ *         thread count; with threads > 1 the session's workers compute parts of it and have
+ *         finished when it returns.
  * Not thread-safe for one session: use one session per thread.  `input` and `output` must not
  * overlap.
  */
@@ -333,7 +350,8 @@ acnet_status acnet_session_run(acnet_session *_Nullable session, size_t batch,
                                const float *_Nullable input, size_t input_count,
                                float *_Nullable output, size_t output_count);
 
-/** Frees a session (and its workspace if the session allocated it).  NULL is a no-op.
+/** Frees a session (and its workspace if the session allocated it), after stopping and joining
+ *  its worker threads if it has any.  NULL is a no-op.
  *  Thread-safe with respect to other sessions and the model (the model's session count is
  *  atomic); must not race with a run or another free of the same session. */
 void acnet_session_free(acnet_session *_Nullable session);

@@ -29,7 +29,12 @@ work=$(mktemp -d)
 .build/release/acnet bench --arch resnet20 --save-model "$work/resnet20.acnb" --warmup 0 --iterations 1 >/dev/null
 model=models/fashion-mnist-acnet.acnb
 [ -f "$model" ] || { .build/release/acnet bench --arch fmnist --save-model "$work/fmnist.acnb" --warmup 0 --iterations 1 >/dev/null; model="$work/fmnist.acnb"; }
-scripts/test_c_abi.sh "$prefix" "$model" "$work/resnet20.acnb"
+bench_models=()
+for arch in conv64 conv256 fmnist cifar_quick resnet56 resnet18; do
+    .build/release/acnet bench --arch $arch --save-model "$work/$arch.acnb" --warmup 0 --iterations 1 >/dev/null
+    bench_models+=("$work/$arch.acnb")
+done
+scripts/test_c_abi.sh "$prefix" "$model" "$work/resnet20.acnb" "${bench_models[@]}"
 stage "C ABI tests and examples"
 scripts/embedded_check.sh "$prefix" "$work/resnet20.acnb" 3072 10
 stage "Embedded Swift check"

@@ -3,10 +3,12 @@
 # -Werror, its function declarations equal libacnet.so's exports, the ABI/misuse tests and the
 # zero-allocation/leak tests pass, and the C/C++ examples build (-Werror, pkg-config / CMake) and run.
 #
-#   scripts/test_c_abi.sh PREFIX MODEL.acnb RESNET20.acnb
+#   scripts/test_c_abi.sh PREFIX MODEL.acnb RESNET20.acnb [MORE.acnb...]
+# Multi-threaded sessions are checked (bit-identical to 1 thread, every ISA) on MODEL, RESNET20
+# and the MORE models (scripts/test.sh passes the six benchmark architectures).
 # Prints "N passed, N failed" last; exits non-zero on any failure.
 set -u
-prefix=$(cd "$1" && pwd); model=$2; resnet=$3
+prefix=$(cd "$1" && pwd); model=$2; resnet=$3; shift 3; more=("$@")
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 pass=0; fail=0
@@ -36,6 +38,10 @@ check "build alloc_test" gcc -std=c99 -O1 -Wall -Wextra -Werror -o "$out/alloc_t
     $(pkg-config --cflags --libs acnet) -Wl,-rpath,"$prefix/lib"
 check "zero allocations in 1000 runs of ResNet-20" "$out/alloc_test" "$resnet" 1000
 check "zero allocations and flat RSS in 20000 runs, no leak in 2000 load/free cycles" "$out/alloc_test" "$model" 20000 2000
+check "build threads_test" gcc -std=c11 -O1 -Wall -Wextra -Werror -o "$out/threads_test" "$root/Tests/CABI/threads_test.c" \
+    $(pkg-config --cflags --libs acnet) -Wl,-rpath,"$prefix/lib"
+check "threads 2-4 bit-identical to 1 on every ISA; 20 threaded sessions at once, all joined" \
+    "$out/threads_test" "$model" "$resnet" "${more[@]}"
 check "static link (libacnet.a)" gcc -std=c11 -Wall -Wextra -Werror -o "$out/abi_static" "$root/Tests/CABI/abi_test.c" \
     -I"$prefix/include" "$prefix/lib/libacnet.a" -lstdc++ -lm -lpthread -ldl
 check "abi_test, statically linked" "$out/abi_static" "$model"

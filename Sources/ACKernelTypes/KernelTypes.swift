@@ -34,6 +34,61 @@ public enum Activation: Int32, Sendable {
     (x + y - 1) / y
 }
 
+/// The share of one op that one thread of a multi-threaded session computes: part `index` of
+/// `count` (0 ≤ index < count). The parts of an op write disjoint output elements and together
+/// cover all of them, and every element is computed by the same instructions in the same order
+/// whatever the split, so the result is bit-identical for every `count`.
+///
+/// Kernels that take a part lay their output out as work units — for a blocked output, one
+/// unit per (image, 16-channel block, output row), images outermost then blocks then rows —
+/// and a part owns one contiguous range of them (`units(_:)`), so two threads split a layer
+/// with many blocks by blocks (each reads half of the weights) and one with a single block
+/// group by rows.
+public struct WorkPart: Sendable, Equatable {
+    public var index: Int
+    public var count: Int
+
+    @inlinable public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
+
+    /// The whole op on one thread.
+    public static let whole = WorkPart(index: 0, count: 1)
+
+    /// This part's units [lo, hi) of `total` (balanced to within one unit).
+    @inlinable @inline(__always) public func units(_ total: Int) -> (lo: Int, hi: Int) {
+        (total * index / count, total * (index + 1) / count)
+    }
+
+    /// The rows [begin, end) this part owns of a job of `rows` rows that starts at unit `base`
+    /// and takes `rowUnits` units per row (e.g. a group of 4 output blocks: 4), given this
+    /// part's units [lo, hi): a row belongs to the part holding its first unit.
+    @inlinable @inline(__always)
+    public static func rows(_ rows: Int, base: Int, rowUnits: Int, lo: Int, hi: Int) -> (begin: Int, end: Int) {
+        @inline(__always) func firstRow(atOrAfter u: Int) -> Int {
+            if u <= base { return 0 }
+            let r = (u - base + rowUnits - 1) / rowUnits
+            return r < rows ? r : rows
+        }
+        return (firstRow(atOrAfter: lo), firstRow(atOrAfter: hi))
+    }
+
+    /// For a blocked output of `batch` images × `blocks` blocks × `rows` rows, one unit per
+    /// (image, block, row): calls `body(n, b, rowBegin, rowEnd)` for every (image, block) of
+    /// which this part owns rows.
+    @inlinable @inline(__always)
+    public func forEachBlock(batch: Int, blocks: Int, rows: Int, _ body: (Int, Int, Int, Int) -> Void) {
+        let (lo, hi) = units(batch * blocks * rows)
+        var job = lo / rows  // n · blocks + b
+        while job * rows < hi {
+            let (r0, r1) = WorkPart.rows(rows, base: job * rows, rowUnits: 1, lo: lo, hi: hi)
+            if r0 < r1 { body(job / blocks, job % blocks, r0, r1) }
+            job += 1
+        }
+    }
+}
+
 /// Scalar math shared by the kernels and the reference implementation.
 public enum KernelMath {
     /// e^x without libm (the runtime also builds for bare-metal Embedded targets): range
@@ -170,21 +225,26 @@ public enum KernelISA: Int32, Sendable, CaseIterable {
 /// One ISA's kernels, as plain function values (no existential or generic dispatch, so the
 /// table works in Embedded Swift too). Arguments follow the kernels' own documentation in
 /// Sources/ACKernels; every activation is a `TensorView` of the session's arena.
+///
+/// Thread safety: every kernel only reads its inputs and writes its output view; the kernels
+/// that take a `WorkPart` may be called concurrently for different parts of one op (they write
+/// disjoint elements, whole 64-byte blocks each); the others run on one thread per op.
 public struct KernelTable {
     public typealias Weights = UnsafePointer<Float>
 
     public var isa: KernelISA
     /// Direct convolution, oc16 packing: (geometry, batch, x, y, residual, weights, bias,
-    /// per-block weight offsets).
-    public var conv: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, [Int]) -> Void
-    /// Winograd F(4×4, 3×3) convolution, winograd43 packing: (geometry, batch, x, y, residual,
-    /// weights, bias, scratch of `Winograd.scratchElements` floats, chunk tiles).
+    /// per-block weight offsets, the part of the output to compute).
+    public var conv: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, [Int], WorkPart) -> Void
+    /// Winograd F(4×4, 3×3) or F(2×2, 5×5) convolution, winograd43/25 packing: (geometry, batch,
+    /// x, y, residual, weights, bias, scratch of `Winograd.scratchElements` floats (one per
+    /// thread running it concurrently), chunk tiles, part).
     public var winograd: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights,
-                          UnsafeMutablePointer<Float>, Int) -> Void
-    /// Depthwise convolution: (geometry, batch, x, y, residual, weights, bias).
-    public var depthwise: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights) -> Void
-    /// Max (true) or average pooling: (geometry, isMax, batch, x, y).
-    public var pool: (PoolGeometry, Bool, Int, TensorView, TensorView) -> Void
+                          UnsafeMutablePointer<Float>, Int, WorkPart) -> Void
+    /// Depthwise convolution: (geometry, batch, x, y, residual, weights, bias, part).
+    public var depthwise: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, WorkPart) -> Void
+    /// Max (true) or average pooling: (geometry, isMax, batch, x, y, part).
+    public var pool: (PoolGeometry, Bool, Int, TensorView, TensorView, WorkPart) -> Void
     /// Global average pooling: (batch, x, y).
     public var globalAvgPool: (Int, TensorView, TensorView) -> Void
     /// Fully connected: (in features, out features, activation, batch, x, y, weights, bias).
@@ -206,11 +266,11 @@ public struct KernelTable {
 
     @inlinable
     public init(isa: KernelISA,
-                conv: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, [Int]) -> Void,
+                conv: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, [Int], WorkPart) -> Void,
                 winograd: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights,
-                                     UnsafeMutablePointer<Float>, Int) -> Void,
-                depthwise: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights) -> Void,
-                pool: @escaping (PoolGeometry, Bool, Int, TensorView, TensorView) -> Void,
+                                     UnsafeMutablePointer<Float>, Int, WorkPart) -> Void,
+                depthwise: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, WorkPart) -> Void,
+                pool: @escaping (PoolGeometry, Bool, Int, TensorView, TensorView, WorkPart) -> Void,
                 globalAvgPool: @escaping (Int, TensorView, TensorView) -> Void,
                 linear: @escaping (Int, Int, Activation, Int, TensorView, TensorView, Weights, Weights) -> Void,
                 add: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Activation) -> Void,

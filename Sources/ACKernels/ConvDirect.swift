@@ -29,9 +29,16 @@ enum ConvDirect {
     static let wideRegisterFile = false
     #endif
 
+    /// Computes `part` of the output: the work units (image, output block, output row) of
+    /// `WorkPart`, with a group of 4 or 2 blocks that share a tile (AVX-512) counted as 4 or 2
+    /// units per row. Each part runs the groups and rows it owns with the same tiles as a
+    /// one-part run, and edge-column tiles (which run down the rows) belong to the part owning
+    /// their first row, so the output is bit-identical for any split.
     static func run(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
-                    weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int])
+                    weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int],
+                    part: WorkPart)
     {
+        let (lo, hi) = part.units(batch * g.outBlocks * g.outH)
         let kk = g.kernelH * g.kernelW
         let outPlane = g.outH * g.outW
         // Interior output columns: every tap in bounds horizontally.
@@ -41,6 +48,9 @@ enum ConvDirect {
         let owHi = hiNum < 0 ? owLo : kmax(owLo, kmin(g.outW, hiNum / g.strideW + 1))
         blockOffsets.withUnsafeBufferPointer { offsets in
             for n in 0..<batch {
+                let imageBase = n * g.outBlocks * g.outH
+                if imageBase >= hi { break }
+                if imageBase + g.outBlocks * g.outH <= lo { continue }
                 let xa = ActivationAddressing(base: UnsafePointer(x.base + n * x.imageStride),
                                               planeElements: g.inH * g.inW, blocked: x.blocked)
                 let yImage = y.base + n * y.imageStride
@@ -54,6 +64,13 @@ enum ConvDirect {
                         && g.blockInputRange(b + 1) == (cBegin, cCount) && g.blockInputRange(b + 2) == (cBegin, cCount)
                     let paired = wideRegisterFile && !quad && b + 1 < g.outBlocks && g.blockInputRange(b + 1) == (cBegin, cCount)
                     let blocks = quad ? 4 : (paired ? 2 : 1)
+                    let (rowBegin, rowEnd) = WorkPart.rows(g.outH, base: imageBase + b * g.outH, rowUnits: blocks,
+                                                           lo: lo, hi: hi)
+                    if rowBegin >= rowEnd {
+                        b += blocks
+                        continue
+                    }
+                    let mine = rowBegin..<rowEnd
                     let wBlock = weights + offsets[b]
                     let yBlock = yImage + b * outPlane * 16
                     let rBlock = rImage.map { $0 + b * outPlane * 16 }
@@ -63,7 +80,7 @@ enum ConvDirect {
                             bias: (load16(bias + b * 16), load16(bias + (b + 1) * 16), load16(bias + (b + 2) * 16),
                                    load16(bias + (b + 3) * 16)),
                             y: yBlock, r: rBlock, blockStride: outPlane * 16)
-                        runQuad(g, xa, q, cBegin, cCount, kk, owLo: owLo, owHi: owHi)
+                        runQuad(g, xa, q, cBegin, cCount, kk, owLo: owLo, owHi: owHi, rows: mine)
                         b += 4
                         continue
                     }
@@ -72,17 +89,17 @@ enum ConvDirect {
                                               bias0: load16(bias + b * 16), bias1: load16(bias + (b + 1) * 16),
                                               y0: yBlock, y1: yBlock + outPlane * 16,
                                               r0: rBlock, r1: rBlock.map { $0 + outPlane * 16 })
-                        runPair(g, xa, pair, cBegin, cCount, kk, owLo: owLo, owHi: owHi)
+                        runPair(g, xa, pair, cBegin, cCount, kk, owLo: owLo, owHi: owHi, rows: mine)
                         b += 2
                         continue
                     }
                     if wideRegisterFile {
                         runSingle(g, xa, wBlock, load16(bias + b * 16), yBlock, rBlock, cBegin, cCount, kk,
-                                  owLo: owLo, owHi: owHi)
+                                  owLo: owLo, owHi: owHi, rows: mine)
                         b += 1
                         continue
                     }
-                    for oh in 0..<g.outH {
+                    for oh in mine {
                         let rows = rows(g, oh)
                         let ow = owLo
                         for k in 0..<blocks {
@@ -147,20 +164,21 @@ enum ConvDirect {
         return (kwBegin, kwEnd)
     }
 
-    /// Four output blocks over the whole image with 6-pixel × 64-channel tiles (a remainder of
+    /// Four output blocks over output rows `mine` (edge-column tiles: see `edgeChunks`) with
+    /// 6-pixel × 64-channel tiles (a remainder of
     /// 2–5 pixels gets one partial tile): along rows in the horizontal interior, and — so that the left and right edge columns (taps clipped by
     /// padding) do not fall back to single pixels, which run at a third of the FMA rate — down
     /// the edge columns in the vertical interior, with the clipped kernel columns skipped. Only
     /// the corners and the leftovers run pixel by pixel.
     static func runQuad(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
-                        _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int)
+                        _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>)
     {
         let ps = xa.pixelStride
         let (ohLo, ohHi) = interiorRows(g)
         let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / 6 * 6 : owLo
         // First column after the row tiles, including a 2–5-pixel remainder tile.
         let rightEdge = owHi - tilesEnd >= 2 ? owHi : tilesEnd
-        for oh in 0..<g.outH {
+        for oh in mine {
             let rows = rows(g, oh)
             let edgesLater = oh >= ohLo && oh < ohHi
             if !edgesLater { for o in 0..<owLo { quadPixel(g, xa, q, cBegin, cCount, kk, rows, o, oh) } }
@@ -187,29 +205,40 @@ enum ConvDirect {
             }
             if !edgesLater { for o in rightEdge..<g.outW { quadPixel(g, xa, q, cBegin, cCount, kk, rows, o, oh) } }
         }
-        guard ohHi > ohLo else { return }
+        let (chunkBegin, chunkEnd) = edgeChunks(ohLo, ohHi, mine, tile: 6)
+        guard chunkBegin < chunkEnd else { return }
         let full = Rows(ih0: 0, khBegin: 0, khEnd: g.kernelH)
         for o in TwoRanges(0..<owLo, rightEdge..<g.outW) {
             let (kwBegin, kwEnd) = columns(g, o)
-            var oh = ohLo
-            while oh + 2 <= ohHi {
+            var oh = chunkBegin
+            while oh < chunkEnd {
                 var r = full
                 r.ih0 = oh * g.strideH - g.padTop
                 let n = kmin(6, ohHi - oh)
                 if n == 6 {  // the constant count keeps the full tile's input offsets constant-folded
                     interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
                                      outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd)
-                } else {
+                } else if n >= 2 {
                     interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
                                      outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: n)
+                } else {
+                    quadPixel(g, xa, q, cBegin, cCount, kk, rows(g, oh), o, oh)
                 }
                 oh += n
             }
-            while oh < ohHi {
-                quadPixel(g, xa, q, cBegin, cCount, kk, rows(g, oh), o, oh)
-                oh += 1
-            }
         }
+    }
+
+    /// The edge-column tiles of the drivers run down the vertical interior [ohLo, ohHi) in
+    /// chunks of `tile` rows starting at ohLo (a last chunk of 2…tile−1 rows is one partial
+    /// tile, of 1 row a single pixel). A part owning output rows `mine` runs the chunks that
+    /// start in it: those starting in [begin, end), stepping by `tile` from `begin`.
+    @inline(__always)
+    static func edgeChunks(_ ohLo: Int, _ ohHi: Int, _ mine: Range<Int>, tile: Int)
+        -> (begin: Int, end: Int)
+    {
+        let begin = mine.lowerBound <= ohLo ? ohLo : ohLo + ceilDiv(mine.lowerBound - ohLo, tile) * tile
+        return (begin, kmin(ohHi, mine.upperBound))
     }
 
     /// Weights, biases, outputs and residuals of four adjacent output blocks.
@@ -317,11 +346,11 @@ enum ConvDirect {
         finish(d, g, q.y + 3 * q.blockStride, q.r.map { $0 + 3 * q.blockStride }, p)
     }
 
-    /// Two output blocks over the whole image, the 32-channel counterpart of `runQuad`: rows
+    /// Two output blocks over output rows `mine`, the 32-channel counterpart of `runQuad`: rows
     /// in 12- then 6-pixel tiles, a 2–5-pixel remainder as one partial tile, edge columns in
     /// (partial) 6-pixel tiles down the vertical interior, corners and leftovers pixel by pixel.
     static func runPair(_ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
-                        _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int)
+                        _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>)
     {
         let ps = xa.pixelStride
         let (ohLo, ohHi) = interiorRows(g)
@@ -332,7 +361,7 @@ enum ConvDirect {
             edgePixel(g, xa, pb.w0, cBegin, cCount, kk, rows, o, pb.bias0, pb.y0, pb.r0, oh)
             edgePixel(g, xa, pb.w1, cBegin, cCount, kk, rows, o, pb.bias1, pb.y1, pb.r1, oh)
         }
-        for oh in 0..<g.outH {
+        for oh in mine {
             let rows = rows(g, oh)
             let edgesLater = oh >= ohLo && oh < ohHi
             if !edgesLater { for o in 0..<owLo { pixels(rows, o, oh) } }
@@ -351,36 +380,37 @@ enum ConvDirect {
             }
             if !edgesLater { for o in rightEdge..<g.outW { pixels(rows, o, oh) } }
         }
-        guard ohHi > ohLo else { return }
+        let (chunkBegin, chunkEnd) = edgeChunks(ohLo, ohHi, mine, tile: 6)
+        guard chunkBegin < chunkEnd else { return }
         for o in TwoRanges(0..<owLo, rightEdge..<g.outW) {
             let (kwBegin, kwEnd) = columns(g, o)
-            var oh = ohLo
-            while oh + 2 <= ohHi {
-                let r = Rows(ih0: oh * g.strideH - g.padTop, khBegin: 0, khEnd: g.kernelH)
+            var oh = chunkBegin
+            while oh < chunkEnd {
                 let count = kmin(6, ohHi - oh)
-                interiorPairTile(g, xa, pb, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps, outStep: g.outW,
-                                 kwBegin: kwBegin, kwEnd: kwEnd, count: count)
+                if count >= 2 {
+                    let r = Rows(ih0: oh * g.strideH - g.padTop, khBegin: 0, khEnd: g.kernelH)
+                    interiorPairTile(g, xa, pb, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
+                                     outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: count)
+                } else {
+                    pixels(rows(g, oh), o, oh)
+                }
                 oh += count
-            }
-            while oh < ohHi {
-                pixels(rows(g, oh), o, oh)
-                oh += 1
             }
         }
     }
 
-    /// One output block over the whole image (AVX-512 builds), the 16-channel counterpart of
+    /// One output block over output rows `mine` (AVX-512 builds), the 16-channel counterpart of
     /// `runQuad`: rows in 8-pixel tiles, a 2–7-pixel remainder as one partial tile, edge
     /// columns in (partial) 8-pixel tiles down the vertical interior, the rest pixel by pixel.
     static func runSingle(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>, _ biasV: V16,
                           _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
-                          _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int)
+                          _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>)
     {
         let ps = xa.pixelStride
         let (ohLo, ohHi) = interiorRows(g)
         let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / tile * tile : owLo
         let rightEdge = owHi - tilesEnd >= 2 ? owHi : tilesEnd
-        for oh in 0..<g.outH {
+        for oh in mine {
             let rows = rows(g, oh)
             let edgesLater = oh >= ohLo && oh < ohHi
             if !edgesLater { for o in 0..<owLo { edgePixel(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh) } }
@@ -398,20 +428,21 @@ enum ConvDirect {
                 for o in rightEdge..<g.outW { edgePixel(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh) }
             }
         }
-        guard ohHi > ohLo else { return }
+        let (chunkBegin, chunkEnd) = edgeChunks(ohLo, ohHi, mine, tile: tile)
+        guard chunkBegin < chunkEnd else { return }
         for o in TwoRanges(0..<owLo, rightEdge..<g.outW) {
             let (kwBegin, kwEnd) = columns(g, o)
-            var oh = ohLo
-            while oh + 2 <= ohHi {
-                let rows = Rows(ih0: oh * g.strideH - g.padTop, khBegin: 0, khEnd: g.kernelH)
+            var oh = chunkBegin
+            while oh < chunkEnd {
                 let count = kmin(tile, ohHi - oh)
-                interiorTile(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh, step: g.strideH * g.inW * ps,
-                             outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: count)
+                if count >= 2 {
+                    let rows = Rows(ih0: oh * g.strideH - g.padTop, khBegin: 0, khEnd: g.kernelH)
+                    interiorTile(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh, step: g.strideH * g.inW * ps,
+                                 outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: count)
+                } else {
+                    edgePixel(g, xa, w, cBegin, cCount, kk, rows(g, oh), o, biasV, y, r, oh)
+                }
                 oh += count
-            }
-            while oh < ohHi {
-                edgePixel(g, xa, w, cBegin, cCount, kk, rows(g, oh), o, biasV, y, r, oh)
-                oh += 1
             }
         }
     }
@@ -714,38 +745,37 @@ enum ConvDirect {
 
 /// Depthwise convolution (groups == C == O): channels in lanes, one block of 16 channels at a
 /// time. Input and output blocked; weights `depthwise16`: [ceil(C/16)][KH][KW][16].
-/// Complexity: N · C · OH · OW · KH · KW multiply-accumulates.
+/// Complexity: N · C · OH · OW · KH · KW multiply-accumulates. `part`: the (image, block, row)
+/// units of `WorkPart`; every pixel is computed the same way whatever the split.
 enum ConvDepthwise {
     static func run(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
-                    weights: UnsafePointer<Float>, bias: UnsafePointer<Float>)
+                    weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, part: WorkPart)
     {
         let kk = g.kernelH * g.kernelW
         let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
-        for n in 0..<batch {
-            for b in 0..<g.outBlocks {
-                let xb = UnsafePointer(x.base + n * x.imageStride + b * inPlane * 16)
-                let yb = y.base + n * y.imageStride + b * outPlane * 16
-                let rb = residual.map { UnsafePointer($0.base + n * $0.imageStride + b * outPlane * 16) }
-                let wb = weights + b * kk * 16
-                let biasV = load16(bias + b * 16)
-                for oh in 0..<g.outH {
-                    let ih0 = oh * g.strideH - g.padTop
-                    for ow in 0..<g.outW {
-                        let iw0 = ow * g.strideW - g.padLeft
-                        var acc = biasV
-                        for kh in 0..<g.kernelH {
-                            let ih = ih0 + kh * g.dilationH
-                            if ih < 0 || ih >= g.inH { continue }
-                            for kw in 0..<g.kernelW {
-                                let iw = iw0 + kw * g.dilationW
-                                if iw < 0 || iw >= g.inW { continue }
-                                acc = acc.madd(load16(xb + (ih * g.inW + iw) * 16), load16(wb + (kh * g.kernelW + kw) * 16))
-                            }
+        part.forEachBlock(batch: batch, blocks: g.outBlocks, rows: g.outH) { n, b, rowBegin, rowEnd in
+            let xb = UnsafePointer(x.base + n * x.imageStride + b * inPlane * 16)
+            let yb = y.base + n * y.imageStride + b * outPlane * 16
+            let rb = residual.map { UnsafePointer($0.base + n * $0.imageStride + b * outPlane * 16) }
+            let wb = weights + b * kk * 16
+            let biasV = load16(bias + b * 16)
+            for oh in rowBegin..<rowEnd {
+                let ih0 = oh * g.strideH - g.padTop
+                for ow in 0..<g.outW {
+                    let iw0 = ow * g.strideW - g.padLeft
+                    var acc = biasV
+                    for kh in 0..<g.kernelH {
+                        let ih = ih0 + kh * g.dilationH
+                        if ih < 0 || ih >= g.inH { continue }
+                        for kw in 0..<g.kernelW {
+                            let iw = iw0 + kw * g.dilationW
+                            if iw < 0 || iw >= g.inW { continue }
+                            acc = acc.madd(load16(xb + (ih * g.inW + iw) * 16), load16(wb + (kh * g.kernelW + kw) * 16))
                         }
-                        let p = oh * g.outW + ow
-                        if let rb { acc += load16(rb + p * 16) }
-                        store16(yb + p * 16, activate(acc, g.activation))
                     }
+                    let p = oh * g.outW + ow
+                    if let rb { acc += load16(rb + p * 16) }
+                    store16(yb + p * 16, activate(acc, g.activation))
                 }
             }
         }

@@ -21,30 +21,39 @@ import ACKernelTypes
 /// kernel, 100·C·O for a 2×2 tile of a 5×5) plus O(36·(C + O)) for the transforms. Numerics: the transforms amplify rounding (up to ~10× the direct kernel's
 /// error for F(4,3)); docs/PERFORMANCE.md gives the measured logit errors.
 enum ConvWinograd {
+    /// Computes `part` of the output: the work units are the (image, output tile) pairs, a part
+    /// owns a contiguous range of them and chunks its tiles of each image like a whole image.
+    /// Every tile is computed the same way whatever its chunk (the GEMM sums the channels of
+    /// each tile in order, from zero), so the output is bit-identical for any split. Parts run
+    /// concurrently need their own `scratch`.
     static func run(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
                     weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                    scratch: UnsafeMutablePointer<Float>, chunkTiles: Int)
+                    scratch: UnsafeMutablePointer<Float>, chunkTiles: Int, part: WorkPart)
     {
         let cPad = ceilDiv(g.inC, 16) * 16
         let oPad = g.outBlocks * 16
         let mt = Winograd.outputTile(kernel: g.kernelH)  // 4 (3×3) or 2 (5×5)
         let tilesW = ceilDiv(g.outW, mt)
         let tiles = ceilDiv(g.outH, mt) * tilesW
-        // Equal chunks: 16 tiles with room for 14 run as 8 + 8, not 14 + 2.
-        let chunks = ceilDiv(tiles, chunkTiles)
-        let chunk = ceilDiv(tiles, chunks)
+        let (lo, hi) = part.units(batch * tiles)
         let v = scratch
         let m = scratch + 36 * chunkTiles * cPad
         let temp = m + 36 * chunkTiles * oPad
         let inPlane = g.inH * g.inW * 16
         let outPlane = g.outH * g.outW * 16
         for n in 0..<batch {
+            // This part's tiles [first, last) of image n.
+            let first = kmax(0, lo - n * tiles), last = kmin(tiles, hi - n * tiles)
+            if first >= last { continue }
+            // Equal chunks: 16 tiles with room for 14 run as 8 + 8, not 14 + 2.
+            let chunks = ceilDiv(last - first, chunkTiles)
+            let chunk = ceilDiv(last - first, chunks)
             let xImage = UnsafePointer(x.base + n * x.imageStride)
             let yImage = y.base + n * y.imageStride
             let rImage = residual.map { UnsafePointer($0.base + n * $0.imageStride) }
-            var t0 = 0
-            while t0 < tiles {
-                let count = kmin(chunk, tiles - t0)
+            var t0 = first
+            while t0 < last {
+                let count = kmin(chunk, last - t0)
                 for t in 0..<count {
                     let ty = (t0 + t) / tilesW, tx = (t0 + t) % tilesW
                     for cb in 0..<ceilDiv(g.inC, 16) {

@@ -7,37 +7,36 @@ import ACKernelTypes
 /// window clipped to input + padding (count_include_pad) or to the input alone.
 /// Complexity: N · C · OH · OW · KH · KW comparisons or additions.
 enum Pooling {
-    static func run(_ g: PoolGeometry, max isMax: Bool, batch: Int, x: TensorView, y: TensorView) {
+    /// Computes `part` of the output: the (image, block, row) units of `WorkPart`.
+    static func run(_ g: PoolGeometry, max isMax: Bool, batch: Int, x: TensorView, y: TensorView, part: WorkPart) {
         let blocks = ceilDiv(g.c, 16)
         let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
-        for n in 0..<batch {
-            for b in 0..<blocks {
-                let xb = UnsafePointer(x.base + n * x.imageStride + b * inPlane * 16)
-                let yb = y.base + n * y.imageStride + b * outPlane * 16
-                for oh in 0..<g.outH {
-                    let hs = oh * g.strideH - g.padTop
-                    let he = kmin(hs + g.kernelH, g.inH + g.padBottom)
-                    let h0 = kmax(hs, 0), h1 = kmin(he, g.inH)
-                    for ow in 0..<g.outW {
-                        let ws = ow * g.strideW - g.padLeft
-                        let we = kmin(ws + g.kernelW, g.inW + g.padRight)
-                        let w0 = kmax(ws, 0), w1 = kmin(we, g.inW)
-                        var acc = V16(repeating: isMax ? -Float.infinity : 0)
-                        for ih in h0..<h1 {
-                            for iw in w0..<w1 {
-                                let v = load16(xb + (ih * g.inW + iw) * 16)
-                                // Lane-wise max as compare + blend: `pointwiseMax` compiles to a
-                                // scalar loop over the 16 lanes here. Same result, NaN included
-                                // (v where v ≥ acc, else acc — Swift.max's definition).
-                                acc = isMax ? acc.replacing(with: v, where: v .>= acc) : acc + v
-                            }
+        part.forEachBlock(batch: batch, blocks: blocks, rows: g.outH) { n, b, rowBegin, rowEnd in
+            let xb = UnsafePointer(x.base + n * x.imageStride + b * inPlane * 16)
+            let yb = y.base + n * y.imageStride + b * outPlane * 16
+            for oh in rowBegin..<rowEnd {
+                let hs = oh * g.strideH - g.padTop
+                let he = kmin(hs + g.kernelH, g.inH + g.padBottom)
+                let h0 = kmax(hs, 0), h1 = kmin(he, g.inH)
+                for ow in 0..<g.outW {
+                    let ws = ow * g.strideW - g.padLeft
+                    let we = kmin(ws + g.kernelW, g.inW + g.padRight)
+                    let w0 = kmax(ws, 0), w1 = kmin(we, g.inW)
+                    var acc = V16(repeating: isMax ? -Float.infinity : 0)
+                    for ih in h0..<h1 {
+                        for iw in w0..<w1 {
+                            let v = load16(xb + (ih * g.inW + iw) * 16)
+                            // Lane-wise max as compare + blend: `pointwiseMax` compiles to a
+                            // scalar loop over the 16 lanes here. Same result, NaN included
+                            // (v where v ≥ acc, else acc — Swift.max's definition).
+                            acc = isMax ? acc.replacing(with: v, where: v .>= acc) : acc + v
                         }
-                        if !isMax {
-                            let count = g.countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0)
-                            acc *= 1 / Float(count)
-                        }
-                        store16(yb + (oh * g.outW + ow) * 16, acc)
                     }
+                    if !isMax {
+                        let count = g.countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0)
+                        acc *= 1 / Float(count)
+                    }
+                    store16(yb + (oh * g.outW + ow) * 16, acc)
                 }
             }
         }

@@ -27,7 +27,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Images per run.")
     var batch: Int = 1
 
-    @Option(help: "Worker threads (1 in this version).")
+    @Option(help: "Threads per run, 1...64: the calling thread plus threads − 1 workers of the session.")
     var threads: Int = 1
 
     @Option(help: "Untimed warm-up runs.")

@@ -89,6 +89,7 @@ struct OpSweepTests {
         let terms = cg * t.k.0 * t.k.1
         let tol = accumulationTolerance(terms: terms + 2, magnitude: 0.5 * Float(terms) + 3)
         #expect(maxAbsDiff(out, want) <= tol, "tolerance \(tol)")
+        try expectSameWithThreads(model, x, batch: t.batch, isa: isa, out, threads: 2 + t.h % 3)
     }
 
     struct PoolCase: CustomTestStringConvertible, Sendable {
@@ -125,6 +126,7 @@ struct OpSweepTests {
         }
         #expect(model.layers.last!.kernel == (t.isMax ? "max_pool.c16" : "avg_pool.c16"))
         #expect(maxAbsDiff(out, want.data) <= accumulationTolerance(terms: t.k * t.k, magnitude: 1))
+        try expectSameWithThreads(model, x, batch: 2, isa: isa, out, threads: 2 + t.h % 3)
     }
 
     @Test("global average pool, flatten, linear and softmax, with every supported kernel ISA",
@@ -168,6 +170,7 @@ struct OpSweepTests {
         }
         #expect(model.layers.map(\.kernel).contains("concat.channels"))
         #expect(maxAbsDiff(out, want.data) <= 1e-5)
+        try expectSameWithThreads(model, x, batch: 1, isa: isa, out, threads: 2 + c % 3)
     }
 
     @Test("residual network graph with in-place ops and batch 3")
@@ -184,7 +187,7 @@ struct OpSweepTests {
         let y2 = Reference.conv2d(y1, weight: w2, bias: b2, outputChannels: 16, kernelSize: (3, 3), padding: (1, 1, 1, 1),
                                   activation: .relu, residual: y0)
         let want = Reference.globalAvgPool(y2)
-        let (out, _) = try runModel(c: c, h: h, w: w, n: 3, input: x) { b, x in
+        let (out, model) = try runModel(c: c, h: h, w: w, n: 3, input: x) { b, x in
             let y0 = try b.conv2d(x, weight: w0, bias: b0, outputChannels: 16, kernelSize: (3, 3), padding: .symmetric(1), activation: .relu)
             let y1 = try b.conv2d(y0, weight: w1, bias: b1, outputChannels: 16, kernelSize: (3, 3), padding: .symmetric(1), activation: .relu)
             let y2 = try b.conv2d(y1, weight: w2, bias: b2, outputChannels: 16, kernelSize: (3, 3), padding: .symmetric(1),
@@ -192,5 +195,6 @@ struct OpSweepTests {
             return try b.globalAvgPool(y2)
         }
         #expect(maxAbsDiff(out, want.data) <= 1e-4)
+        for threads in 2...4 { try expectSameWithThreads(model, x, batch: 3, isa: model.isa, out, threads: threads) }
     }
 }

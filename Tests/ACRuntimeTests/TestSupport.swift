@@ -38,6 +38,14 @@ func runModel(c: Int, h: Int, w: Int, n: Int = 1, input: [Float], isa: KernelISA
     return (try session.run(input, batch: n), model)
 }
 
+/// Runs `model` again with `threads` threads and expects the 1-thread output `want`, bit for
+/// bit (the split never changes how an output element is computed).
+func expectSameWithThreads(_ model: Model, _ x: [Float], batch: Int, isa: KernelISA, _ want: [Float], threads: Int) throws {
+    let s = try Session(model: model, options: SessionOptions(threads: threads, maxBatch: batch, isa: isa))
+    let got = try s.run(x, batch: batch)
+    #expect(got == want, "threads \(threads): max |Δ| \(maxAbsDiff(got, want))")
+}
+
 /// Every kernel ISA this machine can run (the dispatch tests run each against the reference).
 let supportedISAs = KernelISA.allCases.filter(\.isSupported)
 

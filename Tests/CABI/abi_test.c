@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
     EXPECT(acnet_session_workspace_size(model, NULL, &ws) == ACNET_OK);
     EXPECT(acnet_session_workspace_size(NULL, &opts, &ws) == ACNET_ERROR_INVALID_ARGUMENT);
     bad = opts;
-    bad.threads = 2;
+    bad.threads = 65; /* more than 64 */
     EXPECT(acnet_session_workspace_size(model, &bad, &ws) == ACNET_ERROR_INVALID_ARGUMENT);
     bad = opts;
     bad.max_batch = 65537;
@@ -187,6 +187,25 @@ int main(int argc, char **argv) {
     direct_opts.struct_size = 16;
     direct_opts.convolution = 77; /* not read */
     EXPECT(acnet_session_workspace_size(model, &direct_opts, &ws) == ACNET_OK);
+
+    /* Threads: 2 and 3 threads (one with a caller workspace) give the 1-thread output, bit for bit. */
+    for (uint32_t threads = 2; threads <= 3; threads++) {
+        acnet_session_options topts = opts;
+        topts.threads = threads;
+        size_t tws = 0;
+        /* Winograd layers need one scratch per thread: the workspace may grow. */
+        EXPECT(acnet_session_workspace_size(model, &topts, &tws) == ACNET_OK && tws >= ws);
+        acnet_session *threaded = NULL;
+        unsigned char *own = threads == 3 ? aligned_alloc(64, (tws + 63) / 64 * 64) : NULL;
+        EXPECT(acnet_session_create(model, &topts, own, tws, &threaded) == ACNET_OK);
+        for (int r = 0; r < 3; r++) {
+            memset(y2, 0, out * sizeof *y2);
+            EXPECT(acnet_session_run(threaded, 1, x, in, y2, out) == ACNET_OK);
+            EXPECT(memcmp(y1, y2, out * sizeof *y1) == 0);
+        }
+        acnet_session_free(threaded);
+        free(own);
+    }
 
     EXPECT(acnet_model_free(model) == ACNET_ERROR_INVALID_ARGUMENT); /* sessions alive */
     acnet_session_free(owned);

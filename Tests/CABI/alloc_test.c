@@ -10,8 +10,10 @@
  * 2. RUNS (default 1000) acnet_session_run calls after one warm-up run: the count must be 0,
  *    and the resident set size (VmRSS) must not grow by more than 128 KiB from the first 10% of
  *    the runs to the end.
+ *    Then the same RUNS with a 2-thread session (threads = 2), counting calls on every thread
+ *    (the session's worker included): 0 again, and no thread created during the runs.
  * 3. LOADS (default 0) cycles of load (alternately from the file, mapped, and from memory) →
- *    session create → run → free after one warm-up cycle: as many frees as allocations and as
+ *    session create (alternately 1 and 2 threads) → run → free after one warm-up cycle of each: as many frees as allocations and as
  *    many munmaps as mmaps (no leak), and no RSS growth beyond 256 KiB.
  * Prints "N passed, N failed".
  */
@@ -21,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -33,21 +36,30 @@ extern void __libc_free(void *);
 
 static __thread int counting;
 static __thread long allocations, frees, maps, unmaps;
+/* Process-wide counting (the threaded-session check): calls on any thread. */
+static int counting_all;
+static long allocations_all;
+#define COUNT_ALL() \
+    do { if (__atomic_load_n(&counting_all, __ATOMIC_RELAXED)) __atomic_fetch_add(&allocations_all, 1, __ATOMIC_RELAXED); } while (0)
 
 void *malloc(size_t n) {
     if (counting) allocations++;
+    COUNT_ALL();
     return __libc_malloc(n);
 }
 void *calloc(size_t a, size_t b) {
     if (counting) allocations++;
+    COUNT_ALL();
     return __libc_calloc(a, b);
 }
 void *realloc(void *p, size_t n) {
     if (counting) allocations++;
+    COUNT_ALL();
     return __libc_realloc(p, n);
 }
 int posix_memalign(void **out, size_t alignment, size_t n) {
     if (counting) allocations++;
+    COUNT_ALL();
     void *p = __libc_memalign(alignment, n);
     if (p == NULL) return 12; /* ENOMEM */
     *out = p;
@@ -55,14 +67,17 @@ int posix_memalign(void **out, size_t alignment, size_t n) {
 }
 void *aligned_alloc(size_t alignment, size_t n) {
     if (counting) allocations++;
+    COUNT_ALL();
     return __libc_memalign(alignment, n);
 }
 void *memalign(size_t alignment, size_t n) {
     if (counting) allocations++;
+    COUNT_ALL();
     return __libc_memalign(alignment, n);
 }
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
     if (counting) { allocations++; maps++; }
+    COUNT_ALL();
     return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 }
 void free(void *p) {
@@ -86,6 +101,18 @@ static long rss_kib(void) {
     return kib;
 }
 
+/* Threads of this process (Threads: in /proc/self/status), or -1. */
+static long thread_count(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    long n = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %ld", &n) == 1) break;
+    fclose(f);
+    return n;
+}
+
 static unsigned char *read_aligned(const char *path, size_t *size) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -101,12 +128,15 @@ static unsigned char *read_aligned(const char *path, size_t *size) {
 
 /* One load → session → run → free cycle; returns 1 on success. */
 static int cycle(const char *path, const unsigned char *image, size_t size, const float *x, size_t in, float *y,
-                 size_t out, int from_file) {
+                 size_t out, int from_file, unsigned threads) {
     acnet_model *m = NULL;
     acnet_status st = from_file ? acnet_model_load_file(path, &m) : acnet_model_load_memory(image, size, &m);
     if (st != ACNET_OK) return 0;
     acnet_session *s = NULL;
-    int ok = acnet_session_create(m, NULL, NULL, 0, &s) == ACNET_OK && acnet_session_run(s, 1, x, in, y, out) == ACNET_OK;
+    acnet_session_options options;
+    acnet_session_options_init(&options);
+    options.threads = threads;
+    int ok = acnet_session_create(m, &options, NULL, 0, &s) == ACNET_OK && acnet_session_run(s, 1, x, in, y, out) == ACNET_OK;
     acnet_session_free(s);
     return ok && acnet_model_free(m) == ACNET_OK;
 }
@@ -167,6 +197,37 @@ int main(int argc, char **argv) {
     expect(rss_early > 0 && rss_late - rss_early <= 128, "flat resident memory over the runs");
 
     acnet_session_free(session);
+
+    /* The same with a 2-thread session: the runs hand work to the session's worker thread. */
+    acnet_session_options threaded;
+    acnet_session_options_init(&threaded);
+    threaded.threads = 2;
+    session = NULL;
+    float *y1 = calloc(out, sizeof *y1);
+    memcpy(y1, y, out * sizeof *y);
+    __atomic_store_n(&allocations_all, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&counting_all, 1, __ATOMIC_SEQ_CST);
+    st = acnet_session_create(model, &threaded, NULL, 0, &session);
+    __atomic_store_n(&counting_all, 0, __ATOMIC_SEQ_CST);
+    expect(st == ACNET_OK, "2-thread session created");
+    printf("allocations counted (all threads) while creating a 2-thread session: %ld\n", allocations_all);
+    expect(allocations_all > 0, "positive control: the process-wide counter sees the creation's allocations");
+    st = acnet_session_run(session, 1, x, in, y, out); /* warm-up */
+    expect(st == ACNET_OK && memcmp(y, y1, out * sizeof *y) == 0, "2-thread warm-up run, output bit-identical to 1 thread");
+    long threads_before = thread_count();
+    __atomic_store_n(&allocations_all, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&counting_all, 1, __ATOMIC_SEQ_CST);
+    all_ok = 1;
+    for (long r = 0; r < runs; r++) all_ok &= acnet_session_run(session, 1, x, in, y, out) == ACNET_OK;
+    __atomic_store_n(&counting_all, 0, __ATOMIC_SEQ_CST);
+    printf("allocations counted (all threads) during %ld 2-thread runs: %ld; threads %ld before, %ld after\n", runs,
+           allocations_all, threads_before, thread_count());
+    expect(all_ok, "every 2-thread run succeeded");
+    expect(allocations_all == 0, "zero allocations per acnet_session_run with threads = 2, on any thread");
+    expect(threads_before == 2 && thread_count() == 2, "one worker thread, started at creation, none during runs");
+    acnet_session_free(session);
+    expect(thread_count() == 1, "the worker is joined by acnet_session_free");
+    free(y1);
     acnet_model_free(model);
 
     if (loads > 0) {
@@ -174,13 +235,13 @@ int main(int argc, char **argv) {
         unsigned char *image = read_aligned(argv[1], &size);
         expect(image != NULL, "model read into aligned memory");
         if (image) {
-            int ok = cycle(argv[1], image, size, x, in, y, out, 1) && cycle(argv[1], image, size, x, in, y, out, 0);
+            int ok = cycle(argv[1], image, size, x, in, y, out, 1, 1) && cycle(argv[1], image, size, x, in, y, out, 0, 2);
             long rss_before = rss_kib();
             counting = 1;
             allocations = frees = maps = unmaps = 0;
             long rss_mid = -1;
             for (long i = 0; i < loads; i++) {
-                ok &= cycle(argv[1], image, size, x, in, y, out, (int)(i & 1));
+                ok &= cycle(argv[1], image, size, x, in, y, out, (int)(i & 1), (i & 2) ? 2 : 1);
                 if (i == loads / 10) { counting = 0; rss_mid = rss_kib(); counting = 1; }
             }
             counting = 0;

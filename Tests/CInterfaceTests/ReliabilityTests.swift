@@ -124,7 +124,7 @@ struct CAPIMisuseTests {
         #expect(acnet_session_workspace_size(nil, &opts, &ws) == ACNET_ERROR_INVALID_ARGUMENT)
         #expect(acnet_session_workspace_size(model, &opts, nil) == ACNET_ERROR_INVALID_ARGUMENT)
         var bad: [acnet_session_options] = []
-        for (field, value) in [("struct_size", 0), ("struct_size", 4), ("struct_size", 15), ("threads", 0), ("threads", 2),
+        for (field, value) in [("struct_size", 0), ("struct_size", 4), ("struct_size", 15), ("threads", 0), ("threads", 65), ("threads", Int(UInt32.max)),
                                ("max_batch", 0), ("max_batch", 65537), ("max_batch", Int(UInt32.max)), ("isa", 99)] {
             var o = opts
             switch field {
@@ -231,10 +231,10 @@ struct CAPIMisuseTests {
     }
 }
 
-/// Concurrency (issue 6): 8 threads share one model, each with its own session, 1000 runs
-/// each; every output is bit-identical to the single-threaded run of the same input. Sessions
-/// are also created and freed concurrently (the model's live-session count is atomic). Run
-/// under ThreadSanitizer by scripts/sanitize.sh.
+/// Concurrency (issues 6 and 7): 8 threads share one model, each with its own session (with
+/// 1, 2 or 3 threads of its own), 1000 runs each; every output is bit-identical to the
+/// single-threaded run of the same input. Sessions are also created and freed concurrently (the
+/// model's live-session count is atomic). Run under ThreadSanitizer by scripts/sanitize.sh.
 @Suite("Concurrency")
 struct ConcurrencyTests {
     static let threads = 8
@@ -271,9 +271,12 @@ struct ConcurrencyTests {
                 let model = shared.model
                 // Churn: create and free a few sessions, and load/free private models from the
                 // same borrowed bytes, racing the other threads.
+                var options = acnet_session_options()
+                acnet_session_options_init(&options)
+                options.threads = UInt32(1 + t % 3)
                 for _ in 0..<5 {
                     var s: OpaquePointer? = nil
-                    if acnet_session_create(model, nil, nil, 0, &s) != ACNET_OK { failures.add() }
+                    if acnet_session_create(model, &options, nil, 0, &s) != ACNET_OK { failures.add() }
                     acnet_session_free(s)
                     var own: OpaquePointer? = nil
                     if acnet_model_load_memory(shared.bytes, shared.count, &own) != ACNET_OK { failures.add(); continue }
@@ -285,7 +288,7 @@ struct ConcurrencyTests {
                     if acnet_model_free(own) != ACNET_OK { failures.add() }
                 }
                 var session: OpaquePointer? = nil
-                guard acnet_session_create(model, nil, nil, 0, &session) == ACNET_OK else { failures.add(); return }
+                guard acnet_session_create(model, &options, nil, 0, &session) == ACNET_OK else { failures.add(); return }
                 defer { acnet_session_free(session) }
                 var y = [Float](repeating: 0, count: 5)
                 var shape = [Int64](repeating: 0, count: 4)
@@ -307,6 +310,40 @@ struct ConcurrencyTests {
         #expect(mismatches.value == 0, "\(mismatches.value) outputs differ from the single-threaded run")
         #expect(acnet_model_free(model) == ACNET_OK, "every session was freed")
         print("concurrency: \(Self.threads) threads × \(Self.runsPerThread) runs, \(mismatches.value) mismatches")
+    }
+
+    @Test("a session with 2 and 4 threads on a wider model (Cifar-quick: 32–64 channels, batch 1–3) matches 1 thread")
+    func threadedSession() throws {
+        let bytes = try BenchmarkModels.build("cifar_quick", seed: 5)
+        let p = alignedCopy(bytes)
+        defer { p.deallocate() }
+        var model: OpaquePointer? = nil
+        try #require(acnet_model_load_memory(p, bytes.count, &model) == ACNET_OK)
+        defer { #expect(acnet_model_free(model) == ACNET_OK) }
+        let n = 3 * 32 * 32
+        let x = (0..<(3 * n)).map { Float(($0 * 7) % 29) / 29 - 0.5 }
+        func outputs(threads: UInt32, runs: Int) -> [[Float]] {
+            var o = acnet_session_options()
+            acnet_session_options_init(&o)
+            o.threads = threads
+            o.max_batch = 3
+            var s: OpaquePointer? = nil
+            guard acnet_session_create(model, &o, nil, 0, &s) == ACNET_OK else { return [] }
+            defer { acnet_session_free(s) }
+            return (0..<runs).map { r in
+                let batch = 1 + r % 3
+                var y = [Float](repeating: 0, count: batch * 10)
+                #expect(acnet_session_run(s, batch, x, batch * n, &y, batch * 10) == ACNET_OK)
+                return y
+            }
+        }
+        let runs = max(3, Self.runsPerThread / 50)
+        let want = outputs(threads: 1, runs: 3)
+        for threads: UInt32 in [2, 4] {
+            let got = outputs(threads: threads, runs: runs)
+            #expect(got.count == runs)
+            for (r, y) in got.enumerated() { #expect(y == want[r % 3], "threads \(threads) run \(r)") }
+        }
     }
 }
 

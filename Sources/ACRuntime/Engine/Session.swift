@@ -3,10 +3,13 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+internal import CACNet
 
 /// Options of a `Session` (`acnet_session_options`).
 public struct SessionOptions: Sendable, Equatable {
-    /// Worker threads. Only 1 is supported in this version.
+    /// Threads that compute each run, 1...`maxThreads`: the thread calling `run` plus
+    /// `threads − 1` workers the session starts at creation and joins when it is freed (see
+    /// `Session`). In Embedded Swift builds only 1 is supported.
     public var threads: Int
     /// The largest batch `run` accepts; the workspace scales linearly with it.
     public var maxBatch: Int
@@ -28,8 +31,17 @@ public struct SessionOptions: Sendable, Equatable {
     /// Upper bound on `maxBatch`.
     public static let maxBatchLimit = 1 << 16
 
+    /// Upper bound on `threads` (1 in Embedded Swift builds, which have no thread support).
+    #if hasFeature(Embedded)
+    public static let maxThreads = 1
+    #else
+    public static let maxThreads = Int(ACNET_SUPPORT_TEAM_MAX_THREADS)
+    #endif
+
     func validate() throws(ACNetError) {
-        guard threads == 1 else { throw ACNetError(.invalidArgument, "threads = \(threads): only 1 is supported in this version") }
+        guard threads >= 1, threads <= Self.maxThreads else {
+            throw ACNetError(.invalidArgument, "threads = \(threads) must be in 1...\(Self.maxThreads)")
+        }
         guard maxBatch >= 1, maxBatch <= Self.maxBatchLimit else {
             throw ACNetError(.invalidArgument, "max_batch = \(maxBatch) must be in 1...\(Self.maxBatchLimit)")
         }
@@ -41,6 +53,18 @@ public struct SessionOptions: Sendable, Equatable {
 
 /// Runs a `Model`. Owns or borrows one workspace (arena) sized at creation; `run` performs no
 /// heap allocation and takes no lock.
+///
+/// With `options.threads` = T > 1 the session starts T − 1 worker threads at creation (its
+/// only thread creation) and joins them in `deinit`. Each run is a fixed list of tasks that the
+/// workers and the calling thread take in order from a shared counter: convolutions are split
+/// into T…4T parts and pooling and elementwise steps into T parts of disjoint outputs (by
+/// image, output-channel block group and output row, see `WorkPart`); the small steps are one
+/// task each; a task starts when the earlier steps are done. No thread owns a fixed share, so
+/// a worker the OS deschedules delays a run by at most the task it holds. Hand-offs are
+/// atomics on their own cache lines: a waiting thread spins for up to 50 µs, then blocks in a
+/// futex, so an idle session uses no CPU. Results are bit-identical for every thread count:
+/// each output element is computed by one thread, with the same instructions in the same order
+/// as with one thread.
 ///
 /// Thread safety: one thread at a time per session; create one session per thread. The
 /// session keeps its model alive.
@@ -64,22 +88,30 @@ public final class Session {
     private let concatCapacity: Int
     /// The steps this session runs: the model's, with Winograd convolutions substituted unless
     /// `options.useWinograd` is false.
-    private let steps: [Step]
-    /// Kernel scratch (Winograd tiles), after the activations in the arena.
+    let steps: [Step]
+    /// Kernel scratch (Winograd tiles), after the activations in the arena: one region of
+    /// `scratchStride` floats per thread (worker w uses scratch + w · scratchStride).
     private let scratch: UnsafeMutablePointer<Float>
+    private let scratchStride: Int
+    /// The worker team (nil with one thread) and the tasks of one run (Session+Threads.swift).
+    var team: OpaquePointer?
+    var tasks: [SessionTask] = []
+    /// The batch of the run in progress, for the workers (written before the team starts).
+    var runBatch = 0
 
     /// Exact workspace bytes a session of `model` with `options` needs.
     /// - Throws: `.invalidArgument` for bad options.
     public static func workspaceSize(for model: Model, options: SessionOptions = SessionOptions()) throws(ACNetError) -> Int {
         try options.validate()
         let (r, o) = model.plan.bytesPerImage.multipliedReportingOverflow(by: options.maxBatch)
-        let (s, o2) = r.addingReportingOverflow(scratchBytes(for: model, options: options))
-        guard !o, !o2 else { throw ACNetError(.outOfMemory, "workspace size overflows") }
+        let (t, o2) = scratchBytes(for: model, options: options).multipliedReportingOverflow(by: options.threads)
+        let (s, o3) = r.addingReportingOverflow(t)
+        guard !o, !o2, !o3 else { throw ACNetError(.outOfMemory, "workspace size overflows") }
         return s
     }
 
-    /// Bytes of kernel scratch after the activations (the largest Winograd layer's; a multiple
-    /// of 64, ≤ 2³¹ · 4 per layer by the loader's limits).
+    /// Bytes of kernel scratch per thread after the activations (the largest Winograd layer's;
+    /// a multiple of 64, ≤ 2³¹ · 4 per layer by the loader's limits).
     private static func scratchBytes(for model: Model, options: SessionOptions) -> Int {
         guard options.useWinograd else { return 0 }
         var elements = 0
@@ -152,6 +184,7 @@ public final class Session {
         }
         self.steps = steps
         let activationBytes = model.plan.bytesPerImage * options.maxBatch
+        scratchStride = Session.scratchBytes(for: model, options: options) / 4
         scratch = base.map { ($0 + activationBytes).assumingMemoryBound(to: Float.self) }
             ?? UnsafeMutablePointer(bitPattern: 64)!
         var cap = 1
@@ -159,9 +192,11 @@ public final class Session {
         concatCapacity = cap
         concatViews = .allocate(capacity: cap)
         concatViews.initialize(repeating: views[0], count: cap)
+        if options.threads > 1 { try startTeam() }
     }
 
     deinit {
+        stopTeam()
         views.deallocate()
         concatViews.deallocate()
         if ownsArena, let arena { Session.freeArena(arena) }
@@ -209,7 +244,11 @@ public final class Session {
             throw ACNetError(.invalidArgument, "output has \(outputCount) elements, expected \(batch * model.outputElementCount)")
         }
         views[model.inputSlot].base = UnsafeMutablePointer(mutating: input)
-        for step in steps { execute(step, batch: batch) }
+        if team != nil {
+            runOnTeam(batch: batch)
+        } else {
+            for step in steps { execute(step, batch: batch, part: .whole, worker: 0) }
+        }
         kernels.toPlain(batch, views[model.outputSlot], output, model.outputElementCount)
     }
 
@@ -232,28 +271,31 @@ public final class Session {
         return out
     }
 
+    /// Runs `part` of `step` on the thread `worker` (0: the caller), which owns scratch region
+    /// `worker` while it runs.
     @inline(__always)
-    private func execute(_ step: Step, batch: Int) {
+    func execute(_ step: Step, batch: Int, part: WorkPart, worker: Int) {
         switch step {
         case let .conv(g, input, output, residual, weights, bias, offsets):
             kernels.conv(g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
-                         weights, bias, offsets)
+                         weights, bias, offsets, part)
         case let .winograd(g, input, output, residual, weights, bias, chunkTiles):
             kernels.winograd(g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
-                             weights, bias, scratch, chunkTiles)
+                             weights, bias, scratch + worker * scratchStride, chunkTiles, part)
         case let .depthwise(g, input, output, residual, weights, bias):
             kernels.depthwise(g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
-                              weights, bias)
+                              weights, bias, part)
         case let .maxPool(g, input, output):
-            kernels.pool(g, true, batch, views[input], views[output])
+            kernels.pool(g, true, batch, views[input], views[output], part)
         case let .avgPool(g, input, output):
-            kernels.pool(g, false, batch, views[input], views[output])
+            kernels.pool(g, false, batch, views[input], views[output], part)
         case let .globalAvgPool(input, output):
             kernels.globalAvgPool(batch, views[input], views[output])
         case let .linear(f, o, act, input, output, weights, bias):
             kernels.linear(f, o, act, batch, views[input], views[output], weights, bias)
         case let .add(act, a, b, output):
-            kernels.add(views[a].base, views[b].base, views[output].base, batch * views[output].imageStride, act)
+            let (lo, hi) = Self.vectorRange(batch * views[output].imageStride, part)
+            kernels.add(views[a].base + lo, views[b].base + lo, views[output].base + lo, hi - lo, act)
         case let .concat(inputs, output):
             for (k, s) in inputs.enumerated() { concatViews[k] = views[s] }
             kernels.concat(batch, UnsafeBufferPointer(start: concatViews, count: inputs.count), views[output])
@@ -264,9 +306,18 @@ public final class Session {
         case let .softmax(input, output):
             kernels.softmax(batch, views[input], views[output])
         case let .activation(act, input, output):
-            kernels.activation(views[input].base, views[output].base, batch * views[output].imageStride, act)
+            let (lo, hi) = Self.vectorRange(batch * views[output].imageStride, part)
+            kernels.activation(views[input].base + lo, views[output].base + lo, hi - lo, act)
         case let .toBlocked(input, output):
             kernels.toBlocked(batch, views[input], views[output])
         }
+    }
+
+    /// `part`'s elements [lo, hi) of `count` contiguous floats, in whole 16-float vectors (the
+    /// last part also takes the tail).
+    @inline(__always)
+    static func vectorRange(_ count: Int, _ part: WorkPart) -> (lo: Int, hi: Int) {
+        let (v0, v1) = part.units(ceilDiv(count, 16))
+        return (v0 * 16, min(v1 * 16, count))
     }
 }

@@ -46,6 +46,48 @@ int64_t acnet_support_atomic_add(int64_t *counter, int64_t delta);
 /** Atomic load of a 64-bit counter. */
 int64_t acnet_support_atomic_load(const int64_t *counter);
 
+/* ---- Thread team (team.c): the persistent workers of a multi-threaded session ---------- */
+
+/** Largest team (the calling thread included). */
+#define ACNET_SUPPORT_TEAM_MAX_THREADS 64
+
+/** A fixed set of threads that run a fixed list of tasks together, created once. Opaque. */
+typedef struct acnet_support_team acnet_support_team;
+
+/** Runs task `task` (0 … tasks − 1) of a run on whichever thread of the team took it:
+ *  `worker` 0 is the thread calling acnet_support_team_run, 1 … threads − 1 the team's own (so a
+ *  task may use per-worker scratch). */
+typedef void (*acnet_support_team_fn)(void *context, uint32_t task, int worker);
+
+/**
+ * Creates a team of `threads` (1 … ACNET_SUPPORT_TEAM_MAX_THREADS) for runs of `tasks` tasks:
+ * starts threads − 1 pthreads that wait for acnet_support_team_run (spinning briefly, then
+ * blocked in a futex, so an idle team uses no CPU). `after[t]` (copied) is the number of tasks
+ * that must be done before task t may start; tasks are handed out in order, so `after` must
+ * be non-decreasing with after[t] ≤ t (e.g. for tasks grouped in dependent steps: the number
+ * of tasks of the earlier steps). Allocates once, here. Returns NULL if an argument is out of
+ * range or memory or a thread cannot be had (then no thread is left running). Without POSIX
+ * threads (bare metal) only threads = 1 succeeds.
+ */
+acnet_support_team *acnet_support_team_create(int threads, acnet_support_team_fn fn, void *context,
+                                              uint32_t tasks, const uint32_t *after);
+
+/**
+ * Runs every task once, on the team's threads and this one, each after the tasks it depends
+ * on, and returns when all are done. Which thread runs a task is not fixed: the threads take
+ * the next task in order as they become free. Everything the caller wrote before is visible
+ * to the tasks, a task's writes are visible to the tasks after it (per `after`), and all
+ * writes are visible to the caller afterwards. No allocation, no lock, no system call unless a
+ * thread is blocked (then futex wakes). One caller at a time.
+ */
+void acnet_support_team_run(acnet_support_team *team);
+
+/** The team's thread count. */
+int acnet_support_team_threads(const acnet_support_team *team);
+
+/** Stops and joins the workers and frees the team. NULL is a no-op. Not during a run. */
+void acnet_support_team_destroy(acnet_support_team *team);
+
 /**
  * Measures the single-thread fp32 FMA peak in GFLOP/s: 12 independent FMA chains,
  * register-only, with 256-bit and (where available) 512-bit registers — the method of
