@@ -133,6 +133,10 @@ for t in threads:
     hdr = ["model (MACs)"] + [LABEL[c] for c in ORDER] + [
         "fastest direct/GEMM peer", "ours / fastest direct", "fastest peer", "ours / fastest peer",
         "ours direct % of peak", "max foreign (cores)"]
+    if t > 1:
+        # Two threads: the vCPUs' distance (c2c.c round trip before/after each measurement)
+        # moves 2-thread figures by up to ~35% (../shared/bench/RESULTS.md §6).
+        hdr.append("c2c ns ours / peers")
     w("| " + " | ".join(hdr) + " |")
     w("|" + "---|" * len(hdr))
     for m in models:
@@ -157,6 +161,12 @@ for t in threads:
         row.append((f"{100 * od['gflops'] / pk:.0f}%" + ("" if clean else "†")) if od and pk else "—")
         fr = [r["foreign_cores"] for c in ORDER for r in cells.get((m,) + c + (t,), [])]
         row.append(f"{max(fr):.2f}" if fr else "—")
+        if t > 1:
+            def c2c_range(configs):
+                v = sorted(x for c in configs for r in cells.get((m,) + c + (t,), [])
+                           for x in (r.get("c2c_before_ns"), r.get("c2c_after_ns")) if x is not None)
+                return f"{v[0]:.0f}-{v[-1]:.0f}" if v else "—"
+            row.append(f"{c2c_range([('acnet', 'default')])} / {c2c_range([c for c in ORDER if c[0] != 'acnet'])}")
         w("| " + " | ".join(row) + " |")
     w("")
     errs = [(k, e) for k, e in errors.items() if k[3] == t and k not in cells]
@@ -307,6 +317,10 @@ w("- Fusions on our side are the format's: bias, ReLU and the residual add live 
   "(ResNet basic blocks: the add + ReLU are fused into the second conv).")
 w("- Peers exactly as in ../shared/bench (README there): ONNX Runtime `default`, OpenVINO `default`, "
   "LiteRT `same`, ncnn `nowino` (im2col+sgemm or packed direct) and `wino` (its default).")
+w("- Threads: our sessions with threads = 2 split every convolution, pooling and elementwise layer "
+  "between the calling thread and one worker (include/acnet.h, Threading); the peers use their own "
+  "thread pools at the same count. Each (model, runtime, threads) runs in a fresh process, ours and the "
+  "peers back to back, with the core-to-core round trip (`c2c.c`) taken before and after each.")
 os.makedirs(os.path.dirname(os.path.abspath(out_md)), exist_ok=True)
 open(out_md, "w").write("\n".join(L) + "\n")
 print(f"wrote {out_md}")

@@ -6,7 +6,8 @@
 #
 # Knobs (environment):
 #   PASSES=2         full passes (even passes walk the runtimes in reverse order)
-#   THREADS=1        thread counts, e.g. 1,2 (our runtime refuses > 1 today: recorded as failed)
+#   THREADS=1        thread counts, e.g. 1,2 or 2; at 2 threads every measurement logs the
+#                    core-to-core round trip (../shared/bench/c2c.c) before and after it
 #   ONLY_MODELS=""   e.g. "conv3x3_64c_56 fmnist" (names of gen_models.py); default all six
 #   ATTEMPTS=3       harness attempts per measurement when the foreign load is > 0.15 cores
 #   FIX_ROUNDS=1     afterwards, re-runs of measurements still above 0.15 cores
@@ -145,11 +146,14 @@ for name in $("$PY" -c 'import json,sys; print(" ".join(json.load(open(sys.argv[
     --warmup 0 --iterations 1 --json > /dev/null
 done
 
-# 6. Ours and the peers, back to back, each measurement in a fresh process.
-stage "measure (passes $PASSES, threads $THREADS)"
+# 6. Ours and the peers, back to back, each measurement in a fresh process. The harness takes
+#    the core-to-core round trip (c2c.c, PEERS_C2C) before and after every measurement and the
+#    report lists it; here it is also logged around the whole measurement stage.
+stage "measure (passes $PASSES, threads $THREADS); c2c round trip before: $("$WORK/c2c" 2>&1 | tr '\n' ' ')"
 "$PY" "$REPO/bench/compare_run.py" --models-dir "$M" --out "$WORK/results.jsonl" \
   --outputs-dir "$WORK/outputs" --python "$PY" --passes "$PASSES" --threads "$THREADS" \
   --attempts "$ATTEMPTS" --fix-rounds "$FIX_ROUNDS" --min-s "$MIN_S" "${ONLY[@]}"
+stage "c2c round trip after: $("$WORK/c2c" 2>&1 | tr '\n' ' ')"
 
 # 7. Peak again at the end, then the report.
 stage "FMA peak (end)"
