@@ -17,6 +17,9 @@ grep -q "Test run with .* passed" /tmp/acnet-swift-test.log
 stage "swift test"
 scripts/sanitize.sh asan
 stage "ASan+UBSan runtime and C ABI tests"
+# Multi-threaded sessions under ThreadSanitizer (100 runs per thread; ~1.5 min with the build).
+ACNET_CONCURRENCY_RUNS=100 scripts/sanitize.sh tsan
+stage "TSan concurrency and threaded-session tests"
 
 swift build -c release --product acnet 2>&1 | tail -1
 prefix=$(mktemp -d)

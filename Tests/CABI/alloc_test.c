@@ -13,8 +13,9 @@
  *    Then the same RUNS with a 2-thread session (threads = 2), counting calls on every thread
  *    (the session's worker included): 0 again, and no thread created during the runs.
  * 3. LOADS (default 0) cycles of load (alternately from the file, mapped, and from memory) →
- *    session create (alternately 1 and 2 threads) → run → free after one warm-up cycle of each: as many frees as allocations and as
- *    many munmaps as mmaps (no leak), and no RSS growth beyond 256 KiB.
+ *    session create (1 or 2 threads) → run → free after one warm-up cycle of each: as many
+ *    frees as allocations and as many munmaps as mmaps (no leak), and no RSS growth beyond
+ *    256 KiB.
  * Prints "N passed, N failed".
  */
 #define _GNU_SOURCE
