@@ -25,14 +25,18 @@ struct ThreadTests {
     @Test("threads 2, 3, 4 give the same output as 1 thread, bit for bit, on the benchmark models",
           arguments: BenchmarkModels.names.filter { $0 != "resnet18" })
     func benchmarkModels(_ name: String) throws {
-        let model = try Model(bytes: try BenchmarkModels.build(name, seed: 11))
-        var rng = SeededRNG(seed: 3)
-        let x = randomArray(model.inputElementCount, &rng)
-        for isa in (Self.small.contains(name) ? supportedISAs : [KernelISA.best]) {
-            let want = try Self.run(model, x, threads: 1, isa: isa)
-            for threads in (Self.small.contains(name) ? 2...4 : 2...3) {
-                let got = try Self.run(model, x, threads: threads, isa: isa)
-                #expect(got == want, "\(name) \(isa.name) threads \(threads): max |Δ| \(maxAbsDiff(got, want))")
+        let small = Self.small.contains(name)
+        // Direct convolution everywhere, and (small models) Winograd on every 3x3/5x5 layer.
+        for policy in small ? [WinogradPolicy.off, .all] : [.off] {
+            let model = try Model(bytes: try BenchmarkModels.build(name, seed: 11, winograd: policy))
+            var rng = SeededRNG(seed: 3)
+            let x = randomArray(model.inputElementCount, &rng)
+            for isa in (small ? supportedISAs : [KernelISA.best]) {
+                let want = try Self.run(model, x, threads: 1, isa: isa)
+                for threads in (small ? 2...4 : 2...3) {
+                    let got = try Self.run(model, x, threads: threads, isa: isa)
+                    #expect(got == want, "\(name) winograd \(policy) \(isa.name) threads \(threads): max |Δ| \(maxAbsDiff(got, want))")
+                }
             }
         }
     }
@@ -58,9 +62,9 @@ struct ThreadTests {
         }
     }
 
-    @Test("a batch split over threads (Cifar-quick, batch 5, threads 2 and 3) and repeated runs stay identical")
+    @Test("a batch split over threads (Cifar-quick with Winograd, batch 5, threads 2 and 3) and repeated runs stay identical")
     func batchAndRepeats() throws {
-        let model = try Model(bytes: try BenchmarkModels.build("cifar_quick", seed: 2))
+        let model = try Model(bytes: try BenchmarkModels.build("cifar_quick", seed: 2, winograd: .all))
         var rng = SeededRNG(seed: 4)
         let x = randomArray(5 * model.inputElementCount, &rng)
         let want = try Self.run(model, x, batch: 5, threads: 1, isa: .best)

@@ -1,7 +1,7 @@
 /*
- * Multi-threaded sessions through the C API (issue 7): for every model given and every kernel
- * ISA this CPU runs, sessions with threads = 2, 3 and 4 produce the 1-thread output bit for
- * bit (batch 1 and 2); then many threaded sessions are alive at once, run, and freed, leaving
+ * Multi-threaded sessions through the C API (issue 7): for every model given, every kernel
+ * ISA this CPU runs and both convolution settings (Winograd where the file has it, direct),
+ * sessions with threads = 2, 3 and 4 produce the 1-thread output bit for bit (batch 1 and 2); then many threaded sessions are alive at once, run, and freed, leaving
  * no thread behind.
  *
  *     threads_test MODEL.acnb...
@@ -34,11 +34,12 @@ static long thread_count(void) {
 }
 
 /* Runs `model` with the given options; returns 0 if the session cannot be created. */
-static int run(const acnet_model *model, uint32_t isa, uint32_t threads, size_t batch, const float *x, size_t in,
-               float *y, size_t out) {
+static int run(const acnet_model *model, uint32_t isa, uint32_t convolution, uint32_t threads, size_t batch,
+               const float *x, size_t in, float *y, size_t out) {
     acnet_session_options o;
     acnet_session_options_init(&o);
     o.isa = isa;
+    o.convolution = convolution;
     o.threads = threads;
     o.max_batch = 2;
     acnet_session *s = NULL;
@@ -73,15 +74,18 @@ int main(int argc, char **argv) {
             x[i] = (float)(seed >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
         }
         int compared = 0;
+        for (uint32_t conv = ACNET_CONVOLUTION_AUTO; conv <= ACNET_CONVOLUTION_DIRECT; conv++)
         for (uint32_t isa = ACNET_ISA_BASELINE; isa <= ACNET_ISA_AVX512; isa++) {
             for (size_t batch = 1; batch <= 2; batch++) {
-                if (!run(model, isa, 1, batch, x, in, want, out)) continue; /* ISA not supported here */
+                if (!run(model, isa, conv, 1, batch, x, in, want, out)) continue; /* ISA not supported here */
                 for (uint32_t threads = 2; threads <= 4; threads++) {
                     memset(got, 0, batch * out * sizeof *got);
-                    int ok = run(model, isa, threads, batch, x, in, got, out);
+                    int ok = run(model, isa, conv, threads, batch, x, in, got, out);
                     expect(ok, "threaded session runs", argv[m]);
                     int same = ok && memcmp(got, want, batch * out * sizeof *got) == 0;
-                    if (!same) printf("  isa %u batch %zu threads %u differs from 1 thread\n", isa, batch, threads);
+                    if (!same)
+                        printf("  convolution %u isa %u batch %zu threads %u differs from 1 thread\n", conv, isa, batch,
+                               threads);
                     expect(same, "bit-identical to 1 thread", argv[m]);
                     compared++;
                 }
@@ -103,7 +107,7 @@ int main(int argc, char **argv) {
         expect(created, "20 threaded sessions alive at once", argv[m]);
         int runs_ok = 1;
         if (created) {
-            run(model, ACNET_ISA_AUTO, 1, 1, x, in, want, out);
+            run(model, ACNET_ISA_AUTO, ACNET_CONVOLUTION_AUTO, 1, 1, x, in, want, out);
             for (int r = 0; r < 2; r++)
                 for (int k = 0; k < SESSIONS; k++) {
                     runs_ok &= acnet_session_run(sessions[k], 1, x, in, got, out) == ACNET_OK &&
