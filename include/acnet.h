@@ -303,7 +303,9 @@ typedef struct acnet_session_options {
 acnet_status acnet_session_options_init(acnet_session_options *_Nullable options);
 
 /**
- * Writes the exact workspace size in bytes that a session with these options needs.
+ * Writes the exact workspace size in bytes that a session with these options needs: the
+ * activations for max_batch images, plus, when Winograd layers run, one Winograd scratch per
+ * thread (so it may grow with `threads`).
  * @param options  NULL means the defaults.
  * @return ACNET_OK; ACNET_ERROR_INVALID_ARGUMENT (NULL model or size, bad struct_size, threads
  *         or max_batch of 0 or too large).  Thread-safe.
