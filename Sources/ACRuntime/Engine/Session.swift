@@ -99,7 +99,8 @@ public final class Session {
     /// The batch of the run in progress, for the workers (written before the team starts).
     var runBatch = 0
 
-    /// Exact workspace bytes a session of `model` with `options` needs.
+    /// Exact workspace bytes a session of `model` with `options` needs: the activations of
+    /// `maxBatch` images, then (Winograd layers) one scratch region per thread.
     /// - Throws: `.invalidArgument` for bad options.
     public static func workspaceSize(for model: Model, options: SessionOptions = SessionOptions()) throws(ACNetError) -> Int {
         try options.validate()
