@@ -21,11 +21,14 @@ import ACKernelTypes
 /// kernel, 100·C·O for a 2×2 tile of a 5×5) plus O(36·(C + O)) for the transforms. Numerics: the transforms amplify rounding (up to ~10× the direct kernel's
 /// error for F(4,3)); docs/PERFORMANCE.md gives the measured logit errors.
 enum ConvWinograd {
-    /// Computes `part` of the output: the work units are the (image, output tile) pairs, a part
-    /// owns a contiguous range of them and chunks its tiles of each image like a whole image.
-    /// Every tile is computed the same way whatever its chunk (the GEMM sums the channels of
-    /// each tile in order, from zero), so the output is bit-identical for any split. Parts run
-    /// concurrently need their own `scratch`.
+    /// Computes `part` of the output: the work units are (image, group of 4 output blocks —
+    /// 1 without the wide register file —, output tile), tiles fastest; a part owns a
+    /// contiguous range and runs each (image, group) it touches on its tiles, chunked like a
+    /// whole image. So two threads split a wide layer by output blocks (each streams half of the
+    /// transformed weights) and a one-group layer by tiles. Every output element is computed
+    /// the same way whatever the split (the GEMM sums the channels of each tile and lane in
+    /// order, from zero), so the output is bit-identical. Parts run concurrently need their own
+    /// `scratch`.
     static func run(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
                     weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                     scratch: UnsafeMutablePointer<Float>, chunkTiles: Int, part: WorkPart)
@@ -35,15 +38,19 @@ enum ConvWinograd {
         let mt = Winograd.outputTile(kernel: g.kernelH)  // 4 (3×3) or 2 (5×5)
         let tilesW = ceilDiv(g.outW, mt)
         let tiles = ceilDiv(g.outH, mt) * tilesW
-        let (lo, hi) = part.units(batch * tiles)
+        let groupBlocks = ConvDirect.wideRegisterFile ? 4 : 1
+        let groups = ceilDiv(g.outBlocks, groupBlocks)
+        let (lo, hi) = part.units(batch * groups * tiles)
         let v = scratch
         let m = scratch + 36 * chunkTiles * cPad
         let temp = m + 36 * chunkTiles * oPad
         let inPlane = g.inH * g.inW * 16
         let outPlane = g.outH * g.outW * 16
-        for n in 0..<batch {
-            // This part's tiles [first, last) of image n.
-            let first = kmax(0, lo - n * tiles), last = kmin(tiles, hi - n * tiles)
+        for job in (lo / tiles)..<kmin(batch * groups, ceilDiv(hi, tiles)) {
+            let n = job / groups
+            let ob0 = job % groups * groupBlocks, ob1 = kmin(g.outBlocks, ob0 + groupBlocks)
+            // This part's tiles [first, last) of (image n, blocks ob0..<ob1).
+            let first = kmax(0, lo - job * tiles), last = kmin(tiles, hi - job * tiles)
             if first >= last { continue }
             // Equal chunks: 16 tiles with room for 14 run as 8 + 8, not 14 + 2.
             let chunks = ceilDiv(last - first, chunkTiles)
@@ -63,11 +70,11 @@ enum ConvWinograd {
                 }
                 for p in 0..<36 {
                     multiply(g, weights, position: p, v + p * count * cPad, cPad: cPad, count: count,
-                             m + p * count * oPad, oPad: oPad)
+                             m + p * count * oPad, oPad: oPad, blocks: ob0..<ob1)
                 }
                 for t in 0..<count {
                     let ty = (t0 + t) / tilesW, tx = (t0 + t) % tilesW
-                    for ob in 0..<g.outBlocks {
+                    for ob in ob0..<ob1 {
                         let src = m + t * oPad + ob * 16, b = load16(bias + ob * 16)
                         let yb = yImage + ob * outPlane, rb = rImage.map { $0 + ob * outPlane }
                         if mt == 4 {
@@ -200,17 +207,17 @@ enum ConvWinograd {
 
     // MARK: GEMM
 
-    /// M[p][t][o] = Σ_c U[p][o][c]·V[p][t][c] for one position p and `count` tiles: `vp` is
-    /// V[p] ([count][cPad]), `mp` is M[p] ([count][oPad]).
+    /// M[p][t][o] = Σ_c U[p][o][c]·V[p][t][c] for one position p, `count` tiles and the output
+    /// blocks `blocks`: `vp` is V[p] ([count][cPad]), `mp` is M[p] ([count][oPad]).
     @inline(__always)
     static func multiply(_ g: ConvGeometry, _ u: UnsafePointer<Float>, position p: Int,
                          _ vp: UnsafePointer<Float>, cPad: Int, count: Int,
-                         _ mp: UnsafeMutablePointer<Float>, oPad: Int)
+                         _ mp: UnsafeMutablePointer<Float>, oPad: Int, blocks: Range<Int>)
     {
         let c = g.inC
         let blockStride = 36 * c * 16  // between output blocks' weights
-        var ob = 0
-        while ConvDirect.wideRegisterFile && ob + 4 <= g.outBlocks {
+        var ob = blocks.lowerBound
+        while ConvDirect.wideRegisterFile && ob + 4 <= blocks.upperBound {
             let u0 = u + ob * blockStride + p * c * 16
             var t = 0
             while t < count {
@@ -219,7 +226,7 @@ enum ConvWinograd {
             }
             ob += 4
         }
-        while ob < g.outBlocks {
+        while ob < blocks.upperBound {
             let u0 = u + ob * blockStride + p * c * 16
             var t = 0
             while t < count {

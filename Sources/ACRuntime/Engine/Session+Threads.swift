@@ -22,12 +22,17 @@ extension Step {
     /// Convolutions: one task per ~1 M (conventional) multiply-accumulates per image,
     /// at least `threads` and at most 4 × `threads`, so that a thread the OS deschedules
     /// holds up little work while the others take the rest, and the per-task hand-off (two
-    /// atomic read-modify-writes on shared cache lines, ~0.2 µs) stays a few percent. Pooling
+    /// atomic read-modify-writes on shared cache lines, ~0.2 µs) stays a few percent. Winograd:
+    /// `threads` tasks (see below). Pooling
     /// and elementwise steps: `threads` tasks. Linear, global pooling, softmax, concat,
     /// scale-shift and layout conversions: one task (small in the models in scope).
     func taskCount(threads: Int) -> Int {
         switch self {
-        case .conv, .winograd, .depthwise: max(threads, min(4 * threads, macs / 1_000_000))
+        case .conv, .depthwise: max(threads, min(4 * threads, macs / 1_000_000))
+        // One part per thread: a part split by tiles streams all of its blocks' transformed
+        // weights (9.4 MB for 256→256) again, so extra parts cost weight traffic (conv256 at 2
+        // threads with 8 tile-split parts: 1.44 ms against 0.82 ms on one thread).
+        case .winograd: threads
         case .maxPool, .avgPool, .add, .activation: threads
         default: 1
         }
