@@ -229,9 +229,13 @@ enum ConvWinograd {
         while ob < blocks.upperBound {
             let u0 = u + ob * blockStride + p * c * 16
             var t = 0
+            // 8 independent accumulators hide the FMA latency (4 cycles × 2 ports) with AVX-512;
+            // with AVX2 (2 registers each) 6 fit.
+            let width = ConvDirect.wideRegisterFile ? 8 : 6
             while t < count {
-                singleTile(c, u0, vp + t * cPad, cPad, kmin(6, count - t), mp + t * oPad + ob * 16, oPad)
-                t += 6
+                singleTile(c, u0, vp + t * cPad, cPad, kmin(width, count - t), mp + t * oPad + ob * 16, oPad,
+                           width: width)
+                t += width
             }
             ob += 1
         }
@@ -279,19 +283,21 @@ enum ConvWinograd {
         if count > 5 { put(5, a5, b5, c5, d5) }
     }
 
-    /// One output block × six tiles (6 accumulators; 12 registers with AVX2).
+    /// One output block × `width` (6 or 8) tiles: one weight load feeds `width` FMAs.
     @inline(__always)
     static func singleTile(_ c: Int, _ u: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ vStride: Int,
-                           _ count: Int, _ out: UnsafeMutablePointer<Float>, _ oStride: Int)
+                           _ count: Int, _ out: UnsafeMutablePointer<Float>, _ oStride: Int, width: Int)
     {
         let s1 = kmin(1, count - 1) * vStride, s2 = kmin(2, count - 1) * vStride, s3 = kmin(3, count - 1) * vStride
         let s4 = kmin(4, count - 1) * vStride, s5 = kmin(5, count - 1) * vStride
+        let s6 = kmin(6, count - 1) * vStride, s7 = kmin(7, count - 1) * vStride
         let zero = V16(repeating: 0)
-        var a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero
+        var a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero
         for ci in 0..<c {
             let w = load16(u + ci * 16)
             a0 = a0.madd(v[ci], w); a1 = a1.madd(v[s1 + ci], w); a2 = a2.madd(v[s2 + ci], w)
             a3 = a3.madd(v[s3 + ci], w); a4 = a4.madd(v[s4 + ci], w); a5 = a5.madd(v[s5 + ci], w)
+            if width > 6 { a6 = a6.madd(v[s6 + ci], w); a7 = a7.madd(v[s7 + ci], w) }
         }
         store16(out, a0)
         if count > 1 { store16(out + oStride, a1) }
@@ -299,5 +305,7 @@ enum ConvWinograd {
         if count > 3 { store16(out + 3 * oStride, a3) }
         if count > 4 { store16(out + 4 * oStride, a4) }
         if count > 5 { store16(out + 5 * oStride, a5) }
+        if count > 6 { store16(out + 6 * oStride, a6) }
+        if count > 7 { store16(out + 7 * oStride, a7) }
     }
 }
