@@ -40,9 +40,12 @@ build() { # variant (fuzz | cov), sanitizer flags for swiftc, flags for clang
     if [ -x "$target" ] && [ -z "$newest" ]; then return 0; fi
     printf 'module CACNet {\n    umbrella "%s"\n    export *\n}\n' "$root/Sources/CACNet/include" > "$out/obj/module.modulemap"
     echo "== building $target"
-    # shellcheck disable=SC2086
-    "$bin/clang" -c -O1 -g $csan -I Sources/CACNet/include Sources/CACNet/support.c -o "$o/support.o"
-    local objs=("$o/support.o")
+    local objs=()
+    for c in Sources/CACNet/*.c; do  # support.c, team.c (the session thread team)
+        # shellcheck disable=SC2086
+        "$bin/clang" -c -O1 -g $csan -I Sources/CACNet/include "$c" -o "$o/$(basename "$c" .c).o"
+        objs+=("$o/$(basename "$c" .c).o")
+    done
     module() { # name, extra flags, sources...
         local name=$1 flags=$2; shift 2
         # shellcheck disable=SC2086

@@ -41,7 +41,7 @@ scripts/test_c_abi.sh "$prefix" "$model" "$work/resnet20.acnb" "${bench_models[@
 stage "C ABI tests and examples"
 scripts/embedded_check.sh "$prefix" "$work/resnet20.acnb" 3072 10
 stage "Embedded Swift check"
-scripts/fuzz.sh 60 2>&1 | grep -E "^== |^#[0-9]+.*(DONE|INITED)|ERROR|SUMMARY|stat::number_of_executed_units|Test unit written"
+scripts/fuzz.sh 60 2>&1 | grep -E "^== |^#[0-9]+.*(DONE|INITED)|ERROR|SUMMARY|stat::number_of_executed_units|Test unit written|error:"
 stage "loader fuzzing (libFuzzer+ASan, 60 s)"
 scripts/test_train_robustness.sh .build/release/acnet
 stage "training robustness (bad input, SIGKILL + resume)"
