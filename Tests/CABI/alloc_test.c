@@ -21,6 +21,8 @@
 #define _GNU_SOURCE
 #include <acnet.h>
 
+#include "proc_status.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,29 +92,11 @@ int munmap(void *addr, size_t len) {
     return (int)syscall(SYS_munmap, addr, len);
 }
 
-/* Resident set size in KiB (VmRSS of /proc/self/status), or -1. */
-static long rss_kib(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return -1;
-    char line[256];
-    long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-    fclose(f);
-    return kib;
-}
+/* Resident set size in KiB (VmRSS), or -1. */
+static long rss_kib(void) { return proc_status_field("VmRSS: %ld kB"); }
 
-/* Threads of this process (Threads: in /proc/self/status), or -1. */
-static long thread_count(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return -1;
-    char line[256];
-    long n = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %ld", &n) == 1) break;
-    fclose(f);
-    return n;
-}
+/* Threads of this process, or -1. */
+static long thread_count(void) { return proc_status_field("Threads: %ld"); }
 
 static unsigned char *read_aligned(const char *path, size_t *size) {
     FILE *f = fopen(path, "rb");

@@ -10,6 +10,8 @@
 #define _GNU_SOURCE
 #include <acnet.h>
 
+#include "proc_status.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,17 +23,8 @@ static void expect(int ok, const char *what, const char *model) {
     if (ok) passed++; else failed++;
 }
 
-/* Threads of this process (Threads: in /proc/self/status), or -1. */
-static long thread_count(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return -1;
-    char line[256];
-    long n = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %ld", &n) == 1) break;
-    fclose(f);
-    return n;
-}
+/* Threads of this process, or -1. */
+static long thread_count(void) { return proc_status_field("Threads: %ld"); }
 
 /* Runs `model` with the given options; returns 0 if the session cannot be created. */
 static int run(const acnet_model *model, uint32_t isa, uint32_t convolution, uint32_t threads, size_t batch,
