@@ -11,7 +11,9 @@ session allocates its workspace once), then the timed call is one acnet_session_
 pre-allocated numpy buffers through ctypes (argtypes set, pointers computed once).
 variants: 'default' (isa ACNET_ISA_AUTO, the fastest the CPU runs; convolution
 ACNET_CONVOLUTION_AUTO, Winograd on the layers whose Winograd weights the .acnb stores);
-'direct' (convolution ACNET_CONVOLUTION_DIRECT: direct convolution on every layer);
+'direct' (direct convolution on every layer: the model exported without Winograd weights,
+<models-dir>/acnet/direct/<model>.acnb, when that file exists, run with convolution
+ACNET_CONVOLUTION_DIRECT);
 'avx512', 'avx2', 'baseline' force that kernel ISA (include/acnet.h).
 
 Environment: PEERS_BENCH = the shared harness folder holding bench_common.py
@@ -59,7 +61,10 @@ def check(status, what):
                          f"{lib.acnet_last_error_message().decode()}")
 
 
-path = os.path.join(os.environ.get("ACNET_MODELS", os.path.join(a.models_dir, "acnet")), a.model + ".acnb")
+folder = os.environ.get("ACNET_MODELS", os.path.join(a.models_dir, "acnet"))
+path = os.path.join(folder, a.model + ".acnb")
+if a.variant == "direct" and os.path.exists(os.path.join(folder, "direct", a.model + ".acnb")):
+    path = os.path.join(folder, "direct", a.model + ".acnb")
 model = P()
 check(lib.acnet_model_load_file(path.encode(), ctypes.byref(model)), path)
 

@@ -144,6 +144,11 @@ for name in $("$PY" -c 'import json,sys; print(" ".join(json.load(open(sys.argv[
   "$PY" "$REPO/bench/onnx_weights.py" "$M/$name.onnx" "$M/acnet/$name.safetensors" --model "$name"
   "$ACNET" bench --arch "$arch" --weights "$M/acnet/$name.safetensors" --save-model "$M/acnet/$name.acnb" \
     --warmup 0 --iterations 1 --json > /dev/null
+  # The same weights without Winograd weights (a version-1 file, as `acnet export --winograd
+  # off` writes): bench_acnet.py's 'direct' variant runs these.
+  mkdir -p "$M/acnet/direct"
+  "$ACNET" bench --arch "$arch" --weights "$M/acnet/$name.safetensors" --winograd off \
+    --save-model "$M/acnet/direct/$name.acnb" --warmup 0 --iterations 1 --json > /dev/null
 done
 
 # 6. Ours and the peers, back to back, each measurement in a fresh process. The harness takes

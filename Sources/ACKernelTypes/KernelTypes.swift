@@ -257,10 +257,11 @@ public struct KernelTable {
     public var scaleShift: (Int, TensorView, TensorView, Weights, Weights, Activation) -> Void
     /// Channel concatenation: (batch, inputs, y).
     public var concat: (Int, UnsafeBufferPointer<TensorView>, TensorView) -> Void
-    /// Blocked or plain view → plain buffer: (batch, x, y, y image stride).
-    public var toPlain: (Int, TensorView, UnsafeMutablePointer<Float>, Int) -> Void
-    /// Plain → blocked: (batch, x, y).
-    public var toBlocked: (Int, TensorView, TensorView) -> Void
+    /// Blocked or plain view → plain buffer of any float alignment: (batch, x, y, y image
+    /// stride, part).
+    public var toPlain: (Int, TensorView, UnsafeMutablePointer<Float>, Int, WorkPart) -> Void
+    /// Plain (any float alignment) → blocked: (batch, x, y, part).
+    public var toBlocked: (Int, TensorView, TensorView, WorkPart) -> Void
     /// Softmax over features: (batch, x, y).
     public var softmax: (Int, TensorView, TensorView) -> Void
 
@@ -277,8 +278,8 @@ public struct KernelTable {
                 activation: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Activation) -> Void,
                 scaleShift: @escaping (Int, TensorView, TensorView, Weights, Weights, Activation) -> Void,
                 concat: @escaping (Int, UnsafeBufferPointer<TensorView>, TensorView) -> Void,
-                toPlain: @escaping (Int, TensorView, UnsafeMutablePointer<Float>, Int) -> Void,
-                toBlocked: @escaping (Int, TensorView, TensorView) -> Void,
+                toPlain: @escaping (Int, TensorView, UnsafeMutablePointer<Float>, Int, WorkPart) -> Void,
+                toBlocked: @escaping (Int, TensorView, TensorView, WorkPart) -> Void,
                 softmax: @escaping (Int, TensorView, TensorView) -> Void)
     {
         self.isa = isa

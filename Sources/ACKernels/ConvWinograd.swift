@@ -47,6 +47,7 @@ enum ConvWinograd {
         let temp = m + 36 * chunkTiles * oPad
         let inPlane = g.inH * g.inW * 16
         let outPlane = g.outH * g.outW * 16
+        var transformed = (-1, 0, 0)  // (image, first tile, tiles) whose V is in scratch
         for job in (lo / tiles)..<kmin(batch * groups, ceilDiv(hi, tiles)) {
             let n = job / groups
             let ob0 = job % groups * groupBlocks, ob1 = kmin(g.outBlocks, ob0 + groupBlocks)
@@ -62,7 +63,12 @@ enum ConvWinograd {
             var t0 = first
             while t0 < last {
                 let count = kmin(chunk, last - t0)
-                for t in 0..<count {
+                // V depends on the image and the tiles only: when the previous group's chunk
+                // was the same (an image in one chunk, e.g. conv 256→256 at 14×14 with its
+                // four groups), it is still in scratch.
+                let reuse = transformed == (n, t0, count)
+                transformed = (n, t0, count)
+                for t in 0..<(reuse ? 0 : count) {
                     let ty = (t0 + t) / tilesW, tx = (t0 + t) % tilesW
                     for cb in 0..<ceilDiv(g.inC, 16) {
                         inputTile(g, xImage + cb * inPlane, iy0: ty * mt - g.padTop, ix0: tx * mt - g.padLeft,
@@ -222,7 +228,14 @@ enum ConvWinograd {
             let u0 = u + ob * blockStride + p * c * 16
             var t = 0
             while t < count {
-                quadTile(c, u0, blockStride, vp + t * cPad, cPad, kmin(6, count - t), mp + t * oPad + ob * 16, oPad)
+                // A remainder of ≤ 4 tiles runs 4 columns (16 accumulators still cover the FMA
+                // latency), not 6 of which 2 are discarded: 16 tiles = 6 + 6 + 4.
+                if count - t <= 4 {
+                    quadTile(c, u0, blockStride, vp + t * cPad, cPad, count - t, mp + t * oPad + ob * 16, oPad, width: 4)
+                } else {
+                    quadTile(c, u0, blockStride, vp + t * cPad, cPad, kmin(6, count - t), mp + t * oPad + ob * 16, oPad,
+                             width: 6)
+                }
                 t += 6
             }
             ob += 4
@@ -242,11 +255,13 @@ enum ConvWinograd {
         }
     }
 
-    /// Four output blocks × six tiles (24 accumulators): per input channel 4 weight loads and
-    /// 6 broadcasts feed 24 FMAs. Tiles k ≥ count repeat tile count−1's input and are not stored.
+    /// Four output blocks × `width` (6 or 4) tiles (24 or 16 accumulators): per input channel
+    /// 4 weight loads and `width` broadcasts feed 4·`width` FMAs. Tiles count ≤ k < width repeat
+    /// tile count−1's input and are not stored.
     @inline(__always)
     static func quadTile(_ c: Int, _ u: UnsafePointer<Float>, _ blockStride: Int, _ v: UnsafePointer<Float>,
-                         _ vStride: Int, _ count: Int, _ out: UnsafeMutablePointer<Float>, _ oStride: Int)
+                         _ vStride: Int, _ count: Int, _ out: UnsafeMutablePointer<Float>, _ oStride: Int,
+                         width: Int)
     {
         let s1 = kmin(1, count - 1) * vStride, s2 = kmin(2, count - 1) * vStride, s3 = kmin(3, count - 1) * vStride
         let s4 = kmin(4, count - 1) * vStride, s5 = kmin(5, count - 1) * vStride
@@ -267,10 +282,12 @@ enum ConvWinograd {
             a2 = a2.madd(x2, w0); b2 = b2.madd(x2, w1); c2 = c2.madd(x2, w2); d2 = d2.madd(x2, w3)
             let x3 = v[s3 + ci]
             a3 = a3.madd(x3, w0); b3 = b3.madd(x3, w1); c3 = c3.madd(x3, w2); d3 = d3.madd(x3, w3)
-            let x4 = v[s4 + ci]
-            a4 = a4.madd(x4, w0); b4 = b4.madd(x4, w1); c4 = c4.madd(x4, w2); d4 = d4.madd(x4, w3)
-            let x5 = v[s5 + ci]
-            a5 = a5.madd(x5, w0); b5 = b5.madd(x5, w1); c5 = c5.madd(x5, w2); d5 = d5.madd(x5, w3)
+            if width > 4 {
+                let x4 = v[s4 + ci]
+                a4 = a4.madd(x4, w0); b4 = b4.madd(x4, w1); c4 = c4.madd(x4, w2); d4 = d4.madd(x4, w3)
+                let x5 = v[s5 + ci]
+                a5 = a5.madd(x5, w0); b5 = b5.madd(x5, w1); c5 = c5.madd(x5, w2); d5 = d5.madd(x5, w3)
+            }
         }
         @inline(__always) func put(_ k: Int, _ a: V16, _ b: V16, _ c: V16, _ d: V16) {
             let o = out + k * oStride

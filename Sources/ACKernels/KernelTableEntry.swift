@@ -32,7 +32,7 @@ public func kernelTable() -> KernelTable {
         activation: { Elementwise.activation($0, $1, count: $2, $3) },
         scaleShift: { Elementwise.scaleShift(batch: $0, x: $1, y: $2, scale: $3, shift: $4, activation: $5) },
         concat: { Elementwise.concat(batch: $0, inputs: $1, y: $2) },
-        toPlain: { Elementwise.toPlain(batch: $0, x: $1, y: $2, yImageStride: $3) },
-        toBlocked: { Elementwise.toBlocked(batch: $0, x: $1, y: $2) },
+        toPlain: { Elementwise.toPlain(batch: $0, x: $1, y: $2, yImageStride: $3, part: $4) },
+        toBlocked: { Elementwise.toBlocked(batch: $0, x: $1, y: $2, part: $3) },
         softmax: { Elementwise.softmax(batch: $0, x: $1, y: $2) })
 }

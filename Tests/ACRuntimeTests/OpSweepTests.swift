@@ -173,6 +173,34 @@ struct OpSweepTests {
         try expectSameWithThreads(model, x, batch: 1, isa: isa, out, threads: 2 + c % 3)
     }
 
+    @Test("layout conversions: plain input → blocked → plain output, exact, for channels not a multiple of 16, planes not a multiple of 16, unaligned caller buffers, batch 3 and threads 1-3",
+          arguments: supportedISAs)
+    func layoutRoundTrip(isa: KernelISA) throws {
+        for (c, h, w) in [(1, 1, 1), (3, 7, 5), (16, 4, 4), (17, 5, 13), (33, 16, 16), (40, 9, 29), (64, 1, 17)] {
+            var rng = SeededRNG(seed: UInt64(c * 1000 + h * 10 + w))
+            let n = 3, count = n * c * h * w
+            // ReLU reads the plain model input through the loader's toBlocked step and leaves a
+            // blocked output for the session's output step: y = max(x, 0) exactly.
+            var b = ModelBuilder(inputChannels: c, height: h, width: w, inputSpec: rawSpec(c))
+            let y = try b.activation(b.input, .relu)
+            let model = try Model(bytes: try b.serialize(output: y))
+            let x = randomArray(count, &rng), want = x.map { max($0, 0) }
+            for threads in 1...3 {
+                let s = try Session(model: model, options: SessionOptions(threads: threads, maxBatch: n, isa: isa))
+                // Caller buffers one float past a 64-byte boundary.
+                var inBuf = [Float](repeating: 0, count: count + 16), outBuf = [Float](repeating: .nan, count: count + 17)
+                inBuf.replaceSubrange(1...count, with: x)
+                try inBuf.withUnsafeBufferPointer { i in
+                    try outBuf.withUnsafeMutableBufferPointer { o in
+                        try s.run(input: i.baseAddress! + 1, inputCount: count, output: o.baseAddress! + 1, outputCount: count, batch: n)
+                    }
+                }
+                #expect(Array(outBuf[1...count]) == want, "c\(c) \(h)x\(w) threads \(threads)")
+                #expect(outBuf[0].isNaN && outBuf[count + 1].isNaN, "c\(c) \(h)x\(w): wrote outside the output")
+            }
+        }
+    }
+
     @Test("residual network graph with in-place ops and batch 3")
     func residualGraph() throws {
         var rng = SeededRNG(seed: 99)

@@ -58,6 +58,10 @@ enum Step {
     /// Converts the plain NCHW model input into a blocked copy (inserted by the loader when an
     /// op other than conv reads the model input).
     case toBlocked(input: Int, output: Int)
+    /// Writes activation `input` (`blocked`: in blocked layout) into the caller's NCHW output
+    /// buffer of the run in progress. Appended by the session as its last step, so that the
+    /// threads share the conversion.
+    case output(input: Int, blocked: Bool)
 }
 
 /// Winograd F(4×4, 3×3) weights stored for the conv at `steps[step]`; a session runs

@@ -24,8 +24,10 @@ extension Step {
     /// holds up little work while the others take the rest, and the per-task hand-off (two
     /// atomic read-modify-writes on shared cache lines, ~0.2 µs) stays a few percent. Winograd:
     /// `threads` tasks (see below). Pooling
-    /// and elementwise steps: `threads` tasks. Linear, global pooling, softmax, concat,
-    /// scale-shift and layout conversions: one task (small in the models in scope).
+    /// and elementwise steps and the conversion of a plain model input to blocked: `threads`
+    /// tasks; the model output's conversion too when it is blocked (a feature map). Linear,
+    /// global pooling, softmax, concat, scale-shift, flatten and a plain output: one task
+    /// (small in the models in scope).
     func taskCount(threads: Int) -> Int {
         switch self {
         case .conv, .depthwise: max(threads, min(4 * threads, macs / 1_000_000))
@@ -33,7 +35,8 @@ extension Step {
         // weights (9.4 MB for 256→256) again, so extra parts cost weight traffic (conv256 at 2
         // threads with 8 tile-split parts: 1.44 ms against 0.82 ms on one thread).
         case .winograd: threads
-        case .maxPool, .avgPool, .add, .activation: threads
+        case .maxPool, .avgPool, .add, .activation, .toBlocked: threads
+        case let .output(_, blocked): blocked ? threads : 1
         default: 1
         }
     }

@@ -87,7 +87,7 @@ public final class Session {
     private let concatViews: UnsafeMutablePointer<TensorView>
     private let concatCapacity: Int
     /// The steps this session runs: the model's, with Winograd convolutions substituted unless
-    /// `options.useWinograd` is false.
+    /// `options.useWinograd` is false, then `Step.output`.
     let steps: [Step]
     /// Kernel scratch (Winograd tiles), after the activations in the arena: one region of
     /// `scratchStride` floats per thread (worker w uses scratch + w · scratchStride).
@@ -98,6 +98,8 @@ public final class Session {
     var tasks: [SessionTask] = []
     /// The batch of the run in progress, for the workers (written before the team starts).
     var runBatch = 0
+    /// The caller's output buffer of the run in progress (`Step.output`).
+    private var outputBase = UnsafeMutablePointer<Float>(bitPattern: 64)!
 
     /// Exact workspace bytes a session of `model` with `options` needs: the activations of
     /// `maxBatch` images, then (Winograd layers) one scratch region per thread.
@@ -183,6 +185,8 @@ public final class Session {
                 }
             }
         }
+        let out = model.activations[model.outputSlot]
+        steps.append(.output(input: model.outputSlot, blocked: out.blocked))
         self.steps = steps
         let activationBytes = model.plan.bytesPerImage * options.maxBatch
         scratchStride = Session.scratchBytes(for: model, options: options) / 4
@@ -245,12 +249,12 @@ public final class Session {
             throw ACNetError(.invalidArgument, "output has \(outputCount) elements, expected \(batch * model.outputElementCount)")
         }
         views[model.inputSlot].base = UnsafeMutablePointer(mutating: input)
+        outputBase = output
         if team != nil {
             runOnTeam(batch: batch)
         } else {
             for step in steps { execute(step, batch: batch, part: .whole, worker: 0) }
         }
-        kernels.toPlain(batch, views[model.outputSlot], output, model.outputElementCount)
     }
 
     /// Convenience: runs on an array and returns a new array (allocates the result).
@@ -303,14 +307,16 @@ public final class Session {
         case let .scaleShift(act, input, output, scale, shift):
             kernels.scaleShift(batch, views[input], views[output], scale, shift, act)
         case let .flatten(input, output):
-            kernels.toPlain(batch, views[input], views[output].base, views[output].imageStride)
+            kernels.toPlain(batch, views[input], views[output].base, views[output].imageStride, part)
         case let .softmax(input, output):
             kernels.softmax(batch, views[input], views[output])
         case let .activation(act, input, output):
             let (lo, hi) = Self.vectorRange(batch * views[output].imageStride, part)
             kernels.activation(views[input].base + lo, views[output].base + lo, hi - lo, act)
         case let .toBlocked(input, output):
-            kernels.toBlocked(batch, views[input], views[output])
+            kernels.toBlocked(batch, views[input], views[output], part)
+        case let .output(input, _):
+            kernels.toPlain(batch, views[input], outputBase, model.outputElementCount, part)
         }
     }
 

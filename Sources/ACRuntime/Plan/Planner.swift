@@ -93,6 +93,8 @@ extension Step {
             return ([input], output)
         case let .activation(_, input, output):
             return ([input], output)
+        case let .output(input, _):
+            return ([input], -1)  // the caller's buffer, not an activation slot
         }
     }
 
