@@ -74,10 +74,9 @@ enum Elementwise {
     /// Any activation (plain or blocked) → plain NCHW rows of C·H·W elements at `y` (any
     /// float alignment: the caller's output buffer), image n at `y + n · yImageStride`.
     /// `part` owns the (image, 16-channel block, row) units `WorkPart.forEachBlock` gives it.
-    /// Blocked input moves 16 × 16 (pixel × channel) tiles through `transpose16x16`.
+    /// Blocked input moves 16 × 16 (pixel × channel) tiles through `transposed`.
     static func toPlain(batch: Int, x: TensorView, y: UnsafeMutablePointer<Float>, yImageStride: Int, part: WorkPart) {
         let plane = x.h * x.w
-        var tile = TransposeTile()
         part.forEachBlock(batch: batch, blocks: ceilDiv(x.c, 16), rows: x.h) { n, b, r0, r1 in
             let channels = kmin(16, x.c - b * 16)
             let dst = y + n * yImageStride + b * 16 * plane
@@ -89,13 +88,10 @@ enum Elementwise {
                 return
             }
             let src = UnsafePointer(x.base + n * x.imageStride + b * plane * 16)
-            tile.withRows { m, transpose in
-                while p + 16 <= end {
-                    for j in 0..<16 { m[j] = load16(src + (p + j) * 16) }
-                    transpose()
-                    for c in 0..<channels { storeUnaligned16(dst + c * plane + p, m[c]) }
-                    p += 16
-                }
+            while p + 16 <= end {
+                let m = transposed(rows16(count: 16) { j in load16(src + (p + j) * 16) })
+                forEachRow(m, count: channels) { c, v in storeUnaligned16(dst + c * plane + p, v) }
+                p += 16
             }
             while p < end {
                 for c in 0..<channels { dst[c * plane + p] = src[p * 16 + c] }
@@ -108,22 +104,16 @@ enum Elementwise {
     /// zero. `part` as in `toPlain`.
     static func toBlocked(batch: Int, x: TensorView, y: TensorView, part: WorkPart) {
         let plane = x.h * x.w
-        var tile = TransposeTile()
         part.forEachBlock(batch: batch, blocks: ceilDiv(x.c, 16), rows: x.h) { n, b, r0, r1 in
             let channels = kmin(16, x.c - b * 16)
             let src = UnsafePointer(x.base + n * x.imageStride + b * 16 * plane)
             let dst = y.base + n * y.imageStride + b * plane * 16
             var p = r0 * x.w
             let end = r1 * x.w
-            tile.withRows { m, transpose in
-                for c in channels..<16 { m[c] = V16() }
-                while p + 16 <= end {
-                    for c in 0..<channels { m[c] = loadUnaligned16(src + c * plane + p) }
-                    transpose()
-                    for j in 0..<16 { store16(dst + (p + j) * 16, m[j]) }
-                    for c in channels..<16 { m[c] = V16() }
-                    p += 16
-                }
+            while p + 16 <= end {
+                let m = transposed(rows16(count: channels) { c in loadUnaligned16(src + c * plane + p) })
+                forEachRow(m, count: 16) { j, v in store16(dst + (p + j) * 16, v) }
+                p += 16
             }
             while p < end {
                 for c in 0..<16 { dst[p * 16 + c] = c < channels ? src[c * plane + p] : 0 }

@@ -64,27 +64,8 @@ extension SIMD16 where Scalar == Float {
     withUnsafeBytes(of: v) { UnsafeMutableRawPointer(p).copyMemory(from: $0.baseAddress!, byteCount: 64) }
 }
 
-/// Scratch for `transpose16x16`: 32 vectors (two 16 × 16 matrices) on the stack.
-struct TransposeTile {
-    typealias Rows = (V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16)
-    private var a: Rows
-    private var b: Rows
-
-    init() {
-        let z = V16()
-        a = (z, z, z, z, z, z, z, z, z, z, z, z, z, z, z, z)
-        b = a
-    }
-
-    /// Calls `body` with the 16 rows of the matrix (row i at `rows[i]`) and its transpose
-    /// function: fill the rows, call `transpose()`, read the rows back.
-    @inline(__always) mutating func withRows<R>(_ body: (UnsafeMutablePointer<V16>, () -> Void) -> R) -> R {
-        withUnsafeMutablePointer(to: &self) { t in
-            let m = UnsafeMutableRawPointer(t).assumingMemoryBound(to: V16.self)
-            return body(m) { transpose16x16(m, via: m + 16) }
-        }
-    }
-}
+/// A 16 × 16 matrix of floats as 16 row vectors, held in registers (an SSA value, not memory).
+typealias V16x16 = (V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16)
 
 /// (a₀, b₀, a₁, b₁, …, a₇, b₇): the interleaved low halves (one two-source shuffle).
 @inline(__always) func zipLow(_ a: V16, _ b: V16) -> V16 {
@@ -96,22 +77,44 @@ struct TransposeTile {
     V16(a[8], b[8], a[9], b[9], a[10], b[10], a[11], b[11], a[12], b[12], a[13], b[13], a[14], b[14], a[15], b[15])
 }
 
-/// Transposes the 16 × 16 matrix whose rows are `m[0..<16]`, in place (`via`: 16 vectors of
-/// scratch). One round maps rows (r[i], r[i+8]) to (zipLow, zipHigh) at rows 2i, 2i+1, which
-/// moves element (row i, column j) so that the 8 bits (i, j) rotate left by one; four rounds
-/// rotate by four, i.e. swap i and j. 64 shuffles per 256 elements.
-@inline(__always) func transpose16x16(_ m: UnsafeMutablePointer<V16>, via t: UnsafeMutablePointer<V16>) {
-    @inline(__always) func round(_ from: UnsafeMutablePointer<V16>, _ to: UnsafeMutablePointer<V16>) {
-        for i in 0..<8 {
-            let lo = from[i], hi = from[i + 8]
-            to[2 * i] = zipLow(lo, hi)
-            to[2 * i + 1] = zipHigh(lo, hi)
-        }
+/// The transpose of the 16 × 16 matrix `r` (rows → columns). One round maps rows (r[i], r[i+8])
+/// to (zipLow, zipHigh) at rows 2i, 2i+1, which moves element (row i, column j) so that the 8
+/// bits (i, j) rotate left by one; four rounds rotate by four, i.e. swap i and j. 64 shuffles
+/// per 256 elements, all in registers.
+@inline(__always) func transposed(_ r: V16x16) -> V16x16 {
+    @inline(__always) func round(_ r: V16x16) -> V16x16 {
+        (zipLow(r.0, r.8), zipHigh(r.0, r.8), zipLow(r.1, r.9), zipHigh(r.1, r.9),
+         zipLow(r.2, r.10), zipHigh(r.2, r.10), zipLow(r.3, r.11), zipHigh(r.3, r.11),
+         zipLow(r.4, r.12), zipHigh(r.4, r.12), zipLow(r.5, r.13), zipHigh(r.5, r.13),
+         zipLow(r.6, r.14), zipHigh(r.6, r.14), zipLow(r.7, r.15), zipHigh(r.7, r.15))
     }
-    round(m, t)
-    round(t, m)
-    round(m, t)
-    round(t, m)
+    return round(round(round(round(r))))
+}
+
+/// Rows k < `count` of a 16 × 16 matrix: `row(k)`; rows k ≥ count are zero.
+@inline(__always) func rows16(count: Int, _ row: (Int) -> V16) -> V16x16 {
+    @inline(__always) func r(_ k: Int) -> V16 { k < count ? row(k) : V16() }
+    return (r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7), r(8), r(9), r(10), r(11), r(12), r(13), r(14), r(15))
+}
+
+/// Calls `body(k, row k)` for the rows k < `count` of `m`, in order.
+@inline(__always) func forEachRow(_ m: V16x16, count: Int, _ body: (Int, V16) -> Void) {
+    body(0, m.0)
+    if count > 1 { body(1, m.1) }
+    if count > 2 { body(2, m.2) }
+    if count > 3 { body(3, m.3) }
+    if count > 4 { body(4, m.4) }
+    if count > 5 { body(5, m.5) }
+    if count > 6 { body(6, m.6) }
+    if count > 7 { body(7, m.7) }
+    if count > 8 { body(8, m.8) }
+    if count > 9 { body(9, m.9) }
+    if count > 10 { body(10, m.10) }
+    if count > 11 { body(11, m.11) }
+    if count > 12 { body(12, m.12) }
+    if count > 13 { body(13, m.13) }
+    if count > 14 { body(14, m.14) }
+    if count > 15 { body(15, m.15) }
 }
 
 @inline(__always) func activate(_ v: V16, _ a: Activation) -> V16 {
