@@ -4,6 +4,10 @@
 
 #include <string.h>
 #include <time.h>
+#if defined(__x86_64__) && defined(__linux__)
+#include <pthread.h>
+#include <stdatomic.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -182,6 +186,108 @@ double acnet_support_fma_peak_gflops(long iterations, int repeats) {
 #else
     (void)iterations;
     (void)repeats;
+    return 0;
+#endif
+}
+
+#if defined(__x86_64__) && defined(__linux__)
+/* State shared by the threads of acnet_support_fma_peak_gflops_threads. `go` releases the
+ * workers once all exist (1) or sends them home (−1: one could not be started); `arrived`
+ * counts arrivals at the spinning rendezvous before and after every timed run. */
+typedef struct {
+    _Atomic int go;
+    _Atomic long arrived;
+    int participants, repeats, wide;
+    long iterations;
+} peak_shared;
+
+typedef struct {
+    peak_shared *shared;
+    float seed;
+} peak_worker;
+
+/* Waits until every participant has arrived at this thread's next rendezvous. */
+static void peak_rendezvous(peak_shared *s, long *phase) {
+    *phase += 1;
+    atomic_fetch_add(&s->arrived, 1);
+    while (atomic_load(&s->arrived) < *phase * s->participants) {
+    }
+}
+
+/* The runs of one thread: rendezvous, chains, rendezvous, per repeat and width (the caller
+ * reads the clock at both rendezvous). Returns a value that depends on the chains. */
+static float peak_rounds(peak_shared *s, float seed) {
+    long phase = 0;
+    float sink = 0;
+    for (int r = 0; r < s->repeats; r++) {
+        for (int wide = 0; wide <= s->wide; wide++) {
+            peak_rendezvous(s, &phase);
+            sink += wide ? fma_chains512(s->iterations, seed + (float)r) : fma_chains(s->iterations, seed + (float)r);
+            peak_rendezvous(s, &phase);
+        }
+    }
+    return sink;
+}
+
+static void *peak_thread(void *arg) {
+    peak_worker *w = (peak_worker *)arg;
+    int go;
+    while ((go = atomic_load(&w->shared->go)) == 0) {
+    }
+    if (go > 0) {
+        volatile float sink = peak_rounds(w->shared, w->seed);
+        (void)sink;
+    }
+    return NULL;
+}
+#endif
+
+double acnet_support_fma_peak_gflops_threads(long iterations, int repeats, int threads) {
+    if (threads <= 1) return acnet_support_fma_peak_gflops(iterations, repeats);
+#if defined(__x86_64__) && defined(__linux__)
+    uint32_t features = acnet_support_cpu_features();
+    uint32_t need = ACNET_CPU_AVX2 | ACNET_CPU_FMA;
+    if ((features & need) != need || threads > ACNET_SUPPORT_TEAM_MAX_THREADS || repeats < 1) return 0;
+    peak_shared shared = {0};
+    shared.participants = threads;
+    shared.repeats = repeats;
+    shared.wide = (features & ACNET_CPU_AVX512F) != 0;
+    shared.iterations = iterations;
+    pthread_t ids[ACNET_SUPPORT_TEAM_MAX_THREADS];
+    peak_worker work[ACNET_SUPPORT_TEAM_MAX_THREADS];
+    int started = 0;
+    for (int t = 1; t < threads; t++) {
+        work[t] = (peak_worker){&shared, 1.0f + (float)t};
+        if (pthread_create(&ids[t], NULL, peak_thread, &work[t]) != 0) break;
+        started++;
+    }
+    if (started < threads - 1) {  /* not enough threads: release the started ones, measure nothing */
+        atomic_store(&shared.go, -1);
+        for (int t = 1; t <= started; t++) pthread_join(ids[t], NULL);
+        return 0;
+    }
+    atomic_store(&shared.go, 1);
+    long phase = 0;
+    double best = 0;
+    volatile float sink = 0;
+    for (int r = 0; r < repeats; r++) {
+        for (int wide = 0; wide <= shared.wide; wide++) {
+            peak_rendezvous(&shared, &phase);
+            uint64_t t0 = acnet_support_now_ns();
+            sink += wide ? fma_chains512(iterations, 1.0f + (float)r) : fma_chains(iterations, 1.0f + (float)r);
+            peak_rendezvous(&shared, &phase);  /* every thread's chains are done */
+            uint64_t t1 = acnet_support_now_ns();
+            double gflops = (double)iterations * 12 * (wide ? 16 : 8) * 2 * threads / (double)(t1 - t0);
+            if (gflops > best) best = gflops;
+        }
+    }
+    (void)sink;
+    for (int t = 1; t < threads; t++) pthread_join(ids[t], NULL);
+    return best;
+#else
+    (void)iterations;
+    (void)repeats;
+    (void)threads;
     return 0;
 #endif
 }

@@ -13,7 +13,8 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             GFLOP/s = 2 × MACs / median latency (MACs include taps on zero padding, the \
             conventional count used by ../shared/bench). The FMA peak is measured in the same run \
-            with 12 independent FMA chains at 256 and 512 bits (the faster counts), as ../shared/bench/fma_peak.c does.
+            with 12 independent FMA chains at 256 and 512 bits (the faster counts) on --threads threads at once, \
+            as ../shared/bench/fma_peak.c does.
             Built-in architectures (random weights, layer for layer as gen_models.py): \
             \(BenchmarkModels.names.joined(separator: ", ")).
             """)
@@ -134,7 +135,7 @@ struct BenchCommand: ParsableCommand {
         let median = pct(0.5), p10 = pct(0.1), p90 = pct(0.9)
         let flops = 2 * Double(m.macs) * Double(batch)
         let gflops = flops / (median * 1e6)
-        let peak = acnet_support_fma_peak_gflops(200_000_000, 3)
+        let peak = acnet_support_fma_peak_gflops_threads(200_000_000, 3, Int32(threads))
         if json {
             print("""
                 {"model":"\(name)","batch":\(batch),"threads":\(threads),"isa":"\(session.isa.name)","winograd_layers":\(winogradLayers),"macs":\(m.macs),"iterations":\(n),\
@@ -146,7 +147,8 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "latency ms: median %.4f  p10 %.4f  p90 %.4f", median, p10, p90))
             print(String(format: "throughput: %.1f GFLOP/s", gflops))
             if peak > 0 {
-                print(String(format: "FMA peak (measured now, 1 thread): %.1f GFLOP/s  ->  %.3f of peak", peak, gflops / peak))
+                let label = threads == 1 ? "1 thread" : "\(threads) threads"
+                print("FMA peak (measured now, \(label)): " + String(format: "%.1f GFLOP/s  ->  %.3f of peak", peak, gflops / peak))
             } else {
                 print("FMA peak: not measurable on this CPU (no AVX2+FMA)")
             }

@@ -96,6 +96,16 @@ void acnet_support_team_destroy(acnet_support_team *team);
  */
 double acnet_support_fma_peak_gflops(long iterations, int repeats);
 
+/**
+ * The same on `threads` threads at once (the caller plus threads − 1 pthreads started and
+ * joined here, 1 … ACNET_SUPPORT_TEAM_MAX_THREADS): each run starts every thread's chains
+ * together and counts their total FLOPs over the wall time until the last one finishes, as
+ * ../shared/bench/fma_peak.c does with OpenMP. threads ≤ 1 is acnet_support_fma_peak_gflops.
+ * Returns 0 where AVX2+FMA is unavailable, off Linux/x86-64, or if a thread cannot be started.
+ * Spins (busy) while waiting for the others: for benchmarks only.
+ */
+double acnet_support_fma_peak_gflops_threads(long iterations, int repeats, int threads);
+
 #ifdef __cplusplus
 }
 #endif
