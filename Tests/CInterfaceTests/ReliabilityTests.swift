@@ -312,6 +312,26 @@ struct ConcurrencyTests {
         print("concurrency: \(Self.threads) threads × \(Self.runsPerThread) runs, \(mismatches.value) mismatches")
     }
 
+    @Test("layout conversions split over threads: a feature-map model (plain input → blocked → plain output), 2 and 3 threads × 200 runs, batch 2, exact")
+    func splitLayoutConversions() throws {
+        // ReLU reads the input through the loader's toBlocked step and leaves a blocked output
+        // for the session's output step; both are split over the team (issue 7).
+        let (c, h, w) = (40, 13, 21)
+        var b = ModelBuilder(inputChannels: c, height: h, width: w,
+                             inputSpec: InputSpec(channelOrder: .none, mean: [Float](repeating: 0, count: c),
+                                                  std: [Float](repeating: 1, count: c)))
+        let y = try b.activation(b.input, .relu)
+        let model = try Model(bytes: try b.serialize(output: y))
+        let x = (0..<(2 * c * h * w)).map { Float(($0 * 7919) % 201) / 100 - 1 }
+        let want = x.map { max($0, 0) }
+        for threads in [2, 3] {
+            let session = try Session(model: model, options: SessionOptions(threads: threads, maxBatch: 2))
+            var mismatches = 0
+            for _ in 0..<200 where try session.run(x, batch: 2) != want { mismatches += 1 }
+            #expect(mismatches == 0, "threads \(threads): \(mismatches) of 200 runs differ")
+        }
+    }
+
     @Test("a session with 2 and 4 threads on a wider model (Cifar-quick: 32–64 channels, batch 1–3) matches 1 thread")
     func threadedSession() throws {
         let bytes = try BenchmarkModels.build("cifar_quick", seed: 5)
