@@ -366,8 +366,15 @@ enum ConvDirect {
             let edgesLater = oh >= ohLo && oh < ohHi
             if !edgesLater { for o in 0..<owLo { pixels(rows, o, oh) } }
             var ow = owLo
+            let unit3 = g.kernelW == 3 && g.strideW == 1 && g.dilationW == 1  // see runSingle
             while ow + 12 <= tilesEnd {
-                interiorPairTile12(g, xa, pb, cBegin, cCount, kk, rows, ow, oh)
+                if unit3 && ps == 16 {
+                    interiorPairTile12(g, xa, pb, cBegin, cCount, kk, rows, ow, oh, step: 16, kernelW: 3)
+                } else if unit3 {
+                    interiorPairTile12(g, xa, pb, cBegin, cCount, kk, rows, ow, oh, step: 1, kernelW: 3)
+                } else {
+                    interiorPairTile12(g, xa, pb, cBegin, cCount, kk, rows, ow, oh, step: g.strideW * ps, kernelW: nil)
+                }
                 ow += 12
             }
             if ow < tilesEnd {
@@ -415,9 +422,21 @@ enum ConvDirect {
             let edgesLater = oh >= ohLo && oh < ohHi
             if !edgesLater { for o in 0..<owLo { edgePixel(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh) } }
             var ow = owLo
+            // As in runQuad: literal tap geometry for 3-wide unit-stride kernels, so the tap loop
+            // unrolls and the eight input offsets fold into immediates (a register each
+            // otherwise, which spilled: 16→16 3x3 @32×32 ran at ~0.53 of the FMA peak).
+            let unit3 = g.kernelW == 3 && g.strideW == 1 && g.dilationW == 1
             while ow < tilesEnd {
-                interiorTile(g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: g.strideW * ps, outStep: 1,
-                             kwBegin: 0, kwEnd: g.kernelW)
+                if unit3 && ps == 16 {
+                    interiorTile(g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: 16, outStep: 1,
+                                 kwBegin: 0, kwEnd: 3, kernelW: 3)
+                } else if unit3 {
+                    interiorTile(g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: 1, outStep: 1,
+                                 kwBegin: 0, kwEnd: 3, kernelW: 3)
+                } else {
+                    interiorTile(g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: g.strideW * ps, outStep: 1,
+                                 kwBegin: 0, kwEnd: g.kernelW)
+                }
                 ow += tile
             }
             if rightEdge > tilesEnd {
@@ -461,16 +480,16 @@ enum ConvDirect {
     /// bound by the FMA ports, not by loads.
     @inline(__always)
     static func interiorPairTile12(_ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
-                                   _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int)
+                                   _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
+                                   step: Int, kernelW: Int?)
     {
         var a0 = pb.bias0, a1 = pb.bias0, a2 = pb.bias0, a3 = pb.bias0, a4 = pb.bias0, a5 = pb.bias0
         var a6 = pb.bias0, a7 = pb.bias0, a8 = pb.bias0, a9 = pb.bias0, a10 = pb.bias0, a11 = pb.bias0
         var c0 = pb.bias1, c1 = pb.bias1, c2 = pb.bias1, c3 = pb.bias1, c4 = pb.bias1, c5 = pb.bias1
         var c6 = pb.bias1, c7 = pb.bias1, c8 = pb.bias1, c9 = pb.bias1, c10 = pb.bias1, c11 = pb.bias1
         let ps = xa.pixelStride
-        let step = g.strideW * ps
         let iw0 = ow * g.strideW - g.padLeft
-        let kw = g.kernelW
+        let kw = kernelW ?? g.kernelW  // literal: the tap loop unrolls
         let dws = g.dilationW * ps
         for ci in 0..<cCount {
             let xc = xa.channelBase(cBegin + ci)
@@ -594,7 +613,8 @@ enum ConvDirect {
     static func interiorTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
                              _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
                              _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int,
-                             step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 8)
+                             step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 8,
+                             kernelW: Int? = nil)
     {
         // Pixels k ≥ count repeat pixel count−1's input and are not stored (see interiorQuadTile).
         let s1 = kmin(1, count - 1) * step, s2 = kmin(2, count - 1) * step, s3 = kmin(3, count - 1) * step
@@ -603,7 +623,7 @@ enum ConvDirect {
         var a0 = biasV, a1 = biasV, a2 = biasV, a3 = biasV, a4 = biasV, a5 = biasV, a6 = biasV, a7 = biasV
         let ps = xa.pixelStride
         let iw0 = ow * g.strideW - g.padLeft + kwBegin * g.dilationW
-        let kw = g.kernelW
+        let kw = kernelW ?? g.kernelW  // a literal at the call site lets the tap loop unroll
         let dws = g.dilationW * ps
         for ci in 0..<cCount {
             let xc = xa.channelBase(cBegin + ci)

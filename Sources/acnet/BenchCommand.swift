@@ -59,6 +59,11 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Run direct convolution even where the model has Winograd weights.")
     var direct = false
 
+    @Flag(help: ArgumentHelp(
+        "Also time every step on one thread: median ms per run, share, GFLOP/s and fraction of the 1-thread peak.",
+        discussion: "Runs the timed iterations again through Session.runProfiled (one thread, a clock read around each step)."))
+    var profile = false
+
     func validate() throws {
         guard (model == nil) != (arch == nil) else { throw ValidationError("give either a model file or --arch") }
         guard batch >= 1, warmup >= 0, threads >= 1 else { throw ValidationError("batch and threads must be ≥ 1") }
@@ -136,11 +141,37 @@ struct BenchCommand: ParsableCommand {
         let flops = 2 * Double(m.macs) * Double(batch)
         let gflops = flops / (median * 1e6)
         let peak = acnet_support_fma_peak_gflops_threads(200_000_000, 3, Int32(threads))
+        // Per-step medians (--profile): the timed loop again, step by step on one thread.
+        var stepMedians = [Double]()
+        if profile {
+            let count = session.stepSummaries.count
+            var samples = [[Double]](repeating: [], count: count)
+            var ns = [UInt64](repeating: 0, count: count)
+            for _ in 0..<n {
+                for i in 0..<count { ns[i] = 0 }
+                try input.withUnsafeBufferPointer { i in
+                    try output.withUnsafeMutableBufferPointer { o in
+                        try ns.withUnsafeMutableBufferPointer { t in
+                            try session.runProfiled(input: i.baseAddress!, inputCount: i.count, output: o.baseAddress!,
+                                                    outputCount: oc, batch: batch, nanoseconds: t.baseAddress!)
+                        }
+                    }
+                }
+                for i in 0..<count { samples[i].append(Double(ns[i]) / 1e6) }
+            }
+            stepMedians = samples.map { $0.sorted()[$0.count / 2] }
+        }
+        let peak1 = profile ? acnet_support_fma_peak_gflops(200_000_000, 3) : 0
         if json {
+            let steps = profile
+                ? ",\"steps\":[" + zip(session.stepSummaries, zip(stepMedians, session.stepMACs)).map { s, t in
+                    "{\"step\":\"\(s)\",\"median_ms\":\(t.0),\"macs\":\(t.1 * batch)}"
+                }.joined(separator: ",") + "]"
+                : ""
             print("""
                 {"model":"\(name)","batch":\(batch),"threads":\(threads),"isa":"\(session.isa.name)","winograd_layers":\(winogradLayers),"macs":\(m.macs),"iterations":\(n),\
                 "median_ms":\(median),"p10_ms":\(p10),"p90_ms":\(p90),"gflops":\(gflops),\
-                "fma_peak_gflops":\(peak),"fraction_of_peak":\(peak > 0 ? gflops / peak : 0)}
+                "fma_peak_gflops":\(peak),"fraction_of_peak":\(peak > 0 ? gflops / peak : 0)\(steps)}
                 """)
         } else {
             print("model: \(name)  batch \(batch)  threads \(threads)  isa \(session.isa.name)  winograd layers \(winogradLayers)  MACs/image \(m.macs)  runs \(n) (+\(warmup) warm-up)")
@@ -152,6 +183,21 @@ struct BenchCommand: ParsableCommand {
             } else {
                 print("FMA peak: not measurable on this CPU (no AVX2+FMA)")
             }
+            if profile { printProfile(session, stepMedians, peak1) }
+        }
+    }
+
+    /// The --profile table: per step, median ms, share of the summed medians, GFLOP/s and the
+    /// fraction of the 1-thread FMA peak (convolutions).
+    private func printProfile(_ session: Session, _ medians: [Double], _ peak: Double) {
+        let total = medians.reduce(0, +)
+        print(String(format: "per step (1 thread, medians; sum %.4f ms):", total))
+        print("  #   median ms   share   GFLOP/s  of peak  step")
+        for (i, (s, macs)) in zip(session.stepSummaries, session.stepMACs).enumerated() {
+            let ms = medians[i]
+            let g = macs > 0 && ms > 0 ? 2 * Double(macs * batch) / (ms * 1e6) : 0
+            let ofPeak = g > 0 && peak > 0 ? String(format: "%7.2f", g / peak) : "       "
+            print(String(format: "%3d  %10.4f  %5.1f%%  %8.1f", i, ms, 100 * ms / max(total, 1e-12), g) + "  \(ofPeak)  \(s)")
         }
     }
 }

@@ -99,3 +99,58 @@ extension Session {
     }
     #endif
 }
+
+#if !hasFeature(Embedded)
+extension Step {
+    /// A one-line description for per-step profiles (`Session.stepSummaries`).
+    var summary: String {
+        func conv(_ kind: String, _ g: ConvGeometry) -> String {
+            "\(kind) \(g.kernelH)x\(g.kernelW) s\(g.strideH)\(g.groups > 1 ? " g\(g.groups)" : "") "
+                + "\(g.inC)→\(g.outC) @\(g.outH)×\(g.outW)"
+        }
+        switch self {
+        case let .conv(g, _, _, _, _, _, _): return conv("conv", g)
+        case let .winograd(g, _, _, _, _, _, _): return conv("winograd", g)
+        case let .depthwise(g, _, _, _, _, _): return conv("depthwise", g)
+        case let .maxPool(g, _, _): return "max_pool \(g.kernelH)x\(g.kernelW) s\(g.strideH) \(g.c) @\(g.outH)×\(g.outW)"
+        case let .avgPool(g, _, _): return "avg_pool \(g.kernelH)x\(g.kernelW) s\(g.strideH) \(g.c) @\(g.outH)×\(g.outW)"
+        case .globalAvgPool: return "global_avg_pool"
+        case let .linear(f, o, _, _, _, _, _): return "linear \(f)→\(o)"
+        case .add: return "add"
+        case .concat: return "concat"
+        case .scaleShift: return "scale_shift"
+        case .flatten: return "flatten"
+        case .softmax: return "softmax"
+        case .activation: return "activation"
+        case .toBlocked: return "to_blocked (model input)"
+        case .output: return "output (to the caller's NCHW)"
+        }
+    }
+}
+
+extension Session {
+    /// One line per step of `runProfiled`, in order: the op, kernel size, stride, channels
+    /// and output size.
+    public var stepSummaries: [String] { steps.map(\.summary) }
+
+    /// Multiply-accumulates per image of each step (0 for steps other than convolutions).
+    public var stepMACs: [Int] { steps.map(\.macs) }
+
+    /// Runs like `run(input:inputCount:output:outputCount:batch:)` but step by step on the
+    /// calling thread (the team, if any, is not used), adding each step's wall time in
+    /// nanoseconds to `nanoseconds[i]` (`stepSummaries.count` elements, caller-owned). For
+    /// profiling (`acnet bench --profile`); the clock reads add ~20 ns per step.
+    /// - Throws: as `run`.
+    public func runProfiled(input: UnsafePointer<Float>, inputCount: Int, output: UnsafeMutablePointer<Float>,
+                            outputCount: Int, batch: Int, nanoseconds: UnsafeMutablePointer<UInt64>) throws(ACNetError)
+    {
+        try validateRun(inputCount: inputCount, outputCount: outputCount, batch: batch)
+        bind(input: input, output: output)
+        for (i, step) in steps.enumerated() {
+            let t0 = acnet_support_now_ns()
+            execute(step, batch: batch, part: .whole, worker: 0)
+            nanoseconds[i] += acnet_support_now_ns() - t0
+        }
+    }
+}
+#endif

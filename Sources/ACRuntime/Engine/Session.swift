@@ -239,6 +239,17 @@ public final class Session {
     public func run(input: UnsafePointer<Float>, inputCount: Int, output: UnsafeMutablePointer<Float>,
                     outputCount: Int, batch: Int) throws(ACNetError)
     {
+        try validateRun(inputCount: inputCount, outputCount: outputCount, batch: batch)
+        bind(input: input, output: output)
+        if team != nil {
+            runOnTeam(batch: batch)
+        } else {
+            for step in steps { execute(step, batch: batch, part: .whole, worker: 0) }
+        }
+    }
+
+    /// The argument checks of `run`.
+    func validateRun(inputCount: Int, outputCount: Int, batch: Int) throws(ACNetError) {
         guard batch >= 1, batch <= options.maxBatch else {
             throw ACNetError(.invalidArgument, "batch \(batch) is outside 1...\(options.maxBatch)")
         }
@@ -248,13 +259,13 @@ public final class Session {
         guard outputCount == batch * model.outputElementCount else {
             throw ACNetError(.invalidArgument, "output has \(outputCount) elements, expected \(batch * model.outputElementCount)")
         }
+    }
+
+    /// Points the input slot and `Step.output` at the caller's buffers for one run.
+    @inline(__always)
+    func bind(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         views[model.inputSlot].base = UnsafeMutablePointer(mutating: input)
         outputBase = output
-        if team != nil {
-            runOnTeam(batch: batch)
-        } else {
-            for step in steps { execute(step, batch: batch, part: .whole, worker: 0) }
-        }
     }
 
     /// Convenience: runs on an array and returns a new array (allocates the result).
