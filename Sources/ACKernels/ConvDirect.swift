@@ -177,7 +177,7 @@ enum ConvDirect {
         let (ohLo, ohHi) = interiorRows(g)
         let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / 6 * 6 : owLo
         // First column after the row tiles, including a 2–5-pixel remainder tile.
-        let rightEdge = owHi - tilesEnd >= 2 ? owHi : tilesEnd
+        let rightEdge = remainderEdge(owHi: owHi, tilesEnd: tilesEnd, tile: 6)
         for oh in mine {
             let rows = rows(g, oh)
             let edgesLater = oh >= ohLo && oh < ohHi
@@ -199,7 +199,7 @@ enum ConvDirect {
                 }
                 ow += 6
             }
-            if owHi - tilesEnd >= 2 {
+            if rightEdge > tilesEnd {
                 interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, tilesEnd, oh, step: g.strideW * ps, outStep: 1,
                                  kwBegin: 0, kwEnd: g.kernelW, count: owHi - tilesEnd)
             }
@@ -227,6 +227,17 @@ enum ConvDirect {
                 oh += n
             }
         }
+    }
+
+    /// Where the row tiles' right-hand remainder columns [tilesEnd, owHi) go: a remainder of
+    /// more than half a tile runs as one partial row tile per row (returns owHi); a smaller
+    /// one (a partial tile would mostly compute discarded pixels, e.g. 26 interior columns =
+    /// 2 × 12 + 2 on a 28-wide map) joins the edge columns, which run down the vertical interior
+    /// in full column tiles (returns tilesEnd).
+    @inline(__always)
+    static func remainderEdge(owHi: Int, tilesEnd: Int, tile: Int) -> Int {
+        let r = owHi - tilesEnd
+        return r >= 2 && 2 * r > tile ? owHi : tilesEnd
     }
 
     /// The edge-column tiles of the drivers run down the vertical interior [ohLo, ohHi) in
@@ -356,7 +367,7 @@ enum ConvDirect {
         let (ohLo, ohHi) = interiorRows(g)
         let n = kmax(0, owHi - owLo)
         let tilesEnd = owLo + n / 12 * 12 + (n % 12) / 6 * 6
-        let rightEdge = owHi - tilesEnd >= 2 ? owHi : tilesEnd
+        let rightEdge = remainderEdge(owHi: owHi, tilesEnd: tilesEnd, tile: 6)
         @inline(__always) func pixels(_ rows: Rows, _ o: Int, _ oh: Int) {
             edgePixel(g, xa, pb.w0, cBegin, cCount, kk, rows, o, pb.bias0, pb.y0, pb.r0, oh)
             edgePixel(g, xa, pb.w1, cBegin, cCount, kk, rows, o, pb.bias1, pb.y1, pb.r1, oh)
@@ -416,7 +427,7 @@ enum ConvDirect {
         let ps = xa.pixelStride
         let (ohLo, ohHi) = interiorRows(g)
         let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / tile * tile : owLo
-        let rightEdge = owHi - tilesEnd >= 2 ? owHi : tilesEnd
+        let rightEdge = remainderEdge(owHi: owHi, tilesEnd: tilesEnd, tile: tile)
         for oh in mine {
             let rows = rows(g, oh)
             let edgesLater = oh >= ohLo && oh < ohHi
