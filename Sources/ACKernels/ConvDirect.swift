@@ -199,7 +199,10 @@ enum ConvDirect {
                 }
                 ow += 6
             }
-            if rightEdge > tilesEnd {
+            if rightEdge > tilesEnd && owHi - tilesEnd <= 4 {
+                interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, tilesEnd, oh, step: g.strideW * ps, outStep: 1,
+                                 kwBegin: 0, kwEnd: g.kernelW, count: owHi - tilesEnd, width: 4)
+            } else if rightEdge > tilesEnd {
                 interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, tilesEnd, oh, step: g.strideW * ps, outStep: 1,
                                  kwBegin: 0, kwEnd: g.kernelW, count: owHi - tilesEnd)
             }
@@ -218,9 +221,12 @@ enum ConvDirect {
                 if n == 6 {  // the constant count keeps the full tile's input offsets constant-folded
                     interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
                                      outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd)
-                } else if n >= 2 {
+                } else if n >= 5 {
                     interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
                                      outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: n)
+                } else if n >= 2 {
+                    interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
+                                     outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: n, width: 4)
                 } else {
                     quadPixel(g, xa, q, cBegin, cCount, kk, rows(g, oh), o, oh)
                 }
@@ -269,10 +275,11 @@ enum ConvDirect {
     static func interiorQuadTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
                                  _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
                                  step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 6,
-                                 kernelW: Int? = nil)
+                                 kernelW: Int? = nil, width: Int = 6)
     {
-        // Pixels k ≥ count repeat pixel count−1's input (in bounds) and are not stored: a
-        // remainder of 2–5 pixels costs one tile instead of that many single pixels.
+        // Pixels count ≤ k < width repeat pixel count−1's input (in bounds) and are not stored:
+        // a remainder of 2–5 pixels costs one tile instead of that many single pixels; with
+        // `width` 4 (a literal: ≤ 4 pixels) the tile runs 16 accumulators instead of 24.
         let s1 = kmin(1, count - 1) * step, s2 = kmin(2, count - 1) * step, s3 = kmin(3, count - 1) * step
         let s4 = kmin(4, count - 1) * step, s5 = kmin(5, count - 1) * step
         var a0 = q.bias.0, a1 = q.bias.0, a2 = q.bias.0, a3 = q.bias.0, a4 = q.bias.0, a5 = q.bias.0
@@ -299,10 +306,12 @@ enum ConvDirect {
                     a2 = a2.madd(x2, w0); b2 = b2.madd(x2, w1); c2 = c2.madd(x2, w2); d2 = d2.madd(x2, w3)
                     let x3 = xp[s3]
                     a3 = a3.madd(x3, w0); b3 = b3.madd(x3, w1); c3 = c3.madd(x3, w2); d3 = d3.madd(x3, w3)
-                    let x4 = xp[s4]
-                    a4 = a4.madd(x4, w0); b4 = b4.madd(x4, w1); c4 = c4.madd(x4, w2); d4 = d4.madd(x4, w3)
-                    let x5 = xp[s5]
-                    a5 = a5.madd(x5, w0); b5 = b5.madd(x5, w1); c5 = c5.madd(x5, w2); d5 = d5.madd(x5, w3)
+                    if width > 4 {
+                        let x4 = xp[s4]
+                        a4 = a4.madd(x4, w0); b4 = b4.madd(x4, w1); c4 = c4.madd(x4, w2); d4 = d4.madd(x4, w3)
+                        let x5 = xp[s5]
+                        a5 = a5.madd(x5, w0); b5 = b5.madd(x5, w1); c5 = c5.madd(x5, w2); d5 = d5.madd(x5, w3)
+                    }
                     xp += dws
                     off += 16
                 }
