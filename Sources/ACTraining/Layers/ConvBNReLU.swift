@@ -4,7 +4,8 @@
 ///
 /// Same arithmetic as the three modules; fewer passes over memory: the BN batch moments are
 /// gathered inside the convolution's GEMM loop, normalisation + ReLU + the NCHW layout change
-/// are one pass, and backward applies the ReLU mask while changing layout. As for every
+/// are one pass; backward gathers the BN sums behind the ReLU mask in one pass and computes
+/// dz image by image inside the convolution's backward (no dy or dz tensor). As for every
 /// module, no other forward of this layer may run between a training forward and its backward
 /// (the pre-BN activations live in the convolution's scratch buffer).
 public final class ConvBNReLU: Module {
@@ -47,21 +48,32 @@ public final class ConvBNReLU: Module {
         let ohw = oh * ow, P = n * ohw
         let Lz = ChannelLayout(channels: O, outer: n, inner: ohw, channelStride: P, outerStride: ohw)
         let Ly = ChannelLayout(channels: O, outer: n, inner: ohw, channelStride: ohw, outerStride: O * ohw)
-        let dz = conv.gradientBufferCN
-        // ReLU mask + NCHW → CN, then BN backward in place (dz overwrites the masked dy).
-        var dy = [Float](unsafeUninitializedCapacity: O * P) { _, c in c = O * P }
-        output.withUnsafeBufferPointer { y in
-            gradOutput.withUnsafeBufferPointer { g in
-                dy.withUnsafeMutableBufferPointer { d in
-                    maskedTranspose(y: y.baseAddress!, g: g.baseAddress!, Ly, d.baseAddress!, Lz)
+        // The conv's buffer still holds the pre-BN activations z of the training forward.
+        let z = conv.gradientBufferCN
+        // BN backward behind the ReLU mask, without materialising dy: one pass for the sums,
+        // then dz = k·(dy − c1 − (z − μ)·c2) image by image inside the convolution's backward
+        // (dz overwrites nothing: it goes straight into the convolution's per-image buffers).
+        let sdy = UnsafeMutablePointer<Double>.allocate(capacity: 2 * O)
+        defer { sdy.deallocate() }
+        let sdyx = sdy + O
+        let dx = output.withUnsafeBufferPointer { yb in
+            gradOutput.withUnsafeBufferPointer { gb in
+                let y = yb.baseAddress!, g = gb.baseAddress!
+                bn.mean.withUnsafeBufferPointer { m in
+                    maskedGradMoments(y: y, g: g, Ly, z: z, Lz, mean: m.baseAddress!, sdy: sdy, sdyx: sdyx)
                 }
+                let (k, c1, c2) = bn.backwardCoefficients(sdy: sdy, sdyx: sdyx, count: P)
+                let mu = bn.mean
+                return conv.backwardCN(dzImage: { img, dst, ld in
+                    for o in 0..<O {
+                        let off = (img * O + o) * ohw
+                        vmaskedBatchNormInputGrad(y + off, g + off, z + o * P + img * ohw, dst + o * ld, ohw,
+                                                  k: k[o], c1: c1[o], mu: mu[o], c2: c2[o])
+                    }
+                })
             }
         }
-        // The conv's buffer still holds the pre-BN activations of the training forward.
-        dy.withUnsafeBufferPointer { d in
-            bn.backwardCore(x: dz, dy: d.baseAddress!, dx: dz, Lz)
-        }
         output = Tensor(shape: [0])
-        return conv.backwardCN()
+        return dx
     }
 }
