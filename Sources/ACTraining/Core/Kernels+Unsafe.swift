@@ -483,22 +483,24 @@ func channelAffineReLU(
     }
 }
 
-/// BatchNorm backward statistics behind a ReLU: per channel c, with dy = (y > 0 ? g : 0),
-/// sdy[c] = Σ dy and sdyx[c] = Σ dy·(z − mean[c]); y and g in layout Ly, z in layout Lz (same
-/// runs). The sums of `batchNormBackward`'s first pass on the masked gradient.
+/// BatchNorm backward statistics behind a ReLU: per channel c, with
+/// dy = (z·scale[c] + shift[c] > 0 ? g : 0) (the forward's ReLU mask, recomputed from z),
+/// sdy[c] = Σ dy and sdyx[c] = Σ dy·(z − mean[c]); g in layout Lg, z in layout Lz (same runs).
+/// The sums of `batchNormBackward`'s first pass on the masked gradient.
 func maskedGradMoments(
-    y: UnsafePointer<Float>, g: UnsafePointer<Float>, _ Ly: ChannelLayout, z: UnsafePointer<Float>, _ Lz: ChannelLayout,
+    g: UnsafePointer<Float>, _ Lg: ChannelLayout, z: UnsafePointer<Float>, _ Lz: ChannelLayout,
+    scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
     mean: UnsafePointer<Float>, sdy: UnsafeMutablePointer<Double>, sdyx: UnsafeMutablePointer<Double>
 ) {
-    let box = UnsafeSendableBox((y, g, z, mean, sdy, sdyx))
+    let box = UnsafeSendableBox((g, z, scale, shift, mean, sdy, sdyx))
     parallelChunks(Lz.channels, minWork: Lz.channels * Lz.perChannel) { cs in
-        let (y, g, z, mean, sdy, sdyx) = box.value
+        let (g, z, scale, shift, mean, sdy, sdyx) = box.value
         for c in cs {
             var a = 0.0, b = 0.0
             for j in 0..<Lz.outer {
-                let oy = c * Ly.channelStride + j * Ly.outerStride
-                let (s1, s2) = vmaskedGradAndProduct(y + oy, g + oy, z + c * Lz.channelStride + j * Lz.outerStride,
-                                                     Lz.inner, mean[c])
+                let (s1, s2) = vmaskedGradAndProduct(g + c * Lg.channelStride + j * Lg.outerStride,
+                                                     z + c * Lz.channelStride + j * Lz.outerStride, Lz.inner,
+                                                     a: scale[c], b: shift[c], mu: mean[c])
                 a += Double(s1); b += Double(s2)
             }
             sdy[c] = a

@@ -12,6 +12,9 @@ public final class ConvBNReLU: Module {
     public let conv: Conv2d
     public let bn: BatchNorm2d
     private var output = Tensor(shape: [0])
+    /// The BN affine map of the last training forward: backward recomputes the ReLU mask from z.
+    private var forwardScale: [Float] = []
+    private var forwardShift: [Float] = []
 
     public init(conv: Conv2d, bn: BatchNorm2d) {
         precondition(conv.bias == nil, "ConvBNReLU: the convolution must not have a bias")
@@ -38,7 +41,11 @@ public final class ConvBNReLU: Module {
         y.withUnsafeMutableBufferPointer { d in
             channelAffineReLU(z, Lz, scale: coef.scale, shift: coef.shift, d.baseAddress!, Ly)
         }
-        if training { output = y }
+        if training {
+            output = y
+            forwardScale = coef.scale
+            forwardShift = coef.shift
+        }
         return y
     }
 
@@ -50,28 +57,31 @@ public final class ConvBNReLU: Module {
         let Ly = ChannelLayout(channels: O, outer: n, inner: ohw, channelStride: ohw, outerStride: O * ohw)
         // The conv's buffer still holds the pre-BN activations z of the training forward.
         let z = conv.gradientBufferCN
-        // BN backward behind the ReLU mask, without materialising dy: one pass for the sums,
-        // then dz = k·(dy − c1 − (z − μ)·c2) image by image inside the convolution's backward
-        // (dz overwrites nothing: it goes straight into the convolution's per-image buffers).
+        // BN backward behind the ReLU mask (recomputed from z and the forward's affine map, so y
+        // is not read), without materialising dy: one pass for the sums, then
+        // dz = k·(dy − c1 − (z − μ)·c2) image by image inside the convolution's backward.
         let sdy = UnsafeMutablePointer<Double>.allocate(capacity: 2 * O)
         defer { sdy.deallocate() }
         let sdyx = sdy + O
-        let dx = output.withUnsafeBufferPointer { yb in
-            gradOutput.withUnsafeBufferPointer { gb in
-                let y = yb.baseAddress!, g = gb.baseAddress!
-                bn.mean.withUnsafeBufferPointer { m in
-                    maskedGradMoments(y: y, g: g, Ly, z: z, Lz, mean: m.baseAddress!, sdy: sdy, sdyx: sdyx)
-                }
-                let (k, c1, c2) = bn.backwardCoefficients(sdy: sdy, sdyx: sdyx, count: P)
-                let mu = bn.mean
-                return conv.backwardCN(dzImage: { img, dst, ld in
-                    for o in 0..<O {
-                        let off = (img * O + o) * ohw
-                        vmaskedBatchNormInputGrad(y + off, g + off, z + o * P + img * ohw, dst + o * ld, ohw,
-                                                  k: k[o], c1: c1[o], mu: mu[o], c2: c2[o])
+        let a = forwardScale, b = forwardShift
+        let dx = gradOutput.withUnsafeBufferPointer { gb in
+            let g = gb.baseAddress!
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    bn.mean.withUnsafeBufferPointer { m in
+                        maskedGradMoments(g: g, Ly, z: z, Lz, scale: ap.baseAddress!, shift: bp.baseAddress!,
+                                          mean: m.baseAddress!, sdy: sdy, sdyx: sdyx)
                     }
-                })
+                }
             }
+            let (k, c1, c2) = bn.backwardCoefficients(sdy: sdy, sdyx: sdyx, count: P)
+            let mu = bn.mean
+            return conv.backwardCN(dzImage: { img, dst, ld in
+                for o in 0..<O {
+                    vmaskedBatchNormInputGrad(g + (img * O + o) * ohw, z + o * P + img * ohw, dst + o * ld, ohw,
+                                              a: a[o], b: b[o], k: k[o], c1: c1[o], mu: mu[o], c2: c2[o])
+                }
+            })
         }
         output = Tensor(shape: [0])
         return dx
