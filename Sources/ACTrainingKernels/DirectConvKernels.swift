@@ -245,3 +245,36 @@ public func directWeightTileT1(_ dz: UnsafePointer<Float>, ldz: Int, _ x: Unsafe
     vst(a4, acc + 4 &* lda); vst(a5, acc + 5 &* lda); vst(a6, acc + 6 &* lda); vst(a7, acc + 7 &* lda)
     vst(a8, acc + 8 &* lda); vst(a9, acc + 9 &* lda); vst(a10, acc + 10 &* lda); vst(a11, acc + 11 &* lda)
 }
+
+// MARK: - Row copies between the compact and the padded layouts
+
+@inline(__always) private func copyRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i &+ 16 <= n { vst(vld(s + i), d + i); i &+= 16 }
+    if i &+ 8 <= n {
+        UnsafeMutableRawPointer(d + i).storeBytes(of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<Float>.self),
+                                                  as: SIMD8<Float>.self)
+        i &+= 8
+    }
+    if i &+ 4 <= n {
+        UnsafeMutableRawPointer(d + i).storeBytes(of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD4<Float>.self),
+                                                  as: SIMD4<Float>.self)
+        i &+= 4
+    }
+    while i < n { d[i] = s[i]; i &+= 1 }
+}
+
+/// For each of `planes` planes: rows × width floats from `src` (row pitch sp, plane pitch sPlane)
+/// to `dst` (row pitch dp, plane pitch dPlane): compact ↔ padded-plane copies of the direct
+/// convolution, 16/8/4-wide steps.
+@inline(never)
+public func copyPlaneRows(_ src: UnsafePointer<Float>, sp: Int, sPlane: Int, _ dst: UnsafeMutablePointer<Float>,
+                          dp: Int, dPlane: Int, planes: Int, rows: Int, width: Int) {
+    var c = 0
+    while c < planes {
+        let s = src + c &* sPlane, d = dst + c &* dPlane
+        var i = 0
+        while i < rows { copyRow(s + i &* sp, d + i &* dp, width); i &+= 1 }
+        c &+= 1
+    }
+}

@@ -162,11 +162,8 @@ final class DirectConvEngine {
     @inline(__always)
     private static func fillPlanes(_ p: DirectConvPlan, _ src: UnsafePointer<Float>, channels: Int,
                                    _ dst: UnsafeMutablePointer<Float>, lead: Int) {
-        let hw = p.H * p.W
-        for c in 0..<channels {
-            let s = src + c * hw, d = dst + c * p.planeSize + lead
-            for i in 0..<p.H { copyRow(s + i * p.W, d + i * p.Wp, p.W, add: false) }
-        }
+        copyPlaneRows(src, sp: p.W, sPlane: p.H * p.W, dst + lead, dp: p.Wp, dPlane: p.planeSize,
+                      planes: channels, rows: p.H, width: p.W)
     }
 
     /// Forward of every branch (see `ConvEngine.forward`): Z_b in [O, N·H·W], optional moments.
@@ -209,9 +206,14 @@ final class DirectConvEngine {
                                         out + ob * 8 * ld, ld, nv: p.nv)
                         }
                     }
-                    for o in 0..<O {
-                        let s = out + o * ld, d = b.z + o * P + n * hw
-                        for i in 0..<p.H { copyRow(s + i * p.Wp, d + i * p.W, p.W, add: b.accumulate) }
+                    if b.accumulate {
+                        for o in 0..<O {
+                            let s = out + o * ld, d = b.z + o * P + n * hw
+                            for i in 0..<p.H { copyRow(s + i * p.Wp, d + i * p.W, p.W, add: true) }
+                        }
+                    } else {
+                        copyPlaneRows(out, sp: p.Wp, sPlane: ld, b.z + n * hw, dp: p.W, dPlane: P,
+                                      planes: O, rows: p.H, width: p.W)
                     }
                 }
                 if let statsShift {
@@ -321,10 +323,8 @@ final class DirectConvEngine {
                     let zi = zp + li * zPlanes * ps
                     for bi in 0..<nb {
                         let src = dzImage != nil ? produced : branches[bi].z + n * hw
-                        for o in 0..<O {
-                            let s = src + o * lds, d = zi + (bi * O + o) * ps + p.dzLead
-                            for i in 0..<p.H { copyRow(s + i * p.W, d + i * p.Wp, p.W, add: false) }
-                        }
+                        copyPlaneRows(src, sp: p.W, sPlane: lds, zi + bi * O * ps + p.dzLead, dp: p.Wp, dPlane: ps,
+                                      planes: O, rows: p.H, width: p.W)
                     }
                 }
                 // dWᵀ_b[j][o] += Σ_images Σ_pixels dZᵀ[pixel][o] · x[xOffsets[j] + pixel'].
@@ -360,10 +360,8 @@ final class DirectConvEngine {
                             directTiles(zi, offs.baseAddress!, S, wdx + cb * S * 8, out + cb * 8 * ld, ld, nv: p.nv)
                         }
                         let dxi = dx + (n0 + li) * C * hw
-                        for c in 0..<C {
-                            let s = out + c * ld, d = dxi + c * hw
-                            for i in 0..<p.H { copyRow(s + i * p.Wp, d + i * p.W, p.W, add: false) }
-                        }
+                        copyPlaneRows(out, sp: p.Wp, sPlane: ld, dxi, dp: p.W, dPlane: hw,
+                                      planes: C, rows: p.H, width: p.W)
                     }
                 }
             }
