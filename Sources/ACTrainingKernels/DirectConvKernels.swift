@@ -278,3 +278,79 @@ public func copyPlaneRows(_ src: UnsafePointer<Float>, sp: Int, sPlane: Int, _ d
         c &+= 1
     }
 }
+
+// MARK: - Max pooling, 2x2 / 3x3 windows with stride 2
+
+/// Max pooling of planes [p0, p1) of `x` (h × w planes, `end` = end of x) with k × k windows
+/// (k = 2 or 3), stride 2, no padding, every window inside the plane: y[plane·oh·ow + i·ow + j]
+/// is the first maximum (strict >, starting from −∞, row-major window order) of window (i, j),
+/// and with `argmax` its index in x. 8 windows per step; the lanes read up to 2j + 17 of a
+/// window row (unused lanes may run into the next row, never past `end`).
+@inline(never)
+public func maxPoolStride2(_ x: UnsafePointer<Float>, planes p0: Int, _ p1: Int, h: Int, w: Int, k: Int, oh: Int, ow: Int,
+                           _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>?,
+                           end: UnsafePointer<Float>) {
+    let ninf = SIMD8<Float>(repeating: -.infinity)
+    let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+    var plane = p0
+    while plane < p1 {
+        let src = x + plane &* h &* w
+        let planeBase = Int32(truncatingIfNeeded: plane &* h &* w)
+        var o = plane &* oh &* ow
+        var i = 0
+        while i < oh {
+            let r0 = src + 2 &* i &* w
+            var j = 0
+            while j &+ 8 <= ow && r0 + ((k &- 1) &* w &+ 2 &* j &+ 18) <= end {
+                var best = ninf
+                var off = SIMD8<Int32>(repeating: 0)
+                var a = 0
+                while a < k {
+                    let ra = r0 + (a &* w &+ 2 &* j)
+                    let u = vld(ra)
+                    let cand0 = u.evenHalf, cand1 = u.oddHalf
+                    var m = cand0 .> best
+                    best.replace(with: cand0, where: m)
+                    off.replace(with: Int32(truncatingIfNeeded: a &* w), where: m)
+                    m = cand1 .> best
+                    best.replace(with: cand1, where: m)
+                    off.replace(with: Int32(truncatingIfNeeded: a &* w &+ 1), where: m)
+                    if k == 3 {
+                        let cand2 = vld(ra + 2).evenHalf
+                        m = cand2 .> best
+                        best.replace(with: cand2, where: m)
+                        off.replace(with: Int32(truncatingIfNeeded: a &* w &+ 2), where: m)
+                    }
+                    a &+= 1
+                }
+                UnsafeMutableRawPointer(y + o).storeBytes(of: best, as: SIMD8<Float>.self)
+                if let argmax {
+                    let base = lanes &+ SIMD8<Int32>(repeating: planeBase &+ Int32(truncatingIfNeeded: 2 &* i &* w &+ 2 &* j))
+                    UnsafeMutableRawPointer(argmax + o).storeBytes(of: base &+ off, as: SIMD8<Int32>.self)
+                }
+                o &+= 8
+                j &+= 8
+            }
+            while j < ow {
+                let i0 = 2 &* i &* w &+ 2 &* j
+                var best = -Float.infinity, bi = i0
+                var a = 0
+                while a < k {
+                    var b = 0
+                    while b < k {
+                        let v = src[i0 &+ a &* w &+ b]
+                        if v > best { best = v; bi = i0 &+ a &* w &+ b }
+                        b &+= 1
+                    }
+                    a &+= 1
+                }
+                y[o] = best
+                if let argmax { argmax[o] = planeBase &+ Int32(truncatingIfNeeded: bi) }
+                o &+= 1
+                j &+= 1
+            }
+            i &+= 1
+        }
+        plane &+= 1
+    }
+}
