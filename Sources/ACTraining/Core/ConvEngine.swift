@@ -26,6 +26,10 @@ final class ScratchBuffer {
     }
 }
 
+/// Writes image n's output gradient dZ ([O][OH·OW], row stride `ld`) into `dst`
+/// (see `ConvEngine.backward`).
+typealias DZProducer = (_ n: Int, _ dst: UnsafeMutablePointer<Float>, _ ld: Int) -> Void
+
 /// One GEMM of a convolution: a weight matrix reading a row subset of the im2col matrix.
 ///
 /// For group g the branch multiplies `weight + g·Og·kb` ([Og, kb], row-major) with the kb
@@ -131,13 +135,27 @@ final class ConvEngine {
 
     /// Given dZ_b in `branches[b].z`: dW_b += dZ_b · colᵀ (into `branches[b].dW`), and, if `dx`
     /// is non-nil, dx = col2im(Σ_b W_bᵀ · dZ_b). `branches[0]` must read every im2col row.
+    ///
+    /// With `dzImage` (one branch only), dZ is not in `branches[0].z` yet: `dzImage(n, dst, ld)`
+    /// writes image n's dZ ([O][OH·OW], row stride ld) and may read `branches[0].z` at the
+    /// same image (a fused BatchNorm backward); the direct path calls it per image into a
+    /// cache-resident buffer, the im2col path once per image into `branches[0].z` itself.
     func backward(_ g: ConvGeometry, x: UnsafePointer<Float>, outputChannels O: Int, branches: [ConvBranch],
-                  dx: UnsafeMutablePointer<Float>?) {
+                  dx: UnsafeMutablePointer<Float>?, dzImage: DZProducer? = nil) {
         precondition(branches[0].rowOffset == 0 && branches[0].rowStride == 1 && branches[0].kb == g.rowsPerGroup,
                      "ConvEngine.backward: the first branch must cover the whole im2col matrix")
+        precondition(dzImage == nil || branches.count == 1, "ConvEngine.backward: dzImage needs one branch")
         if let plan = DirectConvPlan(g, outputChannels: O, branches: branches) {
-            direct.backward(plan, batch: g.batch, x: x, branches: branches, dx: dx)
+            direct.backward(plan, batch: g.batch, x: x, branches: branches, dx: dx, dzImage: dzImage)
             return
+        }
+        if let dzImage {
+            let z = branches[0].z, P = g.columns, ohw = g.outH * g.outW
+            let box = UnsafeSendableBox((z, dzImage))
+            parallelChunks(g.batch, minWork: O * P) { ns in
+                let (z, dzImage) = box.value
+                for n in ns { dzImage(n, z + n * ohw, P) }
+            }
         }
         let per = Self.imagesPerChunk(g)
         let chunks = (g.batch + per - 1) / per

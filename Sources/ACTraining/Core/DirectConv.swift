@@ -9,12 +9,13 @@
 // other element is zero. The input x uses lead = pt·Wp + pl (its padding), the output gradient
 // dZ uses lead = pb·Wp + pr (the padding of the transposed convolution). With q = oh·Wp + ow:
 //   forward   Z[o, q]      = Σ_{c,kh,kw} W[o,c,kh,kw] · xP[c][q + kh·dH·Wp + kw·dW]
-//   dW        dW[o,c,kh,kw] = Σ_q dZP'[o][q] · xP[c][q + kh·dH·Wp + kw·dW]   (dZP' = dZP + lead_dz;
-//             its columns ow ≥ W are zero, so the padding columns contribute nothing)
+//   dW        dW[o,c,kh,kw] = Σ_{oh<H, ow<W} dZ[o][oh·W + ow] · xP[c][oh·Wp + ow + kh·dH·Wp + kw·dW]
+//             (dZ transposed per image to pixel-major rows, output channels in the lanes)
 //   dx        dx[c, r]     = Σ_{o,kh,kw} W[o,c,kh,kw] · dZP[o][r + (KH−1−kh)·dH·Wp + (KW−1−kw)·dW]
 // for q, r over [0, 16·nv), nv = ⌈((H−1)·Wp + W)/16⌉ vectors; outputs at columns ≥ W are
-// discarded. All three are "sum over sources (plane offset, weight)" loops over contiguous
-// 16-float vectors — no im2col, no packing. The tile loops live in ACTrainingKernels (built
+// discarded. Forward and dx are "sum over sources (plane offset, weight)" loops over contiguous
+// 16-float vectors, dW a sum over interior pixels of (16 dZ channels) × (broadcast x value) —
+// no im2col, no packing. The tile loops live in ACTrainingKernels (built
 // for AVX-512); the path is taken only on CPUs that have it.
 
 import ACTrainingKernels
@@ -145,6 +146,7 @@ final class DirectConvEngine {
     private var zBufs: [PlaneBuffer] = []
     private var outBufs: [ScratchBuffer] = []
     private var dWBufs: [ScratchBuffer] = []
+    private var tBufs: [ScratchBuffer] = []
     private let packed = ScratchBuffer()
 
     private func ensureThreads(_ t: Int) {
@@ -153,17 +155,15 @@ final class DirectConvEngine {
         while zBufs.count < t { zBufs.append(PlaneBuffer()) }
         while outBufs.count < t { outBufs.append(ScratchBuffer()) }
         while dWBufs.count < t { dWBufs.append(ScratchBuffer()) }
+        while tBufs.count < t { tBufs.append(ScratchBuffer()) }
     }
 
     /// Copies image n of x (NCHW) into `count` consecutive padded planes at `dst`.
     @inline(__always)
     private static func fillPlanes(_ p: DirectConvPlan, _ src: UnsafePointer<Float>, channels: Int,
                                    _ dst: UnsafeMutablePointer<Float>, lead: Int) {
-        let hw = p.H * p.W
-        for c in 0..<channels {
-            let s = src + c * hw, d = dst + c * p.planeSize + lead
-            for i in 0..<p.H { copyRow(s + i * p.W, d + i * p.Wp, p.W, add: false) }
-        }
+        copyPlaneRows(src, sp: p.W, sPlane: p.H * p.W, dst + lead, dp: p.Wp, dPlane: p.planeSize,
+                      planes: channels, rows: p.H, width: p.W)
     }
 
     /// Forward of every branch (see `ConvEngine.forward`): Z_b in [O, N·H·W], optional moments.
@@ -206,9 +206,14 @@ final class DirectConvEngine {
                                         out + ob * 8 * ld, ld, nv: p.nv)
                         }
                     }
-                    for o in 0..<O {
-                        let s = out + o * ld, d = b.z + o * P + n * hw
-                        for i in 0..<p.H { copyRow(s + i * p.Wp, d + i * p.W, p.W, add: b.accumulate) }
+                    if b.accumulate {
+                        for o in 0..<O {
+                            let s = out + o * ld, d = b.z + o * P + n * hw
+                            for i in 0..<p.H { copyRow(s + i * p.Wp, d + i * p.W, p.W, add: true) }
+                        }
+                    } else {
+                        copyPlaneRows(out, sp: p.Wp, sPlane: ld, b.z + n * hw, dp: p.W, dPlane: P,
+                                      planes: O, rows: p.H, width: p.W)
                     }
                 }
                 if let statsShift {
@@ -221,17 +226,24 @@ final class DirectConvEngine {
     }
 
     /// Backward (see `ConvEngine.backward`): dW_b += dZ_b ⋆ x, and dx = Σ_b W_bᵀ ⋆ dZ_b.
+    ///
+    /// Weight gradient: dZ_b of each image is transposed to pixel-major rows of `oPad` floats
+    /// (output channels in the lanes, zero past O), and `directWeightTileT2`/`T1` accumulate
+    /// dWᵀ[j][o] over the interior pixels with x as broadcast scalars from the padded planes:
+    /// 32 channels × 12 sources per tile, per-thread dWᵀ accumulators, no horizontal sums.
     func backward(_ p: DirectConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
-                  dx: UnsafeMutablePointer<Float>?) {
+                  dx: UnsafeMutablePointer<Float>?, dzImage: DZProducer? = nil) {
         let O = p.O, C = p.C, hw = p.H * p.W, P = N * hw, ld = p.rowLength, ps = p.planeSize
         let nb = branches.count
-        // dZ planes per image: nb·O planes, then one zero plane (for O not a multiple of 4).
-        let zPlanes = nb * O + 1
-        let perImage = (C + zPlanes) * ps * 4
+        let oPad = (O + 15) / 16 * 16
+        // dZ planes per image (input gradient only): nb·O planes.
+        let zPlanes = nb * O
+        let tImage = nb * hw * oPad
+        let perImage = (C * ps + (dx != nil ? zPlanes * ps : 0) + tImage + (dzImage != nil ? O * hw : 0)) * 4
         let t0 = max(1, min(trainingThreadCount, N))
-        // Images per chunk: the weight-gradient tiles run over ~64 vectors of every image of the
-        // chunk, so their 4 dZ rows stay in L1 while the input planes (≤ 1 MB) stay in L2.
-        let ipc = max(1, min(N, (1 << 20) / max(perImage, 1), (N + 2 * t0 - 1) / (2 * t0), (64 + p.nv - 1) / p.nv))
+        // Images per chunk: the chunk's input planes are read once per 32 output channels and
+        // its transposed dZ once per 12 sources, so both should stay in L2 (≤ 1 MB together).
+        let ipc = max(1, min(N, (1 << 20) / max(perImage, 1), (N + 2 * t0 - 1) / (2 * t0)))
         let chunks = (N + ipc - 1) / ipc
         let t = max(1, min(t0, chunks))
         ensureThreads(t)
@@ -262,70 +274,85 @@ final class DirectConvEngine {
                 }
             }
         }
-        // Thread-local dW accumulators, [O][kb] per branch.
-        var dWOffs: [Int] = [], dWTotal = 0
-        for b in p.branches { dWOffs.append(dWTotal); dWTotal += O * b.kb }
-        let dWOff = dWOffs
+        // Weight-gradient sources per branch, padded to whole 12-source tiles with copies of
+        // source 0 (their sums land in accumulator rows that are never read back).
+        let kbPads = p.branches.map { ($0.kb + 11) / 12 * 12 }
+        let xOffsets = zip(p.branches, kbPads).map { b, kp in b.xOffsets + [Int](repeating: b.xOffsets[0], count: kp - b.kb) }
+        // Thread-local dWᵀ accumulators, [kbPad][oPad] per branch.
+        var accOffs: [Int] = [], accTotal = 0
+        for kp in kbPads { accOffs.append(accTotal); accTotal += kp * oPad }
+        let accOff = accOffs
         let xKey = [2, C, ps, p.Wp, p.xLead, p.H, p.W, ipc]
         let zKey = [3, zPlanes, ps, p.Wp, p.dzLead, p.H, p.W, ipc]
         let xs = (0..<t).map { xBufs[$0].prepare(ipc * C * ps, key: xKey) }
         // dZ planes start `zShift` floats into their 64-byte-aligned buffer so that dZ pixel (0, 0)
-        // (lead dzLead) is vector-aligned: the weight-gradient tiles' 4 dZ loads never split a line.
+        // (lead dzLead) is vector-aligned.
         let zShift = (16 - p.dzLead % 16) % 16
-        let zs = (0..<t).map { zBufs[$0].prepare(ipc * zPlanes * ps + 16, key: zKey) + zShift }
-        let outs = (0..<t).map { outBufs[$0].ensure(cBlocks * 8 * ld + 32) }
+        let zs = (0..<t).map { tid -> UnsafeMutablePointer<Float>? in
+            dx == nil ? nil : zBufs[tid].prepare(ipc * zPlanes * ps + 16, key: zKey) + zShift
+        }
+        let outs = (0..<t).map { outBufs[$0].ensure(dx == nil ? 16 : cBlocks * 8 * ld + 32) }
+        // With `dzImage`: image li's dZ ([O][hw]) is produced at `tz + ipc·tImage + li·O·hw`.
+        let tzs = (0..<t).map { tBufs[$0].ensure(ipc * tImage + (dzImage != nil ? ipc * O * hw : 0)) }
         let dWs = (0..<t).map { tid -> UnsafeMutablePointer<Float> in
-            let d = dWBufs[tid].ensure(dWTotal)
-            d.update(repeating: 0, count: dWTotal)
+            let d = dWBufs[tid].ensure(accTotal)
+            d.update(repeating: 0, count: accTotal)
             return d
         }
-        let xOffsets = p.branches.map(\.xOffsets)
-        let box = UnsafeSendableBox((x, xs, zs, outs, dWs, branches, dx, xOffsets, dxOffsets, wdx))
+        let box = UnsafeSendableBox((x, xs, zs, outs, tzs, dWs, branches, dx, xOffsets, dxOffsets, wdx))
+        let dzBox = UnsafeSendableBox(dzImage)
         DispatchQueue.concurrentPerform(iterations: t) { tid in
-            let (x, xs, zs, outs, dWs, branches, dx, xOffsets, dxOffsets, wdx) = box.value
-            let xp = xs[tid], zp = zs[tid], out = outs[tid], dWt = dWs[tid]
-            let sums = out + cBlocks * 8 * ld  // 24 floats of scratch after the output rows
+            let (x, xs, zs, outs, tzs, dWs, branches, dx, xOffsets, dxOffsets, wdx) = box.value
+            let dzImage = dzBox.value
+            let xp = xs[tid], zp = zs[tid], out = outs[tid], tz = tzs[tid], dWt = dWs[tid]
             for ci in stride(from: tid, to: chunks, by: t) {
                 let n0 = ci * ipc, n1 = min(N, n0 + ipc), m = n1 - n0
                 for li in 0..<m {
                     let n = n0 + li
                     Self.fillPlanes(p, x + n * C * hw, channels: C, xp + li * C * ps, lead: p.xLead)
+                    // Image n's dZ of branch bi: rows of `lds` floats at `produced` (one branch)
+                    // or in the branch's Z buffer.
+                    let produced = tz + ipc * tImage + li * O * hw
+                    if let dzImage { dzImage(n, produced, hw) }
+                    let lds = dzImage != nil ? hw : P
+                    for bi in 0..<nb {
+                        let src = dzImage != nil ? produced : branches[bi].z + n * hw
+                        transposeToPixelMajor(src, lds, rows: O, hw, tz + (li * nb + bi) * hw * oPad, oPad)
+                    }
+                    guard let zp else { continue }
                     let zi = zp + li * zPlanes * ps
-                    for (bi, b) in branches.enumerated() {
-                        for o in 0..<O {
-                            let s = b.z + o * P + n * hw, d = zi + (bi * O + o) * ps + p.dzLead
-                            for i in 0..<p.H { copyRow(s + i * p.W, d + i * p.Wp, p.W, add: false) }
-                        }
+                    for bi in 0..<nb {
+                        let src = dzImage != nil ? produced : branches[bi].z + n * hw
+                        copyPlaneRows(src, sp: p.W, sPlane: lds, zi + bi * O * ps + p.dzLead, dp: p.Wp, dPlane: ps,
+                                      planes: O, rows: p.H, width: p.W)
                     }
                 }
-                // dW_b[o][j] += Σ_images Σ_q dZ'[o][q] · x[xOffsets[j] + q], 4 × 6 tiles.
-                for (bi, b) in branches.enumerated() {
-                    let kb = b.kb
+                // dWᵀ_b[j][o] += Σ_images Σ_pixels dZᵀ[pixel][o] · x[xOffsets[j] + pixel'].
+                for bi in 0..<nb {
                     xOffsets[bi].withUnsafeBufferPointer { xo in
+                        let xob = xo.baseAddress!
                         var o0 = 0
                         while o0 < O {
-                            var dzo = (0, 0, 0, 0)
-                            func row(_ i: Int) -> Int { (o0 + i < O ? bi * O + o0 + i : nb * O) * ps + p.dzLead }
-                            dzo = (row(0), row(1), row(2), row(3))
+                            let two = o0 + 32 <= oPad
+                            let zb = tz + bi * hw * oPad + o0
                             var j0 = 0
-                            while j0 < kb {
-                                var so = (0, 0, 0, 0, 0, 0)
-                                func src(_ i: Int) -> Int { xo[j0 + i < kb ? j0 + i : 0] }
-                                so = (src(0), src(1), src(2), src(3), src(4), src(5))
-                                directWeightTile(zp, dzo, xp, so, nv: p.nv, images: m,
-                                                 zImage: zPlanes * ps, xImage: C * ps, sums)
-                                for i in 0..<min(4, O - o0) {
-                                    let d = dWt + dWOff[bi] + (o0 + i) * kb
-                                    for jj in 0..<min(6, kb - j0) { d[j0 + jj] += sums[i * 6 + jj] }
+                            while j0 < kbPads[bi] {
+                                let acc = dWt + accOff[bi] + j0 * oPad + o0
+                                if two {
+                                    directWeightTileT2(zb, ldz: oPad, xp, xob + j0, H: p.H, W: p.W, Wp: p.Wp, images: m,
+                                                       zImage: tImage, xImage: C * ps, acc, lda: oPad)
+                                } else {
+                                    directWeightTileT1(zb, ldz: oPad, xp, xob + j0, H: p.H, W: p.W, Wp: p.Wp, images: m,
+                                                       zImage: tImage, xImage: C * ps, acc, lda: oPad)
                                 }
-                                j0 += 6
+                                j0 += 12
                             }
-                            o0 += 4
+                            o0 += two ? 32 : 16
                         }
                     }
                 }
                 // dx[c] = Σ sources, 8 channels × 3 vectors per tile, then compacted to NCHW.
-                guard let dx else { continue }
+                guard let dx, let zp else { continue }
                 dxOffsets.withUnsafeBufferPointer { offs in
                     for li in 0..<m {
                         let zi = zp + li * zPlanes * ps
@@ -333,18 +360,19 @@ final class DirectConvEngine {
                             directTiles(zi, offs.baseAddress!, S, wdx + cb * S * 8, out + cb * 8 * ld, ld, nv: p.nv)
                         }
                         let dxi = dx + (n0 + li) * C * hw
-                        for c in 0..<C {
-                            let s = out + c * ld, d = dxi + c * hw
-                            for i in 0..<p.H { copyRow(s + i * p.Wp, d + i * p.W, p.W, add: false) }
-                        }
+                        copyPlaneRows(out, sp: p.Wp, sPlane: ld, dxi, dp: p.W, dPlane: hw,
+                                      planes: C, rows: p.H, width: p.W)
                     }
                 }
             }
         }
         for (bi, b) in branches.enumerated() {
             guard let dW = b.dW else { continue }
-            let n = O * b.kb
-            for tid in 0..<t { vadd(dWs[tid] + dWOff[bi], dW, n) }
+            let kb = b.kb
+            for tid in 0..<t {
+                let a = dWs[tid] + accOff[bi]
+                for j in 0..<kb { for o in 0..<O { dW[o * kb + j] += a[j * oPad + o] } }
+            }
         }
     }
 }

@@ -483,19 +483,28 @@ func channelAffineReLU(
     }
 }
 
-/// d (layout Ld) = y > 0 ? g : 0 with y, g in layout Lg: ReLU backward + layout change.
-func maskedTranspose(
-    y: UnsafePointer<Float>, g: UnsafePointer<Float>, _ Lg: ChannelLayout,
-    _ d: UnsafeMutablePointer<Float>, _ Ld: ChannelLayout
+/// BatchNorm backward statistics behind a ReLU: per channel c, with
+/// dy = (z·scale[c] + shift[c] > 0 ? g : 0) (the forward's ReLU mask, recomputed from z),
+/// sdy[c] = Σ dy and sdyx[c] = Σ dy·(z − mean[c]); g in layout Lg, z in layout Lz (same runs).
+/// The sums of `batchNormBackward`'s first pass on the masked gradient.
+func maskedGradMoments(
+    g: UnsafePointer<Float>, _ Lg: ChannelLayout, z: UnsafePointer<Float>, _ Lz: ChannelLayout,
+    scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
+    mean: UnsafePointer<Float>, sdy: UnsafeMutablePointer<Double>, sdyx: UnsafeMutablePointer<Double>
 ) {
-    let box = UnsafeSendableBox((y, g, d))
-    parallelChunks(Lg.channels, minWork: Lg.channels * Lg.perChannel) { cs in
-        let (y, g, d) = box.value
+    let box = UnsafeSendableBox((g, z, scale, shift, mean, sdy, sdyx))
+    parallelChunks(Lz.channels, minWork: Lz.channels * Lz.perChannel) { cs in
+        let (g, z, scale, shift, mean, sdy, sdyx) = box.value
         for c in cs {
-            for j in 0..<Lg.outer {
-                let o = c * Lg.channelStride + j * Lg.outerStride
-                vreluGrad(y + o, g + o, d + c * Ld.channelStride + j * Ld.outerStride, Lg.inner)
+            var a = 0.0, b = 0.0
+            for j in 0..<Lz.outer {
+                let (s1, s2) = vmaskedGradAndProduct(g + c * Lg.channelStride + j * Lg.outerStride,
+                                                     z + c * Lz.channelStride + j * Lz.outerStride, Lz.inner,
+                                                     a: scale[c], b: shift[c], mu: mean[c])
+                a += Double(s1); b += Double(s2)
             }
+            sdy[c] = a
+            sdyx[c] = b
         }
     }
 }

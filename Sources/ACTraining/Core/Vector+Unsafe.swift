@@ -151,3 +151,45 @@ typealias V16 = SIMD16<Float>
     while i < n { let d = p[i] - shift; sa += d; sb += d * d; i += 1 }
     return (sa, sb)
 }
+
+/// With dy = (p[i]·a + b > 0 ? g[i] : 0), the ReLU mask recomputed from the pre-BN value p
+/// exactly as `channelAffineReLU` computes the output (multiply, then add; NaN → masked):
+/// (Σ dy, Σ dy·(p[i] − mu)) — BatchNorm backward statistics behind a ReLU, reading g and p only.
+@inline(__always) func vmaskedGradAndProduct(
+    _ g: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ n: Int, a: Float, b: Float, mu: Float
+) -> (Float, Float) {
+    var sa = V16(), sb = V16(), i = 0
+    let m = V16(repeating: mu), z = V16(), av = V16(repeating: a), bv = V16(repeating: b)
+    while i + 16 <= n {
+        let pv = load16(p + i)
+        let gv = load16(g + i).replacing(with: z, where: .!(pv * av + bv .> z))
+        sa += gv
+        sb += gv * (pv - m)
+        i += 16
+    }
+    var ra = hsum(sa), rb = hsum(sb)
+    while i < n { let gv: Float = p[i] * a + b > 0 ? g[i] : 0; ra += gv; rb += gv * (p[i] - mu); i += 1 }
+    return (ra, rb)
+}
+
+/// d[i] = k·(dy − c1 − (p[i] − mu)·c2) with dy = (p[i]·a + b > 0 ? g[i] : 0) (the mask as in
+/// `vmaskedGradAndProduct`): `vbatchNormInputGrad` of the ReLU-masked gradient (d may alias p).
+@inline(__always) func vmaskedBatchNormInputGrad(
+    _ g: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int,
+    a: Float, b: Float, k: Float, c1: Float, mu: Float, c2: Float
+) {
+    let kv = V16(repeating: k), c1v = V16(repeating: c1), mv = V16(repeating: mu), c2v = V16(repeating: c2), z = V16()
+    let av = V16(repeating: a), bv = V16(repeating: b)
+    var i = 0
+    while i + 16 <= n {
+        let pv = load16(p + i)
+        let gv = load16(g + i).replacing(with: z, where: .!(pv * av + bv .> z))
+        store16(kv * (gv - c1v - (pv - mv) * c2v), d + i)
+        i += 16
+    }
+    while i < n {
+        let gv: Float = p[i] * a + b > 0 ? g[i] : 0
+        d[i] = k * (gv - c1 - (p[i] - mu) * c2)
+        i += 1
+    }
+}

@@ -172,6 +172,28 @@ public final class BatchNorm2d: Module {
         return dx
     }
 
+    /// Backward coefficients of the last training normalisation from the per-channel sums
+    /// Σ dy and Σ dy·(x − μ) over `count` elements: dx = k·(dy − c1 − (x − μ)·c2) (the formula
+    /// of `batchNormBackward`). Accumulates dγ, dβ.
+    func backwardCoefficients(sdy: UnsafePointer<Double>, sdyx: UnsafePointer<Double>, count: Int)
+        -> (k: [Float], c1: [Float], c2: [Float])
+    {
+        let m = Float(count)
+        var k = [Float](repeating: 0, count: channels), c1 = k, c2 = k
+        for c in 0..<channels {
+            let s = invStd[c]
+            let db = Float(sdy[c]), dg = Float(sdyx[c]) * s
+            k[c] = (weight?.value.data[c] ?? 1) * s
+            c1[c] = db / m
+            c2[c] = dg / m * s
+            if let weight, let bias {
+                weight.grad.data[c] += dg
+                bias.grad.data[c] += db
+            }
+        }
+        return (k, c1, c2)
+    }
+
     /// Backward through the last training `normalize`: writes dx, accumulates dγ, dβ.
     func backwardCore(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
                       _ L: ChannelLayout) {

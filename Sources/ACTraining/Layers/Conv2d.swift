@@ -138,11 +138,14 @@ public final class Conv2d: Module {
     /// The layer's [O, N·OH·OW] buffer, where `backwardCN` expects dL/doutput.
     var gradientBufferCN: UnsafeMutablePointer<Float> { gemmOut.pointer }
 
-    /// Backward from dL/doutput already in `gradientBufferCN` ([O, N·OH·OW]).
-    func backwardCN() -> Tensor {
+    /// Backward from dL/doutput already in `gradientBufferCN` ([O, N·OH·OW]), or, with
+    /// `dzImage`, produced image by image by that closure (see `ConvEngine.backward`; it may
+    /// read the forward output still in `gradientBufferCN`). No bias with `dzImage`.
+    func backwardCN(dzImage: DZProducer? = nil) -> Tensor {
         guard let g = geometry else { preconditionFailure("Conv2d.backward without a training forward") }
         let O = outputChannels, R = g.rowsPerGroup, P = g.columns
         let dz = gemmOut.pointer
+        precondition(dzImage == nil || bias == nil, "Conv2d.backwardCN: dzImage with a bias")
         if let bias {
             bias.grad.withUnsafeMutableBufferPointer { gb in
                 for o in 0..<O { gb[o] += vsum(dz + o * P, P) }
@@ -156,7 +159,7 @@ public final class Conv2d: Module {
             dx.withUnsafeMutableBufferPointer { dxp in
                 engine.backward(g, x: xp.baseAddress!, outputChannels: O,
                                 branches: [ConvBranch(weight: w, kb: R, rowOffset: 0, rowStride: 1, z: dz, dW: dW)],
-                                dx: needsInputGradient ? dxp.baseAddress! : nil)
+                                dx: needsInputGradient ? dxp.baseAddress! : nil, dzImage: dzImage)
             }
         }
         if !needsInputGradient { dx.zero() }

@@ -4,13 +4,17 @@
 ///
 /// Same arithmetic as the three modules; fewer passes over memory: the BN batch moments are
 /// gathered inside the convolution's GEMM loop, normalisation + ReLU + the NCHW layout change
-/// are one pass, and backward applies the ReLU mask while changing layout. As for every
+/// are one pass; backward gathers the BN sums behind the ReLU mask in one pass and computes
+/// dz image by image inside the convolution's backward (no dy or dz tensor). As for every
 /// module, no other forward of this layer may run between a training forward and its backward
 /// (the pre-BN activations live in the convolution's scratch buffer).
 public final class ConvBNReLU: Module {
     public let conv: Conv2d
     public let bn: BatchNorm2d
     private var output = Tensor(shape: [0])
+    /// The BN affine map of the last training forward: backward recomputes the ReLU mask from z.
+    private var forwardScale: [Float] = []
+    private var forwardShift: [Float] = []
 
     public init(conv: Conv2d, bn: BatchNorm2d) {
         precondition(conv.bias == nil, "ConvBNReLU: the convolution must not have a bias")
@@ -37,7 +41,11 @@ public final class ConvBNReLU: Module {
         y.withUnsafeMutableBufferPointer { d in
             channelAffineReLU(z, Lz, scale: coef.scale, shift: coef.shift, d.baseAddress!, Ly)
         }
-        if training { output = y }
+        if training {
+            output = y
+            forwardScale = coef.scale
+            forwardShift = coef.shift
+        }
         return y
     }
 
@@ -47,21 +55,35 @@ public final class ConvBNReLU: Module {
         let ohw = oh * ow, P = n * ohw
         let Lz = ChannelLayout(channels: O, outer: n, inner: ohw, channelStride: P, outerStride: ohw)
         let Ly = ChannelLayout(channels: O, outer: n, inner: ohw, channelStride: ohw, outerStride: O * ohw)
-        let dz = conv.gradientBufferCN
-        // ReLU mask + NCHW → CN, then BN backward in place (dz overwrites the masked dy).
-        var dy = [Float](unsafeUninitializedCapacity: O * P) { _, c in c = O * P }
-        output.withUnsafeBufferPointer { y in
-            gradOutput.withUnsafeBufferPointer { g in
-                dy.withUnsafeMutableBufferPointer { d in
-                    maskedTranspose(y: y.baseAddress!, g: g.baseAddress!, Ly, d.baseAddress!, Lz)
+        // The conv's buffer still holds the pre-BN activations z of the training forward.
+        let z = conv.gradientBufferCN
+        // BN backward behind the ReLU mask (recomputed from z and the forward's affine map, so y
+        // is not read), without materialising dy: one pass for the sums, then
+        // dz = k·(dy − c1 − (z − μ)·c2) image by image inside the convolution's backward.
+        let sdy = UnsafeMutablePointer<Double>.allocate(capacity: 2 * O)
+        defer { sdy.deallocate() }
+        let sdyx = sdy + O
+        let a = forwardScale, b = forwardShift
+        let dx = gradOutput.withUnsafeBufferPointer { gb in
+            let g = gb.baseAddress!
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    bn.mean.withUnsafeBufferPointer { m in
+                        maskedGradMoments(g: g, Ly, z: z, Lz, scale: ap.baseAddress!, shift: bp.baseAddress!,
+                                          mean: m.baseAddress!, sdy: sdy, sdyx: sdyx)
+                    }
                 }
             }
-        }
-        // The conv's buffer still holds the pre-BN activations of the training forward.
-        dy.withUnsafeBufferPointer { d in
-            bn.backwardCore(x: dz, dy: d.baseAddress!, dx: dz, Lz)
+            let (k, c1, c2) = bn.backwardCoefficients(sdy: sdy, sdyx: sdyx, count: P)
+            let mu = bn.mean
+            return conv.backwardCN(dzImage: { img, dst, ld in
+                for o in 0..<O {
+                    vmaskedBatchNormInputGrad(g + (img * O + o) * ohw, z + o * P + img * ohw, dst + o * ld, ohw,
+                                              a: a[o], b: b[o], k: k[o], c1: c1[o], mu: mu[o], c2: c2[o])
+                }
+            })
         }
         output = Tensor(shape: [0])
-        return conv.backwardCN()
+        return dx
     }
 }

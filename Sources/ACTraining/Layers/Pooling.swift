@@ -1,3 +1,5 @@
+import ACTrainingKernels
+
 /// Output length of a pooling window (PyTorch's `pooling_output_shape`): with `ceilMode` the
 /// last window may start inside the right padding only if it starts before the padded end.
 public func poolOutputSize(_ input: Int, kernel: Int, stride: Int, padding: Int, ceilMode: Bool) -> Int {
@@ -40,8 +42,15 @@ public final class MaxPool2d: Module {
             y.withUnsafeMutableBufferPointer { yp in
                 argmax.withUnsafeMutableBufferPointer { ap in
                     let box = UnsafeSendableBox((xp.baseAddress!, yp.baseAddress!, ap.baseAddress!))
+                    let stride2 = (k == 2 || k == 3) && s == 2 && p == 0 && 2 * (oh - 1) + k <= h && 2 * (ow - 1) + k <= w
                     parallelChunks(n * c, minWork: x.count) { planes in
                         let (xp, yp, ap) = box.value
+                        if stride2 && DirectConvPlan.kernelsAvailable {
+                            // The same scan as below, built for AVX-512 (ACTrainingKernels).
+                            maxPoolStride2(xp, planes: planes.lowerBound, planes.upperBound, h: h, w: w, k: k, oh: oh, ow: ow,
+                                           yp, training ? ap : nil, end: xp + n * c * h * w)
+                            return
+                        }
                         for plane in planes {
                             let src = xp + plane * h * w
                             var o = plane * oh * ow
@@ -126,15 +135,18 @@ public final class MaxPool2d: Module {
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         precondition(gradOutput.count == argmax.count, "MaxPool2d.backward: no matching forward")
-        var dx = Tensor(shape: inputShape)
-        // Every arg-max lies in its own output's input plane: planes are independent.
+        var dx = Tensor(uninitializedShape: inputShape)
+        // Every arg-max lies in its own output's input plane: planes are independent, so each
+        // worker zeroes its own planes (in parallel, and cache-warm for the scatter).
         let planes = inputShape[0] * inputShape[1], per = argmax.count / max(planes, 1)
+        let planeSize = inputShape.count == 4 ? inputShape[2] * inputShape[3] : 0
         gradOutput.withUnsafeBufferPointer { g in
             argmax.withUnsafeBufferPointer { a in
                 dx.withUnsafeMutableBufferPointer { d in
                     let box = UnsafeSendableBox((g.baseAddress!, a.baseAddress!, d.baseAddress!))
                     parallelChunks(planes, minWork: d.count) { ps in
                         let (g, a, d) = box.value
+                        (d + ps.lowerBound * planeSize).update(repeating: 0, count: ps.count * planeSize)
                         for i in (ps.lowerBound * per)..<(ps.upperBound * per) { d[Int(a[i])] += g[i] }
                     }
                 }
