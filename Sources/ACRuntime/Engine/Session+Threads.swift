@@ -139,8 +139,10 @@ extension Session {
     /// Runs like `run(input:inputCount:output:outputCount:batch:)` but step by step on the
     /// calling thread (the team, if any, is not used), adding each step's wall time in
     /// nanoseconds to `nanoseconds[i]` (`stepSummaries.count` elements, caller-owned). For
-    /// profiling (`acnet bench --profile`); the clock reads add ~20 ns per step.
-    /// - Throws: as `run`.
+    /// profiling (`acnet bench --profile`); the clock reads add ~20 ns per step. Input and
+    /// output as in `run` (NCHW float32, `batch` images). Thread safety: as `run`, one thread
+    /// at a time per session.
+    /// - Throws: as `run` (`.invalidArgument` for a bad batch or count); nothing is timed then.
     public func runProfiled(input: UnsafePointer<Float>, inputCount: Int, output: UnsafeMutablePointer<Float>,
                             outputCount: Int, batch: Int, nanoseconds: UnsafeMutablePointer<UInt64>) throws(ACNetError)
     {
