@@ -5,8 +5,24 @@ import Foundation
 /// kernel, stride, padding, ReLU placement, pools, projection shortcuts, FC sizes), with
 /// seeded He-normal random weights, so `acnet bench` measures the same work the peers do.
 public enum BenchmarkModels {
-    /// Names accepted by `build(_:)`.
+    /// Names accepted by `build(_:)`; besides these, `conv:IN:OUT:HW[:K[:S]]` builds one
+    /// K×K convolution (default 3, stride S default 1, padding K/2, no activation) from IN to
+    /// OUT channels on an HW×HW input, to time a single layer shape.
     public static let names = ["conv64", "conv256", "fmnist", "cifar_quick", "resnet56", "resnet18", "resnet20"]
+
+    /// Parses `conv:IN:OUT:HW[:K[:S]]` into (IN, OUT, HW, K, S); nil if `name` is not of that form.
+    static func layerSpec(_ name: String) throws(WriterError) -> (c: Int, o: Int, hw: Int, k: Int, s: Int)? {
+        let parts = name.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.first == "conv", parts.count > 1 else { return nil }
+        let v = parts.dropFirst().map { Int($0) }
+        guard (4...6).contains(parts.count), v.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 4096 }) else {
+            throw WriterError("'\(name)': expected conv:IN:OUT:HW[:K[:S]] with integers 1...4096")
+        }
+        let n = v.map { $0! }
+        let k = n.count > 3 ? n[3] : 3, s = n.count > 4 ? n[4] : 1
+        guard k <= 15, s <= 8 else { throw WriterError("'\(name)': kernel at most 15, stride at most 8") }
+        return (n[0], n[1], n[2], k, s)
+    }
 
     /// The weights and bias of one conv or linear layer supplied from outside (for example the
     /// ONNX initializers of gen_models.py, extracted by bench/onnx_weights.py), so our runtime
@@ -44,15 +60,20 @@ public enum BenchmarkModels {
         net.winograd = winograd
         net.given = parameters
         let bytes: [UInt8]
-        switch name {
-        case "conv64": bytes = try net.single(c: 64, hw: 56)
-        case "conv256": bytes = try net.single(c: 256, hw: 14)
-        case "fmnist": bytes = try net.fmnist()
-        case "cifar_quick": bytes = try net.cifarQuick()
-        case "resnet56": bytes = try net.cifarResNet(blocksPerStage: 9)
-        case "resnet20": bytes = try net.cifarResNet(blocksPerStage: 3)
-        case "resnet18": bytes = try net.resnet18()
-        default: throw WriterError("unknown architecture '\(name)'; one of \(names.joined(separator: ", "))")
+        if let l = try layerSpec(name) {
+            bytes = try net.single(c: l.c, hw: l.hw, o: l.o, k: l.k, s: l.s)
+        } else {
+            switch name {
+            case "conv64": bytes = try net.single(c: 64, hw: 56)
+            case "conv256": bytes = try net.single(c: 256, hw: 14)
+            case "fmnist": bytes = try net.fmnist()
+            case "cifar_quick": bytes = try net.cifarQuick()
+            case "resnet56": bytes = try net.cifarResNet(blocksPerStage: 9)
+            case "resnet20": bytes = try net.cifarResNet(blocksPerStage: 3)
+            case "resnet18": bytes = try net.resnet18()
+            default:
+                throw WriterError("unknown architecture '\(name)'; one of \(names.joined(separator: ", ")) or conv:IN:OUT:HW[:K[:S]]")
+            }
         }
         if let given = net.given, net.used != given.count {
             throw WriterError("\(name) has \(net.used) conv/linear layers but \(given.count) were given")
@@ -153,9 +174,9 @@ public enum BenchmarkModels {
             return try conv(h, p2, o, 3, 1, 1, relu: true, residual: shortcut)
         }
 
-        mutating func single(c: Int, hw: Int) throws(WriterError) -> [UInt8] {
+        mutating func single(c: Int, hw: Int, o: Int? = nil, k: Int = 3, s: Int = 1) throws(WriterError) -> [UInt8] {
             start(c: c, hw: hw, labels: 0)
-            let y = try conv(b.input, c, 3, 1, 1, relu: false)
+            let y = try conv(b.input, o ?? c, k, s, k / 2, relu: false)
             return try b.serialize(output: y)
         }
 

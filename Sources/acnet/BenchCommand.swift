@@ -16,7 +16,9 @@ struct BenchCommand: ParsableCommand {
             with 12 independent FMA chains at 256 and 512 bits (the faster counts) on --threads threads at once, \
             as ../shared/bench/fma_peak.c does.
             Built-in architectures (random weights, layer for layer as gen_models.py): \
-            \(BenchmarkModels.names.joined(separator: ", ")).
+            \(BenchmarkModels.names.joined(separator: ", ")); and conv:IN:OUT:HW[:K[:S]], one \
+            K×K (default 3) convolution of stride S (default 1), padding K/2, IN→OUT channels on \
+            an HW×HW input, to time one layer shape.
             """)
 
     @Argument(help: "An .acnb model file (or use --arch).")

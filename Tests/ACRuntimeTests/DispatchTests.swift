@@ -31,3 +31,30 @@ struct DispatchTests {
         }
     }
 }
+
+/// `acnet bench --arch conv:IN:OUT:HW[:K[:S]]`: one convolution layer of the given shape.
+@Suite("Single-layer benchmark models")
+struct LayerSpecTests {
+    @Test("conv:IN:OUT:HW[:K[:S]] builds one K×K stride-S convolution with padding K/2")
+    func shapes() throws {
+        let cases: [(spec: String, input: [Int], output: [Int], macs: Int)] = [
+            ("conv:16:16:32", [16, 32, 32], [16, 32, 32], 16 * 16 * 9 * 32 * 32),
+            ("conv:3:20:9:5:2", [3, 9, 9], [20, 5, 5], 20 * 3 * 25 * 5 * 5),
+            ("conv:8:4:7:1", [8, 7, 7], [4, 7, 7], 4 * 8 * 49),
+        ]
+        for c in cases {
+            let model = try Model(bytes: try BenchmarkModels.build(c.spec))
+            #expect(model.inputShape == c.input, "\(c.spec)")
+            #expect(model.outputShape == c.output, "\(c.spec)")
+            #expect(model.macs == c.macs, "\(c.spec)")
+        }
+    }
+
+    @Test("malformed layer specs are errors, not crashes")
+    func malformed() {
+        for spec in ["conv:", "conv:16", "conv:16:16", "conv:16:16:x", "conv:0:16:8", "conv:16:16:8:3:1:1",
+                     "conv:16:16:8:17", "conv:16:16:8:3:9", "conv:-1:16:8", "conv:16:16:99999"] {
+            #expect(throws: WriterError.self, "\(spec)") { _ = try BenchmarkModels.build(spec) }
+        }
+    }
+}

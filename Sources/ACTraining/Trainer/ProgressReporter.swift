@@ -27,6 +27,8 @@ public final class ProgressReporter {
     /// Marks the start of an epoch (for its images/s).
     func epochStarted() { epochStart = Date() }
 
+    /// A finished batch; `images` counts the epoch's images trained since `epochStarted()` (after
+    /// a mid-epoch resume, not those of the earlier sitting), for the images/s figure.
     func batchFinished(epoch: Int, epochs: Int, batch: Int, batches: Int, loss: Double, accuracy: Double,
                        images: Int, learningRate: Double) {
         stepsDone += 1

@@ -129,7 +129,7 @@ public final class Trainer {
             seen += batch.count
             progress?.batchFinished(epoch: epoch + 1, epochs: recipe.epochs, batch: batch.index + 1,
                                     batches: loader.batchCount, loss: lossSum / Double(seen),
-                                    accuracy: Double(correct) / Double(seen), images: seen,
+                                    accuracy: Double(correct) / Double(seen), images: seen - resumed.seen,
                                     learningRate: lr)
             let stop = stopAtIteration.map { iteration >= $0 } ?? false
             if (checkpointInterval > 0 && iteration % checkpointInterval == 0) || stop,
