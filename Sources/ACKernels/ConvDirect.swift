@@ -437,15 +437,27 @@ enum ConvDirect {
         let (ohLo, ohHi) = interiorRows(g)
         let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / tile * tile : owLo
         let rightEdge = remainderEdge(owHi: owHi, tilesEnd: tilesEnd, tile: tile)
+        // As in runQuad: literal tap geometry for 3-wide unit-stride kernels, so the tap loop
+        // unrolls and the eight input offsets fold into immediates (a register each
+        // otherwise, which spilled: 16→16 3x3 @32×32 ran at ~0.53 of the FMA peak).
+        let unit3 = g.kernelW == 3 && g.strideW == 1 && g.dilationW == 1
+        // 3x3 stride-1 kernels run two vertical-interior rows at a time (`rowPairTiles`) over
+        // the row tiles' columns [owLo, rightEdge).
+        let rowPairs = unit3 && g.kernelH == 3 && g.strideH == 1 && g.dilationH == 1 && tilesEnd > owLo
+            && rightEdge - owLo >= 8
+        var pairedRow = -1  // the second row of the last row pair, whose row tiles are done
         for oh in mine {
             let rows = rows(g, oh)
             let edgesLater = oh >= ohLo && oh < ohHi
             if !edgesLater { for o in 0..<owLo { edgePixel(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh) } }
             var ow = owLo
-            // As in runQuad: literal tap geometry for 3-wide unit-stride kernels, so the tap loop
-            // unrolls and the eight input offsets fold into immediates (a register each
-            // otherwise, which spilled: 16→16 3x3 @32×32 ran at ~0.53 of the FMA peak).
-            let unit3 = g.kernelW == 3 && g.strideW == 1 && g.dilationW == 1
+            if rowPairs && edgesLater && (oh == pairedRow || (oh + 1 < ohHi && oh + 1 < mine.upperBound)) {
+                if oh != pairedRow {
+                    rowPairTiles(g, xa, w, cBegin, cCount, owLo, tilesEnd, rightEdge, oh, biasV, y, r)
+                    pairedRow = oh + 1
+                }
+                ow = rightEdge
+            }
             while ow < tilesEnd {
                 if unit3 && ps == 16 {
                     interiorTile(g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: 16, outStep: 1,
@@ -459,7 +471,7 @@ enum ConvDirect {
                 }
                 ow += tile
             }
-            if rightEdge > tilesEnd {
+            if rightEdge > tilesEnd && ow < rightEdge {  // (a row pair did it already)
                 interiorTile(g, xa, w, cBegin, cCount, kk, rows, tilesEnd, biasV, y, r, oh, step: g.strideW * ps,
                              outStep: 1, kwBegin: 0, kwEnd: g.kernelW, count: rightEdge - tilesEnd)
             }
@@ -484,6 +496,88 @@ enum ConvDirect {
                 oh += count
             }
         }
+    }
+
+    /// Eight accumulators of one output block along a row.
+    struct Row8 {
+        var v0, v1, v2, v3, v4, v5, v6, v7: V16
+        @inline(__always) init(_ b: V16) { (v0, v1, v2, v3, v4, v5, v6, v7) = (b, b, b, b, b, b, b, b) }
+
+        /// Adds x[k·step + j·step] · w[j] to accumulator k for the three kernel columns j.
+        @inline(__always) mutating func madd3(_ x: UnsafePointer<Float>, _ step: Int, _ w: UnsafePointer<Float>) {
+            for j in 0..<3 {
+                let u = load16(w + j * 16), q = x + j * step
+                v0 = v0.madd(q[0], u); v1 = v1.madd(q[step], u); v2 = v2.madd(q[2 * step], u)
+                v3 = v3.madd(q[3 * step], u); v4 = v4.madd(q[4 * step], u); v5 = v5.madd(q[5 * step], u)
+                v6 = v6.madd(q[6 * step], u); v7 = v7.madd(q[7 * step], u)
+            }
+        }
+
+        /// Stores pixels `skip`..<8 at output pixel index `p` + k (see `finish`).
+        @inline(__always) func finish(_ g: ConvGeometry, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
+                                      _ p: Int, skip: Int)
+        {
+            if skip < 1 { ConvDirect.finish(v0, g, y, r, p) }
+            if skip < 2 { ConvDirect.finish(v1, g, y, r, p + 1) }
+            if skip < 3 { ConvDirect.finish(v2, g, y, r, p + 2) }
+            if skip < 4 { ConvDirect.finish(v3, g, y, r, p + 3) }
+            if skip < 5 { ConvDirect.finish(v4, g, y, r, p + 4) }
+            if skip < 6 { ConvDirect.finish(v5, g, y, r, p + 5) }
+            if skip < 7 { ConvDirect.finish(v6, g, y, r, p + 6) }
+            ConvDirect.finish(v7, g, y, r, p + 7)
+        }
+    }
+
+    /// 8 × 2 tiles (output rows oh and oh + 1, both in the vertical interior) of one output
+    /// block over columns [ow, end) (in the horizontal interior, end − ow ≥ 8), for 3x3
+    /// kernels at stride 1 and dilation 1: 8-pixel steps up to `tilesEnd`, then a remainder
+    /// as one tile shifted left to end at `end`, which stores only its last end − tilesEnd
+    /// pixels (literal geometry instead of a partial tile's). Not inlined, so the tiles inline
+    /// here with a literal step.
+    @inline(never)
+    static func rowPairTiles(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+                             _ cBegin: Int, _ cCount: Int, _ ow: Int, _ tilesEnd: Int, _ end: Int, _ oh: Int,
+                             _ biasV: V16, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?)
+    {
+        var o = ow
+        let skip = 8 - (end - tilesEnd)
+        if xa.pixelStride == 16 {
+            while o < tilesEnd { rowPairTile8(g, xa, w, cBegin, cCount, o, oh, biasV, y, r, step: 16); o += 8 }
+            if end > tilesEnd { rowPairTile8(g, xa, w, cBegin, cCount, end - 8, oh, biasV, y, r, step: 16, skip: skip) }
+        } else {
+            let ps = xa.pixelStride
+            while o < tilesEnd { rowPairTile8(g, xa, w, cBegin, cCount, o, oh, biasV, y, r, step: ps); o += 8 }
+            if end > tilesEnd { rowPairTile8(g, xa, w, cBegin, cCount, end - 8, oh, biasV, y, r, step: ps, skip: skip) }
+        }
+    }
+
+    /// Eight adjacent output pixels of two adjacent rows of one output block. Each input row's
+    /// ten broadcast values feed both output rows (the lower one with the kernel row above),
+    /// so per input channel 40 broadcasts feed 144 FMAs instead of 60 feeding 144 in two
+    /// `interiorTile`s: broadcasts compete with the FMAs for the vector ports. Each output's sum
+    /// runs in `interiorTile`'s order (channels, kernel rows, kernel columns), so results are
+    /// bit-identical to the single-row tiles and independent of the pairing.
+    @_transparent  // @inline(__always) left it outlined, with a run-time step
+    static func rowPairTile8(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+                             _ cBegin: Int, _ cCount: Int, _ ow: Int, _ oh: Int, _ biasV: V16,
+                             _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?, step: Int, skip: Int = 0)
+    {
+        var a = Row8(biasV), c = Row8(biasV)
+        let rowStride = g.inW * step
+        let origin = ((oh - g.padTop) * g.inW + ow - g.padLeft) * step
+        for ci in 0..<cCount {
+            let x0 = xa.channelBase(cBegin + ci) + origin
+            let wc = w + ci * 9 * 16
+            a.madd3(x0, step, wc)
+            a.madd3(x0 + rowStride, step, wc + 48)
+            c.madd3(x0 + rowStride, step, wc)
+            a.madd3(x0 + 2 * rowStride, step, wc + 96)
+            c.madd3(x0 + 2 * rowStride, step, wc + 48)
+            c.madd3(x0 + 3 * rowStride, step, wc + 96)
+        }
+        let p = oh * g.outW + ow
+        a.finish(g, y, r, p, skip: skip)
+        c.finish(g, y, r, p + g.outW, skip: skip)
     }
 
     /// Weights, biases, outputs and residuals of two adjacent output blocks.

@@ -15,7 +15,7 @@ struct OpSweepTests {
 
     static let channelChoices = [1, 3, 5, 9, 13, 16, 17, 33]
 
-    /// A seeded sweep of 160 convolution cases (plus 10 wide layers for the multi-block tiles) over channels {1,3,5,9,13,16,17,33}, widths not
+    /// A seeded sweep of 160 convolution cases (plus 15 wide, tall and two-row-tile layers) over channels {1,3,5,9,13,16,17,33}, widths not
     /// a multiple of the 6-pixel register block, stride 1/2, padding 0...K (asymmetric too),
     /// dilation 1/2, groups 1, 2 and C (depthwise), every epilogue, batch 1 and 2 — not the
     /// full cross-product.
@@ -54,6 +54,16 @@ struct OpSweepTests {
                                       (3, 64, 19, 7, 5, 1, 1)] {
             cases.append(ConvCase(c: c, o: o, h: h, w: w, k: (k, k), stride: (s, s), pad: (p, p, p, p), dilation: (1, 1),
                                   groups: 1, act: .relu6, residual: c == 5, batch: 1))
+        }
+        // Single-block 3x3 stride-1 layers exercise the two-row tiles (≥ 8 interior columns):
+        // odd and even row counts (a last unpaired row), remainders of 1–7 columns (the shifted
+        // last tile), padding 0 and asymmetric, plain (c 3) and blocked input, 48 channels in
+        // 3 groups (one block per group), residual add.
+        for (c, o, h, w, pad, g, res) in [(16, 16, 13, 32, (1, 1, 1, 1), 1, true), (3, 16, 10, 17, (1, 1, 1, 1), 1, false),
+                                          (17, 11, 9, 12, (0, 0, 0, 0), 1, true), (5, 16, 8, 15, (1, 0, 2, 1), 1, false),
+                                          (48, 48, 7, 21, (1, 1, 1, 1), 3, true)] {
+            cases.append(ConvCase(c: c, o: o, h: h, w: w, k: (3, 3), stride: (1, 1), pad: pad, dilation: (1, 1),
+                                  groups: g, act: .relu, residual: res, batch: 2))
         }
         return cases
     }()
