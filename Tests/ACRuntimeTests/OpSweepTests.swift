@@ -8,14 +8,17 @@ struct OpSweepTests {
     struct ConvCase: CustomTestStringConvertible, Sendable {
         var c: Int, o: Int, h: Int, w: Int, k: (Int, Int), stride: (Int, Int)
         var pad: (Int, Int, Int, Int), dilation: (Int, Int), groups: Int, act: Activation, residual: Bool, batch: Int
+        /// Feed the convolution a blocked tensor (the output of an identity 1x1 convolution, exact)
+        /// instead of the model's plain NCHW input.
+        var blocked = false
         var testDescription: String {
-            "c\(c) o\(o) \(h)x\(w) k\(k.0)x\(k.1) s\(stride.0),\(stride.1) p\(pad) d\(dilation.0),\(dilation.1) g\(groups) \(act.name) res=\(residual) n\(batch)"
+            "c\(c) o\(o) \(h)x\(w) k\(k.0)x\(k.1) s\(stride.0),\(stride.1) p\(pad) d\(dilation.0),\(dilation.1) g\(groups) \(act.name) res=\(residual) n\(batch)\(blocked ? " blocked" : "")"
         }
     }
 
     static let channelChoices = [1, 3, 5, 9, 13, 16, 17, 33]
 
-    /// A seeded sweep of 160 convolution cases (plus 15 wide, tall and two-row-tile layers) over channels {1,3,5,9,13,16,17,33}, widths not
+    /// A seeded sweep of 160 convolution cases (plus 22 wide, tall, two-row and 7-wide layers) over channels {1,3,5,9,13,16,17,33}, widths not
     /// a multiple of the 6-pixel register block, stride 1/2, padding 0...K (asymmetric too),
     /// dilation 1/2, groups 1, 2 and C (depthwise), every epilogue, batch 1 and 2 — not the
     /// full cross-product.
@@ -59,11 +62,23 @@ struct OpSweepTests {
         // odd and even row counts (a last unpaired row), remainders of 1–7 columns (the shifted
         // last tile), padding 0 and asymmetric, plain (c 3) and blocked input, 48 channels in
         // 3 groups (one block per group), residual add.
-        for (c, o, h, w, pad, g, res) in [(16, 16, 13, 32, (1, 1, 1, 1), 1, true), (3, 16, 10, 17, (1, 1, 1, 1), 1, false),
-                                          (17, 11, 9, 12, (0, 0, 0, 0), 1, true), (5, 16, 8, 15, (1, 0, 2, 1), 1, false),
-                                          (48, 48, 7, 21, (1, 1, 1, 1), 3, true)] {
+        for (c, o, h, w, pad, g, res, blocked) in [
+            (16, 16, 13, 32, (1, 1, 1, 1), 1, true, true), (3, 16, 10, 17, (1, 1, 1, 1), 1, false, false),
+            (17, 11, 9, 12, (0, 0, 0, 0), 1, true, true), (5, 16, 8, 15, (1, 0, 2, 1), 1, false, false),
+            (48, 48, 7, 21, (1, 1, 1, 1), 3, true, true), (16, 16, 6, 9, (1, 1, 1, 1), 1, false, true),
+        ] {
             cases.append(ConvCase(c: c, o: o, h: h, w: w, k: (3, 3), stride: (1, 1), pad: pad, dilation: (1, 1),
-                                  groups: g, act: .relu, residual: res, batch: 2))
+                                  groups: g, act: .relu, residual: res, batch: 2, blocked: blocked))
+        }
+        // 7-wide outputs from blocked input run whole-row tiles of 1–3 blocks over chunks of 16
+        // input channels (`runRow7`): 1, 3, 5 and 6 blocks, 1–3 chunks (33 = 16 + 16 + 1),
+        // stride 1 (7 columns) and 2 (14 columns), 2 groups, residual; and plain input (the
+        // other tiles) for comparison.
+        for (c, o, h, w, s, g, res, blocked) in [(33, 48, 7, 7, 1, 1, true, true), (20, 80, 5, 7, 1, 1, false, true),
+                                                 (16, 16, 9, 7, 1, 1, true, true), (32, 96, 14, 14, 2, 2, true, true),
+                                                 (7, 40, 13, 14, 2, 1, false, true), (33, 48, 7, 7, 1, 1, true, false)] {
+            cases.append(ConvCase(c: c, o: o, h: h, w: w, k: (3, 3), stride: (s, s), pad: (1, 1, 1, 1), dilation: (1, 1),
+                                  groups: g, act: .relu6, residual: res, batch: 2, blocked: blocked))
         }
         return cases
     }()
@@ -85,7 +100,13 @@ struct OpSweepTests {
                                     stride: t.stride, padding: t.pad, dilation: t.dilation, groups: t.groups,
                                     activation: t.act, residual: t.residual ? plain : nil).data
         let padding = Padding(top: t.pad.0, left: t.pad.1, bottom: t.pad.2, right: t.pad.3)
-        let (out, model) = try runModel(c: t.c, h: t.h, w: t.w, n: t.batch, input: x, isa: isa) { b, x in
+        var identity = [Float](repeating: 0, count: t.c * t.c)
+        for i in 0..<t.c { identity[i * t.c + i] = 1 }
+        let (out, model) = try runModel(c: t.c, h: t.h, w: t.w, n: t.batch, input: x, isa: isa) { b, input in
+            let x = t.blocked
+                ? try b.conv2d(input, weight: identity, bias: .init(repeating: 0, count: t.c), outputChannels: t.c,
+                               kernelSize: (1, 1))
+                : input
             let r = t.residual
                 ? try b.conv2d(x, weight: weight, bias: bias, outputChannels: t.o, kernelSize: t.k, stride: t.stride,
                                padding: padding, dilation: t.dilation, groups: t.groups)
