@@ -46,9 +46,9 @@ enum ConvDirect {
         let owLo = kmin(g.outW, ceilDiv(g.padLeft, g.strideW))
         let hiNum = g.inW - 1 - span + g.padLeft
         let owHi = hiNum < 0 ? owLo : kmax(owLo, kmin(g.outW, hiNum / g.strideW + 1))
-        // 7-wide outputs of 3x3 kernels (ResNet-18's last stage): whole-row tiles with the
-        // clipped taps left out at compile time (`row7Tile`).
-        let row7 = wideRegisterFile && x.blocked && narrowRow7(g)
+        // 7- and 8-wide outputs (ResNet-18's last stage, ResNet-56's and Cifar-quick's 8×8
+        // layers): whole-row tiles with the clipped taps left out at compile time (`rowTile`).
+        let narrow = wideRegisterFile && x.blocked ? narrowRow(g) : nil
         blockOffsets.withUnsafeBufferPointer { offsets in
             for n in 0..<batch {
                 let imageBase = n * g.outBlocks * g.outH
@@ -63,10 +63,11 @@ enum ConvDirect {
                     let (cBegin, cCount) = g.blockInputRange(b)
                     // Two blocks that read the same input channels (always, for groups = 1)
                     // share every broadcast input value: 12 accumulators per 8 loads.
-                    if row7 {
-                        // Three blocks per tile (two or one for the last) that read the same inputs.
+                    if let narrow {
+                        // Up to 3 (7 wide) or 2 (8 wide) blocks per tile that read the same inputs.
+                        let most = narrow.width == 7 ? 3 : 2
                         var count = 1
-                        while count < 3 && b + count < g.outBlocks && g.blockInputRange(b + count) == (cBegin, cCount) {
+                        while count < most && b + count < g.outBlocks && g.blockInputRange(b + count) == (cBegin, cCount) {
                             count += 1
                         }
                         let (rowBegin, rowEnd) = WorkPart.rows(g.outH, base: imageBase + b * g.outH,
@@ -77,7 +78,7 @@ enum ConvDirect {
                                                bias: (load16(bias + b * 16), load16(bias + b1 * 16), load16(bias + b2 * 16), V16()),
                                                y: yImage + b * outPlane * 16, r: rImage.map { $0 + b * outPlane * 16 },
                                                blockStride: outPlane * 16)
-                            runRow7(g, xa, q, cBegin, cCount, rows: rowBegin..<rowEnd, blocks: count)
+                            runNarrow(g, xa, q, cBegin, cCount, rows: rowBegin..<rowEnd, kind: narrow, blocks: count)
                         }
                         b += count
                         continue
@@ -451,6 +452,7 @@ enum ConvDirect {
     /// One output block over output rows `mine` (AVX-512 builds), the 16-channel counterpart of
     /// `runQuad`: rows in 8-pixel tiles, a 2–7-pixel remainder as one partial tile, edge
     /// columns in (partial) 8-pixel tiles down the vertical interior, the rest pixel by pixel.
+    @inline(never)  // its own function: codegen of each driver does not move with the others
     static func runSingle(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>, _ biasV: V16,
                           _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
                           _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>)
@@ -602,126 +604,159 @@ enum ConvDirect {
         c.finish(g, y, r, p + g.outW, skip: skip)
     }
 
-    /// Whether `row7Tile` computes this layer: a 3x3 kernel, dilation 1, 7 output columns from
-    /// 7 input columns at stride 1 or 14 at stride 2, padding 1 on the left.
+    /// The narrow-row layer kinds `rowTile` computes: output width, kernel width, stride.
+    struct NarrowRow: Equatable {
+        var width: Int, kernel: Int, stride: Int
+    }
+
+    /// Whether `rowTile` computes this layer: dilation 1 horizontally, padding kernel/2 on the
+    /// left and input width = output width · stride, for 3-wide kernels at stride 1 or 2 into 7
+    /// columns (ResNet-18's last stage) and at stride 1 into 8 (ResNet-56's last stage). Any
+    /// kernel height, vertical stride, dilation and padding. (5x5 into 8 columns, Cifar-quick's
+    /// third layer, ran slower than the 4-block tiles: 0.047 against 0.043 ms.)
     @inline(__always)
-    static func narrowRow7(_ g: ConvGeometry) -> Bool {
-        g.kernelW == 3 && g.kernelH == 3 && g.dilationW == 1 && g.padLeft == 1 && g.outW == 7
-            && ((g.strideW == 1 && g.inW == 7) || (g.strideW == 2 && g.inW == 14))
+    static func narrowRow(_ g: ConvGeometry) -> NarrowRow? {
+        let kind = NarrowRow(width: g.outW, kernel: g.kernelW, stride: g.strideW)
+        guard g.dilationW == 1, g.padLeft == g.kernelW / 2, g.inW == g.outW * g.strideW,
+              kind == NarrowRow(width: 7, kernel: 3, stride: 1) || kind == NarrowRow(width: 7, kernel: 3, stride: 2)
+                || kind == NarrowRow(width: 8, kernel: 3, stride: 1)
+        else { return nil }
+        return kind
     }
 
     /// Output rows `mine` of 1–3 adjacent output blocks (`blocks`; `q`'s other entries are
-    /// ignored) of a `narrowRow7` layer, one whole row per tile.
+    /// ignored) of a `narrowRow` layer, one whole row per tile, over chunks of input channels
+    /// whose weights stay in L1 across the rows (16 channels × 3 blocks × 3x3: 27 KB); partial
+    /// sums wait in the output (stored and reloaded exactly, so the result equals one pass
+    /// over all channels, whatever the split of rows over threads).
     @inline(never)
-    static func runRow7(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
-                        rows mine: Range<Int>, blocks: Int)
+    static func runNarrow(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
+                          rows mine: Range<Int>, kind: NarrowRow, blocks: Int)
     {
-        // Input channels in chunks whose weights (16 channels × 3 blocks: 27 KB) stay in L1
-        // across the rows; partial sums wait in the output (stored and reloaded exactly, so
-        // the result equals one pass over all channels).
+        let kk = g.kernelH * g.kernelW
         var c0 = 0
         while c0 < cCount {
-            let n = kmin(row7Chunk, cCount - c0)
+            let n = kmin(narrowChunk, cCount - c0)
             var qc = q
-            qc.w = (q.w.0 + c0 * 144, q.w.1 + c0 * 144, q.w.2 + c0 * 144, q.w.3)
+            qc.w = (q.w.0 + c0 * kk * 16, q.w.1 + c0 * kk * 16, q.w.2 + c0 * kk * 16, q.w.3)
             let first = c0 == 0, last = c0 + n == cCount
             for oh in mine {
                 let r = rows(g, oh)
-                switch (g.strideW, blocks) {
-                case (1, 3): row7Tile(g, xa, qc, cBegin + c0, n, r, oh, stride: 1, blocks: 3, first: first, last: last)
-                case (1, 2): row7Tile(g, xa, qc, cBegin + c0, n, r, oh, stride: 1, blocks: 2, first: first, last: last)
-                case (1, _): row7Tile(g, xa, qc, cBegin + c0, n, r, oh, stride: 1, blocks: 1, first: first, last: last)
-                case (_, 3): row7Tile(g, xa, qc, cBegin + c0, n, r, oh, stride: 2, blocks: 3, first: first, last: last)
-                case (_, 2): row7Tile(g, xa, qc, cBegin + c0, n, r, oh, stride: 2, blocks: 2, first: first, last: last)
-                default: row7Tile(g, xa, qc, cBegin + c0, n, r, oh, stride: 2, blocks: 1, first: first, last: last)
+                switch (kind.width, kind.kernel, kind.stride, blocks) {
+                case (7, 3, 1, 3):
+                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 1, blocks: 3, first: first, last: last)
+                case (7, 3, 1, 2):
+                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 1, blocks: 2, first: first, last: last)
+                case (7, 3, 1, _):
+                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 1, blocks: 1, first: first, last: last)
+                case (7, 3, _, 3):
+                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 2, blocks: 3, first: first, last: last)
+                case (7, 3, _, 2):
+                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 2, blocks: 2, first: first, last: last)
+                case (7, 3, _, _):
+                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 2, blocks: 1, first: first, last: last)
+                case (_, _, _, 2):
+                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 8, kernel: 3, stride: 1, blocks: 2, first: first, last: last)
+                default:
+                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 8, kernel: 3, stride: 1, blocks: 1, first: first, last: last)
                 }
             }
             c0 += n
         }
     }
 
-    /// Input channels per pass of `runRow7`.
-    static let row7Chunk = 16
+    /// Input channels per pass of `runNarrow`.
+    static let narrowChunk = 16
 
-    /// Seven accumulators: one output block along a 7-pixel row.
-    struct Row7 {
-        var v0, v1, v2, v3, v4, v5, v6: V16
-        @inline(__always) init(_ b: V16) { (v0, v1, v2, v3, v4, v5, v6) = (b, b, b, b, b, b, b) }
+    /// Up to eight accumulators: one output block along a narrow row.
+    struct RowAcc {
+        var v0, v1, v2, v3, v4, v5, v6, v7: V16
+        @inline(__always) init(_ b: V16) { (v0, v1, v2, v3, v4, v5, v6, v7) = (b, b, b, b, b, b, b, b) }
 
-        /// The partial sums stored at output pixel index `p`… (`store`).
-        @inline(__always) init(_ y: UnsafePointer<Float>, _ p: Int) {
+        /// The partial sums stored at output pixel index `p`… (`store`); `width` (literal) of them.
+        @inline(__always) init(_ y: UnsafePointer<Float>, _ p: Int, width: Int) {
             (v0, v1, v2, v3) = (load16(y + p * 16), load16(y + (p + 1) * 16), load16(y + (p + 2) * 16), load16(y + (p + 3) * 16))
             (v4, v5, v6) = (load16(y + (p + 4) * 16), load16(y + (p + 5) * 16), load16(y + (p + 6) * 16))
+            v7 = width > 7 ? load16(y + (p + 7) * 16) : V16()
+        }
+
+        /// Adds kernel column `kw`'s tap: pixel p reads input column p·stride + kw − kernel/2 of
+        /// the blocked input row `x`, whose width is width·stride; with literal arguments the
+        /// taps on the padding are left out at compile time.
+        @inline(__always) mutating func tap(_ x: UnsafePointer<Float>, _ w: V16, kw: Int, width: Int, kernel: Int,
+                                            stride: Int)
+        {
+            let inW = width * stride, o = kw - kernel / 2
+            // Pixel p's column c = p·stride + o is in bounds when 0 ≤ c < inW.
+            if o >= 0 { v0 = v0.madd(x[o * 16], w) }
+            if stride + o >= 0 { v1 = v1.madd(x[(stride + o) * 16], w) }
+            v2 = v2.madd(x[(2 * stride + o) * 16], w)  // 2·stride ≥ kernel/2 for every `narrowRow` kind
+            v3 = v3.madd(x[(3 * stride + o) * 16], w)
+            v4 = v4.madd(x[(4 * stride + o) * 16], w)
+            if 5 * stride + o < inW { v5 = v5.madd(x[(5 * stride + o) * 16], w) }
+            if 6 * stride + o < inW { v6 = v6.madd(x[(6 * stride + o) * 16], w) }
+            if width > 7 && 7 * stride + o < inW { v7 = v7.madd(x[(7 * stride + o) * 16], w) }
         }
 
         /// Stores the partial sums as they are (no residual, no activation).
-        @inline(__always) func store(_ y: UnsafeMutablePointer<Float>, _ p: Int) {
+        @inline(__always) func store(_ y: UnsafeMutablePointer<Float>, _ p: Int, width: Int) {
             store16(y + p * 16, v0); store16(y + (p + 1) * 16, v1); store16(y + (p + 2) * 16, v2)
             store16(y + (p + 3) * 16, v3); store16(y + (p + 4) * 16, v4); store16(y + (p + 5) * 16, v5)
             store16(y + (p + 6) * 16, v6)
-        }
-
-        /// Adds kernel column `kw`'s tap: pixel p reads input column p·stride + kw − 1 of the
-        /// blocked input row `x` (padding 1); with `stride` and `kw` literals the taps on the
-        /// padding (p = 0 with kw = 0; p = 6 with kw = 2 at stride 1) are left out at compile time.
-        @inline(__always) mutating func tap(_ x: UnsafePointer<Float>, _ w: V16, kw: Int, stride: Int) {
-            let s = stride
-            if kw >= 1 { v0 = v0.madd(x[(kw - 1) * 16], w) }
-            v1 = v1.madd(x[(s + kw - 1) * 16], w)
-            v2 = v2.madd(x[(2 * s + kw - 1) * 16], w)
-            v3 = v3.madd(x[(3 * s + kw - 1) * 16], w)
-            v4 = v4.madd(x[(4 * s + kw - 1) * 16], w)
-            v5 = v5.madd(x[(5 * s + kw - 1) * 16], w)
-            if kw - 1 < s { v6 = v6.madd(x[(6 * s + kw - 1) * 16], w) }
+            if width > 7 { store16(y + (p + 7) * 16, v7) }
         }
 
         @inline(__always) func finish(_ g: ConvGeometry, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
-                                      _ p: Int)
+                                      _ p: Int, width: Int)
         {
             ConvDirect.finish(v0, g, y, r, p); ConvDirect.finish(v1, g, y, r, p + 1)
             ConvDirect.finish(v2, g, y, r, p + 2); ConvDirect.finish(v3, g, y, r, p + 3)
             ConvDirect.finish(v4, g, y, r, p + 4); ConvDirect.finish(v5, g, y, r, p + 5)
             ConvDirect.finish(v6, g, y, r, p + 6)
+            if width > 7 { ConvDirect.finish(v7, g, y, r, p + 7) }
         }
     }
 
-    /// One whole 7-pixel output row of 1–3 blocks (`blocks`): up to 21 accumulators; per
-    /// kernel row 7 (stride 1) or 15 (stride 2) broadcasts and 3 weight loads per block feed
-    /// 19 or 20 FMAs per block, and no FMA lands on padding, where the 6-pixel quad tiles
-    /// computed 6 lanes for 5 interior pixels and ran the edge columns and corners separately
-    /// (512→512 @7×7 in ResNet-18 ran at ~0.55 of the FMA peak). Sums run over channels,
-    /// kernel rows, kernel columns, as in every tile.
-    @_transparent  // inlined with literal stride and block count (see `rowPairTile8`)
-    static func row7Tile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
-                         _ rows: Rows, _ oh: Int, stride: Int, blocks: Int, first: Bool, last: Bool)
+    /// One whole output row (`width` 7 or 8 pixels) of 1–3 blocks (`blocks`): up to 21 or 16
+    /// accumulators; per kernel row, each block's weight vector per kernel column feeds the
+    /// row's in-bounds taps only: no FMA lands on padding, where the 6-pixel quad tiles
+    /// computed 6 lanes for 5 interior pixels of a 7-wide row and ran the edge columns and
+    /// corners separately (512→512 @7×7 in ResNet-18 ran at ~0.55 of the FMA peak). Partial
+    /// sums start from the bias (`first`) or the output, and end in `finish` (`last`) or are
+    /// stored as they are. Sums run over channels, kernel rows, kernel columns, as in every tile.
+    @_transparent  // inlined with literal geometry and block count (see `rowPairTile8`)
+    static func rowTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
+                        _ rows: Rows, _ oh: Int, width: Int, kernel: Int, stride: Int, blocks: Int, first: Bool,
+                        last: Bool)
     {
-        let p = oh * 7
+        let p = oh * width
         let y1 = q.y + q.blockStride, y2 = q.y + 2 * q.blockStride
-        var a = first ? Row7(q.bias.0) : Row7(q.y, p)
-        var b = first || blocks < 2 ? Row7(q.bias.1) : Row7(y1, p)
-        var c = first || blocks < 3 ? Row7(q.bias.2) : Row7(y2, p)
+        var a = first ? RowAcc(q.bias.0) : RowAcc(q.y, p, width: width)
+        var b = first || blocks < 2 ? RowAcc(q.bias.1) : RowAcc(y1, p, width: width)
+        var c = first || blocks < 3 ? RowAcc(q.bias.2) : RowAcc(y2, p, width: width)
+        let kk = g.kernelH * kernel
         for ci in 0..<cCount {
             let xc = xa.channelBase(cBegin + ci)
-            let w0 = q.w.0 + ci * 144, w1 = q.w.1 + ci * 144, w2 = q.w.2 + ci * 144
+            let w0 = q.w.0 + ci * kk * 16, w1 = q.w.1 + ci * kk * 16, w2 = q.w.2 + ci * kk * 16
             for kh in rows.khBegin..<rows.khEnd {
-                let xr = xc + (rows.ih0 + kh) * g.inW * 16  // input column 0 of the row
-                let o = kh * 48
-                for kw in 0..<3 {
-                    a.tap(xr, load16(w0 + o + kw * 16), kw: kw, stride: stride)
-                    if blocks > 1 { b.tap(xr, load16(w1 + o + kw * 16), kw: kw, stride: stride) }
-                    if blocks > 2 { c.tap(xr, load16(w2 + o + kw * 16), kw: kw, stride: stride) }
+                let xr = xc + (rows.ih0 + kh * g.dilationH) * g.inW * 16  // input column 0 of the row
+                let o = kh * kernel * 16
+                for kw in 0..<kernel {
+                    a.tap(xr, load16(w0 + o + kw * 16), kw: kw, width: width, kernel: kernel, stride: stride)
+                    if blocks > 1 { b.tap(xr, load16(w1 + o + kw * 16), kw: kw, width: width, kernel: kernel, stride: stride) }
+                    if blocks > 2 { c.tap(xr, load16(w2 + o + kw * 16), kw: kw, width: width, kernel: kernel, stride: stride) }
                 }
             }
         }
         guard last else {
-            a.store(q.y, p)
-            if blocks > 1 { b.store(y1, p) }
-            if blocks > 2 { c.store(y2, p) }
+            a.store(q.y, p, width: width)
+            if blocks > 1 { b.store(y1, p, width: width) }
+            if blocks > 2 { c.store(y2, p, width: width) }
             return
         }
-        a.finish(g, q.y, q.r, p)
-        if blocks > 1 { b.finish(g, y1, q.r.map { $0 + q.blockStride }, p) }
-        if blocks > 2 { c.finish(g, y2, q.r.map { $0 + 2 * q.blockStride }, p) }
+        a.finish(g, q.y, q.r, p, width: width)
+        if blocks > 1 { b.finish(g, y1, q.r.map { $0 + q.blockStride }, p, width: width) }
+        if blocks > 2 { c.finish(g, y2, q.r.map { $0 + 2 * q.blockStride }, p, width: width) }
     }
 
     /// Weights, biases, outputs and residuals of two adjacent output blocks.

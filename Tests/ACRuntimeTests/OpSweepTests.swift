@@ -18,7 +18,7 @@ struct OpSweepTests {
 
     static let channelChoices = [1, 3, 5, 9, 13, 16, 17, 33]
 
-    /// A seeded sweep of 160 convolution cases (plus 22 wide, tall, two-row and 7-wide layers) over channels {1,3,5,9,13,16,17,33}, widths not
+    /// A seeded sweep of 160 convolution cases (plus 25 wide, tall, two-row, 7- and 8-wide layers) over channels {1,3,5,9,13,16,17,33}, widths not
     /// a multiple of the 6-pixel register block, stride 1/2, padding 0...K (asymmetric too),
     /// dilation 1/2, groups 1, 2 and C (depthwise), every epilogue, batch 1 and 2 — not the
     /// full cross-product.
@@ -70,15 +70,20 @@ struct OpSweepTests {
             cases.append(ConvCase(c: c, o: o, h: h, w: w, k: (3, 3), stride: (1, 1), pad: pad, dilation: (1, 1),
                                   groups: g, act: .relu, residual: res, batch: 2, blocked: blocked))
         }
-        // 7-wide outputs from blocked input run whole-row tiles of 1–3 blocks over chunks of 16
-        // input channels (`runRow7`): 1, 3, 5 and 6 blocks, 1–3 chunks (33 = 16 + 16 + 1),
+        // 7- and 8-wide outputs from blocked input run whole-row tiles of 1–3 blocks over chunks
+        // of 16 input channels (`runNarrow`): 1, 3, 5 and 6 blocks, 1–3 chunks (33 = 16 + 16 + 1),
         // stride 1 (7 columns) and 2 (14 columns), 2 groups, residual; and plain input (the
-        // other tiles) for comparison.
+        // other tiles) for comparison. Then 8 wide: 1–3 blocks (pairs + single), a 5x3 kernel.
         for (c, o, h, w, s, g, res, blocked) in [(33, 48, 7, 7, 1, 1, true, true), (20, 80, 5, 7, 1, 1, false, true),
                                                  (16, 16, 9, 7, 1, 1, true, true), (32, 96, 14, 14, 2, 2, true, true),
                                                  (7, 40, 13, 14, 2, 1, false, true), (33, 48, 7, 7, 1, 1, true, false)] {
             cases.append(ConvCase(c: c, o: o, h: h, w: w, k: (3, 3), stride: (s, s), pad: (1, 1, 1, 1), dilation: (1, 1),
                                   groups: g, act: .relu6, residual: res, batch: 2, blocked: blocked))
+        }
+        for (c, o, h, k, pad, res) in [(33, 48, 8, (3, 3), (1, 1, 1, 1), true), (16, 32, 6, (3, 3), (1, 1, 1, 1), false),
+                                       (20, 16, 9, (5, 3), (2, 1, 2, 1), true)] {
+            cases.append(ConvCase(c: c, o: o, h: h, w: 8, k: k, stride: (1, 1), pad: pad, dilation: (1, 1),
+                                  groups: 1, act: .relu, residual: res, batch: 2, blocked: true))
         }
         return cases
     }()
