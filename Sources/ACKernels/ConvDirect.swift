@@ -354,8 +354,10 @@ enum ConvDirect {
         if count > 5 { finish(a5, g, y0, r0, p5); finish(b5, g, y1, r1, p5); finish(c5, g, y2, r2, p5); finish(d5, g, y3, r3, p5) }
     }
 
-    /// One output pixel of four adjacent blocks over kernel columns [kwBegin, kwEnd): four
-    /// independent accumulator chains, so edge and remainder pixels are not bound by FMA latency.
+    /// One output pixel of four adjacent blocks over its in-bounds kernel columns: eight
+    /// independent accumulator chains (even and odd input channels apart, added at the end),
+    /// enough to cover the FMA latency on two ports; with four, corner pixels ran at half
+    /// the FMA rate (Cifar-quick's 5x5 @8×8 layer has 16 of its 64 pixels here).
     @inline(__always)
     static func quadPixel(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
                           _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int)
@@ -366,22 +368,39 @@ enum ConvDirect {
         var kwEnd = g.kernelW
         while kwEnd > kwBegin && iw0 + (kwEnd - 1) * g.dilationW >= g.inW { kwEnd -= 1 }
         var a = q.bias.0, b = q.bias.1, c = q.bias.2, d = q.bias.3
+        var a1 = V16(), b1 = V16(), c1 = V16(), d1 = V16()
         let ps = xa.pixelStride
-        for ci in 0..<cCount {
-            let xc = xa.channelBase(cBegin + ci)
+        let dws = g.dilationW * ps
+        var ci = 0
+        while ci + 2 <= cCount {
+            let x0 = xa.channelBase(cBegin + ci), x1 = xa.channelBase(cBegin + ci + 1)
             for kh in rows.khBegin..<rows.khEnd {
-                let xr = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
+                let r = ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
                 let off = ci * kk * 16 + kh * g.kernelW * 16
                 for kw in kwBegin..<kwEnd {
-                    let x = xr[kw * g.dilationW * ps]
-                    let o = off + kw * 16
-                    a = a.madd(x, load16(q.w.0 + o))
-                    b = b.madd(x, load16(q.w.1 + o))
-                    c = c.madd(x, load16(q.w.2 + o))
-                    d = d.madd(x, load16(q.w.3 + o))
+                    let u = x0[r + kw * dws], v = x1[r + kw * dws]
+                    let o = off + kw * 16, o1 = o + kk * 16
+                    a = a.madd(u, load16(q.w.0 + o)); a1 = a1.madd(v, load16(q.w.0 + o1))
+                    b = b.madd(u, load16(q.w.1 + o)); b1 = b1.madd(v, load16(q.w.1 + o1))
+                    c = c.madd(u, load16(q.w.2 + o)); c1 = c1.madd(v, load16(q.w.2 + o1))
+                    d = d.madd(u, load16(q.w.3 + o)); d1 = d1.madd(v, load16(q.w.3 + o1))
+                }
+            }
+            ci += 2
+        }
+        if ci < cCount {
+            let x0 = xa.channelBase(cBegin + ci)
+            for kh in rows.khBegin..<rows.khEnd {
+                let r = ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
+                let off = ci * kk * 16 + kh * g.kernelW * 16
+                for kw in kwBegin..<kwEnd {
+                    let u = x0[r + kw * dws], o = off + kw * 16
+                    a = a.madd(u, load16(q.w.0 + o)); b = b.madd(u, load16(q.w.1 + o))
+                    c = c.madd(u, load16(q.w.2 + o)); d = d.madd(u, load16(q.w.3 + o))
                 }
             }
         }
+        a += a1; b += b1; c += c1; d += d1
         let p = oh * g.outW + ow
         finish(a, g, q.y, q.r, p)
         finish(b, g, q.y + q.blockStride, q.r.map { $0 + q.blockStride }, p)
