@@ -8,10 +8,18 @@ import ACKernelTypes
 /// `oc16`, block b = [inputChannelCount(b)][KH][KW][16], block-diagonal for groups (lanes of
 /// a block that belong to another group have zero weights). Bias: [ceil(O/16)·16].
 ///
-/// Each output pixel tile keeps 8 pixels × 16 channels of accumulators in registers
-/// (8 ZMM on AVX-512) and streams broadcast input values against one weight
-/// vector per tap. Taps that fall on padding are skipped, never read: rows by clipping the
-/// kernel-row range, columns by handling edge pixels one at a time with bounds checks.
+/// Tiles keep output pixels × 16-channel blocks of accumulators in registers and stream
+/// broadcast input values against one weight vector per block and tap. With AVX-512's 32
+/// registers (`wideRegisterFile`) the blocks that read the same input channels share a tile:
+/// - 4 blocks × 6 pixels (`runQuad`), 2 blocks × 12 pixels (`runPair`) along a row;
+/// - a single block: 8 pixels × 2 rows for 3x3 stride-1 kernels (`rowPairTiles`), 8 pixels
+///   otherwise (`runSingle`);
+/// - 7- and 8-wide outputs of 3-wide kernels: whole rows of up to 3 blocks, over chunks of
+///   16 input channels (`runNarrow`);
+/// - edge columns run as tiles down the rows, corners and leftovers pixel by pixel.
+/// AVX2 and NEON builds run single blocks in 4-pixel tiles. Taps that fall on padding are
+/// skipped, never read: rows by clipping the kernel-row range, columns by the edge-column
+/// tiles' clipped column range (or, in whole-row tiles, at compile time).
 ///
 /// Complexity: N · O · OH · OW · (C/groups) · KH · KW multiply-accumulates (plus at most
 /// 15/16 extra for partially filled blocks and block-diagonal group padding).
