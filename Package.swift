@@ -45,16 +45,16 @@ func kernelSettings(cpu: String?, fma: Bool, define: String) -> [SwiftSetting] {
 }
 #if arch(x86_64)
 let kernelTargets: [Target] = [
-    .target(name: "ACKernelsAVX512", dependencies: ["ACKernelTypes"],
+    .target(name: "ACKernelsAVX512", dependencies: ["ACKernelTypes", "CACNet"],
             swiftSettings: kernelSettings(cpu: "skylake-avx512", fma: true, define: "ACNET_ISA_AVX512")),
-    .target(name: "ACKernelsAVX2", dependencies: ["ACKernelTypes"],
+    .target(name: "ACKernelsAVX2", dependencies: ["ACKernelTypes", "CACNet"],
             swiftSettings: kernelSettings(cpu: "haswell", fma: true, define: "ACNET_ISA_AVX2")),
-    .target(name: "ACKernelsBaseline", dependencies: ["ACKernelTypes"],
+    .target(name: "ACKernelsBaseline", dependencies: ["ACKernelTypes", "CACNet"],
             swiftSettings: kernelSettings(cpu: nil, fma: false, define: "ACNET_ISA_BASELINE")),
 ]
 #else
 let kernelTargets: [Target] = [
-    .target(name: "ACKernelsBaseline", dependencies: ["ACKernelTypes"],
+    .target(name: "ACKernelsBaseline", dependencies: ["ACKernelTypes", "CACNet"],
             swiftSettings: kernelSettings(cpu: nil, fma: true, define: "ACNET_ISA_BASELINE")),
 ]
 #endif

@@ -1,6 +1,9 @@
 #if canImport(ACKernelTypes)
 import ACKernelTypes
 #endif
+#if canImport(CACNet)
+internal import CACNet
+#endif
 
 /// Direct convolution on 16-output-channel blocks, register-blocked over output width.
 ///
@@ -297,6 +300,9 @@ enum ConvDirect {
         var r: UnsafePointer<Float>?
         /// Elements between consecutive output blocks (OH·OW·16).
         var blockStride: Int
+        /// `runNarrow` only: where this row's slice of the next chunk's weights starts, in
+        /// elements from the next chunk's first weight of each block; −1: no next chunk.
+        var prefetchOffset = -1
     }
 
     /// Six adjacent interior output pixels × four output blocks (64 channels): 24 accumulators;
@@ -667,8 +673,12 @@ enum ConvDirect {
             var qc = q
             qc.w = (q.w.0 + c0 * kk * 16, q.w.1 + c0 * kk * 16, q.w.2 + c0 * kk * 16, q.w.3)
             let first = c0 == 0, last = c0 + n == cCount
+            // While this chunk runs, its rows fetch the next chunk's weights: row j (of the
+            // part's rows) prefetches lines [32j, 32j + 32) of each block's next-chunk weights
+            // (2 per input channel), 9 KB = 144 lines per block for 16 channels of 3x3.
             for oh in mine {
                 let r = rows(g, oh)
+                qc.prefetchOffset = last ? -1 : (oh - mine.lowerBound) * 32 * 16
                 switch (kind.width, kind.kernel, kind.stride, blocks) {
                 case (7, 3, 1, 3):
                     rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 1, blocks: 3, first: first, last: last)
@@ -762,9 +772,19 @@ enum ConvDirect {
         var b = first || blocks < 2 ? RowAcc(q.bias.1) : RowAcc(y1, p, width: width)
         var c = first || blocks < 3 ? RowAcc(q.bias.2) : RowAcc(y2, p, width: width)
         let kk = g.kernelH * kernel
+        // The next chunk's weights follow this chunk's cCount channels in each block (see
+        // runNarrow): 2 lines of this row's slice per input channel.
+        let pfOn = q.prefetchOffset >= 0
+        let pfBase = cCount * kk * 16 + q.prefetchOffset
         for ci in 0..<cCount {
             let xc = xa.channelBase(cBegin + ci)
             let w0 = q.w.0 + ci * kk * 16, w1 = q.w.1 + ci * kk * 16, w2 = q.w.2 + ci * kk * 16
+            if pfOn {
+                acnet_prefetch(q.w.0 + pfBase + ci * 32)
+                acnet_prefetch(q.w.0 + pfBase + ci * 32 + 16)
+                if blocks > 1 { acnet_prefetch(q.w.1 + pfBase + ci * 32); acnet_prefetch(q.w.1 + pfBase + ci * 32 + 16) }
+                if blocks > 2 { acnet_prefetch(q.w.2 + pfBase + ci * 32); acnet_prefetch(q.w.2 + pfBase + ci * 32 + 16) }
+            }
             for kh in rows.khBegin..<rows.khEnd {
                 let xr = xc + (rows.ih0 + kh * g.dilationH) * g.inW * 16  // input column 0 of the row
                 let o = kh * kernel * 16
