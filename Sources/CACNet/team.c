@@ -188,7 +188,13 @@ acnet_support_team *acnet_support_team_create(int threads, acnet_support_team_fn
         free(team);
         return NULL;
     }
-    pthread_attr_setstacksize(&attr, 256 * 1024); /* the kernels need a few KiB */
+    /* Release kernels use under 16 KiB of stack (the largest frame, a row-tile driver, is
+     * ~14 KiB). Debug (-Onone) builds keep the locals of every inlined tile apart: the same
+     * driver takes ~130 KiB there, and a frame larger than the guard page can step over it
+     * into other memory instead of faulting. Address space is cheap (only touched pages are
+     * committed): 1 MiB of stack behind a 256 KiB guard. */
+    pthread_attr_setstacksize(&attr, 1024 * 1024);
+    pthread_attr_setguardsize(&attr, 256 * 1024);
     for (int w = 1; w < threads; w++) {
         worker_slot *slot = &team->workers[w - 1];
         slot->team = team;
