@@ -183,6 +183,46 @@ public struct ConvGeometry {
     @inlinable public var macs: Int { outC * outH * outW * inPerGroup * kernelH * kernelW }
 }
 
+/// A convolution the AVX-512 direct kernel computes in row tiles: 7 or 8 adjacent output
+/// pixels (a whole row 7 or 8 wide, half of 14 or 16, a quarter of 28) × 1–3 output blocks,
+/// with the taps on padding left out at compile time. It needs the blocked input layout, so
+/// the loader converts a plain model input with 16 or more channels for these layers.
+public struct RowTileKind: Equatable, Sendable {
+    /// Output width, kernel width, horizontal stride.
+    public var width: Int, kernel: Int, stride: Int
+
+    @inlinable public init(width: Int, kernel: Int, stride: Int) {
+        self.width = width; self.kernel = kernel; self.stride = stride
+    }
+
+    /// Pixels per tile: 7 for rows 7, 14 or 28 wide, 8 for 8 or 16.
+    @inlinable public var tile: Int { width % 7 == 0 ? 7 : 8 }
+    /// Most output blocks per tile (accumulators: blocks × tile ≤ 21).
+    @inlinable public var blocks: Int { tile == 7 ? 3 : 2 }
+    /// Input channels per pass, so that a pass's weights (`blocks` × chunk × kernel² × 64 B:
+    /// 27 KB for 3 blocks of 3x3, 26 KB for 2 of 5x5) stay in a 48 KB L1 across the rows.
+    @inlinable public var chunk: Int { kernel > 3 ? 8 : 16 }
+}
+
+extension ConvGeometry {
+    /// The row-tile kind of this convolution, if it has one: dilation 1 horizontally, left
+    /// padding kernel/2, input width = output width · stride, and (output width, kernel width,
+    /// stride) one of (7, 3, 1|2), (8, 3, 1), (8, 5, 1), (14, 3, 1|2), (16, 3, 1|2), (16, 5, 1),
+    /// (28, 3, 1|2): ResNet-18's stages after the first, ResNet-56's 16×16 and 8×8 layers, the
+    /// Fashion-MNIST net, Cifar-quick's second and third layers. Any kernel height, vertical
+    /// stride, dilation and padding.
+    @inlinable public var rowTileKind: RowTileKind? {
+        guard dilationW == 1, padLeft == kernelW / 2, inW == outW * strideW else { return nil }
+        switch (outW, kernelW, strideW) {
+        case (7, 3, 1), (7, 3, 2), (8, 3, 1), (8, 5, 1), (14, 3, 1), (14, 3, 2), (16, 3, 1), (16, 3, 2), (16, 5, 1),
+             (28, 3, 1), (28, 3, 2):
+            return RowTileKind(width: outW, kernel: kernelW, stride: strideW)
+        default:
+            return nil
+        }
+    }
+}
+
 /// Parameters of max/avg pooling (PyTorch semantics, including ceil mode).
 public struct PoolGeometry {
     public var c: Int, inH: Int, inW: Int, outH: Int, outW: Int

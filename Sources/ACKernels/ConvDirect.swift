@@ -57,9 +57,9 @@ enum ConvDirect {
         let owLo = kmin(g.outW, ceilDiv(g.padLeft, g.strideW))
         let hiNum = g.inW - 1 - span + g.padLeft
         let owHi = hiNum < 0 ? owLo : kmax(owLo, kmin(g.outW, hiNum / g.strideW + 1))
-        // 7- and 8-wide outputs of 3-wide kernels (ResNet-18's last stage, ResNet-56's 8×8
-        // layers): whole-row tiles with the clipped taps left out at compile time (`rowTile`).
-        let narrow = wideRegisterFile && x.blocked ? narrowRow(g) : nil
+        // Rows 7–28 wide of 3- and 5-wide kernels (`RowTileKind`): tiles of whole, half or
+        // quarter rows with the clipped taps left out at compile time (`rowTile`).
+        let narrow = wideRegisterFile && x.blocked ? g.rowTileKind : nil
         blockOffsets.withUnsafeBufferPointer { offsets in
             for n in 0..<batch {
                 let imageBase = n * g.outBlocks * g.outH
@@ -75,12 +75,11 @@ enum ConvDirect {
                     // Two blocks that read the same input channels (always, for groups = 1)
                     // share every broadcast input value: 12 accumulators per 8 loads.
                     if let narrow {
-                        // Up to 3 (7 wide) or 2 (8 wide) blocks per tile that read the same inputs.
-                        let most = narrow.width == 7 ? 3 : 2
-                        var count = 1
-                        while count < most && b + count < g.outBlocks && g.blockInputRange(b + count) == (cBegin, cCount) {
-                            count += 1
-                        }
+                        // Up to 3 (7-pixel tiles) or 2 blocks per tile that read the same inputs.
+                        var same = 1
+                        while b + same < g.outBlocks && g.blockInputRange(b + same) == (cBegin, cCount) { same += 1 }
+                        // 4 left of at most 3 per tile: 2 + 2 (14 accumulators each) beat 3 + 1 (7).
+                        let count = same == 4 && narrow.blocks == 3 ? 2 : kmin(same, narrow.blocks)
                         let (rowBegin, rowEnd) = WorkPart.rows(g.outH, base: imageBase + b * g.outH,
                                                                rowUnits: count, lo: lo, hi: hi)
                         if rowBegin < rowEnd {
@@ -637,140 +636,170 @@ enum ConvDirect {
         c.finish(g, y, r, p + g.outW, skip: skip)
     }
 
-    /// The narrow-row layer kinds `rowTile` computes: output width, kernel width, stride.
-    struct NarrowRow: Equatable {
-        var width: Int, kernel: Int, stride: Int
-    }
-
-    /// Whether `rowTile` computes this layer: dilation 1 horizontally, padding kernel/2 on the
-    /// left and input width = output width · stride, for 3-wide kernels at stride 1 or 2 into 7
-    /// columns (ResNet-18's last stage) and at stride 1 into 8 (ResNet-56's last stage). Any
-    /// kernel height, vertical stride, dilation and padding. (5x5 into 8 columns, Cifar-quick's
-    /// third layer, ran slower than the 4-block tiles: 0.047 against 0.043 ms.)
-    @inline(__always)
-    static func narrowRow(_ g: ConvGeometry) -> NarrowRow? {
-        let kind = NarrowRow(width: g.outW, kernel: g.kernelW, stride: g.strideW)
-        guard g.dilationW == 1, g.padLeft == g.kernelW / 2, g.inW == g.outW * g.strideW,
-              kind == NarrowRow(width: 7, kernel: 3, stride: 1) || kind == NarrowRow(width: 7, kernel: 3, stride: 2)
-                || kind == NarrowRow(width: 8, kernel: 3, stride: 1)
-        else { return nil }
-        return kind
-    }
-
     /// Output rows `mine` of 1–3 adjacent output blocks (`blocks`; `q`'s other entries are
-    /// ignored) of a `narrowRow` layer, one whole row per tile, over chunks of input channels
-    /// whose weights stay in L1 across the rows (16 channels × 3 blocks × 3x3: 27 KB); partial
-    /// sums wait in the output (stored and reloaded exactly, so the result equals one pass
-    /// over all channels, whatever the split of rows over threads).
+    /// ignored) of a `RowTileKind` layer, 1–4 tiles per row, over chunks of input channels
+    /// whose weights stay in L1 across the rows (`RowTileKind.chunk`); partial sums wait in the
+    /// output (stored and reloaded exactly, so the result equals one pass over all channels,
+    /// whatever the split of rows over threads).
     @inline(never)
     static func runNarrow(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
-                          rows mine: Range<Int>, kind: NarrowRow, blocks: Int)
+                          rows mine: Range<Int>, kind: RowTileKind, blocks: Int)
     {
         let kk = g.kernelH * g.kernelW
         var c0 = 0
         while c0 < cCount {
-            let n = kmin(narrowChunk, cCount - c0)
+            let n = kmin(kind.chunk, cCount - c0)
             var qc = q
             qc.w = (q.w.0 + c0 * kk * 16, q.w.1 + c0 * kk * 16, q.w.2 + c0 * kk * 16, q.w.3)
             let first = c0 == 0, last = c0 + n == cCount
-            // While this chunk runs, its rows fetch the next chunk's weights: row j (of the
-            // part's rows) prefetches lines [32j, 32j + 32) of each block's next-chunk weights
-            // (2 per input channel), 9 KB = 144 lines per block for 16 channels of 3x3.
-            for oh in mine {
-                let r = rows(g, oh)
-                qc.prefetchOffset = last ? -1 : (oh - mine.lowerBound) * 32 * 16
-                switch (kind.width, kind.kernel, kind.stride, blocks) {
-                case (7, 3, 1, 3):
-                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 1, blocks: 3, first: first, last: last)
-                case (7, 3, 1, 2):
-                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 1, blocks: 2, first: first, last: last)
-                case (7, 3, 1, _):
-                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 1, blocks: 1, first: first, last: last)
-                case (7, 3, _, 3):
-                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 2, blocks: 3, first: first, last: last)
-                case (7, 3, _, 2):
-                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 2, blocks: 2, first: first, last: last)
-                case (7, 3, _, _):
-                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 7, kernel: 3, stride: 2, blocks: 1, first: first, last: last)
-                case (_, _, _, 2):
-                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 8, kernel: 3, stride: 1, blocks: 2, first: first, last: last)
-                default:
-                    rowTile(g, xa, qc, cBegin + c0, n, r, oh, width: 8, kernel: 3, stride: 1, blocks: 1, first: first, last: last)
-                }
+            let c = cBegin + c0
+            switch (kind.width, kind.kernel, kind.stride) {
+            case (7, 3, 1): narrowRows(W7K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
+            case (7, 3, _): narrowRows(W7K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
+            case (8, 3, _): narrowRows(W8K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
+            case (8, _, _): narrowRows(W8K5S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
+            case (14, _, 1): narrowRows(W14K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
+            case (14, _, _): narrowRows(W14K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
+            case (16, 3, 1): narrowRows(W16K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
+            case (16, 3, _): narrowRows(W16K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
+            case (16, _, _): narrowRows(W16K5S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
+            case (_, _, 1): narrowRows(W28K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
+            default: narrowRows(W28K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
             }
             c0 += n
         }
     }
 
-    /// Input channels per pass of `runNarrow`.
-    static let narrowChunk = 16
+    /// One output row of a `RowTileKind` layer (`outW`, `kernel`, `stride`, `blocks`: literals)
+    /// as 1–4 `rowTile`s of `RowTileKind.tile` pixels; only the first prefetches.
+    @_transparent
+    static func rowTiles(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
+                         _ rows: Rows, _ oh: Int, outW: Int, kernel: Int, stride: Int, blocks: Int, first: Bool,
+                         last: Bool)
+    {
+        let tile = outW % 7 == 0 ? 7 : 8
+        var q = q
+        rowTile(g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: 0, count: tile, kernel: kernel, stride: stride,
+                blocks: blocks, first: first, last: last)
+        q.prefetchOffset = -1
+        if outW > tile {
+            rowTile(g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: tile, count: tile, kernel: kernel,
+                    stride: stride, blocks: blocks, first: first, last: last)
+        }
+        if outW > 2 * tile {
+            rowTile(g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: 2 * tile, count: tile, kernel: kernel,
+                    stride: stride, blocks: blocks, first: first, last: last)
+        }
+        if outW > 3 * tile {
+            rowTile(g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: 3 * tile, count: tile, kernel: kernel,
+                    stride: stride, blocks: blocks, first: first, last: last)
+        }
+    }
 
-    /// Up to eight accumulators: one output block along a narrow row.
+    /// One chunk of input channels over output rows `mine` of a `RowTileKind` layer given as a
+    /// type (`S`), so that each kind gets its own specialisation with literal geometry (and,
+    /// in debug builds, a stack frame of ~12 tiles rather than all kinds' ~60).
+    @inline(never)
+    static func narrowRows<S: RowShape>(_: S.Type, _ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
+                                        _ cBegin: Int, _ cCount: Int, rows mine: Range<Int>, blocks: Int, first: Bool,
+                                        last: Bool)
+    {
+        var q = q
+        for oh in mine {
+            let r = rows(g, oh)
+            // While this chunk runs, its rows fetch the next chunk's weights: row j (of the
+            // part's rows) prefetches lines [2nj, 2nj + 2n) of each block's next-chunk weights
+            // (n = cCount, 2 lines per input channel), 9 KB = 144 lines per block for 16
+            // channels of 3x3.
+            q.prefetchOffset = last ? -1 : (oh - mine.lowerBound) * cCount * 32
+            switch blocks {
+            case 3 where S.outW % 7 == 0:
+                rowTiles(g, xa, q, cBegin, cCount, r, oh, outW: S.outW, kernel: S.kernel, stride: S.stride, blocks: 3,
+                         first: first, last: last)
+            case 2:
+                rowTiles(g, xa, q, cBegin, cCount, r, oh, outW: S.outW, kernel: S.kernel, stride: S.stride, blocks: 2,
+                         first: first, last: last)
+            default:
+                rowTiles(g, xa, q, cBegin, cCount, r, oh, outW: S.outW, kernel: S.kernel, stride: S.stride, blocks: 1,
+                         first: first, last: last)
+            }
+        }
+    }
+
+    /// Up to eight accumulators: one output block over `count` (a literal, ≤ 8) adjacent
+    /// pixels of a row.
     struct RowAcc {
         var v0, v1, v2, v3, v4, v5, v6, v7: V16
         @inline(__always) init(_ b: V16) { (v0, v1, v2, v3, v4, v5, v6, v7) = (b, b, b, b, b, b, b, b) }
 
-        /// The partial sums stored at output pixel index `p`… (`store`); `width` (literal) of them.
-        @inline(__always) init(_ y: UnsafePointer<Float>, _ p: Int, width: Int) {
+        /// The partial sums stored at output pixel indices p… (`store`).
+        @inline(__always) init(_ y: UnsafePointer<Float>, _ p: Int, count: Int) {
             (v0, v1, v2, v3) = (load16(y + p * 16), load16(y + (p + 1) * 16), load16(y + (p + 2) * 16), load16(y + (p + 3) * 16))
-            (v4, v5, v6) = (load16(y + (p + 4) * 16), load16(y + (p + 5) * 16), load16(y + (p + 6) * 16))
-            v7 = width > 7 ? load16(y + (p + 7) * 16) : V16()
+            v4 = count > 4 ? load16(y + (p + 4) * 16) : V16()
+            v5 = count > 5 ? load16(y + (p + 5) * 16) : V16()
+            v6 = count > 6 ? load16(y + (p + 6) * 16) : V16()
+            v7 = count > 7 ? load16(y + (p + 7) * 16) : V16()
         }
 
-        /// Adds kernel column `kw`'s tap: pixel p reads input column p·stride + kw − kernel/2 of
-        /// the blocked input row `x`, whose width is width·stride; with literal arguments the
-        /// taps on the padding are left out at compile time.
-        @inline(__always) mutating func tap(_ x: UnsafePointer<Float>, _ w: V16, kw: Int, width: Int, kernel: Int,
-                                            stride: Int)
+        /// Adds kernel column `kw`'s tap: pixel `from` + j of the row reads input column
+        /// (from + j)·stride + kw − kernel/2 of the blocked input row `x` (column 0), whose
+        /// width is `inW`; with literal arguments the taps on the padding are left out at
+        /// compile time.
+        @inline(__always) mutating func tap(_ x: UnsafePointer<Float>, _ w: V16, kw: Int, from: Int, count: Int, inW: Int,
+                                            kernel: Int, stride: Int)
         {
-            let inW = width * stride, o = kw - kernel / 2
-            // Pixel p's column c = p·stride + o is in bounds when 0 ≤ c < inW.
-            if o >= 0 { v0 = v0.madd(x[o * 16], w) }
-            if stride + o >= 0 { v1 = v1.madd(x[(stride + o) * 16], w) }
-            v2 = v2.madd(x[(2 * stride + o) * 16], w)  // 2·stride ≥ kernel/2 for every `narrowRow` kind
-            v3 = v3.madd(x[(3 * stride + o) * 16], w)
-            v4 = v4.madd(x[(4 * stride + o) * 16], w)
-            if 5 * stride + o < inW { v5 = v5.madd(x[(5 * stride + o) * 16], w) }
-            if 6 * stride + o < inW { v6 = v6.madd(x[(6 * stride + o) * 16], w) }
-            if width > 7 && 7 * stride + o < inW { v7 = v7.madd(x[(7 * stride + o) * 16], w) }
+            let o = from * stride + kw - kernel / 2  // pixel j's column: j·stride + o
+            @inline(__always) func inside(_ j: Int) -> Bool { j < count && j * stride + o >= 0 && j * stride + o < inW }
+            if inside(0) { v0 = v0.madd(x[o * 16], w) }
+            if inside(1) { v1 = v1.madd(x[(stride + o) * 16], w) }
+            if inside(2) { v2 = v2.madd(x[(2 * stride + o) * 16], w) }
+            if inside(3) { v3 = v3.madd(x[(3 * stride + o) * 16], w) }
+            if inside(4) { v4 = v4.madd(x[(4 * stride + o) * 16], w) }
+            if inside(5) { v5 = v5.madd(x[(5 * stride + o) * 16], w) }
+            if inside(6) { v6 = v6.madd(x[(6 * stride + o) * 16], w) }
+            if inside(7) { v7 = v7.madd(x[(7 * stride + o) * 16], w) }
         }
 
         /// Stores the partial sums as they are (no residual, no activation).
-        @inline(__always) func store(_ y: UnsafeMutablePointer<Float>, _ p: Int, width: Int) {
+        @inline(__always) func store(_ y: UnsafeMutablePointer<Float>, _ p: Int, count: Int) {
             store16(y + p * 16, v0); store16(y + (p + 1) * 16, v1); store16(y + (p + 2) * 16, v2)
-            store16(y + (p + 3) * 16, v3); store16(y + (p + 4) * 16, v4); store16(y + (p + 5) * 16, v5)
-            store16(y + (p + 6) * 16, v6)
-            if width > 7 { store16(y + (p + 7) * 16, v7) }
+            store16(y + (p + 3) * 16, v3)
+            if count > 4 { store16(y + (p + 4) * 16, v4) }
+            if count > 5 { store16(y + (p + 5) * 16, v5) }
+            if count > 6 { store16(y + (p + 6) * 16, v6) }
+            if count > 7 { store16(y + (p + 7) * 16, v7) }
         }
 
         @inline(__always) func finish(_ g: ConvGeometry, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
-                                      _ p: Int, width: Int)
+                                      _ p: Int, count: Int)
         {
             ConvDirect.finish(v0, g, y, r, p); ConvDirect.finish(v1, g, y, r, p + 1)
             ConvDirect.finish(v2, g, y, r, p + 2); ConvDirect.finish(v3, g, y, r, p + 3)
-            ConvDirect.finish(v4, g, y, r, p + 4); ConvDirect.finish(v5, g, y, r, p + 5)
-            ConvDirect.finish(v6, g, y, r, p + 6)
-            if width > 7 { ConvDirect.finish(v7, g, y, r, p + 7) }
+            if count > 4 { ConvDirect.finish(v4, g, y, r, p + 4) }
+            if count > 5 { ConvDirect.finish(v5, g, y, r, p + 5) }
+            if count > 6 { ConvDirect.finish(v6, g, y, r, p + 6) }
+            if count > 7 { ConvDirect.finish(v7, g, y, r, p + 7) }
         }
     }
 
-    /// One whole output row (`width` 7 or 8 pixels) of 1–3 blocks (`blocks`): up to 21 or 16
-    /// accumulators; per kernel row, each block's weight vector per kernel column feeds the
-    /// row's in-bounds taps only: no FMA lands on padding, where the 6-pixel quad tiles
-    /// computed 6 lanes for 5 interior pixels of a 7-wide row and ran the edge columns and
-    /// corners separately (512→512 @7×7 in ResNet-18 ran at ~0.55 of the FMA peak). Partial
-    /// sums start from the bias (`first`) or the output, and end in `finish` (`last`) or are
-    /// stored as they are. Sums run over channels, kernel rows, kernel columns, as in every tile.
+    /// Pixels [from, from + count) of an output row `outW` wide (all literals; count 4–8) of
+    /// 1–3 blocks (`blocks`): up to 21 or 16 accumulators; per kernel row, each block's weight
+    /// vector per kernel column feeds the tile's in-bounds taps only: no FMA lands on padding,
+    /// where the 6-pixel quad tiles computed 6 lanes for 5 interior pixels of a 7-wide row and
+    /// ran the edge columns and corners separately (512→512 @7×7 in ResNet-18 ran at ~0.55 of
+    /// the FMA peak). Partial sums start from the bias (`first`) or the output, and end in
+    /// `finish` (`last`) or are stored as they are. Sums run over channels, kernel rows,
+    /// kernel columns, as in every tile.
     @_transparent  // inlined with literal geometry and block count (see `rowPairTile8`)
     static func rowTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
-                        _ rows: Rows, _ oh: Int, width: Int, kernel: Int, stride: Int, blocks: Int, first: Bool,
-                        last: Bool)
+                        _ rows: Rows, _ oh: Int, outW: Int, from: Int, count: Int, kernel: Int, stride: Int,
+                        blocks: Int, first: Bool, last: Bool)
     {
-        let p = oh * width
+        let p = oh * outW + from, inW = outW * stride
         let y1 = q.y + q.blockStride, y2 = q.y + 2 * q.blockStride
-        var a = first ? RowAcc(q.bias.0) : RowAcc(q.y, p, width: width)
-        var b = first || blocks < 2 ? RowAcc(q.bias.1) : RowAcc(y1, p, width: width)
-        var c = first || blocks < 3 ? RowAcc(q.bias.2) : RowAcc(y2, p, width: width)
+        var a = first ? RowAcc(q.bias.0) : RowAcc(q.y, p, count: count)
+        var b = first || blocks < 2 ? RowAcc(q.bias.1) : RowAcc(y1, p, count: count)
+        var c = first || blocks < 3 ? RowAcc(q.bias.2) : RowAcc(y2, p, count: count)
         let kk = g.kernelH * kernel
         // The next chunk's weights follow this chunk's cCount channels in each block (see
         // runNarrow): 2 lines of this row's slice per input channel.
@@ -786,24 +815,50 @@ enum ConvDirect {
                 if blocks > 2 { acnet_prefetch(q.w.2 + pfBase + ci * 32); acnet_prefetch(q.w.2 + pfBase + ci * 32 + 16) }
             }
             for kh in rows.khBegin..<rows.khEnd {
-                let xr = xc + (rows.ih0 + kh * g.dilationH) * g.inW * 16  // input column 0 of the row
+                let xr = xc + (rows.ih0 + kh * g.dilationH) * inW * 16  // input column 0 of the row
                 let o = kh * kernel * 16
-                for kw in 0..<kernel {
-                    a.tap(xr, load16(w0 + o + kw * 16), kw: kw, width: width, kernel: kernel, stride: stride)
-                    if blocks > 1 { b.tap(xr, load16(w1 + o + kw * 16), kw: kw, width: width, kernel: kernel, stride: stride) }
-                    if blocks > 2 { c.tap(xr, load16(w2 + o + kw * 16), kw: kw, width: width, kernel: kernel, stride: stride) }
+                // Unrolled by hand: a `for kw` loop stayed a run-time loop, with a branch per
+                // tap, in the right-hand 5x5 tile (0.079 ms against 0.077 for the pair tiles).
+                let w = (w0 + o, w1 + o, w2 + o)
+                rowColumn(&a, &b, &c, xr, w, kw: 0, from: from, count: count, inW: inW, kernel: kernel, stride: stride,
+                          blocks: blocks)
+                rowColumn(&a, &b, &c, xr, w, kw: 1, from: from, count: count, inW: inW, kernel: kernel, stride: stride,
+                          blocks: blocks)
+                rowColumn(&a, &b, &c, xr, w, kw: 2, from: from, count: count, inW: inW, kernel: kernel, stride: stride,
+                          blocks: blocks)
+                if kernel > 3 {
+                    rowColumn(&a, &b, &c, xr, w, kw: 3, from: from, count: count, inW: inW, kernel: kernel,
+                              stride: stride, blocks: blocks)
+                    rowColumn(&a, &b, &c, xr, w, kw: 4, from: from, count: count, inW: inW, kernel: kernel,
+                              stride: stride, blocks: blocks)
                 }
             }
         }
         guard last else {
-            a.store(q.y, p, width: width)
-            if blocks > 1 { b.store(y1, p, width: width) }
-            if blocks > 2 { c.store(y2, p, width: width) }
+            a.store(q.y, p, count: count)
+            if blocks > 1 { b.store(y1, p, count: count) }
+            if blocks > 2 { c.store(y2, p, count: count) }
             return
         }
-        a.finish(g, q.y, q.r, p, width: width)
-        if blocks > 1 { b.finish(g, y1, q.r.map { $0 + q.blockStride }, p, width: width) }
-        if blocks > 2 { c.finish(g, y2, q.r.map { $0 + 2 * q.blockStride }, p, width: width) }
+        a.finish(g, q.y, q.r, p, count: count)
+        if blocks > 1 { b.finish(g, y1, q.r.map { $0 + q.blockStride }, p, count: count) }
+        if blocks > 2 { c.finish(g, y2, q.r.map { $0 + 2 * q.blockStride }, p, count: count) }
+    }
+
+    /// Kernel column `kw` of one kernel row for `rowTile`'s 1–3 blocks (`w`: the kernel row's
+    /// weights in each block).
+    @_transparent
+    static func rowColumn(_ a: inout RowAcc, _ b: inout RowAcc, _ c: inout RowAcc, _ xr: UnsafePointer<Float>,
+                          _ w: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>), kw: Int, from: Int,
+                          count: Int, inW: Int, kernel: Int, stride: Int, blocks: Int)
+    {
+        a.tap(xr, load16(w.0 + kw * 16), kw: kw, from: from, count: count, inW: inW, kernel: kernel, stride: stride)
+        if blocks > 1 {
+            b.tap(xr, load16(w.1 + kw * 16), kw: kw, from: from, count: count, inW: inW, kernel: kernel, stride: stride)
+        }
+        if blocks > 2 {
+            c.tap(xr, load16(w.2 + kw * 16), kw: kw, from: from, count: count, inW: inW, kernel: kernel, stride: stride)
+        }
     }
 
     /// Weights, biases, outputs and residuals of two adjacent output blocks.
@@ -1152,3 +1207,17 @@ struct TwoRanges: Sequence, IteratorProtocol {
     }
     @inline(__always) mutating func next() -> Int? { first.next() ?? second.next() }
 }
+
+/// A `RowTileKind` (output width, kernel width, stride) as a type, for `narrowRows`.
+protocol RowShape { static var outW: Int { get }; static var kernel: Int { get }; static var stride: Int { get } }
+enum W7K3S1: RowShape { static var outW: Int { 7 }; static var kernel: Int { 3 }; static var stride: Int { 1 } }
+enum W7K3S2: RowShape { static var outW: Int { 7 }; static var kernel: Int { 3 }; static var stride: Int { 2 } }
+enum W8K3S1: RowShape { static var outW: Int { 8 }; static var kernel: Int { 3 }; static var stride: Int { 1 } }
+enum W8K5S1: RowShape { static var outW: Int { 8 }; static var kernel: Int { 5 }; static var stride: Int { 1 } }
+enum W14K3S1: RowShape { static var outW: Int { 14 }; static var kernel: Int { 3 }; static var stride: Int { 1 } }
+enum W14K3S2: RowShape { static var outW: Int { 14 }; static var kernel: Int { 3 }; static var stride: Int { 2 } }
+enum W16K3S1: RowShape { static var outW: Int { 16 }; static var kernel: Int { 3 }; static var stride: Int { 1 } }
+enum W16K3S2: RowShape { static var outW: Int { 16 }; static var kernel: Int { 3 }; static var stride: Int { 2 } }
+enum W16K5S1: RowShape { static var outW: Int { 16 }; static var kernel: Int { 5 }; static var stride: Int { 1 } }
+enum W28K3S1: RowShape { static var outW: Int { 28 }; static var kernel: Int { 3 }; static var stride: Int { 1 } }
+enum W28K3S2: RowShape { static var outW: Int { 28 }; static var kernel: Int { 3 }; static var stride: Int { 2 } }

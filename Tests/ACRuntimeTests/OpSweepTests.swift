@@ -72,8 +72,9 @@ struct OpSweepTests {
         }
         // 7- and 8-wide outputs from blocked input run whole-row tiles of 1–3 blocks over chunks
         // of 16 input channels (`runNarrow`): 1, 3, 5 and 6 blocks, 1–3 chunks (33 = 16 + 16 + 1),
-        // stride 1 (7 columns) and 2 (14 columns), 2 groups, residual; and plain input (the
-        // other tiles) for comparison. Then 8 wide: 1–3 blocks (pairs + single), a 5x3 kernel.
+        // stride 1 (7 columns) and 2 (14 columns), 2 groups, residual; and a plain model input
+        // of 33 channels (converted to blocked by the loader). Then 8 wide: 1–3 blocks (pairs +
+        // single), a 5x3 kernel.
         for (c, o, h, w, s, g, res, blocked) in [(33, 48, 7, 7, 1, 1, true, true), (20, 80, 5, 7, 1, 1, false, true),
                                                  (16, 16, 9, 7, 1, 1, true, true), (32, 96, 14, 14, 2, 2, true, true),
                                                  (7, 40, 13, 14, 2, 1, false, true), (33, 48, 7, 7, 1, 1, true, false)] {
@@ -84,6 +85,23 @@ struct OpSweepTests {
                                        (20, 16, 9, (5, 3), (2, 1, 2, 1), true)] {
             cases.append(ConvCase(c: c, o: o, h: h, w: 8, k: k, stride: (1, 1), pad: pad, dilation: (1, 1),
                                   groups: 1, act: .relu, residual: res, batch: 2, blocked: true))
+        }
+        // Rows of 14, 16 and 28 run 2–4 tiles of 7 or 8 pixels (`RowTileKind`), each clipping
+        // only the padding on its own side: 3x3 at stride 1 and 2 (from 28, 32 and 56 columns),
+        // 5x5 and 3x5 into 16 and 8 columns over 8-channel chunks (17 = 8 + 8 + 1), block counts
+        // that split 3 + 2, 2 + 2 and 2 + 1, 2 groups, residual, and a plain model input of 20
+        // channels (converted to blocked by the loader).
+        for (c, o, h, w, k, s, pad, g, res) in [
+            (20, 80, 9, 14, (3, 3), 1, (1, 1, 1, 1), 1, true), (48, 64, 6, 14, (3, 3), 1, (1, 1, 1, 1), 1, false),
+            (16, 48, 11, 28, (3, 3), 2, (1, 1, 1, 1), 1, true), (33, 48, 10, 16, (3, 3), 1, (1, 1, 1, 1), 1, true),
+            (16, 32, 9, 32, (3, 3), 2, (1, 1, 0, 0), 1, false), (32, 64, 7, 16, (3, 3), 1, (1, 1, 1, 1), 2, true),
+            (17, 32, 12, 16, (5, 5), 1, (2, 2, 2, 2), 1, true), (20, 48, 8, 8, (5, 5), 1, (2, 2, 2, 2), 1, false),
+            (16, 16, 7, 16, (3, 5), 1, (1, 2, 1, 2), 1, false), (16, 32, 5, 28, (3, 3), 1, (1, 1, 1, 1), 1, true),
+            (16, 64, 7, 56, (3, 3), 2, (1, 1, 1, 1), 1, false), (33, 32, 6, 28, (3, 3), 1, (1, 1, 1, 1), 1, false),
+            (33, 48, 9, 56, (3, 3), 2, (1, 1, 1, 1), 1, true), (20, 48, 3, 14, (3, 3), 1, (1, 1, 1, 1), 1, false),
+        ] {
+            cases.append(ConvCase(c: c, o: o, h: h, w: w, k: k, stride: (s, s), pad: pad, dilation: (1, 1),
+                                  groups: g, act: .relu, residual: res, batch: 2, blocked: c != 20 || o != 80 && o != 48))
         }
         return cases
     }()

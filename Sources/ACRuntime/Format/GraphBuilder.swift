@@ -366,7 +366,10 @@ struct GraphBuilder {
         let w = try constant(op, op.weight, "weight", count: total, packing: .oc16)
         let b = try constant(op, op.bias, "bias", count: g.outBlocks * 16, packing: .plain)
         guard op.winogradWeight != nil else {
-            steps.append(.conv(g, input: slotOfTensor[op.inputs[0]], output: slotOfTensor[op.output], residual: residual,
+            // Row-tiled layers read blocked input only; the first-layer tiles (1–3 channels)
+            // read the plain model input in place.
+            let input = g.rowTileKind != nil && x.c >= 16 ? blockedSlot(op.inputs[0]) : slotOfTensor[op.inputs[0]]
+            steps.append(.conv(g, input: input, output: slotOfTensor[op.output], residual: residual,
                                weights: w, bias: b, blockOffsets: offsets))
             record(op, macs: g.macs, kernel: "conv.oc16.direct")
             return
