@@ -17,12 +17,13 @@ internal import CACNet
 /// - 4 blocks × 6 pixels (`runQuad`), 2 blocks × 12 pixels (`runPair`) along a row;
 /// - a single block: 8 pixels × 2 rows for 3x3 stride-1 kernels (`rowPairTiles`), 8 pixels
 ///   otherwise (`runSingle`);
-/// - 7- and 8-wide outputs of 3-wide kernels: whole rows of up to 3 blocks, over chunks of
-///   16 input channels (`runNarrow`);
+/// - rows 7, 8, 14, 16 or 28 wide of 3- or 5-wide kernels (`RowTileKind`): 7 or 8 pixels of
+///   up to 3 blocks, 1–4 tiles per row, over chunks of 16 (3x3) or 8 (5x5) input channels
+///   (`runNarrow`);
 /// - edge columns run as tiles down the rows, corners and leftovers pixel by pixel.
 /// AVX2 and NEON builds run single blocks in 4-pixel tiles. Taps that fall on padding are
 /// skipped, never read: rows by clipping the kernel-row range, columns by the edge-column
-/// tiles' clipped column range (or, in whole-row tiles, at compile time).
+/// tiles' clipped column range (or, in row tiles, at compile time).
 ///
 /// Complexity: N · O · OH · OW · (C/groups) · KH · KW multiply-accumulates (plus at most
 /// 15/16 extra for partially filled blocks and block-diagonal group padding).
@@ -299,7 +300,7 @@ enum ConvDirect {
         var r: UnsafePointer<Float>?
         /// Elements between consecutive output blocks (OH·OW·16).
         var blockStride: Int
-        /// `runNarrow` only: where this row's slice of the next chunk's weights starts, in
+        /// Row tiles only: where this row's slice of the next chunk's weights starts, in
         /// elements from the next chunk's first weight of each block; −1: no next chunk.
         var prefetchOffset = -1
     }
