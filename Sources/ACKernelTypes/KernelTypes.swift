@@ -199,9 +199,6 @@ public struct RowTileKind: Equatable, Sendable {
     @inlinable public var tile: Int { width % 7 == 0 ? 7 : 8 }
     /// Most output blocks per tile (accumulators: blocks × tile ≤ 21).
     @inlinable public var blocks: Int { tile == 7 ? 3 : 2 }
-    /// Input channels per pass, so that a pass's weights (`blocks` × chunk × kernel² × 64 B:
-    /// 27 KB for 3 blocks of 3x3, 26 KB for 2 of 5x5) stay in a 48 KB L1 across the rows.
-    @inlinable public var chunk: Int { kernel > 3 ? 8 : 16 }
 }
 
 extension ConvGeometry {

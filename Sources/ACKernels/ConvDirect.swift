@@ -42,7 +42,7 @@ enum ConvDirect {
     #endif
 
     /// Computes `part` of the output: the work units (image, output block, output row) of
-    /// `WorkPart`, with a group of 4 or 2 blocks that share a tile (AVX-512) counted as 4 or 2
+    /// `WorkPart`, with a group of 1–4 blocks that share a tile (AVX-512) counted as that many
     /// units per row. Each part runs the groups and rows it owns with the same tiles as a
     /// one-part run, and edge-column tiles (which run down the rows) belong to the part owning
     /// their first row, so the output is bit-identical for any split.
@@ -639,7 +639,7 @@ enum ConvDirect {
 
     /// Output rows `mine` of 1–3 adjacent output blocks (`blocks`; `q`'s other entries are
     /// ignored) of a `RowTileKind` layer, 1–4 tiles per row, over chunks of input channels
-    /// whose weights stay in L1 across the rows (`RowTileKind.chunk`); partial sums wait in the
+    /// whose weights stay in L1 across the rows (≤ 16 channels, ~27 KB); partial sums wait in the
     /// output (stored and reloaded exactly, so the result equals one pass over all channels,
     /// whatever the split of rows over threads).
     @inline(never)
@@ -647,12 +647,17 @@ enum ConvDirect {
                           rows mine: Range<Int>, kind: RowTileKind, blocks: Int)
     {
         let kk = g.kernelH * g.kernelW
+        // A pass's weights (`kind.blocks` × chunk × KH·KW × 64 B) stay within ~27 KB of the
+        // 48 KB L1: 16 channels of 3x3 for 3 blocks, 8 of 5x5 for 2.
+        let chunk = kmax(1, kmin(16, 27 * 1024 / (kind.blocks * kk * 64)))
         var c0 = 0
         while c0 < cCount {
-            let n = kmin(kind.chunk, cCount - c0)
+            let n = kmin(chunk, cCount - c0)
             var qc = q
             qc.w = (q.w.0 + c0 * kk * 16, q.w.1 + c0 * kk * 16, q.w.2 + c0 * kk * 16, q.w.3)
             let first = c0 == 0, last = c0 + n == cCount
+            // Prefetch only within the next chunk's weights (elements per block).
+            qc.prefetchOffset = kmin(chunk, cCount - c0 - n) * kk * 16
             let c = cBegin + c0
             switch (kind.width, kind.kernel, kind.stride) {
             case (7, 3, 1): narrowRows(W7K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
@@ -705,14 +710,18 @@ enum ConvDirect {
                                         _ cBegin: Int, _ cCount: Int, rows mine: Range<Int>, blocks: Int, first: Bool,
                                         last: Bool)
     {
+        assert(S.outW == g.outW && S.kernel == g.kernelW && S.stride == g.strideW, "row shape \(S.self) for \(g)")
+        assert(blocks >= 1 && blocks <= (S.outW % 7 == 0 ? 3 : 2))
         var q = q
+        let nextElements = q.prefetchOffset  // the next chunk's weights per block (0: none)
         for oh in mine {
             let r = rows(g, oh)
             // While this chunk runs, its rows fetch the next chunk's weights: row j (of the
             // part's rows) prefetches lines [2nj, 2nj + 2n) of each block's next-chunk weights
             // (n = cCount, 2 lines per input channel), 9 KB = 144 lines per block for 16
-            // channels of 3x3.
-            q.prefetchOffset = last ? -1 : (oh - mine.lowerBound) * cCount * 32
+            // channels of 3x3; rows past the next chunk's end prefetch nothing.
+            let offset = (oh - mine.lowerBound) * cCount * 32
+            q.prefetchOffset = offset < nextElements ? offset : -1
             switch blocks {
             case 3 where S.outW % 7 == 0:
                 rowTiles(g, xa, q, cBegin, cCount, r, oh, outW: S.outW, kernel: S.kernel, stride: S.stride, blocks: 3,
@@ -783,7 +792,7 @@ enum ConvDirect {
         }
     }
 
-    /// Pixels [from, from + count) of an output row `outW` wide (all literals; count 4–8) of
+    /// Pixels [from, from + count) of an output row `outW` wide (all literals; count 7 or 8) of
     /// 1–3 blocks (`blocks`): up to 21 or 16 accumulators; per kernel row, each block's weight
     /// vector per kernel column feeds the tile's in-bounds taps only: no FMA lands on padding,
     /// where the 6-pixel quad tiles computed 6 lanes for 5 interior pixels of a 7-wide row and
@@ -803,7 +812,7 @@ enum ConvDirect {
         var c = first || blocks < 3 ? RowAcc(q.bias.2) : RowAcc(y2, p, count: count)
         let kk = g.kernelH * kernel
         // The next chunk's weights follow this chunk's cCount channels in each block (see
-        // runNarrow): 2 lines of this row's slice per input channel.
+        // narrowRows): 2 lines of this row's slice per input channel.
         let pfOn = q.prefetchOffset >= 0
         let pfBase = cCount * kk * 16 + q.prefetchOffset
         for ci in 0..<cCount {
@@ -818,6 +827,7 @@ enum ConvDirect {
             for kh in rows.khBegin..<rows.khEnd {
                 let xr = xc + (rows.ih0 + kh * g.dilationH) * inW * 16  // input column 0 of the row
                 let o = kh * kernel * 16
+                assert(kernel == 3 || kernel == 5, "row tiles unroll 3 or 5 kernel columns")
                 // Unrolled by hand: a `for kw` loop stayed a run-time loop, with a branch per
                 // tap, in the right-hand 5x5 tile (0.079 ms against 0.077 for the pair tiles).
                 let w = (w0 + o, w1 + o, w2 + o)

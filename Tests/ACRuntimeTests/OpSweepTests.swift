@@ -18,7 +18,7 @@ struct OpSweepTests {
 
     static let channelChoices = [1, 3, 5, 9, 13, 16, 17, 33]
 
-    /// A seeded sweep of 160 convolution cases (plus 25 wide, tall, two-row, 7- and 8-wide layers) over channels {1,3,5,9,13,16,17,33}, widths not
+    /// A seeded sweep of 160 convolution cases (plus 46 wide, tall, two-row and row-tile layers) over channels {1,3,5,9,13,16,17,33}, widths not
     /// a multiple of the 6-pixel register block, stride 1/2, padding 0...K (asymmetric too),
     /// dilation 1/2, groups 1, 2 and C (depthwise), every epilogue, batch 1 and 2 — not the
     /// full cross-product.
@@ -102,6 +102,23 @@ struct OpSweepTests {
         ] {
             cases.append(ConvCase(c: c, o: o, h: h, w: w, k: k, stride: (s, s), pad: pad, dilation: (1, 1),
                                   groups: g, act: .relu, residual: res, batch: 2, blocked: c != 20 || o != 80 && o != 48))
+        }
+        // Row tiles with the rest of the geometry free: vertical stride and dilation ≠ the
+        // horizontal ones, top/bottom padding 0 and 2, single blocks on the 14- and 28-wide
+        // kinds, a partly filled last block (o 40), 7 blocks (3 + 2 + 2), 16-wide stride 2 over
+        // 3 chunks with residual, 5x5 into 8 columns with residual, 2 groups whose blocks read
+        // different input ranges, no activation and relu6.
+        for (c, o, h, w, k, s, pad, d, g, act, res) in [
+            (20, 40, 11, 16, (3, 3), (2, 1), (2, 1, 0, 1), (2, 1), 1, Activation.relu6, true),
+            (17, 16, 9, 14, (3, 3), (1, 1), (0, 1, 2, 1), (1, 1), 1, .none, false),
+            (16, 16, 6, 56, (3, 3), (1, 2), (1, 1, 1, 1), (1, 1), 1, .relu, true),
+            (40, 32, 8, 32, (3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1, .none, true),
+            (16, 112, 4, 7, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, .relu6, false),
+            (24, 32, 8, 8, (5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 1, .relu, true),
+            (32, 40, 6, 16, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 2, .relu, true),
+        ] {
+            cases.append(ConvCase(c: c, o: o, h: h, w: w, k: k, stride: s, pad: pad, dilation: d,
+                                  groups: g, act: act, residual: res, batch: 2, blocked: true))
         }
         return cases
     }()

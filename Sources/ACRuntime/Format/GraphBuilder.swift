@@ -366,8 +366,9 @@ struct GraphBuilder {
         let w = try constant(op, op.weight, "weight", count: total, packing: .oc16)
         let b = try constant(op, op.bias, "bias", count: g.outBlocks * 16, packing: .plain)
         guard op.winogradWeight != nil else {
-            // Row-tiled layers read blocked input only; the first-layer tiles (1–3 channels)
-            // read the plain model input in place.
+            // Row-tiled layers (`RowTileKind`, AVX-512) read blocked input only, so a plain
+            // model input of 16 or more channels is converted for them; narrower inputs (image
+            // layers of 1–3 channels) are read in place by the tiles for plain input.
             let input = g.rowTileKind != nil && x.c >= 16 ? blockedSlot(op.inputs[0]) : slotOfTensor[op.inputs[0]]
             steps.append(.conv(g, input: input, output: slotOfTensor[op.output], residual: residual,
                                weights: w, bias: b, blockOffsets: offsets))
