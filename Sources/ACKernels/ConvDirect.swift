@@ -656,21 +656,22 @@ enum ConvDirect {
             var qc = q
             qc.w = (q.w.0 + c0 * kk * 16, q.w.1 + c0 * kk * 16, q.w.2 + c0 * kk * 16, q.w.3)
             let first = c0 == 0, last = c0 + n == cCount
-            // Prefetch only within the next chunk's weights (elements per block).
-            qc.prefetchOffset = kmin(chunk, cCount - c0 - n) * kk * 16
+            let next = kmin(chunk, cCount - c0 - n) * kk * 16  // the next chunk's weights per block
             let c = cBegin + c0
+            // One case per `ConvGeometry.rowTileKind` kind, matched exactly.
             switch (kind.width, kind.kernel, kind.stride) {
-            case (7, 3, 1): narrowRows(W7K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
-            case (7, 3, _): narrowRows(W7K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
-            case (8, 3, _): narrowRows(W8K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
-            case (8, _, _): narrowRows(W8K5S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
-            case (14, _, 1): narrowRows(W14K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
-            case (14, _, _): narrowRows(W14K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
-            case (16, 3, 1): narrowRows(W16K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
-            case (16, 3, _): narrowRows(W16K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
-            case (16, _, _): narrowRows(W16K5S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
-            case (_, _, 1): narrowRows(W28K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
-            default: narrowRows(W28K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, first: first, last: last)
+            case (7, 3, 1): narrowRows(W7K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (7, 3, 2): narrowRows(W7K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (8, 3, 1): narrowRows(W8K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (8, 5, 1): narrowRows(W8K5S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (14, 3, 1): narrowRows(W14K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (14, 3, 2): narrowRows(W14K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (16, 3, 1): narrowRows(W16K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (16, 3, 2): narrowRows(W16K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (16, 5, 1): narrowRows(W16K5S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (28, 3, 1): narrowRows(W28K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (28, 3, 2): narrowRows(W28K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            default: preconditionFailure("no row shape for \(kind)")
             }
             c0 += n
         }
@@ -683,7 +684,7 @@ enum ConvDirect {
                          _ rows: Rows, _ oh: Int, outW: Int, kernel: Int, stride: Int, blocks: Int, first: Bool,
                          last: Bool)
     {
-        let tile = outW % 7 == 0 ? 7 : 8
+        let tile = RowTileKind(width: outW, kernel: kernel, stride: stride).tile
         var q = q
         rowTile(g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: 0, count: tile, kernel: kernel, stride: stride,
                 blocks: blocks, first: first, last: last)
@@ -704,16 +705,17 @@ enum ConvDirect {
 
     /// One chunk of input channels over output rows `mine` of a `RowTileKind` layer given as a
     /// type (`S`), so that each kind gets its own specialisation with literal geometry (and,
-    /// in debug builds, a stack frame of ~12 tiles rather than all kinds' ~60).
+    /// in debug builds, a stack frame of ~12 tiles rather than all kinds' ~60). `next`: the
+    /// next chunk's weight elements per block (0 after the last chunk), the prefetch bound.
     @inline(never)
     static func narrowRows<S: RowShape>(_: S.Type, _ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
-                                        _ cBegin: Int, _ cCount: Int, rows mine: Range<Int>, blocks: Int, first: Bool,
-                                        last: Bool)
+                                        _ cBegin: Int, _ cCount: Int, rows mine: Range<Int>, blocks: Int, next: Int,
+                                        first: Bool, last: Bool)
     {
+        let kind = RowTileKind(width: S.outW, kernel: S.kernel, stride: S.stride)
         assert(S.outW == g.outW && S.kernel == g.kernelW && S.stride == g.strideW, "row shape \(S.self) for \(g)")
-        assert(blocks >= 1 && blocks <= (S.outW % 7 == 0 ? 3 : 2))
+        assert(blocks >= 1 && blocks <= kind.blocks)
         var q = q
-        let nextElements = q.prefetchOffset  // the next chunk's weights per block (0: none)
         for oh in mine {
             let r = rows(g, oh)
             // While this chunk runs, its rows fetch the next chunk's weights: row j (of the
@@ -721,9 +723,9 @@ enum ConvDirect {
             // (n = cCount, 2 lines per input channel), 9 KB = 144 lines per block for 16
             // channels of 3x3; rows past the next chunk's end prefetch nothing.
             let offset = (oh - mine.lowerBound) * cCount * 32
-            q.prefetchOffset = offset < nextElements ? offset : -1
+            q.prefetchOffset = offset < next ? offset : -1
             switch blocks {
-            case 3 where S.outW % 7 == 0:
+            case 3 where kind.blocks == 3:
                 rowTiles(g, xa, q, cBegin, cCount, r, oh, outW: S.outW, kernel: S.kernel, stride: S.stride, blocks: 3,
                          first: first, last: last)
             case 2:
