@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 //
 // ACNet for Swift: train Asymmetric Convolution Networks on the CPU, fuse them, and run the
 // fused models with an allocation-free runtime (Swift API and C ABI).

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Embedded Swift check of ACRuntime (DESIGN §5): the runtime's sources compile in Embedded mode
-# for x86_64 Linux and for bare-metal armv7em-none-none-eabi, and the x86_64 Embedded build,
-# linked into a small C program (Tests/Embedded), loads an in-memory model and produces output
-# bit-identical to the normal build's libacnet.
+# Embedded Swift check of ACRuntime: the runtime's sources compile in Embedded mode for x86_64
+# Linux and for bare-metal armv7em-none-none-eabi, and the x86_64 Embedded build, linked into a
+# small C program (Tests/Embedded), loads an in-memory model and produces output bit-identical
+# to the normal build's libacnet. The x86_64 build carries the kernels of the host's best ISA
+# (AVX-512, AVX2+FMA or baseline, read from /proc/cpuinfo as KernelISA.best reads cpuid), so it
+# runs on any x86-64 and compares against the ISA libacnet picks on the same CPU.
 #
 #   scripts/embedded_check.sh PREFIX MODEL.acnb INPUT_COUNT OUTPUT_COUNT
 #
@@ -30,8 +32,19 @@ embedded=(swiftc -enable-experimental-feature Embedded -wmo -parse-as-library -m
           -D ACNET_SINGLE_MODULE)
 check "Embedded Swift, armv7em-none-none-eabi" "${embedded[@]}" -target armv7em-none-none-eabi -emit-object \
     -o "$out/ACRuntime-armv7em.o" $sources
-check "Embedded Swift, x86_64 Linux (+ C entry point)" "${embedded[@]}" -target x86_64-unknown-linux-gnu \
-    -Xcc -march=skylake-avx512 -target-cpu skylake-avx512 -D ACNET_ISA_AVX512 -D ACNET_ISA_FMA -emit-object -o "$out/ACRuntime-x86_64.o" \
+# The host's best kernel ISA, with the flags Package.swift gives that ISA's kernel module.
+flags=" $(sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo | head -1) "
+if [[ $flags == *" avx512f "* && $flags == *" avx512cd "* && $flags == *" avx512bw "* && $flags == *" avx512vl "* && $flags == *" avx512dq "* ]]; then
+    isa=avx512; isa_flags=(-Xcc -march=skylake-avx512 -target-cpu skylake-avx512 -D ACNET_ISA_AVX512 -D ACNET_ISA_FMA)
+elif [[ $flags == *" avx2 "* && $flags == *" fma "* ]]; then
+    isa=avx2; isa_flags=(-Xcc -march=haswell -target-cpu haswell -D ACNET_ISA_AVX2 -D ACNET_ISA_FMA)
+else
+    isa=baseline; isa_flags=(-D ACNET_ISA_BASELINE)
+fi
+echo "x86_64 Embedded build: kernel ISA $isa (the best this CPU has)"
+# shellcheck disable=SC2086
+check "Embedded Swift, x86_64 Linux, $isa kernels (+ C entry point)" "${embedded[@]}" -target x86_64-unknown-linux-gnu \
+    "${isa_flags[@]}" -emit-object -o "$out/ACRuntime-x86_64.o" \
     $sources "$root/Tests/Embedded/EmbeddedEntry.swift"
 check "link the Embedded build into a C program" bash -c "cc -std=c11 -O2 -c '$root/Sources/CACNet/support.c' \
     -I '$root/Sources/CACNet/include' -o '$out/support.o' && cc -std=c11 -O2 '$root/Tests/Embedded/embedded_main.c' \
