@@ -98,8 +98,9 @@ extern "C" {
 /** The version as one number: MAJOR * 10000 + MINOR * 100 + PATCH. */
 #define ACNET_VERSION_NUMBER (ACNET_VERSION_MAJOR * 10000 + ACNET_VERSION_MINOR * 100 + ACNET_VERSION_PATCH)
 
-/** The highest .acnb format version this library reads. */
-#define ACNET_FORMAT_VERSION 1
+/** The highest .acnb format version this library reads (it reads versions 1 through this one;
+ *  docs/FORMAT.md describes each). */
+#define ACNET_FORMAT_VERSION 2
 
 /**
  * Returns the library's version as ACNET_VERSION_NUMBER, so a program can compare the header

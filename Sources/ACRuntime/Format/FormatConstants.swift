@@ -1,4 +1,4 @@
-/// Constants of the .acnb container, version 1. docs/FORMAT.md is the normative description;
+/// Constants of the .acnb container, versions 1 and 2. docs/FORMAT.md is the normative description;
 /// every number here appears there.
 public enum ACNBFormat {
     /// The 8 magic bytes: "ACNB", NUL, CR, LF, SUB (like PNG's, catches text-mode corruption).
