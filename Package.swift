@@ -63,9 +63,12 @@ let trainingKernelSettings = kernelSettings(cpu: "skylake-avx512", fma: true, de
 #else
 let trainingKernelSettings = kernelSettings(cpu: nil, fma: true, define: "ACNET_ISA_BASELINE")
 #endif
+// The runtime (the .acnb parser and validator, the planner, the session) keeps Swift's
+// overflow and bounds checks in every configuration: it is the part that reads hostile files,
+// and its cost is per op, not per multiply-add. Only the kernel modules drop them (-Ounchecked,
+// above). scripts/fuzz.sh builds its fuzzer with these same flags, module by module.
 let runtimeSwiftSettings: [SwiftSetting] = commonSwiftSettings + [
     .unsafeFlags(["-enforce-exclusivity=unchecked"]),
-    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -26,9 +26,11 @@ mkdir -p "$out/obj" "$out/corpus" "$out/artifacts"
 # (ACKernelsAVX512/AVX2/Baseline, each with its -target-cpu and defines), ACRuntime, CInterface.
 common=(-O -g -parse-as-library -wmo -enable-upcoming-feature ExistentialAny -enforce-exclusivity=unchecked
         -Xcc -fmodule-map-file="$out/obj/module.modulemap")
-kernel_isas=("ACKernelsAVX512|-Xcc -march=skylake-avx512 -target-cpu skylake-avx512 -D ACNET_ISA_AVX512 -D ACNET_ISA_FMA"
-             "ACKernelsAVX2|-Xcc -march=haswell -target-cpu haswell -D ACNET_ISA_AVX2 -D ACNET_ISA_FMA"
-             "ACKernelsBaseline|-D ACNET_ISA_BASELINE")
+# The flags each module ships with in release builds (Package.swift): the kernel modules
+# -Ounchecked with their ISA's -target-cpu, the runtime and the C ABI -O (checks on).
+kernel_isas=("ACKernelsAVX512|-Ounchecked -Xcc -march=skylake-avx512 -target-cpu skylake-avx512 -D ACNET_ISA_AVX512 -D ACNET_ISA_FMA"
+             "ACKernelsAVX2|-Ounchecked -Xcc -march=haswell -target-cpu haswell -D ACNET_ISA_AVX2 -D ACNET_ISA_FMA"
+             "ACKernelsBaseline|-Ounchecked -D ACNET_ISA_BASELINE")
 
 build() { # variant (fuzz | cov), sanitizer flags for swiftc, flags for clang
     local v=$1 swiftsan=$2 csan=$3 o="$out/obj/$1"
