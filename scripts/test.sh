@@ -26,6 +26,7 @@ prefix=$(mktemp -d)
 make -s install PREFIX="$prefix" >/dev/null
 stage "release build + make install"
 scripts/check_isa.sh .build/release
+scripts/host_isas.sh .build/release/acnet
 stage "CPU dispatch object check"
 
 work=$(mktemp -d)
@@ -41,6 +42,10 @@ scripts/test_c_abi.sh "$prefix" "$model" "$work/resnet20.acnb" "${bench_models[@
 stage "C ABI tests and examples"
 scripts/embedded_check.sh "$prefix" "$work/resnet20.acnb" 3072 10
 stage "Embedded Swift check"
+scripts/check_format_reader.sh .build/release/acnet models/*.acnb "$work/resnet20.acnb" "${bench_models[@]}"
+stage "docs/FORMAT.md reader vs acnet inspect"
+scripts/ci_swift_package.sh .build/debug/acnet-swift-example
+stage "Swift package consumer (file:// dependency by version tag)"
 scripts/fuzz.sh 60 2>&1 | grep -E "^== |^#[0-9]+.*(DONE|INITED)|ERROR|SUMMARY|stat::number_of_executed_units|Test unit written|error:"
 stage "loader fuzzing (libFuzzer+ASan, 60 s)"
 scripts/test_train_robustness.sh .build/release/acnet
