@@ -41,6 +41,17 @@ enum ConvDirect {
     static let wideRegisterFile = false
     #endif
 
+    /// Whether the narrow-register-file build runs single blocks in 6-pixel tiles
+    /// (`interiorTile6`) before the 4-pixel ones. AVX2: 6 accumulators × 2 ymm = 12 of the 16
+    /// registers, the 6×16 shape of Haswell-class SGEMM micro-kernels; the 4-pixel tile's 8
+    /// accumulator registers are too few to cover two FMA pipes × 4 cycles of latency. The
+    /// baseline x86 build (4 xmm per accumulator, 16 xmm registers) keeps 4 pixels.
+    #if ACNET_ISA_AVX2
+    static let sixPixelTiles = true
+    #else
+    static let sixPixelTiles = false
+    #endif
+
     /// Computes `part` of the output: the work units (image, output block, output row) of
     /// `WorkPart`, with a group of 1–4 blocks that share a tile (AVX-512) counted as that many
     /// units per row. Each part runs the groups and rows it owns with the same tiles as a
@@ -147,6 +158,16 @@ enum ConvDirect {
                                 o += 1
                             }
                             o = ow
+                            // 3-wide kernels (most layers) get a literal kernel width: the tap
+                            // loop unrolls and its offsets fold into the addressing.
+                            while !wideRegisterFile && sixPixelTiles && o + 6 <= owHi {
+                                if g.kernelW == 3 {
+                                    interiorTile6(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh, kernelW: 3)
+                                } else {
+                                    interiorTile6(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
+                                }
+                                o += 6
+                            }
                             while !wideRegisterFile && o + 4 <= owHi {
                                 interiorTile4(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
                                 o += 4
@@ -1099,6 +1120,49 @@ enum ConvDirect {
         finish(a1, g, yBlock, rBlock, p + 1)
         finish(a2, g, yBlock, rBlock, p + 2)
         finish(a3, g, yBlock, rBlock, p + 3)
+    }
+
+    /// Six adjacent interior output pixels of one block (the AVX2 build's main tile:
+    /// `sixPixelTiles`). Per input channel and tap: one 16-lane weight load, six broadcasts,
+    /// six 16-lane FMAs.
+    @inline(__always)
+    static func interiorTile6(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+                              _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
+                              _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int,
+                              kernelW: Int? = nil)
+    {
+        var a0 = biasV, a1 = biasV, a2 = biasV, a3 = biasV, a4 = biasV, a5 = biasV
+        let ps = xa.pixelStride
+        let step = g.strideW * ps
+        let iw0 = ow * g.strideW - g.padLeft
+        let kw = kernelW ?? g.kernelW  // a literal at the call site lets the tap loop unroll
+        let dws = g.dilationW * ps
+        for ci in 0..<cCount {
+            let xc = xa.channelBase(cBegin + ci)
+            let wc = w + ci * kk * 16
+            for kh in rows.khBegin..<rows.khEnd {
+                var xp = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
+                var wp = wc + kh * kw * 16
+                for _ in 0..<kw {
+                    let wv = load16(wp)
+                    a0 = a0.madd(xp[0], wv)
+                    a1 = a1.madd(xp[step], wv)
+                    a2 = a2.madd(xp[2 * step], wv)
+                    a3 = a3.madd(xp[3 * step], wv)
+                    a4 = a4.madd(xp[4 * step], wv)
+                    a5 = a5.madd(xp[5 * step], wv)
+                    xp += dws
+                    wp += 16
+                }
+            }
+        }
+        let p = oh * g.outW + ow
+        finish(a0, g, yBlock, rBlock, p)
+        finish(a1, g, yBlock, rBlock, p + 1)
+        finish(a2, g, yBlock, rBlock, p + 2)
+        finish(a3, g, yBlock, rBlock, p + 3)
+        finish(a4, g, yBlock, rBlock, p + 4)
+        finish(a5, g, yBlock, rBlock, p + 5)
     }
 
     /// One interior output pixel (every tap in bounds horizontally).
