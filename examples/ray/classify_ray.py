@@ -120,6 +120,7 @@ class AcnetPredictor:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from PIL import Image
 
+        started = time.time()
         images = [Image.open(io.BytesIO(data)) for data in batch["bytes"]]
         x = self.model.preprocess(images)  # (n, C, H, W) float32, as `acnet classify`
         predicted = np.empty(len(x), dtype=np.int64)
@@ -131,7 +132,8 @@ class AcnetPredictor:
         memory = _memory_kib(self.model_path)
         out = {"path": batch["path"], "label": np.array([_label_of(p) for p in batch["path"]]),
                "predicted": predicted, "pid": np.full(n, os.getpid()), "node": np.array([self.node] * n),
-               "threads": np.full(n, self.threads)}
+               "threads": np.full(n, self.threads), "batch_start": np.full(n, started),
+               "batch_end": np.full(n, time.time())}
         out.update({k: np.full(n, v) for k, v in memory.items()})
         return out
 
@@ -161,11 +163,16 @@ def run_ray(model: str, images: str, workers: int, cpus_per_worker: int, batch_s
     result = {k: np.concatenate(v) for k, v in columns.items()}
     count = len(result["label"])
     actors = {}
+    skip = ("path", "label", "predicted", "batch_start", "batch_end")
     for i in range(count):  # the last figures each actor reported
         actors[int(result["pid"][i])] = {k: (result[k][i].item() if hasattr(result[k][i], "item") else result[k][i])
-                                          for k in result if k not in ("path", "label", "predicted")}
+                                          for k in result if k not in skip}
+    # Steady state: from the first batch an actor started to the last one finished (without
+    # cluster connection, actor start-up and model loading).
+    span = float(result["batch_end"].max() - result["batch_start"].min()) if count else 0.0
     return {"images": count, "correct": int((result["label"] == result["predicted"]).sum()),
-            "seconds": seconds, "images_per_second": count / seconds, "actors": list(actors.values()),
+            "seconds": seconds, "images_per_second": count / seconds, "batches_seconds": span,
+            "batches_images_per_second": count / span if span > 0 else 0.0, "actors": list(actors.values()),
             "nodes": len({a["node"] for a in actors.values()})}
 
 
@@ -250,7 +257,9 @@ def main() -> int:
     ray_figures = figures["ray"]
     print(f"ray job: {ray_figures['images']} images, accuracy {ray_figures['correct'] / ray_figures['images']:.4f} "
           f"({ray_figures['correct']}/{ray_figures['images']}), {ray_figures['seconds']:.2f} s, "
-          f"{ray_figures['images_per_second']:.0f} images/s, {args.workers} actors on {ray_figures['nodes']} nodes")
+          f"{ray_figures['images_per_second']:.0f} images/s, {args.workers} actors on {ray_figures['nodes']} nodes; "
+          f"first batch start to last batch end {ray_figures['batches_seconds']:.2f} s = "
+          f"{ray_figures['batches_images_per_second']:.0f} images/s")
     for a in ray_figures["actors"]:
         print(f"  actor pid {a['pid']} node {a['node']} threads {a['threads']}: model mapping Rss {a['model_rss_kib']} "
               f"KiB Pss {a['model_pss_kib']} KiB Private_Dirty {a['model_private_dirty_kib']} KiB; process Rss "
