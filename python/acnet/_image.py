@@ -87,7 +87,7 @@ def preprocess_pixels(pixels: np.ndarray, height: int, width: int, mean, std) ->
     h, w, channels = pixels.shape
     ix, wx = _taps(w, width)
     iy, wy = _taps(h, height)
-    p = pixels.astype(np.float64).transpose(2, 0, 1)  # C, h, w
+    p = pixels.transpose(2, 0, 1)  # C, h, w; uint8 (converted exactly per tap, not as a whole)
     rows = np.zeros((channels, h, width), dtype=np.float64)
     for k in range(ix.shape[1]):  # horizontal, tap by tap
         rows += wx[:, k] * p[:, :, ix[:, k]]

@@ -102,20 +102,63 @@ def test_image_errors(model, tmp_path):
         assert session.classify(SAMPLES[0])[0][0].label == "Ankle boot"  # still usable
 
 
-@pytest.fixture(scope="session")
-def rgb_model(cli, tmp_path_factory):
-    """A 3-channel model (`acnet bench --arch cifar_quick`, random weights: fine for tensors)."""
-    path = tmp_path_factory.mktemp("rgb") / "cifar_quick.acnb"
-    subprocess.run([cli, "bench", "--arch", "cifar_quick", "--save-model", path, "--warmup", "0",
+def _crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli, reflected 0x82F63B78), as docs/FORMAT.md's header checksum."""
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def _with_image_spec(source, target, order: int, mean, std):
+    """A copy of a .acnb file with another channel order and mean/std in its header
+    (docs/FORMAT.md: offsets 96, 104, 120) and the CRC-32C at offset 24 recomputed."""
+    import struct
+
+    data = bytearray(source.read_bytes())
+    struct.pack_into("<I", data, 96, order)
+    struct.pack_into("<4f", data, 104, *mean, 0.0)
+    struct.pack_into("<4f", data, 120, *std, 1.0)
+    struct.pack_into("<I", data, 24, 0)
+    struct.pack_into("<I", data, 24, _crc32c(bytes(data)))
+    target.write_bytes(bytes(data))
+    return target
+
+
+@pytest.fixture(scope="session", params=["rgb", "bgr"])
+def color_model(request, cli, tmp_path_factory):
+    """A 3-channel image model: `acnet bench --arch cifar_quick` (random weights, fine for
+    tensors) with an RGB or BGR input spec written into its header."""
+    folder = tmp_path_factory.mktemp("color")
+    bench = folder / "cifar_quick.acnb"
+    subprocess.run([cli, "bench", "--arch", "cifar_quick", "--save-model", bench, "--warmup", "0",
                     "--iterations", "1"], check=True, capture_output=True)
-    return path
+    order = {"rgb": 1, "bgr": 2}[request.param]
+    return _with_image_spec(bench, folder / f"{request.param}.acnb", order, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
 
 
-def test_rgb_model_preprocess_is_bit_identical_to_c(rgb_model, ref_tool, varied_images, tmp_path):
-    with acnet.Model(rgb_model) as m:
-        assert m.input_spec.channels == 3 and m.input_spec.channel_order in ("rgb", "bgr")
+def test_color_model_preprocess_is_bit_identical_to_c(color_model, ref_tool, varied_images, tmp_path):
+    with acnet.Model(color_model) as m:
+        assert m.input_spec.channels == 3 and m.input_spec.channel_order == color_model.stem
+        assert m.input_spec.mean == pytest.approx((0.49, 0.48, 0.45))
         paths = SAMPLES[:4] + varied_images
-        expected = c_tensors(ref_tool, rgb_model, paths, tmp_path, m.input_shape[1:])
+        expected = c_tensors(ref_tool, color_model, paths, tmp_path, m.input_shape[1:])
         got = m.preprocess(paths)
     for path, g, e in zip(paths, got, expected):
         assert np.array_equal(g, e), f"{path.name}: max |diff| {np.abs(g - e).max()}"
+
+
+def test_color_model_classify_agrees_with_the_cli(color_model, cli, varied_images):
+    paths = varied_images[:6]
+    expected = cli_classify(cli, color_model, paths, 3)
+    with acnet.Model(color_model) as m, acnet.Session(m, max_batch=4) as session:
+        got = session.classify(paths, top=3)
+    for mine, theirs in zip(got, expected):
+        assert mine[0].index == theirs["predictions"][0]["index"]
+        assert mine[0].probability == pytest.approx(theirs["predictions"][0]["probability"], abs=2e-6)
