@@ -47,10 +47,10 @@ trap 'rm -rf "$work"' EXIT
 py=$work/venv/bin/python
 pip=("$py" -m pip --disable-pip-version-check)
 mkdir -p "$wheelhouse"
-if ! "${pip[@]}" install -q --no-index --find-links "$wheelhouse" -r python/requirements-ci.txt 2>/dev/null; then
+if ! "${pip[@]}" install -q --no-compile --no-index --find-links "$wheelhouse" -r python/requirements-ci.txt 2>/dev/null; then
     echo "downloading the pinned wheels into $wheelhouse"
     "${pip[@]}" download -q -d "$wheelhouse" -r python/requirements-ci.txt
-    "${pip[@]}" install -q --no-index --find-links "$wheelhouse" -r python/requirements-ci.txt
+    "${pip[@]}" install -q --no-compile --no-index --find-links "$wheelhouse" -r python/requirements-ci.txt
 fi
 stage "fresh venv + pinned packages"
 
@@ -99,4 +99,7 @@ stage "ray data job ($images images)"
 
 "$py" examples/ray/model_memory.py --workers 3 "$model"
 stage "model memory of 3 workers"
+rm -rf "$work"
+trap - EXIT
+stage "clean-up"
 echo "== python total $(( $(date +%s) - start )) s"
