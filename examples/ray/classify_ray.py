@@ -143,10 +143,13 @@ def run_ray(model: str, images: str, workers: int, cpus_per_worker: int, batch_s
 
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
+    # Start feeding batches only when every actor of the pool is up (model loaded): otherwise,
+    # on a busy machine, the first actor can finish a small job before the others start.
+    context.wait_for_min_actors_s = 600
     start = time.perf_counter()
     # Reading files is light: half a CPU per read task leaves the actors their CPUs.
     ds = ray.data.read_binary_files(images, include_paths=True, file_extensions=["jpg", "jpeg"], num_cpus=0.5,
-                                    override_num_blocks=4 * workers)
+                                    override_num_blocks=8 * workers)
     predictions = ds.map_batches(
         AcnetPredictor,
         fn_constructor_kwargs={"model_path": os.path.abspath(model), "max_batch": batch_size},
