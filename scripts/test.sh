@@ -55,6 +55,8 @@ if [ -f models/fashion-mnist-acnet.acnb ] && [ -x scripts/test_classify.sh ]; th
     ACNET_CLI=.build/release/acnet scripts/test_classify.sh "$prefix" models/fashion-mnist-acnet.acnb
     stage "JPEG classifier tests"
 fi
+scripts/ci_python.sh "$prefix"
+stage "Python package: wheel, pytest, Ray Data job"
 .build/release/acnet bench --arch conv64 --iterations 50 --warmup 5
 stage "benchmark smoke run"
 echo "== total $(( $(date +%s) - start )) s"
