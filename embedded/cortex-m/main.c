@@ -129,6 +129,7 @@ int main(void) {
         printf("FAIL a session with 2 threads was created on a build without threads\n");
         return 1;
     }
+    if (status != 1) return report_error("session with 2 threads (expected ACNET_ERROR_INVALID_ARGUMENT)", status);
     char message[160];
     acnet_fw_error_message(message, sizeof message);
     printf("threads 2: refused, %s: %s\n", status_name(status), message);
