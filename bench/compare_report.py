@@ -322,6 +322,11 @@ w("- Threads: our sessions with threads = 2 split every convolution, pooling and
   "between the calling thread and one worker (include/acnet.h, Threading); the peers use their own "
   "thread pools at the same count. Each (model, runtime, threads) runs in a fresh process, ours and the "
   "peers back to back, with the core-to-core round trip (`c2c.c`) taken before and after each.")
+# Hand-written sections after this marker (measured by other scripts, e.g. the Cortex-M firmware)
+# are carried over from the existing file.
+MARKER = "<!-- hand-written sections below: kept by bench/compare_report.py -->"
+if os.path.exists(out_md) and MARKER in (old := open(out_md).read()):
+    L += ["", old[old.index(MARKER):].rstrip("\n")]
 os.makedirs(os.path.dirname(os.path.abspath(out_md)), exist_ok=True)
 open(out_md, "w").write("\n".join(L) + "\n")
 print(f"wrote {out_md}")

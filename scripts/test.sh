@@ -57,6 +57,8 @@ if [ -f models/fashion-mnist-acnet.acnb ] && [ -x scripts/test_classify.sh ]; th
 fi
 scripts/ci_python.sh "$prefix"
 stage "Python package: wheel, pytest, Ray Data job"
+scripts/ci_cortexm.sh "$prefix"
+stage "Cortex-M firmware under QEMU (mps2-an386, mps2-an500)"
 .build/release/acnet bench --arch conv64 --iterations 50 --warmup 5
 stage "benchmark smoke run"
 echo "== total $(( $(date +%s) - start )) s"

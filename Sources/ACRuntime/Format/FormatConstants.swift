@@ -48,8 +48,10 @@ public enum ACNBFormat {
     public static let maxOps = 1 << 16
     public static let maxLabels = 1 << 20
     public static let maxDimension = 1 << 20
-    /// Largest number of elements of one tensor (per image for activations).
-    public static let maxElements = 1 << 31 - 1
+    /// Largest number of elements of one tensor (per image for activations): 2³¹ − 1 on every
+    /// target. Spelled `Int(Int32.max)`: `1 << 31 - 1` overflows where `Int` is 32 bits
+    /// (`1 << 31` is `Int32.min` there), and the global's initialiser trapped on Cortex-M.
+    public static let maxElements = Int(Int32.max)
 
     /// Byte offsets of the header fields.
     public enum Header {

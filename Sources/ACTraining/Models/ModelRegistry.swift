@@ -73,7 +73,7 @@ public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// The models by name: "fashion_net", "lenet5_bn", "cifar_quick", "vgg16", "resnet20",
+/// The models by name: "fashion_net", "fashion_micro", "lenet5_bn", "cifar_quick", "vgg16", "resnet20",
 /// "resnet56", "resnet110".
 public enum ModelRegistry {
     public static let fashionMNISTLabels = [
@@ -99,6 +99,11 @@ public enum ModelRegistry {
                   recipe: Recipe(epochs: 30, batchSize: 128, learningRate: 0.1, weightDecay: 1e-4,
                                  warmupEpochs: 1, cropPadding: 2, horizontalFlip: true),
                   builder: { try Models.fashionNet(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
+        ModelSpec(name: "fashion_micro", inputShape: [1, 28, 28], classCount: 10, mean: fmMean, std: fmStd,
+                  labels: fashionMNISTLabels,
+                  recipe: Recipe(epochs: 3, batchSize: 128, learningRate: 0.05, weightDecay: 1e-4,
+                                 horizontalFlip: true),
+                  builder: { try Models.fashionMicro(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
         ModelSpec(name: "lenet5_bn", inputShape: [1, 28, 28], classCount: 10, mean: fmMean, std: fmStd,
                   labels: fashionMNISTLabels,
                   recipe: Recipe(epochs: 20, batchSize: 128, learningRate: 0.05, weightDecay: 1e-4),
