@@ -21,14 +21,23 @@ internal import CACNet
 ///   up to 3 blocks, 1–4 tiles per row, over chunks of 16 (3x3) or 8 (5x5) input channels
 ///   (`runNarrow`);
 /// - edge columns run as tiles down the rows, corners and leftovers pixel by pixel.
-/// AVX2 and NEON builds run single blocks in 4-pixel tiles. Taps that fall on padding are
+/// AVX2 runs single blocks in `runSingle`'s tiles of 6 pixels (no row pairs); the baseline
+/// builds (x86 without FMA, NEON) in 4-pixel row tiles. Taps that fall on padding are
 /// skipped, never read: rows by clipping the kernel-row range, columns by the edge-column
 /// tiles' clipped column range (or, in row tiles, at compile time).
 ///
 /// Complexity: N · O · OH · OW · (C/groups) · KH · KW multiply-accumulates (plus at most
 /// 15/16 extra for partially filled blocks and block-diagonal group padding).
 enum ConvDirect {
+    /// Output pixels of `runSingle`'s row and edge-column tiles (`interiorTile`'s
+    /// accumulators): 8 with AVX-512 (8 of 32 zmm registers), 6 with AVX2 (6 × 2 = 12 of 16
+    /// ymm registers: the 6×16 shape of Haswell-class SGEMM micro-kernels; 4 pixels' 8 registers
+    /// cannot cover two FMA pipes × 4 cycles of latency).
+    #if ACNET_ISA_AVX512
     static let tile = 8
+    #else
+    static let tile = 6
+    #endif
 
     /// Whether the multi-block tiles (24 accumulators of 16 lanes) and the 8-pixel tile fit the
     /// register file: only with AVX-512's 32 × 512-bit registers. With AVX2 (16 × 256-bit) or
@@ -41,15 +50,13 @@ enum ConvDirect {
     static let wideRegisterFile = false
     #endif
 
-    /// Whether the narrow-register-file build runs single blocks in 6-pixel tiles
-    /// (`interiorTile6`) before the 4-pixel ones. AVX2: 6 accumulators × 2 ymm = 12 of the 16
-    /// registers, the 6×16 shape of Haswell-class SGEMM micro-kernels; the 4-pixel tile's 8
-    /// accumulator registers are too few to cover two FMA pipes × 4 cycles of latency. The
-    /// baseline x86 build (4 xmm per accumulator, 16 xmm registers) keeps 4 pixels.
-    #if ACNET_ISA_AVX2
-    static let sixPixelTiles = true
+    /// Whether single blocks run `runSingle`'s row and edge-column tiles of `tile` pixels
+    /// (AVX-512 and AVX2). The baseline builds keep 4-pixel row tiles and single edge pixels: on
+    /// x86 one 16-lane accumulator takes 4 of the 16 xmm registers.
+    #if ACNET_ISA_AVX512 || ACNET_ISA_AVX2
+    static let singleBlockTiles = true
     #else
-    static let sixPixelTiles = false
+    static let singleBlockTiles = false
     #endif
 
     /// Computes `part` of the output: the work units (image, output block, output row) of
@@ -138,7 +145,7 @@ enum ConvDirect {
                         b += 2
                         continue
                     }
-                    if wideRegisterFile {
+                    if singleBlockTiles {
                         runSingle(g, xa, wBlock, load16(bias + b * 16), yBlock, rBlock, cBegin, cCount, kk,
                                   owLo: owLo, owHi: owHi, rows: mine)
                         b += 1
@@ -158,17 +165,7 @@ enum ConvDirect {
                                 o += 1
                             }
                             o = ow
-                            // 3-wide kernels (most layers) get a literal kernel width: the tap
-                            // loop unrolls and its offsets fold into the addressing.
-                            while !wideRegisterFile && sixPixelTiles && o + 6 <= owHi {
-                                if g.kernelW == 3 {
-                                    interiorTile6(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh, kernelW: 3)
-                                } else {
-                                    interiorTile6(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
-                                }
-                                o += 6
-                            }
-                            while !wideRegisterFile && o + 4 <= owHi {
+                            while o + 4 <= owHi {
                                 interiorTile4(g, xa, wk, cBegin, cCount, kk, rows, o, biasV, yk, rk, oh)
                                 o += 4
                             }
@@ -516,12 +513,12 @@ enum ConvDirect {
         let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / tile * tile : owLo
         let rightEdge = remainderEdge(owHi: owHi, tilesEnd: tilesEnd, tile: tile)
         // As in runQuad: literal tap geometry for 3-wide unit-stride kernels, so the tap loop
-        // unrolls and the eight input offsets fold into immediates (a register each
+        // unrolls and the `tile` input offsets fold into immediates (a register each
         // otherwise, which spilled: 16→16 3x3 @32×32 ran at ~0.53 of the FMA peak).
         let unit3 = g.kernelW == 3 && g.strideW == 1 && g.dilationW == 1
         // 3x3 stride-1 kernels run two vertical-interior rows at a time (`rowPairTiles`) over
         // the row tiles' columns [owLo, rightEdge).
-        let rowPairs = unit3 && g.kernelH == 3 && g.strideH == 1 && g.dilationH == 1 && tilesEnd > owLo
+        let rowPairs = wideRegisterFile && unit3 && g.kernelH == 3 && g.strideH == 1 && g.dilationH == 1 && tilesEnd > owLo
             && rightEdge - owLo >= 8
         var pairedRow = -1  // the second row of the last row pair, whose row tiles are done
         for oh in mine {
@@ -1037,12 +1034,14 @@ enum ConvDirect {
         store16(yBlock + pixel * 16, activate(v, g.activation))
     }
 
-    /// Eight adjacent interior output pixels: no horizontal bounds checks.
+    /// `tile` (8 or 6) output pixels of one block, `step` input elements and `outStep` output
+    /// pixels apart (along a row, or down an edge column with the clipped kernel columns
+    /// [kwBegin, kwEnd)): no bounds checks. `count` < `tile` computes a partial tile.
     @inline(__always)
     static func interiorTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
                              _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
                              _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int,
-                             step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 8,
+                             step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = tile,
                              kernelW: Int? = nil)
     {
         // Pixels k ≥ count repeat pixel count−1's input and are not stored (see interiorQuadTile).
@@ -1068,8 +1067,10 @@ enum ConvDirect {
                     a3 = a3.madd(xp[s3], wv)
                     a4 = a4.madd(xp[s4], wv)
                     a5 = a5.madd(xp[s5], wv)
-                    a6 = a6.madd(xp[s6], wv)
-                    a7 = a7.madd(xp[s7], wv)
+                    if tile > 6 {
+                        a6 = a6.madd(xp[s6], wv)
+                        a7 = a7.madd(xp[s7], wv)
+                    }
                     xp += dws
                     wp += 16
                 }
@@ -1120,49 +1121,6 @@ enum ConvDirect {
         finish(a1, g, yBlock, rBlock, p + 1)
         finish(a2, g, yBlock, rBlock, p + 2)
         finish(a3, g, yBlock, rBlock, p + 3)
-    }
-
-    /// Six adjacent interior output pixels of one block (the AVX2 build's main tile:
-    /// `sixPixelTiles`). Per input channel and tap: one 16-lane weight load, six broadcasts,
-    /// six 16-lane FMAs.
-    @inline(__always)
-    static func interiorTile6(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
-                              _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
-                              _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int,
-                              kernelW: Int? = nil)
-    {
-        var a0 = biasV, a1 = biasV, a2 = biasV, a3 = biasV, a4 = biasV, a5 = biasV
-        let ps = xa.pixelStride
-        let step = g.strideW * ps
-        let iw0 = ow * g.strideW - g.padLeft
-        let kw = kernelW ?? g.kernelW  // a literal at the call site lets the tap loop unroll
-        let dws = g.dilationW * ps
-        for ci in 0..<cCount {
-            let xc = xa.channelBase(cBegin + ci)
-            let wc = w + ci * kk * 16
-            for kh in rows.khBegin..<rows.khEnd {
-                var xp = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
-                var wp = wc + kh * kw * 16
-                for _ in 0..<kw {
-                    let wv = load16(wp)
-                    a0 = a0.madd(xp[0], wv)
-                    a1 = a1.madd(xp[step], wv)
-                    a2 = a2.madd(xp[2 * step], wv)
-                    a3 = a3.madd(xp[3 * step], wv)
-                    a4 = a4.madd(xp[4 * step], wv)
-                    a5 = a5.madd(xp[5 * step], wv)
-                    xp += dws
-                    wp += 16
-                }
-            }
-        }
-        let p = oh * g.outW + ow
-        finish(a0, g, yBlock, rBlock, p)
-        finish(a1, g, yBlock, rBlock, p + 1)
-        finish(a2, g, yBlock, rBlock, p + 2)
-        finish(a3, g, yBlock, rBlock, p + 3)
-        finish(a4, g, yBlock, rBlock, p + 4)
-        finish(a5, g, yBlock, rBlock, p + 5)
     }
 
     /// One interior output pixel (every tap in bounds horizontally).
