@@ -144,6 +144,17 @@ done
 cmp -s m.acnb same.acnb && cmp -s ck/best.safetensors same.safetensors \
     && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL an input file was modified"; }
 
+# --- 3. the training side's readers under libFuzzer (safetensors, IDX + bounded gzip) ------
+cd "$root"
+if ! command -v swiftc >/dev/null || ! command -v python3 >/dev/null; then
+    echo "SKIP training-reader fuzzing (no swiftc or python3)"
+elif ACNET_FUZZ_DIR="$work/fuzz" scripts/fuzz.sh --training "${ACNET_FUZZ_SECONDS:-30}" >"$work/fuzz.log" 2>&1; then
+    echo "PASS training-reader fuzzing: $(grep -oE 'stat::number_of_executed_units: [0-9]+' "$work/fuzz.log" | grep -oE '[0-9]+') inputs, no crash"
+else
+    fail=$((fail + 1)); fails+=("training-reader fuzzing")
+    echo "FAIL training-reader fuzzing"; grep -E "ERROR|SUMMARY|error:|Test unit written" "$work/fuzz.log" | head -10 | sed 's/^/    /'
+fi
+
 if [ $fail -eq 0 ]; then
     echo "PASS cli matrix: $pass cases (${#base[@]} commands, options from --help), no trap, every refusal with a message"
 else
