@@ -135,6 +135,8 @@ for p in "$work/missing/x" "$work/dir" "$work/fifo" /proc/x.svg "$work/same.acnb
     run "analyze skeleton --svg $p" refuse analyze skeleton same.acnb --svg "$p"
     run "analyze prune --csv $p" refuse analyze prune same.acnb --data tiny --limit 20 --ratios 0 --seeds 1 --csv "$p"
     run "analyze prune --svg $p" refuse analyze prune same.acnb --data tiny --limit 20 --ratios 0 --seeds 1 --svg "$p"
+done
+for p in "$work/missing/x" "$work/dir" "$work/fifo" /proc/x.acnb; do
     run "bench --save-model $p" refuse bench --arch conv:4:4:8 --iterations 1 --warmup 0 --save-model "$p"
 done
 for p in "$work/img.jpg" "$work/fifo" /proc/self/status /proc/newdir; do

@@ -87,6 +87,8 @@ enum Preprocessing {
     /// Decodes `path` and writes the model input (C × H × W floats) into `input`.
     static func load(_ path: String, into input: inout [Float], spec: InputSpec, shape: [Int], maxPixels: UInt64) throws {
         let (c, h, w) = (shape[0], shape[1], shape[2])
+        guard let st = OptionCheck.status(path) else { throw CLIError("cannot read \(path): no such file") }
+        guard OptionCheck.isRegularFile(st) else { throw CLIError("cannot read \(path): not a regular file") }
         var image = acj_image()
         var err = [CChar](repeating: 0, count: 256)
         let rc = acj_decode_file(path, Int32(c), maxPixels, &image, &err, err.count)

@@ -60,6 +60,9 @@ struct EvaluationData {
         let per = c * h * w
         var out = [Float](repeating: 0, count: files.count * per)
         for (i, (path, _)) in files.enumerated() {
+            guard let st = OptionCheck.status(path), OptionCheck.isRegularFile(st) else {
+                throw DataError.io("\(path): not a readable regular file")
+            }
             var image = acj_image()
             var message = [CChar](repeating: 0, count: 256)
             guard acj_decode_file(path, Int32(want), 0, &image, &message, message.count) == 0, let p = image.pixels else {

@@ -1,3 +1,4 @@
+import ACTraining
 import ArgumentParser
 import Foundation
 
@@ -59,8 +60,7 @@ enum OptionCheck {
                 }
             }
         }
-        let dir = (path as NSString).deletingLastPathComponent
-        let parent = dir.isEmpty ? "." : dir
+        let parent = AtomicFile.parentDirectory(of: path)
         guard let d = status(parent), isDirectory(d) else {
             throw ValidationError("\(what) \(path): directory \(parent) does not exist")
         }
@@ -88,9 +88,8 @@ enum OptionCheck {
             try probeWritable(path, what: "\(what) \(path)")
             return
         }
-        var ancestor = (path as NSString).deletingLastPathComponent
-        while !ancestor.isEmpty, status(ancestor) == nil { ancestor = (ancestor as NSString).deletingLastPathComponent }
-        let existing = ancestor.isEmpty ? "." : ancestor
+        var existing = AtomicFile.parentDirectory(of: path)
+        while status(existing) == nil, existing != ".", existing != "/" { existing = AtomicFile.parentDirectory(of: existing) }
         guard let a = status(existing), isDirectory(a) else {
             throw ValidationError("\(what) \(path) cannot be created: \(existing) is not a directory")
         }

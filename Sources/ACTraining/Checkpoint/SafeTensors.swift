@@ -226,9 +226,8 @@ public enum AtomicFile {
     /// Replaces `path` with `bytes` atomically.
     /// - Throws: ``CheckpointError/io(_:)`` naming `path`, the failing step and `errno`.
     public static func write(_ bytes: [UInt8], to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        let dirPath = dir.isEmpty ? "." : dir
-        let name = (path as NSString).lastPathComponent
+        let dirPath = parentDirectory(of: path)
+        let name = lastComponent(of: path)
         removeStaleTemporaries(of: name, in: dirPath)
         let tmp = (dirPath as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -256,6 +255,25 @@ public enum AtomicFile {
         }
         let dfd = open(dirPath, O_RDONLY)
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+
+    /// The directory part of `path` ("." for a bare name, "/" for a top-level entry). Plain
+    /// string work: `NSString.deletingLastPathComponent` traps on one-character paths in
+    /// swift-corelibs-foundation (e.g. `--out=0`).
+    public static func parentDirectory(of path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "." }
+        let parent = p[..<slash]
+        return parent.isEmpty ? "/" : String(parent)
+    }
+
+    /// The last component of `path` (trailing slashes ignored).
+    public static func lastComponent(of path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return String(p) }
+        return String(p[p.index(after: slash)...])
     }
 
     /// Removes `.NAME.tmp-PID` files in `directory` left by writers that no longer run
