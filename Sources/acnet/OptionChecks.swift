@@ -13,11 +13,14 @@ enum OptionCheck {
         }
     }
 
-    /// `value` must be finite and in `range`; `openLower` excludes the lower bound.
-    static func finite(_ option: String, _ value: Double, _ range: ClosedRange<Double>, openLower: Bool = false) throws {
-        guard value.isFinite, range.contains(value), !(openLower && value == range.lowerBound) else {
+    /// `value` must be finite and in `range`; `openLower`/`openUpper` exclude a bound.
+    static func finite(_ option: String, _ value: Double, _ range: ClosedRange<Double>, openLower: Bool = false,
+                       openUpper: Bool = false) throws {
+        guard value.isFinite, range.contains(value), !(openLower && value == range.lowerBound),
+              !(openUpper && value == range.upperBound) else {
             let lower = openLower ? "(\(range.lowerBound)" : "[\(range.lowerBound)"
-            throw ValidationError("\(option) \(value) is out of range; it must be a finite number in \(lower), \(range.upperBound)]")
+            let upper = openUpper ? "\(range.upperBound))" : "\(range.upperBound)]"
+            throw ValidationError("\(option) \(value) is out of range; it must be a finite number in \(lower), \(upper)")
         }
     }
 
@@ -62,7 +65,7 @@ enum OptionCheck {
         }
         let parent = AtomicFile.parentDirectory(of: path)
         guard let d = status(parent), isDirectory(d) else {
-            throw ValidationError("\(what) \(path): directory \(parent) does not exist")
+            throw ValidationError("\(what) \(path): \(parent) is not an existing directory")
         }
         try probeWritable(parent, what: "\(what) \(path)")
     }

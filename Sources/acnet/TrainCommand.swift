@@ -103,15 +103,13 @@ struct TrainCommand: ParsableCommand {
         try OptionCheck.range("--epochs", epochs, 1...100_000)
         try OptionCheck.range("--batch-size", batchSize, 1...65_536)
         try OptionCheck.finite("--lr", lr, 0...10, openLower: true)
-        try OptionCheck.finite("--momentum", momentum, 0...1)
-        guard momentum < 1 else { throw ValidationError("--momentum 1.0 is out of range; it must be below 1") }
+        try OptionCheck.finite("--momentum", momentum, 0...1, openUpper: true)
         try OptionCheck.finite("--weight-decay", weightDecay, 0...1)
         try OptionCheck.finite("--bias-lr-multiplier", biasLrMultiplier, 0...100)
         try OptionCheck.finite("--warmup", warmup, 0...Double(epochs))
         for m in milestones { try OptionCheck.range("--milestones", m, 1...epochs) }
         try OptionCheck.finite("--gamma", gamma, 0...1, openLower: true)
-        try OptionCheck.finite("--label-smoothing", labelSmoothing, 0...1)
-        guard labelSmoothing < 1 else { throw ValidationError("--label-smoothing 1.0 is out of range; it must be below 1") }
+        try OptionCheck.finite("--label-smoothing", labelSmoothing, 0...1, openUpper: true)
         try OptionCheck.range("--crop-padding", cropPadding, 0...64)
         try OptionCheck.range("--validation", validation, 0...OptionCheck.maxImages)
         if let gammaInit { try OptionCheck.finite("--gamma-init", Double(gammaInit), 0...10, openLower: true) }
@@ -142,20 +140,20 @@ struct TrainCommand: ParsableCommand {
         let spec = try ModelRegistry.spec(model)
         let (c, h, w) = (spec.inputShape[0], spec.inputShape[1], spec.inputShape[2])
         if !dataset.isIDX && channels != c {
-            throw ValidationError("\(model) expects \(c)-channel images; pass --channels \(c)")
+            throw CLIError("\(model) expects \(c)-channel images; pass --channels \(c)")
         }
         let classNames = labels.map { $0.split(separator: ",").map { String($0) } }
         // Image folders are resampled to the model's input size as they are decoded.
         let full = try dataset.load(.train, channels: channels, classNames: classNames, size: (h, w), limit: limit)
         guard spec.inputShape == [full.channels, full.height, full.width], spec.classCount == full.classNames.count else {
-            throw ValidationError("\(model) expects \(spec.inputShape) images in \(spec.classCount) classes; "
+            throw CLIError("\(model) expects \(spec.inputShape) images in \(spec.classCount) classes; "
                                   + "\(data) has \([full.channels, full.height, full.width]) in \(full.classNames.count)")
         }
         // The test split is loaded (and checked) before the first epoch, not after the last.
         let test = dataset.hasTestSplit
             ? try dataset.load(.test, channels: channels, classNames: full.classNames, size: (h, w)) : nil
         if let test, [test.channels, test.height, test.width] != spec.inputShape {
-            throw ValidationError("the test split of \(data) has \([test.channels, test.height, test.width]) images; "
+            throw CLIError("the test split of \(data) has \([test.channels, test.height, test.width]) images; "
                                   + "\(model) and the training split have \(spec.inputShape)")
         }
         let normalization = Normalization(statisticsOf: full)

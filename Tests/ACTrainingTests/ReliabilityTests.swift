@@ -33,7 +33,7 @@ struct ReliabilityTests {
             guard case .nonFiniteLoss(_, _, let loss, _)? = error as? TrainingError else { return false }
             return !loss.isFinite
         }
-        #expect(trainer.stepLosses.allSatisfy(\.isFinite))
+        #expect(trainer.stepLosses.allSatisfy { $0.isFinite })
         // Every checkpoint written holds finite weights (the diverging step was not applied).
         for name in ["last.safetensors", "best.safetensors"] where FileManager.default.fileExists(atPath: dir + "/" + name) {
             let file = try SafeTensors(contentsOfFile: dir + "/" + name)
