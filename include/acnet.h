@@ -201,7 +201,7 @@ acnet_status acnet_model_load_file(const char *_Nullable path, acnet_model *_Nul
  * @param data   The .acnb bytes, 64-byte aligned.
  * @param size   Their length in bytes.
  * @param model  Receives the new model; free it with acnet_model_free().
- * @return ACNET_OK; ACNET_ERROR_INVALID_ARGUMENT (NULL, size 0); ACNET_ERROR_MISALIGNED;
+ * @return ACNET_OK; ACNET_ERROR_INVALID_ARGUMENT (NULL, size 0, size above PTRDIFF_MAX); ACNET_ERROR_MISALIGNED;
  *         and the format errors of acnet_model_load_file().
  * Thread-safe.
  */

@@ -10,6 +10,9 @@
 #                                                      over the corpus gathered so far
 #   scripts/fuzz.sh --jpeg SECONDS [options...]        the JPEG shim instead (Tests/Fuzz/fuzz_jpeg.c:
 #                                                      acj_decode_memory → acj_preprocess)
+#   scripts/fuzz.sh --training SECONDS [options...]    the training side's readers instead
+#                                                      (Tests/Fuzz/FuzzTrainingReaders.swift: safetensors,
+#                                                      IDX with bounded gzip inflation)
 # The corpus grows in .build-fuzz/corpus; crashes land in .build-fuzz/artifacts/ (minimise one
 # with `SWIFT_BACKTRACE=enable=no .build-fuzz/acnet-fuzz-loader -minimize_crash=1 -runs=10000 FILE`,
 # then commit it under
@@ -81,6 +84,45 @@ case "${1:-}" in
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
     "$out/acnet-fuzz-jpeg" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="$out/artifacts/jpeg-" "$@" "$out/jpeg-corpus" examples/images
+    exit ;;
+--training)
+    # SafeTensors, IDXFile and FileBytes compiled from their sources into one module with the
+    # harness (Foundation and zlib only), seeded with a checkpoint and generated IDX files.
+    shift
+    seconds=${1:?usage: scripts/fuzz.sh --training SECONDS [libFuzzer options...]}
+    shift
+    target=$out/acnet-fuzz-training
+    readers=(Sources/ACTraining/Checkpoint/SafeTensors.swift Sources/ACTraining/Data/IDXFile.swift
+             Sources/ACTraining/Data/FileBytes.swift)
+    if [ ! -x "$target" ] || [ -n "$(find "${readers[@]}" Tests/Fuzz/FuzzTrainingReaders.swift -newer "$target" | head -1)" ]; then
+        echo "== building $target"
+        swiftc -module-name AcnetFuzzTraining -parse-as-library -O -g -sanitize=fuzzer,address -use-ld=lld \
+            -I Sources/CZlib Tests/Fuzz/FuzzTrainingReaders.swift "${readers[@]}" -o "$target"
+    fi
+    seeds=$out/training-seeds
+    mkdir -p "$seeds" "$out/training-corpus"
+    # Selector byte 0: safetensors, 1: IDX (plain and gzipped), 2: a bare gzip stream.
+    python3 - "$seeds" <<'PY'
+import gzip, json, struct, sys
+d = sys.argv[1]
+data = struct.pack("<6f", 1, 2, 3, 4, 5, 6) + struct.pack("<2q", 7, -8)
+head = {"a.weight": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]},
+        "n": {"dtype": "I64", "shape": [2], "data_offsets": [24, 40]},
+        "__metadata__": {"format": "acnet-trainer-checkpoint-1", "input_shape": "[1,28,28]"}}
+h = json.dumps(head).encode()
+h += b" " * (-len(h) % 8)
+open(f"{d}/safetensors", "wb").write(b"\x00" + struct.pack("<Q", len(h)) + h + data)
+img = bytes([0, 0, 8, 3]) + struct.pack(">III", 3, 4, 5) + bytes(range(60))
+lab = bytes([0, 0, 8, 1]) + struct.pack(">I", 3) + bytes([1, 2, 3])
+for name, b in (("idx3", img), ("idx1", lab)):
+    open(f"{d}/{name}", "wb").write(b"\x01" + b)
+    open(f"{d}/{name}.gz", "wb").write(b"\x01" + gzip.compress(b))
+    open(f"{d}/{name}.gzraw", "wb").write(b"\x02" + gzip.compress(b))
+PY
+    export SWIFT_BACKTRACE=enable=no
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
+    "$target" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -max_len=65536 \
+        -print_final_stats=1 -artifact_prefix="$out/artifacts/training-" "$@" "$out/training-corpus" "$seeds"
     exit ;;
 --build)
     build fuzz "-sanitize=fuzzer,address" "-fsanitize=fuzzer-no-link,address"

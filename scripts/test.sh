@@ -50,6 +50,8 @@ scripts/fuzz.sh 60 2>&1 | grep -E "^== |^#[0-9]+.*(DONE|INITED)|ERROR|SUMMARY|st
 stage "loader fuzzing (libFuzzer+ASan, 60 s)"
 scripts/test_train_robustness.sh .build/release/acnet
 stage "training robustness (bad input, SIGKILL + resume)"
+scripts/ci_cli_matrix.sh .build/release/acnet
+stage "CLI hostile-argument matrix + training-reader fuzzing"
 
 if [ -f models/fashion-mnist-acnet.acnb ] && [ -x scripts/test_classify.sh ]; then
     ACNET_CLI=.build/release/acnet scripts/test_classify.sh "$prefix" models/fashion-mnist-acnet.acnb

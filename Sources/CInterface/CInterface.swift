@@ -85,7 +85,11 @@ public func acnet_model_load_memory(_ data: UnsafeRawPointer?, _ size: Int,
                                     _ model: UnsafeMutablePointer<OpaquePointer?>?) -> acnet_status
 {
     guard let data, let model else { return fail(.invalidArgument, "acnet_model_load_memory: data and model must not be NULL") }
-    guard size > 0 else { return fail(.invalidArgument, "acnet_model_load_memory: size is 0") }
+    guard size != 0 else { return fail(.invalidArgument, "acnet_model_load_memory: size is 0") }
+    // size_t arrives as Int: a size above Int.max (e.g. SIZE_MAX) shows up negative.
+    guard size > 0 else {
+        return fail(.invalidArgument, "acnet_model_load_memory: size \(UInt(bitPattern: size)) is larger than any buffer can be")
+    }
     do {
         return publish(try Model(borrowing: UnsafeRawBufferPointer(start: data, count: size)), model)
     } catch {

@@ -18,6 +18,7 @@ enum AnalysisModel {
         if path.hasSuffix(".safetensors") {
             let file = try SafeTensors(contentsOfFile: path)
             let info = try TrainerCheckpointInfo(file, path: path)
+            try ModelState.checkFinite(file, path: path)
             let model = try info.recipe.makeModel()
             try ModelState.load(model, from: file)
             let variant = info.recipe.acb ? ", ACB variant \((info.recipe.acbVariant ?? .full).rawValue)" : ""
@@ -50,8 +51,13 @@ struct SkeletonCommand: ParsableCommand {
     @Argument(help: "An .acnb model or a training checkpoint (.safetensors; fused first).")
     var model: String
 
-    @Option(name: .long, help: "Write an SVG heatmap of the grid(s) to this file.")
+    @Option(name: .long, help: "Write an SVG heatmap of the grid(s) to this file (must not be the model).")
     var svg: String?
+
+    func validate() throws {
+        try OptionCheck.inputFile("model", model)
+        if let svg { try OptionCheck.outputFile("--svg", svg, inputs: [model]) }
+    }
 
     @Flag(name: .long, help: "Also print every layer's normalised matrix.")
     var perLayer = false
@@ -124,22 +130,22 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .long, help: "Comma-separated global sparsity ratios.")
     var ratios = "0,0.05,0.1,0.2,0.3,0.4"
 
-    @Option(name: .long, help: "Random seeds per (region, sparsity): 1…N.")
+    @Option(name: .long, help: "Random seeds per (region, sparsity): 1…N, N in 1...1000.")
     var seeds = 3
 
     @Option(name: .long, help: "Comma-separated regions: corners, skeleton, global.")
     var regions = "corners,skeleton,global"
 
-    @Option(name: .long, help: "Evaluate only N test images (the seeded class-covering subset of `acnet eval --limit`; default: all).")
+    @Option(name: .long, help: "Evaluate only N test images (the seeded class-covering subset of `acnet eval --limit`; default: all), 1...100000000.")
     var limit: Int?
 
-    @Option(name: .long, help: "Images per runtime call.")
+    @Option(name: .long, help: "Images per runtime call, 1...4096.")
     var batchSize = 256
 
-    @Option(name: .long, help: "Write an SVG plot of accuracy against sparsity to this file.")
+    @Option(name: .long, help: "Write an SVG plot of accuracy against sparsity to this file (must not be an input).")
     var svg: String?
 
-    @Option(name: .long, help: "Write every evaluation as CSV (region,sparsity,seed,pruned,accuracy) to this file.")
+    @Option(name: .long, help: "Write every evaluation as CSV (region,sparsity,seed,pruned,accuracy) to this file (must not be an input).")
     var csv: String?
 
     @Option(name: .long, help: "Title of the SVG (default: the model path).")
@@ -164,7 +170,13 @@ struct PruneCommand: ParsableCommand {
     func validate() throws {
         _ = try parsedRatios()
         _ = try parsedRegions()
-        guard seeds >= 1, batchSize >= 1 else { throw ValidationError("--seeds and --batch-size must be ≥ 1") }
+        try OptionCheck.range("--seeds", seeds, 1...1000)
+        try OptionCheck.range("--batch-size", batchSize, 1...OptionCheck.maxRuntimeBatch)
+        if let limit { try OptionCheck.range("--limit", limit, 1...OptionCheck.maxImages) }
+        try OptionCheck.inputFile("model", model)
+        try OptionCheck.inputDirectory("--data", data)
+        if let svg { try OptionCheck.outputFile("--svg", svg, inputs: [model]) }
+        if let csv { try OptionCheck.outputFile("--csv", csv, inputs: [model] + [svg].compactMap { $0 }) }
     }
 
     func run() throws {

@@ -27,22 +27,22 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "A built-in architecture instead of a file.")
     var arch: String?
 
-    @Option(help: "Images per run.")
+    @Option(help: "Images per run, 1...4096.")
     var batch: Int = 1
 
     @Option(help: "Threads per run, 1...64: the calling thread plus threads − 1 workers of the session.")
     var threads: Int = 1
 
-    @Option(help: "Untimed warm-up runs.")
+    @Option(help: "Untimed warm-up runs, 0...1000000.")
     var warmup: Int = 20
 
-    @Option(help: "Timed runs (default: as many as fit in about 2 seconds, at least 20).")
+    @Option(help: "Timed runs (default: as many as fit in about 2 seconds, at least 20), 1...10000000.")
     var iterations: Int?
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
-    @Option(help: "With --arch: also write the generated model to this .acnb file.")
+    @Option(help: "With --arch: also write the generated model to this .acnb file (replaced atomically).")
     var saveModel: String?
 
     @Option(help: ArgumentHelp(
@@ -68,8 +68,16 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         guard (model == nil) != (arch == nil) else { throw ValidationError("give either a model file or --arch") }
-        guard batch >= 1, warmup >= 0, threads >= 1 else { throw ValidationError("batch and threads must be ≥ 1") }
-        if let iterations, iterations < 1 { throw ValidationError("--iterations must be ≥ 1") }
+        try OptionCheck.range("--batch", batch, 1...OptionCheck.maxRuntimeBatch)
+        try OptionCheck.range("--threads", threads, 1...64)
+        try OptionCheck.range("--warmup", warmup, 0...1_000_000)
+        if let iterations { try OptionCheck.range("--iterations", iterations, 1...10_000_000) }
+        if let model { try OptionCheck.inputFile("model", model) }
+        if let weights { try OptionCheck.inputFile("--weights", weights) }
+        if let saveModel {
+            guard arch != nil else { throw ValidationError("--save-model needs --arch") }
+            try OptionCheck.outputFile("--save-model", saveModel, inputs: [weights].compactMap { $0 })
+        }
         if weights != nil, arch == nil { throw ValidationError("--weights needs --arch") }
         guard WinogradPolicy(rawValue: winograd) != nil else { throw ValidationError("--winograd must be auto, all or off") }
         if isa != "auto" {
@@ -92,7 +100,11 @@ struct BenchCommand: ParsableCommand {
                     FileHandle.standardError.write(Data("weights: \(w.layers.count) layers of \(w.model) from \(weights)\n".utf8))
                 }
                 let bytes = try BenchmarkModels.build(arch, parameters: given, winograd: WinogradPolicy(rawValue: winograd)!)
-                if let saveModel { try Data(bytes).write(to: URL(fileURLWithPath: saveModel), options: .atomic) }
+                if let saveModel {
+                    do { try Data(bytes).write(to: URL(fileURLWithPath: saveModel), options: .atomic) } catch {
+                        throw CLIError("cannot write --save-model \(saveModel): \((error as NSError).localizedFailureReason ?? "\(error)")")
+                    }
+                }
                 m = try Model(bytes: bytes)
                 name = arch
             } else {

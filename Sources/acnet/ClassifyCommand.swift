@@ -25,18 +25,20 @@ struct ClassifyCommand: ParsableCommand {
     @Argument(help: "JPEG files.")
     var images: [String]
 
-    @Option(help: "Labels to print per image.")
+    @Option(help: "Labels to print per image, 1...1000000.")
     var top: Int = 5
 
-    @Option(help: "Largest accepted image, in pixels (width × height).")
+    @Option(help: "Largest accepted image, in pixels (width × height), 1...4294967296.")
     var maxPixels: UInt64 = UInt64(ACJ_DEFAULT_MAX_PIXELS)
 
     @Flag(help: "Print a JSON array of {path, predictions: [{label, index, probability}]} or {path, error}.")
     var json = false
 
     func validate() throws {
-        guard top >= 1 else { throw ValidationError("--top must be ≥ 1") }
+        try OptionCheck.range("--top", top, 1...1_000_000)
+        try OptionCheck.range("--max-pixels", maxPixels, 1...(1 << 32))
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
+        try OptionCheck.inputFile("model", model)
     }
 
     func run() throws {
@@ -53,6 +55,10 @@ struct ClassifyCommand: ParsableCommand {
             do {
                 try Preprocessing.load(path, into: &input, spec: m.inputSpec, shape: m.inputShape, maxPixels: maxPixels)
                 let logits = try session.run(input)
+                guard logits.allSatisfy(\.isFinite) else {
+                    throw CLIError("the model's output is not finite (\(logits.first { !$0.isFinite }!)): "
+                                   + "the model's weights or input spec are broken")
+                }
                 let probs = softmax(logits)
                 let order = probs.indices.sorted { probs[$0] != probs[$1] ? probs[$0] > probs[$1] : $0 < $1 }.prefix(top)
                 func label(_ i: Int) -> String { i < m.labels.count ? m.labels[i] : "class \(i)" }
@@ -81,6 +87,8 @@ enum Preprocessing {
     /// Decodes `path` and writes the model input (C × H × W floats) into `input`.
     static func load(_ path: String, into input: inout [Float], spec: InputSpec, shape: [Int], maxPixels: UInt64) throws {
         let (c, h, w) = (shape[0], shape[1], shape[2])
+        guard let st = OptionCheck.status(path) else { throw CLIError("cannot read \(path): no such file") }
+        guard OptionCheck.isRegularFile(st) else { throw CLIError("cannot read \(path): not a regular file") }
         var image = acj_image()
         var err = [CChar](repeating: 0, count: 256)
         let rc = acj_decode_file(path, Int32(c), maxPixels, &image, &err, err.count)

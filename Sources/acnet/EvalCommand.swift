@@ -11,6 +11,9 @@ struct EvalCommand: ParsableCommand {
         discussion: """
             DIR holds IDX files (the t10k-* test split is used) or an image folder <class>/*.jpg \
             (its test/ sub-folder when present). Images are preprocessed by the model's input spec. \
+            Class folders must be named as the model's labels, a '/' in a label written as '_' \
+            (Fashion-MNIST's "T-shirt/top" is the folder T-shirt_top); other folders are an error. \
+            A non-finite model output is an error. \
             The last line is `accuracy: 0.XXXX (correct/total)`.
             """)
 
@@ -23,13 +26,13 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
-    @Option(name: .long, help: "Images per runtime call.")
+    @Option(name: .long, help: "Images per runtime call, 1...4096.")
     var batchSize = 256
 
-    @Option(name: .long, help: "Runtime threads per session.")
+    @Option(name: .long, help: "Runtime threads per session, 1...64.")
     var threads = 1
 
-    @Option(name: .long, help: "Evaluate only N test images (a seeded subset covering every class; the same as `acnet export --limit`).")
+    @Option(name: .long, help: "Evaluate only N test images (a seeded subset covering every class; the same as `acnet export --limit`), 1...100000000.")
     var limit: Int?
 
     @Option(name: .long, help: ArgumentHelp(
@@ -38,6 +41,11 @@ struct EvalCommand: ParsableCommand {
     var transform: String?
 
     func validate() throws {
+        try OptionCheck.range("--batch-size", batchSize, 1...OptionCheck.maxRuntimeBatch)
+        try OptionCheck.range("--threads", threads, 1...64)
+        if let limit { try OptionCheck.range("--limit", limit, 1...OptionCheck.maxImages) }
+        try OptionCheck.inputFile("model", model)
+        try OptionCheck.inputDirectory("--data", data)
         if let transform, ImageTransform(rawValue: transform) == nil {
             throw ValidationError("--transform must be one of \(ImageTransform.allCases.map(\.rawValue).joined(separator: ", "))")
         }

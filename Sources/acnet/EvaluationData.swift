@@ -30,6 +30,7 @@ struct EvaluationData {
         if IDXDataset.isIDXDirectory(directory) {
             var set = try IDXDataset.load(directory: directory, split: .test,
                                           classNames: labels.isEmpty ? nil : labels)
+            if let limit, limit < 1 { throw DataError.invalid("a limit of \(limit) images; it must be at least 1") }
             if let limit, limit < set.count { set = set.subset(DatasetDirectory.subsetIndices(count: set.count, limit: limit)) }
             source = "\(directory) (t10k split, \(set.count) images)"
             self.labels = set.labels.map(Int.init)
@@ -40,14 +41,8 @@ struct EvaluationData {
         }
         let dir = ImageFolderDataset.directory(root: directory, split: .test)
         let classes = try ImageFolderDataset.classNames(in: dir)
-        // Map folder names to model labels by name; fall back to sorted order when the model's
-        // labels are not the folder names but the counts agree.
-        var classIndex = [String: Int]()
-        let byName = classes.allSatisfy { labels.contains($0) }
-        guard byName || labels.isEmpty || classes.count == labels.count else {
-            throw DataError.invalid("folders \(classes) in \(dir) do not match the model's labels \(labels)")
-        }
-        for (i, cls) in classes.enumerated() { classIndex[cls] = byName ? labels.firstIndex(of: cls)! : i }
+        // Map folder names to model labels by name, exactly (see ``folderName(forLabel:)``).
+        let classIndex = try EvaluationData.classIndex(folders: classes, labels: labels, directory: dir)
         var files = [(String, Int)]()
         for cls in classes {
             let classDir = (dir as NSString).appendingPathComponent(cls)
@@ -56,6 +51,7 @@ struct EvaluationData {
                 .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for n in names { files.append(((classDir as NSString).appendingPathComponent(n), classIndex[cls]!)) }
         }
+        if let limit, limit < 1 { throw DataError.invalid("a limit of \(limit) images; it must be at least 1") }
         if let limit, limit < files.count { files = DatasetDirectory.subsetIndices(count: files.count, limit: limit).map { files[$0] } }
         guard !files.isEmpty else { throw DataError.invalid("no .jpg files under \(dir)") }
         source = "\(dir) (\(files.count) images)"
@@ -64,6 +60,9 @@ struct EvaluationData {
         let per = c * h * w
         var out = [Float](repeating: 0, count: files.count * per)
         for (i, (path, _)) in files.enumerated() {
+            guard let st = OptionCheck.status(path), OptionCheck.isRegularFile(st) else {
+                throw DataError.io("\(path): not a readable regular file")
+            }
             var image = acj_image()
             var message = [CChar](repeating: 0, count: 256)
             guard acj_decode_file(path, Int32(want), 0, &image, &message, message.count) == 0, let p = image.pixels else {
@@ -84,6 +83,29 @@ struct EvaluationData {
             }
         }
         inputs = out
+    }
+
+    /// The folder name that stands for a model label: the label with every '/' (which a folder
+    /// name cannot hold) replaced by '_' ("T-shirt/top" → "T-shirt_top"). Other labels are
+    /// their own folder names.
+    static func folderName(forLabel label: String) -> String {
+        label.replacingOccurrences(of: "/", with: "_")
+    }
+
+    /// The model-label index of every class folder. Folders match labels exactly (after
+    /// ``folderName(forLabel:)``); a model without labels takes the folders in sorted order.
+    ///
+    /// - Throws: ``DataError/invalid(_:)`` listing every folder that matches no label.
+    static func classIndex(folders: [String], labels: [String], directory: String) throws -> [String: Int] {
+        if labels.isEmpty { return Dictionary(uniqueKeysWithValues: folders.enumerated().map { ($1, $0) }) }
+        var index = [String: Int]()
+        for (i, label) in labels.enumerated() { index[folderName(forLabel: label)] = index[folderName(forLabel: label)] ?? i }
+        let unmatched = folders.filter { index[$0] == nil }
+        guard unmatched.isEmpty else {
+            throw DataError.invalid("class folders \(unmatched) in \(directory) match none of the model's labels "
+                                    + "\(labels.map(folderName(forLabel:))) (a '/' in a label is '_' in its folder name)")
+        }
+        return index.filter { folders.contains($0.key) }
     }
 
     /// Preprocesses gray IDX images (replicated to 3 channels for an RGB model).
@@ -119,6 +141,10 @@ func runtimePredictions(model: Model, inputs: [Float], count: Int, batch: Int = 
     while start < count {
         let n = min(batch, count - start)
         let logits = try session.run(Array(inputs[(start * per)..<((start + n) * per)]), batch: n)
+        if let bad = logits.firstIndex(where: { !$0.isFinite }) {
+            throw CLIError("the model's output for image \(start + bad / classes) is \(logits[bad]) (not finite): "
+                           + "the model's weights or input spec are broken")
+        }
         for i in 0..<n {
             var best = 0
             for k in 1..<classes where logits[i * classes + k] > logits[i * classes + best] { best = k }

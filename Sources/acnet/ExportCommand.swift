@@ -20,16 +20,16 @@ struct ExportCommand: ParsableCommand {
     @Argument(help: "A checkpoint written by `acnet train` (e.g. runs/NAME/best.safetensors).")
     var checkpoint: String
 
-    @Option(name: .long, help: "The .acnb file to write.")
+    @Option(name: .long, help: "The .acnb file to write (replaced atomically; must not be the checkpoint or another input).")
     var out: String
 
     @Option(name: .long, help: "Dataset directory for verification (default: the one the checkpoint was trained on).")
     var data: String?
 
-    @Option(name: .long, help: "Images in the logits comparison batch.")
+    @Option(name: .long, help: "Images in the logits comparison, 1...100000000 (verification cannot be switched off).")
     var verifyBatch = 256
 
-    @Option(name: .long, help: "Verify argmax agreement on only N test images (a seeded subset; default: all).")
+    @Option(name: .long, help: "Verify argmax agreement on only N test images, 1...100000000 (a seeded subset; default: all).")
     var limit: Int?
 
     @Option(name: .long, help: ArgumentHelp(
@@ -46,16 +46,23 @@ struct ExportCommand: ParsableCommand {
 
     func validate() throws {
         guard WinogradPolicy(rawValue: winograd) != nil else { throw ValidationError("--winograd must be auto, all or off") }
+        try OptionCheck.range("--verify-batch", verifyBatch, 1...OptionCheck.maxImages)
+        if let limit { try OptionCheck.range("--limit", limit, 1...OptionCheck.maxImages) }
+        try OptionCheck.inputFile("checkpoint", checkpoint)
+        if let data { try OptionCheck.inputDirectory("--data", data) }
+        try OptionCheck.outputFile("--out", out, inputs: [checkpoint])
     }
 
     func run() throws {
         let file = try SafeTensors(contentsOfFile: checkpoint)
         let info = try TrainerCheckpointInfo(file, path: checkpoint)
+        try ModelState.checkFinite(file, path: checkpoint)
         let model = try info.recipe.makeModel()
         try ModelState.load(model, from: file)
         guard let dataDir = data ?? info.metadata["data"] else {
             throw ValidationError("the checkpoint does not name its dataset; pass --data DIR")
         }
+        if data == nil { try OptionCheck.inputDirectory("the checkpoint's dataset (metadata 'data'; pass --data DIR)", dataDir) }
         var bytes = try ModelExport.fusedModelBytes(model: model, info: info, winograd: winogradPolicy)
         var report = try ModelExport.verify(bytes: bytes, model: model, info: info, dataDirectory: dataDir,
                                             verifyBatch: verifyBatch, limit: limit)

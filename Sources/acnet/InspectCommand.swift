@@ -11,8 +11,13 @@ struct InspectCommand: ParsableCommand {
     @Argument(help: "The .acnb model file.")
     var model: String
 
-    @Option(help: "Batch size for the arena figure.")
+    @Option(help: "Batch size for the arena figure, 1...4096.")
     var batch: Int = 1
+
+    func validate() throws {
+        try OptionCheck.range("--batch", batch, 1...OptionCheck.maxRuntimeBatch)
+        try OptionCheck.inputFile("model", model)
+    }
 
     func run() throws {
         let m: Model

@@ -17,14 +17,21 @@ enum ModelExport {
         var trainingCorrect: Int
         /// Winograd against direct convolution in the same file, when it has Winograd layers.
         var winograd: WinogradCheck?
-        var passed: Bool { maxAbsDifference <= bound && argmaxAgreement == total && winograd?.passed != false }
+        /// Logits (training network or runtime) that were NaN or ±∞; any makes the check fail.
+        var nonFiniteLogits = 0
+        var passed: Bool {
+            nonFiniteLogits == 0 && total > 0 && maxAbsDifference.isFinite && maxAbsDifference <= bound
+                && argmaxAgreement == total && winograd?.passed != false
+        }
         var summary: String {
-            (winograd.map { $0.summary + "\n" } ?? "") + String(format: """
+            (winograd.map { $0.summary + "\n" } ?? "")
+                + (nonFiniteLogits > 0 ? "non-finite logits: \(nonFiniteLogits) (NaN or ±∞): FAILED\n" : "")
+                + String(format: """
                 logits: max|Δ| %.3g over %d test images (max|y| %.3g, bound %.3g): %@
                 argmax agreement: %d/%d: %@
                 test accuracy: runtime %.4f, training network %.4f (%d images)
                 """, maxAbsDifference, comparedImages, maxAbsLogit, bound,
-                maxAbsDifference <= bound ? "ok" : "FAILED",
+                maxAbsDifference.isFinite && maxAbsDifference <= bound && nonFiniteLogits == 0 ? "ok" : "FAILED",
                 argmaxAgreement, total, argmaxAgreement == total ? "ok" : "FAILED",
                 Double(runtimeCorrect) / Double(max(total, 1)), Double(trainingCorrect) / Double(max(total, 1)), total)
         }
@@ -65,7 +72,12 @@ enum ModelExport {
         let runtime = try Model(bytes: bytes)
         let dataset = DatasetDirectory(dataDirectory)
         let channels = info.inputShape.first ?? 3
-        let test = try dataset.load(.test, channels: channels, classNames: info.labels, limit: limit)
+        let size = info.inputShape.count == 3 ? (info.inputShape[1], info.inputShape[2]) : nil
+        let test = try dataset.load(.test, channels: channels, classNames: info.labels, size: size, limit: limit)
+        guard [test.channels, test.height, test.width] == info.inputShape else {
+            throw DataError.invalid("the test split of \(dataDirectory) has \([test.channels, test.height, test.width]) images; "
+                                    + "the checkpoint's model takes \(info.inputShape)")
+        }
         let batch = 250
         let session = try Session(model: runtime, options: SessionOptions(threads: 1, maxBatch: batch))
         let winogradLayers = runtime.layers.filter { $0.kernel.hasPrefix("conv.winograd") }.count
@@ -76,7 +88,7 @@ enum ModelExport {
         let loader = BatchLoader(data: test, batchSize: batch, shuffle: false, augmentation: .none,
                                  normalization: info.normalization, seed: 0, epoch: 0)
         var maxDiff: Float = 0, maxY: Float = 0, compared = 0
-        var agree = 0, runtimeCorrect = 0, trainingCorrect = 0
+        var agree = 0, runtimeCorrect = 0, trainingCorrect = 0, nonFinite = 0
         while let b = loader.next() {
             let x = Tensor(shape: [b.count] + info.inputShape, data: b.images)
             let y = model.forward(x, training: false)
@@ -101,6 +113,7 @@ enum ModelExport {
                 check = c
             }
             precondition(r.count == y.count, "runtime output \(r.count) vs training output \(y.count)")
+            nonFinite += y.data.filter { !$0.isFinite }.count + r.filter { !$0.isFinite }.count
             for i in 0..<b.count {
                 var ay = 0, ar = 0
                 for j in 0..<k {
@@ -123,6 +136,6 @@ enum ModelExport {
         }
         return Report(maxAbsDifference: maxDiff, bound: 1e-4 * (1 + maxY), maxAbsLogit: maxY, comparedImages: compared,
                       argmaxAgreement: agree, total: test.count, runtimeCorrect: runtimeCorrect,
-                      trainingCorrect: trainingCorrect, winograd: check)
+                      trainingCorrect: trainingCorrect, winograd: check, nonFiniteLogits: nonFinite)
     }
 }

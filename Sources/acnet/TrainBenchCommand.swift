@@ -19,17 +19,30 @@ struct TrainBenchCommand: ParsableCommand {
     @Option(help: "Comma-separated registry models (\(ModelRegistry.names.joined(separator: ", "))).")
     var models = "fashion_net,cifar_quick"
 
-    @Option(help: "Images per step.")
+    @Option(help: "Images per step, 1...4096.")
     var batch = 128
 
-    @Option(help: "Timed steps per measurement.")
+    @Option(help: "Timed steps per measurement, 1...100000.")
     var iterations = 20
 
-    @Option(help: "Untimed warm-up steps.")
+    @Option(help: "Untimed warm-up steps, 0...100000.")
     var warmup = 3
 
-    @Option(help: "Comma-separated thread counts.")
+    @Option(help: "Comma-separated thread counts, each 1...64.")
     var threads = "1,2"
+
+    func validate() throws {
+        try OptionCheck.range("--batch", batch, 1...4096)
+        try OptionCheck.range("--iterations", iterations, 1...100_000)
+        try OptionCheck.range("--warmup", warmup, 0...100_000)
+        let counts = threads.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard !counts.isEmpty, counts.allSatisfy({ $0 != nil && (1...64).contains($0!) }) else {
+            throw ValidationError("--threads must be comma-separated integers in 1...64")
+        }
+        for name in models.split(separator: ",", omittingEmptySubsequences: false) where !ModelRegistry.names.contains(String(name)) {
+            throw ValidationError("--models: unknown model '\(name)'; choose from \(ModelRegistry.names.joined(separator: ", "))")
+        }
+    }
 
     func run() throws {
         let names = models.split(separator: ",").map(String.init)

@@ -49,6 +49,16 @@ struct MalformedModelTests {
         #expect(load(Self.valid) == .ok)
     }
 
+    /// A subnormal std (1e-45) made every normalised input ±∞ and every output NaN; it is
+    /// refused at load like zero, negative and non-finite ones.
+    @Test("an input-spec std that is not a normal positive number is refused at load",
+          arguments: [Float(1e-45), 0, -0.25, .nan, .infinity, .leastNormalMagnitude / 2])
+    func inputSpecStd(std: Float) {
+        var b = Self.valid
+        put32(&b, ACNBFormat.Header.std, std.bitPattern)
+        #expect(load(resealed(b)) == .badFormat)
+    }
+
     @Test("truncation at every byte is a format error")
     func truncation() {
         for n in 1..<Self.valid.count {

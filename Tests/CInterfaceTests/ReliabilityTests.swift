@@ -58,6 +58,9 @@ struct CAPIMisuseTests {
         #expect(acnet_model_load_memory(nil, bytes.count, &model) == ACNET_ERROR_INVALID_ARGUMENT)
         #expect(acnet_model_load_memory(data, bytes.count, nil) == ACNET_ERROR_INVALID_ARGUMENT)
         #expect(acnet_model_load_memory(data, 0, &model) == ACNET_ERROR_INVALID_ARGUMENT)
+        // SIZE_MAX arrives as Int -1: refused as too large (it used to say "size is 0").
+        #expect(acnet_model_load_memory(data, Int(bitPattern: UInt.max), &model) == ACNET_ERROR_INVALID_ARGUMENT)
+        #expect(String(cString: acnet_last_error_message()).contains("18446744073709551615"))
         #expect(acnet_model_load_file(nil, &model) == ACNET_ERROR_INVALID_ARGUMENT)
         #expect(acnet_model_load_file("/dev/null", nil) == ACNET_ERROR_INVALID_ARGUMENT)
         #expect(acnet_model_load_file("/dev/null", &model) == ACNET_ERROR_IO)   // not a regular file

@@ -101,8 +101,9 @@ struct ModelParser {
         var mean = [Float](), std = [Float]()
         for i in 0..<4 {
             let m = try reader.f32(H.mean + 4 * i), s = try reader.f32(H.std + 4 * i)
-            guard m.isFinite, s.isFinite, s > 0 else {
-                throw .badFormat("input spec mean/std [\(i)] must be finite with std > 0")
+            // A subnormal std (e.g. 1e-45) turns every normalised input into ±∞.
+            guard m.isFinite, s.isNormal, s > 0 else {
+                throw .badFormat("input spec mean/std [\(i)] must be finite with std a normal positive number")
             }
             mean.append(m)
             std.append(s)

@@ -25,6 +25,9 @@ public enum RuntimeAccuracy {
                                     outputCount: n * classes, batch: n)
                 }
             }
+            if let bad = logits[0..<(n * classes)].firstIndex(where: { !$0.isFinite }) {
+                throw DataError.invalid("the model's output for image \(start + bad / classes) is \(logits[bad]) (not finite)")
+            }
             for r in 0..<n {
                 var best = 0
                 for k in 1..<classes where logits[r * classes + k] > logits[r * classes + best] { best = k }

@@ -61,4 +61,23 @@ public enum ModelState {
         }
         for (t, assign) in pending { assign(t) }
     }
+
+    /// Checks that every model tensor of `file` (momentum buffers excluded) holds finite
+    /// values and every BatchNorm `running_var` is ≥ 0, as fusion needs (a NaN or ±∞ weight,
+    /// or a negative variance, would give a model whose outputs are NaN).
+    ///
+    /// - Throws: ``CheckpointError/corrupt(_:)`` naming `path`, the tensor, the first bad
+    ///   element's index and its value.
+    public static func checkFinite(_ file: SafeTensors, path: String) throws {
+        for name in file.tensors.keys.sorted() where !name.hasPrefix(momentumPrefix) {
+            guard file.tensors[name]?.dtype == "F32" else { continue }
+            let values = try file.floats(name).values
+            if let i = values.firstIndex(where: { !$0.isFinite }) {
+                throw CheckpointError.corrupt("\(path): tensor '\(name)' holds \(values[i]) at index \(i) (training diverged?)")
+            }
+            if name.hasSuffix("running_var"), let i = values.firstIndex(where: { $0 < 0 }) {
+                throw CheckpointError.corrupt("\(path): tensor '\(name)' holds the negative variance \(values[i]) at index \(i)")
+            }
+        }
+    }
 }

@@ -142,13 +142,13 @@ public struct SafeTensors: Sendable {
             var shape = [Int]()
             var count = 1
             for v in shapeValues {
-                guard let d = (v as? NSNumber)?.intValue, d >= 0 else { throw CheckpointError.corrupt("tensor \(name): bad shape") }
+                guard let d = SafeTensors.exactInt(v), d >= 0 else { throw CheckpointError.corrupt("tensor \(name): bad shape") }
                 let (p, o) = count.multipliedReportingOverflow(by: d)
                 guard !o, p <= dataSize else { throw CheckpointError.corrupt("tensor \(name): shape \(shapeValues) is too large") }
                 shape.append(d)
                 count = p
             }
-            guard let begin = (offsetValues[0] as? NSNumber)?.intValue, let end = (offsetValues[1] as? NSNumber)?.intValue,
+            guard let begin = SafeTensors.exactInt(offsetValues[0]), let end = SafeTensors.exactInt(offsetValues[1]),
                   begin >= 0, begin <= end, end <= dataSize
             else { throw CheckpointError.corrupt("tensor \(name): data_offsets \(offsetValues) outside the \(dataSize)-byte data section") }
             guard end - begin == count * size else {
@@ -163,8 +163,24 @@ public struct SafeTensors: Sendable {
         }
     }
 
+    /// A JSON number that is exactly an integer (not 2.5, not 1e300).
+    static func exactInt(_ value: Any) -> Int? {
+        guard !(value is String), let n = value as? NSNumber else { return nil }
+        let d = n.doubleValue
+        guard d.isFinite, d == d.rounded(), abs(d) < 0x1p62 else { return nil }
+        return Int(d)
+    }
+
     /// Reads and parses a file.
+    ///
+    /// - Throws: ``CheckpointError/io(_:)`` when `path` is missing, unreadable or not a regular
+    ///   file (a FIFO or device is refused rather than read), ``CheckpointError/corrupt(_:)``.
     public init(contentsOfFile path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw CheckpointError.io("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw CheckpointError.io("cannot read \(path): not a regular file") }
         guard let data = FileManager.default.contents(atPath: path) else { throw CheckpointError.io("cannot read \(path)") }
         do { try self.init(bytes: [UInt8](data)) } catch CheckpointError.corrupt(let m) {
             throw CheckpointError.corrupt("\(path): \(m)")
@@ -202,15 +218,20 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Crash-safe whole-file writes (temp + fsync + rename + directory fsync).
+///
+/// The temporary file is `.NAME.tmp-PID` beside `path`. A writer killed before its rename
+/// leaves that file behind; the next write to the same `path` removes every `.NAME.tmp-PID`
+/// whose process is no longer alive (a live writer's file is left alone).
 public enum AtomicFile {
     /// Replaces `path` with `bytes` atomically.
-    /// - Throws: ``CheckpointError/io(_:)`` naming the failing step and `errno`.
+    /// - Throws: ``CheckpointError/io(_:)`` naming `path`, the failing step and `errno`.
     public static func write(_ bytes: [UInt8], to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        let dirPath = dir.isEmpty ? "." : dir
-        let tmp = (dirPath as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")
+        let dirPath = parentDirectory(of: path)
+        let name = lastComponent(of: path)
+        removeStaleTemporaries(of: name, in: dirPath)
+        let tmp = (dirPath as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw CheckpointError.io("cannot create \(tmp): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw CheckpointError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
         var ok = true
         bytes.withUnsafeBytes { raw in
             var done = 0
@@ -225,14 +246,46 @@ public enum AtomicFile {
         close(fd)
         guard ok else {
             unlink(tmp)
-            throw CheckpointError.io("cannot write \(tmp): \(String(cString: strerror(err)))")
+            throw CheckpointError.io("cannot write \(path): \(String(cString: strerror(err)))")
         }
         guard rename(tmp, path) == 0 else {
             let e = errno
             unlink(tmp)
-            throw CheckpointError.io("cannot rename \(tmp) to \(path): \(String(cString: strerror(e)))")
+            throw CheckpointError.io("cannot replace \(path): \(String(cString: strerror(e)))")
         }
         let dfd = open(dirPath, O_RDONLY)
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+
+    /// The directory part of `path` ("." for a bare name, "/" for a top-level entry). Plain
+    /// string work: `NSString.deletingLastPathComponent` traps on one-character paths in
+    /// swift-corelibs-foundation (e.g. `--out=0`).
+    public static func parentDirectory(of path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "." }
+        let parent = p[..<slash]
+        return parent.isEmpty ? "/" : String(parent)
+    }
+
+    /// The last component of `path` (trailing slashes ignored).
+    public static func lastComponent(of path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return String(p) }
+        return String(p[p.index(after: slash)...])
+    }
+
+    /// Removes `.NAME.tmp-PID` files in `directory` left by writers that no longer run
+    /// (`kill(PID, 0)` fails with `ESRCH`). Errors are ignored: this is housekeeping.
+    static func removeStaleTemporaries(of name: String, in directory: String) {
+        let prefix = ".\(name).tmp-"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for entry in entries where entry.hasPrefix(prefix) {
+            guard let pid = Int32(entry.dropFirst(prefix.count)), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                unlink((directory as NSString).appendingPathComponent(entry))
+            }
+        }
     }
 }

@@ -10,22 +10,37 @@ public enum FileBytes {
     ///
     /// - Throws: ``DataError/io(_:)`` when the file cannot be read, ``DataError/corrupt(_:)``
     ///   when the gzip stream is damaged or truncated.
-    public static func read(_ path: String) throws -> [UInt8] {
+    ///   With `inflate: false` the raw bytes are returned as stored.
+    public static func read(_ path: String, inflate: Bool = true) throws -> [UInt8] {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw DataError.io("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw DataError.io("cannot read \(path): not a regular file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DataError.io("cannot read \(path)")
         }
         let bytes = [UInt8](data)
-        if bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {
+        if inflate && isGzip(bytes) {
             return try gunzip(bytes, path: path)
         }
         return bytes
     }
 
+    /// Whether `bytes` start with the gzip magic `1f 8b`.
+    public static func isGzip(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
+    }
+
     /// Inflates a complete gzip stream (concatenated members included) with zlib.
     ///
+    /// - Parameter maxOutput: stop after this many output bytes (the result is then the
+    ///   stream's first `maxOutput` bytes, without an error); nil inflates everything.
     /// - Throws: ``DataError/corrupt(_:)`` naming `path` when zlib reports an error or the
     ///   stream ends early.
-    public static func gunzip(_ input: [UInt8], path: String = "<memory>") throws -> [UInt8] {
+    public static func gunzip(_ input: [UInt8], path: String = "<memory>", maxOutput: Int? = nil) throws -> [UInt8] {
         var stream = z_stream()
         // 16 + MAX_WBITS: expect a gzip header and trailer.
         var status = inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION,
@@ -34,7 +49,7 @@ public enum FileBytes {
         defer { inflateEnd(&stream) }
 
         var output = [UInt8]()
-        output.reserveCapacity(input.count * 4)
+        output.reserveCapacity(min(input.count * 4, maxOutput ?? Int.max))
         let chunk = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunk)
         var inputOffset = 0
@@ -49,6 +64,10 @@ public enum FileBytes {
                     return chunk - Int(stream.avail_out)
                 }
                 output.append(contentsOf: buffer[0..<produced])
+                if let maxOutput, output.count >= maxOutput {
+                    output.removeLast(output.count - maxOutput)
+                    return
+                }
                 if status == Z_STREAM_END {
                     // Another gzip member may follow (gzip allows concatenation).
                     inputOffset = inBuf.count - Int(stream.avail_in)

@@ -40,8 +40,8 @@ public enum IDXDataset {
         let prefix = split == .train ? "train" : "t10k"
         let imagePath = try path(directory, prefix, "images", 3)
         let labelPath = try path(directory, prefix, "labels", 1)
-        let images = try IDXFile(contentsOfFile: imagePath)
-        let labels = try IDXFile(contentsOfFile: labelPath)
+        let images = try IDXFile(contentsOfFile: imagePath, expectedRank: 3)
+        let labels = try IDXFile(contentsOfFile: labelPath, expectedRank: 1)
         guard images.dimensions.count == 3 else {
             throw DataError.corrupt("\(imagePath): expected [N, H, W] images, found dimensions \(images.dimensions)")
         }
@@ -51,6 +51,10 @@ public enum IDXDataset {
         guard images.dimensions[0] == labels.dimensions[0] else {
             throw DataError.invalid(
                 "\(imagePath) has \(images.dimensions[0]) images but \(labelPath) has \(labels.dimensions[0]) labels")
+        }
+        guard images.dimensions[0] > 0 else { throw DataError.invalid("\(imagePath) holds no images") }
+        guard images.dimensions[1] > 0, images.dimensions[2] > 0 else {
+            throw DataError.invalid("\(imagePath): images of \(images.dimensions[1])x\(images.dimensions[2]) pixels")
         }
         let names = classNames ?? defaultLabels(for: directory)
         let labelValues = labels.values.map { Int32($0) }

@@ -9,13 +9,35 @@ public struct IDXFile: Sendable {
     /// The values, row-major, one byte each. `values.count == dimensions.reduce(1, *)`.
     public let values: [UInt8]
 
+    /// The largest payload accepted, in bytes (1 GiB; Fashion-MNIST's training images are
+    /// 47 MB). A header declaring more is refused before anything is inflated or copied.
+    public static let maxPayloadBytes = 1 << 30
+
     /// Parses IDX bytes (already inflated).
     ///
-    /// - Parameter name: used in error messages (usually the file path).
+    /// - Parameters:
+    ///   - name: used in error messages (usually the file path).
+    ///   - expectedRank: when given, a file with another number of dimensions is refused
+    ///     naming both ranks, before its dimensions are read.
     /// - Throws: ``DataError/corrupt(_:)`` for a bad magic, an unsupported element type,
-    ///   zero dimensions, a size overflow, or a payload shorter or longer than the dimensions
-    ///   say.
-    public init(bytes: [UInt8], name: String = "<memory>") throws {
+    ///   zero dimensions, another rank than `expectedRank`, a size overflow or a payload over
+    ///   ``maxPayloadBytes``, or a payload shorter or longer than the dimensions say.
+    public init(bytes: [UInt8], name: String = "<memory>", expectedRank: Int? = nil) throws {
+        let header = try IDXFile.header(bytes, name: name, expectedRank: expectedRank)
+        let payload = bytes.count - header.size
+        guard payload == header.count else {
+            let what = payload < header.count ? "truncated" : "has trailing bytes"
+            throw DataError.corrupt(
+                "\(name): IDX payload \(what): dimensions \(header.dimensions) need \(header.count) bytes, found \(payload)")
+        }
+        dimensions = header.dimensions
+        values = Array(bytes[header.size...])
+    }
+
+    /// The dimensions, header size and payload size a (possibly partial) IDX file declares.
+    static func header(_ bytes: [UInt8], name: String, expectedRank: Int?) throws
+        -> (dimensions: [Int], size: Int, count: Int)
+    {
         guard bytes.count >= 4 else {
             throw DataError.corrupt("\(name): \(bytes.count) bytes is too short for an IDX header")
         }
@@ -35,6 +57,9 @@ public struct IDXFile: Sendable {
         }
         let rank = Int(bytes[3])
         guard rank >= 1 else { throw DataError.corrupt("\(name): IDX file has no dimensions") }
+        if let expectedRank, rank != expectedRank {
+            throw DataError.corrupt("\(name): IDX file has \(rank) dimensions, expected \(expectedRank)")
+        }
         let headerSize = 4 + 4 * rank
         guard bytes.count >= headerSize else {
             throw DataError.corrupt("\(name): truncated IDX header (\(rank) dimensions need \(headerSize) bytes, file has \(bytes.count))")
@@ -45,27 +70,44 @@ public struct IDXFile: Sendable {
             let o = 4 + 4 * i
             let d = Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
             let (product, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow, product <= 1 << 40 else {
-                throw DataError.corrupt("\(name): IDX dimensions \(dims + [d]) overflow")
+            guard !overflow, product <= maxPayloadBytes else {
+                throw DataError.corrupt("\(name): IDX dimensions \(dims + [d]) overflow the limit of \(maxPayloadBytes) bytes")
             }
             dims.append(d)
             count = product
         }
-        let payload = bytes.count - headerSize
-        guard payload == count else {
-            let what = payload < count ? "truncated" : "has trailing bytes"
-            throw DataError.corrupt(
-                "\(name): IDX payload \(what): dimensions \(dims) need \(count) bytes, found \(payload)")
-        }
-        dimensions = dims
-        values = Array(bytes[headerSize...])
+        return (dims, headerSize, count)
     }
 
     /// Reads and parses an IDX file, gzipped (`.gz`, detected by magic) or plain.
     ///
+    /// A gzipped file is inflated only as far as its header declares (plus one byte to detect
+    /// trailing data), so a small file that would inflate to gigabytes costs at most
+    /// ``maxPayloadBytes`` of memory and is refused as soon as its header is read when it
+    /// declares more.
+    ///
     /// - Throws: ``DataError`` (I/O, gzip or IDX problems), naming `path`.
-    public init(contentsOfFile path: String) throws {
-        try self.init(bytes: try FileBytes.read(path), name: path)
+    public init(contentsOfFile path: String, expectedRank: Int? = nil) throws {
+        try self.init(fileBytes: try FileBytes.read(path, inflate: false), name: path, expectedRank: expectedRank)
+    }
+
+    /// Parses the bytes of an IDX file as stored, gzipped or plain, with the bounded inflation
+    /// of ``init(contentsOfFile:expectedRank:)``; `name` is used in error messages.
+    public init(fileBytes raw: [UInt8], name path: String = "<memory>", expectedRank: Int? = nil) throws {
+        guard FileBytes.isGzip(raw) else {
+            try self.init(bytes: raw, name: path, expectedRank: expectedRank)
+            return
+        }
+        // The largest header: 4 + 4 · 255 bytes.
+        let prefix = try FileBytes.gunzip(raw, path: path, maxOutput: 4 + 4 * 255)
+        let header = try IDXFile.header(prefix, name: path, expectedRank: expectedRank)
+        // Deflate cannot compress better than about 1032:1: a longer declared payload is truncated.
+        guard header.count <= raw.count * 1032 + 1024 else {
+            throw DataError.corrupt(
+                "\(path): IDX payload truncated: dimensions \(header.dimensions) need \(header.count) bytes, more than \(raw.count) gzip bytes can hold")
+        }
+        let bytes = try FileBytes.gunzip(raw, path: path, maxOutput: header.size + header.count + 1)
+        try self.init(bytes: bytes, name: path, expectedRank: expectedRank)
     }
 }
 

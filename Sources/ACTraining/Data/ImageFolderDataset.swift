@@ -110,6 +110,10 @@ public enum ImageFolderDataset {
 
     /// Decodes one JPEG through `acj_decode_file` to `channels` interleaved channels.
     static func decode(_ path: String, channels: Int) throws -> Decoded {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw DataError.io("\(path): not a readable regular file")
+        }
         var image = acj_image()
         var message = [CChar](repeating: 0, count: 256)
         let status = acj_decode_file(path, Int32(channels), 1 << 26, &image, &message, message.count)

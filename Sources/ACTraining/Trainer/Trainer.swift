@@ -93,6 +93,10 @@ public final class Trainer {
 
     /// Trains until `recipe.epochs` epochs are complete (from the current state), validating and
     /// checkpointing after each epoch.
+    ///
+    /// - Throws: ``TrainingError/nonFiniteLoss(epoch:iteration:loss:learningRate:)`` when a
+    ///   step's loss is NaN or ±∞ (training diverged): the step is not applied and nothing more
+    ///   is written, so `last.safetensors` and `best.safetensors` keep the last finite state.
     public func run(progress: ProgressReporter? = nil) throws {
         while epoch < recipe.epochs {
             guard let record = try runEpoch(progress: progress) else { return }
@@ -120,6 +124,11 @@ public final class Trainer {
             model.zeroGrad()
             let logits = model.forward(x, training: true)
             let result = lossFunction(logits, labels: batch.labels.map(Int.init))
+            guard result.loss.isFinite else {
+                // Stop before the update: the weights (and the checkpoints on disk) stay finite.
+                throw TrainingError.nonFiniteLoss(epoch: epoch + 1, iteration: iteration + 1, loss: result.loss,
+                                                  learningRate: lr)
+            }
             _ = model.backward(result.grad)
             optimizer.step(lr: Float(lr))
             iteration += 1
@@ -268,6 +277,21 @@ public final class Trainer {
     }
 }
 
+/// Training failures that are not I/O or data errors.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    /// A step's loss was NaN or infinite: training diverged (too high a learning rate, or
+    /// non-finite weights). Carries the 1-based epoch and iteration.
+    case nonFiniteLoss(epoch: Int, iteration: Int, loss: Float, learningRate: Double)
+
+    public var description: String {
+        switch self {
+        case .nonFiniteLoss(let e, let i, let loss, let lr):
+            return "training diverged: loss \(loss) at epoch \(e), iteration \(i) (learning rate \(lr)); "
+                + "stopped without updating the weights, the checkpoints keep the last finite state"
+        }
+    }
+}
+
 /// The metadata of a trainer checkpoint, decoded.
 public struct TrainerCheckpointInfo: Sendable {
     public var recipe: TrainingRecipe
@@ -310,6 +334,31 @@ public struct TrainerCheckpointInfo: Sendable {
         inputShape = try field(Trainer.Key.inputShape, [Int].self)
         history = try field(Trainer.Key.history, [EpochRecord].self)
         partialEpoch = m[Trainer.Key.partial] == nil ? nil : try field(Trainer.Key.partial, PartialEpoch.self)
+        try checkConsistency(path: path)
+    }
+
+    /// The metadata must describe the model its recipe builds: `input_shape` equal to the
+    /// registry model's `[C, H, W]`, one normalisation mean and std per input channel (means
+    /// finite, stds finite, normal and positive), one label per class, non-negative counters.
+    func checkConsistency(path: String) throws {
+        func bad(_ message: String) -> CheckpointError { .corrupt("\(path): \(message)") }
+        guard let spec = try? ModelRegistry.spec(recipe.model) else {
+            throw bad("recipe names an unknown model '\(recipe.model)'")
+        }
+        guard inputShape == spec.inputShape else {
+            throw bad("metadata input_shape \(inputShape) does not match \(recipe.model)'s input \(spec.inputShape)")
+        }
+        let c = inputShape[0]
+        guard normalization.mean.count == c, normalization.std.count == c else {
+            throw bad("metadata normalization has \(normalization.mean.count) means and \(normalization.std.count) stds for a \(c)-channel input")
+        }
+        guard normalization.mean.allSatisfy(\.isFinite), normalization.std.allSatisfy({ $0.isNormal && $0 > 0 }) else {
+            throw bad("metadata normalization mean \(normalization.mean) std \(normalization.std): means must be finite, stds normal positive numbers")
+        }
+        guard labels.count == spec.classCount else {
+            throw bad("metadata labels has \(labels.count) names, \(recipe.model) has \(spec.classCount) classes")
+        }
+        guard epoch >= 0, iteration >= 0 else { throw bad("negative epoch \(epoch) or iteration \(iteration)") }
     }
 }
 
