@@ -50,6 +50,8 @@ if [ -f models/fashion-mnist-acnet.acnb ] && [ -x scripts/test_classify.sh ]; th
     ACNET_CLI=.build/release/acnet scripts/test_classify.sh "$prefix" models/fashion-mnist-acnet.acnb
     stage "JPEG classifier tests"
 fi
+scripts/ci_onnx.sh .build/release/acnet
+stage "ONNX import vs ONNX Runtime (fixtures, hostile files, ResNet-20)"
 .build/release/acnet bench --arch conv64 --iterations 50 --warmup 5
 stage "benchmark smoke run"
 echo "== total $(( $(date +%s) - start )) s"

@@ -36,8 +36,8 @@ struct ONNXNode {
         guard a.type == .int || (a.type == .undefined && a.hasI) else {
             throw ImportError.node(self, "attribute '\(key)' must be an integer")
         }
-        guard let v = Int(exactly: a.i), abs(v) <= 1 << 40 else { throw ImportError.node(self, "attribute '\(key)' out of range") }
-        return v
+        guard a.i >= -(1 << 40), a.i <= 1 << 40 else { throw ImportError.node(self, "attribute '\(key)' out of range") }
+        return Int(a.i)
     }
 
     func ints(_ key: String) throws(ImportError) -> [Int]? {
@@ -47,7 +47,7 @@ struct ONNXNode {
         }
         var out = [Int]()
         for v in a.ints {
-            guard abs(v) <= 1 << 40 else { throw ImportError.node(self, "attribute '\(key)' value \(v) out of range") }
+            guard v >= -(1 << 40), v <= 1 << 40 else { throw ImportError.node(self, "attribute '\(key)' value \(v) out of range") }
             out.append(Int(v))
         }
         return out

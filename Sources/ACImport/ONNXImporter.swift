@@ -236,6 +236,11 @@ struct Lowering {
             throw ImportError("value '\(name)' is not available")
         }
         let t = try write(v, activation: act, node: n)
+        guard t.shape.reduce(1, *) <= ONNXGraph.maxElements else {
+            let what = "activation \(t.shape) has more than \(ONNXGraph.maxElements) elements per image"
+            if let n { throw ImportError.node(n, what) }
+            throw ImportError(what)
+        }
         values[name] = .tensor(t, gap: { if case .tensor(_, let g) = v { return g } else { return false } }())
         return t
     }
@@ -449,6 +454,14 @@ struct Lowering {
         // BatchNorm on a tensor (RepVGG's identity branch, or pre-activation BN): a diagonal
         // 1×1 convolution that a following Add may merge, else a scale_shift.
         let x = try materialize(n.inputs[0], for: n)
+        guard c <= 4096 else {
+            // Too many channels for a diagonal convolution: a scale_shift right away.
+            opCount += 1
+            do {
+                set(n, .tensor(try builder.scaleShift(x, scale: scale.map { Float($0) }, shift: shift.map { Float($0) }), gap: false))
+            } catch { throw ImportError.node(n, "\(error)") }
+            return
+        }
         set(n, .conv(PendingConv.diagonal(x, scale: scale, shift: shift, groups: 1)))
     }
 
@@ -508,6 +521,7 @@ struct Lowering {
         }
         guard let (ay, ax) = offsets(a), let (by, bx) = offsets(b) else { return nil }
         let kh = max(ay + a.kh, by + b.kh), kw = max(ax + a.kw, bx + b.kw)
+        guard a.o * a.cg * kh * kw <= ONNXGraph.maxElements else { return nil }
         let h = a.input.shape[2], w = a.input.shape[3]
         let (oh, ow) = (a.outH, a.outW)
         let pb = max(0, (oh - 1) * a.sh + a.dh * (kh - 1) + 1 - h - top)
@@ -700,9 +714,15 @@ struct Lowering {
             guard a >= 2 || st[i] == 1 else { throw ImportError.node(n, "strided slices of the batch or channel axis are not supported") }
             step[a] = st[i]
         }
+        // x[..., ::a, ::b][..., ::c, ::d] = x[..., ::a·c, ::b·d] (PyTorch exports one Slice per axis).
+        if case .subsample(let t, let a, let b)? = values[n.inputs[0]], single(n.inputs[0]) {
+            // A step ≥ the extent keeps only the first row/column, as does a step equal to it.
+            set(n, .subsample(t, sh: min(a * step[2], t.shape[2]), sw: min(b * step[3], t.shape[3])))
+            return
+        }
         let x = try materialize(n.inputs[0], for: n)
         if step[2] == 1 && step[3] == 1 { set(n, .tensor(x, gap: false)); return }
-        set(n, .subsample(x, sh: min(step[2], 1 << 10), sw: min(step[3], 1 << 10)))
+        set(n, .subsample(x, sh: min(step[2], x.shape[2]), sw: min(step[3], x.shape[3])))
     }
 
     /// Constant zero padding of the channel axis (option-A shortcuts), and of H/W when not
@@ -734,7 +754,7 @@ struct Lowering {
             throw ImportError.node(n, "spatial padding after a strided slice is not supported")
         }
         let c = x.shape[1], before = pads[1], o = c + pads[1] + pads[5]
-        guard o <= 1 << 16 else { throw ImportError.node(n, "\(o) output channels is too many") }
+        guard o <= 1 << 16, o * c <= 1 << 24 else { throw ImportError.node(n, "\(o) × \(c) selection weights are too many") }
         var w = [Double](repeating: 0, count: o * c)
         for ch in 0..<c { w[(ch + before) * c + ch] = 1 }
         var p = PendingConv(input: x, inC: c, o: o, groups: 1, kh: 1, kw: 1, sh: sh, sw: sw, dh: 1, dw: 1,
