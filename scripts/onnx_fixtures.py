@@ -264,6 +264,14 @@ def main():
     g.save("hostile_bad_group", g.node("Conv", ["x", g.init(w(4, 3, 3, 3))], group=2, name="cg"),
            "error", "node 'cg' (Conv)")
 
+    # PyTorch's exporter writes x[:, :, ::2, ::2] as one Slice per axis.
+    g = G(4, 7, 8)
+    one, big = g.init(np.array([0], np.int64), "s"), g.init(np.array([2**62], np.int64), "e")
+    step = g.init(np.array([2], np.int64), "st")
+    s = g.node("Slice", [g.node("Slice", ["x", one, big, g.init(np.array([2], np.int64), "ax"), step]),
+                         one, big, g.init(np.array([3], np.int64), "ax"), step])
+    g.save("option_a_two_slices", g.node("Pad", [s, g.init(np.array([0, 2, 0, 0, 0, 2, 0, 0], np.int64), "pads")]))
+
     with open(os.path.join(OUT, "manifest.tsv"), "w") as f:
         f.write("# name\texpect\terror text\textra acnet import arguments\n")
         for row in manifest:
