@@ -85,6 +85,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C support for the runtime: cpuid, and the thread-local error buffer of the C ABI.
@@ -122,10 +123,16 @@ let package = Package(
         .target(
             name: "ACTrainingKernels",
             swiftSettings: trainingKernelSettings),
+        // ONNX import (`acnet import`): ONNX protobuf reading (onnx.pb.swift, generated once from
+        // onnx.proto by protoc-gen-swift 1.39.0), graph lowering, BatchNorm and branch fusion.
+        .target(
+            name: "ACImport",
+            dependencies: ["ACRuntime", "ACNetWriter", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: commonSwiftSettings),
         .executableTarget(
             name: "acnet",
             dependencies: [
-                "ACRuntime", "ACNetWriter", "ACTraining", "CJPEG",
+                "ACRuntime", "ACNetWriter", "ACTraining", "CJPEG", "ACImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: commonSwiftSettings),
@@ -154,13 +161,18 @@ let package = Package(
             dependencies: ["ACTraining", "ACRuntime", "ACNetWriter"],
             resources: [.copy("Fixtures")],
             swiftSettings: commonSwiftSettings),
+        .testTarget(
+            name: "ACImportTests",
+            dependencies: ["ACImport", "ACRuntime", "ACNetWriter"],
+            exclude: ["Fixtures"],
+            swiftSettings: commonSwiftSettings),
     ]
 )
 
 // Development aid: `ACNET_CORE_ONLY=1 swift test` builds only the runtime, the writer and the
 // C ABI with their tests (faster on 2 cores, and independent of the training side).
 if Context.environment["ACNET_CORE_ONLY"] != nil {
-    let skip: Set<String> = ["ACTraining", "ACTrainingKernels", "ACTrainingTests", "acnet", "CJPEG", "COpenBLAS", "CZlib", "JPEGTests"]
+    let skip: Set<String> = ["ACTraining", "ACTrainingKernels", "ACTrainingTests", "acnet", "CJPEG", "COpenBLAS", "CZlib", "JPEGTests", "ACImport", "ACImportTests"]
     package.targets.removeAll { skip.contains($0.name) }
     package.products.removeAll { ["ACTraining", "acnet"].contains($0.name) }
 }

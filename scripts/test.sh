@@ -61,6 +61,8 @@ scripts/ci_python.sh "$prefix"
 stage "Python package: wheel, pytest, Ray Data job"
 scripts/ci_cortexm.sh "$prefix"
 stage "Cortex-M firmware under QEMU (mps2-an386, mps2-an500)"
+scripts/ci_onnx.sh .build/release/acnet
+stage "ONNX import vs ONNX Runtime (fixtures, hostile files, ResNet-20)"
 .build/release/acnet bench --arch conv64 --iterations 50 --warmup 5
 stage "benchmark smoke run"
 echo "== total $(( $(date +%s) - start )) s"
