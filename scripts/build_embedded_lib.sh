@@ -63,7 +63,7 @@ fast=(-Ounchecked -enforce-exclusivity=unchecked)   # as Package.swift's release
 
 "${swiftc[@]}" -O -module-name ACKernelTypes -emit-module -emit-object -o "$obj/ACKernelTypes.o" \
     $(sources_of ACKernelTypes)
-# The ISA builds are independent: run them two at a time (the AVX-512 one is the slowest).
+# The ISA builds are independent of each other and of ACRuntime/CInterface: run them alongside.
 pids=()
 for entry in "${isas[@]}"; do
     isa=${entry%%|*}; flags=${entry#*|}
@@ -71,12 +71,11 @@ for entry in "${isas[@]}"; do
     "${swiftc[@]}" "${fast[@]}" $flags -D ACNET_KERNELS_C_ENTRY -module-name "ACKernels_$isa" -emit-object \
         -o "$obj/kernels/$isa.o" $(sources_of ACKernels) &
     pids+=($!)
-    if [ ${#pids[@]} -ge 2 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
 done
 "${swiftc[@]}" "${fast[@]}" -enable-experimental-feature Extern -D ACNET_KERNELS_C_ENTRY -D ACNET_POSIX \
     -module-name ACRuntime -emit-module -emit-object -o "$obj/ACRuntime.o" $(sources_of ACRuntime)
 "${swiftc[@]}" -O -module-name CInterface -emit-object -o "$obj/CInterface.o" $(sources_of CInterface)
-for pid in "${pids[@]}"; do wait "$pid"; done
+for pid in "${pids[@]}"; do wait "$pid" || { echo "build_embedded_lib.sh: a kernel build failed" >&2; exit 1; }; done
 for f in support team; do
     "$cc" -std=c11 -O2 "${cflags[@]}" -ffunction-sections -fdata-sections -I "$root/Sources/CACNet/include" \
         -c "$root/Sources/CACNet/$f.c" -o "$obj/$f.o"

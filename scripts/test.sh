@@ -50,6 +50,9 @@ if [ -f models/fashion-mnist-acnet.acnb ] && [ -x scripts/test_classify.sh ]; th
     ACNET_CLI=.build/release/acnet scripts/test_classify.sh "$prefix" models/fashion-mnist-acnet.acnb
     stage "JPEG classifier tests"
 fi
+# Footprint budget of the installed library; aarch64 build golden-tested under qemu-user.
+scripts/ci_embedded.sh "$prefix" "$model" "$work/resnet20.acnb" "${bench_models[@]}"
+stage "Embedded C library: footprint, aarch64 under qemu"
 .build/release/acnet bench --arch conv64 --iterations 50 --warmup 5
 stage "benchmark smoke run"
 echo "== total $(( $(date +%s) - start )) s"
