@@ -322,12 +322,6 @@ w("- Threads: our sessions with threads = 2 split every convolution, pooling and
   "between the calling thread and one worker (include/acnet.h, Threading); the peers use their own "
   "thread pools at the same count. Each (model, runtime, threads) runs in a fresh process, ours and the "
   "peers back to back, with the core-to-core round trip (`c2c.c`) taken before and after each.")
-# Hand-written sections at the end of the existing file (from "## Footprint" on) are kept.
-if os.path.exists(out_md):
-    old = open(out_md).read()
-    if "\n## Footprint" in old:
-        w("")
-        w(old[old.index("\n## Footprint") + 1:].rstrip("\n"))
 os.makedirs(os.path.dirname(os.path.abspath(out_md)), exist_ok=True)
 open(out_md, "w").write("\n".join(L) + "\n")
 print(f"wrote {out_md}")
