@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs (idempotent; skips apt when all are present).
 set -euo pipefail
-pkgs=(libjpeg-dev libjpeg-turbo-progs libopenblas-dev zlib1g-dev dataset-fashion-mnist cmake pkg-config
-      gcc-aarch64-linux-gnu qemu-user)   # the last two: make cross and scripts/ci_cross.sh
+pkgs=(libjpeg-dev libjpeg-turbo-progs libopenblas-dev zlib1g-dev dataset-fashion-mnist cmake pkg-config)
+# make cross TARGET=aarch64-linux-gnu and its tests under qemu-user (scripts/ci_embedded.sh).
+pkgs+=(gcc-aarch64-linux-gnu qemu-user)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
