@@ -14,41 +14,29 @@ VERSION := $(MAJOR).$(MINOR).$(PATCH)
 # The C library is built in its own scratch path: -static-stdlib changes every object.
 CLIB_SCRATCH := .build-clib
 CLIB_DIR := $(CLIB_SCRATCH)/release
-SWIFT_STATIC := $(shell dirname $$(dirname $$(readlink -f $$(which swift))))/lib/swift_static/linux
 
-.PHONY: all cli lib install examples clean
+.PHONY: all cli lib install cross examples clean
 
 all: cli lib
 
 cli:
 	swift build -c release --product acnet
 
-# The CInterface, ACRuntime and CACNet objects (built with -static-stdlib) and the parts of the
-# Swift runtime they need are partially linked into one relocatable object whose only global
-# definitions are the functions of include/acnet.h (scripts/acnet.map). libacnet.a archives
-# it; libacnet.so links it, so neither needs a Swift runtime on the consumer's machine.
-# The Swift modules in the library (the ISA kernel modules exist on x86_64; aarch64 has only the
-# baseline one). Objects are taken from each module's source list, not *.o, so objects of
-# removed sources left in the build folder are never linked.
-SWIFT_MODULES = CInterface ACRuntime ACKernelTypes ACKernelsAVX512 ACKernelsAVX2 ACKernelsBaseline
+# The C library is built with Embedded Swift (scripts/build_embedded_lib.sh): ACRuntime,
+# CInterface and the kernels once per ISA (AVX-512, AVX2+FMA, baseline; picked at model load by
+# cpuid), plus the CACNet C helpers, partially linked into one relocatable object whose only
+# global definitions are the functions of include/acnet.h (scripts/acnet.map). libacnet.a
+# archives it; libacnet.so links it. Neither needs a Swift runtime; Embedded Swift carries only
+# the standard-library code the runtime uses (stripped libacnet.so: see docs/PERFORMANCE.md,
+# "Footprint"; the SwiftPM build with -static-stdlib it replaces was ~7 MB stripped).
+LIBS_PRIVATE := -lm -lpthread
 
 lib:
-	rm -f $(CLIB_DIR)/libacnetc.so  # the link flags are not tracked by SwiftPM
-	swift build -c release --product acnetc --scratch-path $(CLIB_SCRATCH) \
-	    -Xswiftc -static-stdlib \
-	    -Xlinker --version-script=$(CURDIR)/scripts/acnet.map \
-	    -Xlinker -soname=libacnet.so.$(MAJOR)
-	rm -f $(CLIB_DIR)/acnet_all.o $(CLIB_DIR)/libacnet.a
-	ld -r -o $(CLIB_DIR)/acnet_all.o \
-	    $$(for m in $(SWIFT_MODULES); do [ ! -f $(CLIB_DIR)/$$m.build/sources ] || \
-	        sed 's|.*/||; s|$$|.o|; s|^|$(CLIB_DIR)/'$$m'.build/|' $(CLIB_DIR)/$$m.build/sources; done) \
-	    $(CLIB_DIR)/CACNet.build/*.o \
-	    $(SWIFT_STATIC)/x86_64/swiftrt.o $(SWIFT_STATIC)/libswiftGlibc.a $(SWIFT_STATIC)/libswiftCore.a
-	sed -n 's/^ *\(acnet_[a-z_]*\);$$/\1/p' scripts/acnet.map > $(CLIB_DIR)/acnet.syms
-	objcopy --keep-global-symbols=$(CLIB_DIR)/acnet.syms $(CLIB_DIR)/acnet_all.o
+	nice -n 5 scripts/build_embedded_lib.sh x86_64-linux-gnu $(CLIB_DIR)
+	rm -f $(CLIB_DIR)/libacnet.a
 	ar rcs $(CLIB_DIR)/libacnet.a $(CLIB_DIR)/acnet_all.o
 	cc -shared -o $(CLIB_DIR)/libacnet.so $(CLIB_DIR)/acnet_all.o -Wl,--version-script=scripts/acnet.map \
-	    -Wl,-soname=libacnet.so.$(MAJOR) -Wl,-z,noexecstack -lstdc++ -lm -lpthread -ldl
+	    -Wl,-soname=libacnet.so.$(MAJOR) -Wl,-z,noexecstack -Wl,--gc-sections $(LIBS_PRIVATE)
 
 install: lib
 	install -d $(PREFIX)/include $(PREFIX)/lib/pkgconfig $(PREFIX)/lib/cmake/acnet
@@ -59,11 +47,29 @@ install: lib
 	install -m 644 $(CLIB_DIR)/libacnet.a $(PREFIX)/lib/libacnet.a
 	printf '%s\n' "prefix=$(abspath $(PREFIX))" 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	    'Name: acnet' 'Description: ACNet inference runtime (fused Asymmetric Convolution Networks), C API' \
-	    'Version: $(VERSION)' 'Libs: -L$${libdir} -lacnet' 'Libs.private: -lstdc++ -lm -lpthread -ldl' \
+	    'Version: $(VERSION)' 'Libs: -L$${libdir} -lacnet' 'Libs.private: $(LIBS_PRIVATE)' \
 	    'Cflags: -I$${includedir}' > $(PREFIX)/lib/pkgconfig/acnet.pc
 	sed -e 's/@MAJOR@/$(MAJOR)/g' cmake/acnetConfig.cmake.in > $(PREFIX)/lib/cmake/acnet/acnetConfig.cmake
 	sed -e 's/@VERSION@/$(VERSION)/g' -e 's/@MAJOR@/$(MAJOR)/g' cmake/acnetConfigVersion.cmake.in \
 	    > $(PREFIX)/lib/cmake/acnet/acnetConfigVersion.cmake
+
+# Cross build of the static C library: `make cross TARGET=aarch64-linux-gnu PREFIX=DIR` installs
+# include/acnet.h, lib/libacnet.a and lib/pkgconfig/acnet.pc for 64-bit ARM Linux (Debian:
+# gcc-aarch64-linux-gnu). Link with `aarch64-linux-gnu-gcc ... -lacnet -lm -lpthread`.
+TARGET ?= aarch64-linux-gnu
+CROSS_DIR := .build-cross/$(TARGET)
+
+cross:
+	nice -n 5 scripts/build_embedded_lib.sh $(TARGET) $(CROSS_DIR)
+	rm -f $(CROSS_DIR)/libacnet.a
+	$(TARGET)-ar rcs $(CROSS_DIR)/libacnet.a $(CROSS_DIR)/acnet_all.o
+	install -d $(PREFIX)/include $(PREFIX)/lib/pkgconfig
+	install -m 644 include/acnet.h $(PREFIX)/include/acnet.h
+	install -m 644 $(CROSS_DIR)/libacnet.a $(PREFIX)/lib/libacnet.a
+	printf '%s\n' "prefix=$(abspath $(PREFIX))" 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	    'Name: acnet' 'Description: ACNet inference runtime (fused Asymmetric Convolution Networks), C API ($(TARGET))' \
+	    'Version: $(VERSION)' 'Libs: -L$${libdir} -lacnet' 'Libs.private: $(LIBS_PRIVATE)' \
+	    'Cflags: -I$${includedir}' > $(PREFIX)/lib/pkgconfig/acnet.pc
 
 examples:
 	$(MAKE) -C examples/c PREFIX=$(abspath $(PREFIX))
@@ -72,4 +78,4 @@ examples:
 	$(MAKE) -C examples/classify PREFIX=$(abspath $(PREFIX))
 
 clean:
-	rm -rf $(CLIB_SCRATCH) examples/c/build examples/cpp/build examples/classify/build
+	rm -rf $(CLIB_SCRATCH) .build-cross examples/c/build examples/cpp/build examples/classify/build

@@ -63,6 +63,9 @@ scripts/ci_cortexm.sh "$prefix"
 stage "Cortex-M firmware under QEMU (mps2-an386, mps2-an500)"
 scripts/ci_onnx.sh .build/release/acnet
 stage "ONNX import vs ONNX Runtime (fixtures, hostile files, ResNet-20)"
+# Footprint budget of the installed library; aarch64 build golden-tested under qemu-user.
+scripts/ci_embedded.sh "$prefix" "$model" "$work/resnet20.acnb" "${bench_models[@]}"
+stage "Embedded C library: footprint, aarch64 under qemu"
 .build/release/acnet bench --arch conv64 --iterations 50 --warmup 5
 stage "benchmark smoke run"
 echo "== total $(( $(date +%s) - start )) s"

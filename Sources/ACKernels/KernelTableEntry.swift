@@ -36,3 +36,27 @@ public func kernelTable() -> KernelTable {
         toBlocked: { Elementwise.toBlocked(batch: $0, x: $1, y: $2, part: $3) },
         softmax: { Elementwise.softmax(batch: $0, x: $1, y: $2) })
 }
+
+#if ACNET_KERNELS_C_ENTRY
+// The Embedded Swift C library (scripts/build_embedded_lib.sh) compiles each ISA's kernels as a
+// module that ACRuntime does not import: ACRuntime reaches the table through this C symbol, so
+// no kernel body can be inlined into the baseline-compiled runtime, and every other symbol of
+// the ISA's object is made local at link time (no copy merged across ISAs).
+// `table` points to uninitialised memory for one KernelTable, which this initialises.
+#if ACNET_ISA_AVX512
+@c(acnet_kernels_avx512)
+public func kernelTableEntry(_ table: UnsafeMutableRawPointer) {
+    table.initializeMemory(as: KernelTable.self, to: kernelTable())
+}
+#elseif ACNET_ISA_AVX2
+@c(acnet_kernels_avx2)
+public func kernelTableEntry(_ table: UnsafeMutableRawPointer) {
+    table.initializeMemory(as: KernelTable.self, to: kernelTable())
+}
+#else
+@c(acnet_kernels_baseline)
+public func kernelTableEntry(_ table: UnsafeMutableRawPointer) {
+    table.initializeMemory(as: KernelTable.self, to: kernelTable())
+}
+#endif
+#endif

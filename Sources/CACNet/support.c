@@ -107,6 +107,50 @@ int64_t acnet_support_atomic_load(const int64_t *counter) {
     return __atomic_load_n(counter, __ATOMIC_SEQ_CST);
 }
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int acnet_support_map_file(const char *path, void **base, size_t *size, int *error) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { *error = errno; return ACNET_SUPPORT_MAP_OPEN; }
+    struct stat st;
+    int status = ACNET_SUPPORT_MAP_OK;
+    if (fstat(fd, &st) != 0) { *error = errno; status = ACNET_SUPPORT_MAP_STAT; }
+    else if (!S_ISREG(st.st_mode)) status = ACNET_SUPPORT_MAP_NOT_REGULAR;
+    else if (st.st_size <= 0) status = ACNET_SUPPORT_MAP_EMPTY;
+    else {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) { *error = errno; status = ACNET_SUPPORT_MAP_MMAP; }
+        else { *base = p; *size = (size_t)st.st_size; }
+    }
+    close(fd);
+    return status;
+}
+
+void acnet_support_unmap_file(void *base, size_t size) { munmap(base, size); }
+
+const char *acnet_support_error_text(int error) { return strerror(error); }
+
+void *acnet_support_aligned_alloc(size_t alignment, size_t size) {
+    void *p = NULL;
+    return posix_memalign(&p, alignment, size) == 0 ? p : NULL;
+}
+
+void acnet_support_aligned_free(void *p) { free(p); }
+#else
+int acnet_support_map_file(const char *path, void **base, size_t *size, int *error) {
+    (void)path; (void)base; (void)size; (void)error;
+    return ACNET_SUPPORT_MAP_UNSUPPORTED;
+}
+void acnet_support_unmap_file(void *base, size_t size) { (void)base; (void)size; }
+const char *acnet_support_error_text(int error) { (void)error; return NULL; }
+#endif
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 __attribute__((target("avx2,fma"), noinline)) static float fma_chains(long iters, float seed) {

@@ -36,6 +36,14 @@ extension KernelISA {
     private static var features: UInt32 { acnet_support_cpu_features() }
 }
 
+#if ACNET_KERNELS_C_ENTRY
+#if arch(x86_64)
+@_extern(c, "acnet_kernels_avx512") func acnet_kernels_avx512(_ table: UnsafeMutableRawPointer)
+@_extern(c, "acnet_kernels_avx2") func acnet_kernels_avx2(_ table: UnsafeMutableRawPointer)
+#endif
+@_extern(c, "acnet_kernels_baseline") func acnet_kernels_baseline(_ table: UnsafeMutableRawPointer)
+#endif
+
 enum KernelSelection {
     /// The kernel table of `isa`, or nil if this build has none for it (only x86_64 builds have
     /// AVX2 and AVX-512 kernels). Does not check the CPU: see `KernelISA.isSupported`.
@@ -44,6 +52,25 @@ enum KernelSelection {
         // Embedded builds compile one kernel set into the runtime's own module.
         let local = kernelTable()
         return local.isa == isa ? local : nil
+        #elseif ACNET_KERNELS_C_ENTRY
+        // The Embedded C library: each ISA's kernels are a separate object reached through its
+        // C entry symbol (KernelTableEntry.swift), never inlined here.
+        func load(_ entry: (UnsafeMutableRawPointer) -> Void) -> KernelTable {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<KernelTable>.size,
+                                                     alignment: MemoryLayout<KernelTable>.alignment)
+            defer { p.deallocate() }
+            entry(p)
+            return p.assumingMemoryBound(to: KernelTable.self).move()
+        }
+        switch isa {
+        #if arch(x86_64)
+        case .avx512: return load(acnet_kernels_avx512)
+        case .avx2: return load(acnet_kernels_avx2)
+        #else
+        case .avx512, .avx2: return nil
+        #endif
+        case .baseline: return load(acnet_kernels_baseline)
+        }
         #else
         switch isa {
         case .avx512:

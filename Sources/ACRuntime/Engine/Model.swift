@@ -3,6 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+#if ACNET_POSIX
+internal import CACNet
+#endif
 
 /// How to turn an 8-bit image into the model's input (DESIGN §4):
 /// `x[c] = (pixel[c] / 255 − mean[c]) / std[c]`, after stretching the image to H × W.
@@ -86,6 +89,25 @@ public final class Model: @unchecked Sendable {
             munmap(p, size)
             throw error
         }
+        #elseif ACNET_POSIX
+        // Embedded Swift for a POSIX OS (the C library): the same steps through CACNet.
+        var base: UnsafeMutableRawPointer? = nil, size = 0, error: Int32 = 0
+        switch acnet_support_map_file(path, &base, &size, &error) {
+        case ACNET_SUPPORT_MAP_OK: break
+        case ACNET_SUPPORT_MAP_OPEN: throw ACNetError(.io, "cannot open '\(path)': \(Self.errorText(error))")
+        case ACNET_SUPPORT_MAP_STAT: throw ACNetError(.io, "cannot stat '\(path)': \(Self.errorText(error))")
+        case ACNET_SUPPORT_MAP_NOT_REGULAR: throw ACNetError(.io, "'\(path)' is not a regular file")
+        case ACNET_SUPPORT_MAP_EMPTY: throw ACNetError(.badFormat, "'\(path)' is empty")
+        case ACNET_SUPPORT_MAP_MMAP: throw ACNetError(.io, "cannot map '\(path)': \(Self.errorText(error))")
+        default: throw ACNetError(.io, "file loading is not available on this platform; use init(borrowing:)")
+        }
+        guard let p = base else { throw ACNetError(.io, "cannot map '\(path)'") }
+        do {
+            try self.init(storage: .mapped(p, size), base: UnsafeRawPointer(p), count: size)
+        } catch {
+            acnet_support_unmap_file(p, size)
+            throw error
+        }
         #else
         throw ACNetError(.io, "file loading is not available on this platform; use init(borrowing:)")
         #endif
@@ -142,6 +164,8 @@ public final class Model: @unchecked Sendable {
         case let .mapped(p, size):
             #if canImport(Glibc) || canImport(Darwin)
             munmap(p, size)
+            #elseif ACNET_POSIX
+            acnet_support_unmap_file(p, size)
             #endif
         case let .owned(p): p.deallocate()
         case .borrowed: break
@@ -178,6 +202,11 @@ public final class Model: @unchecked Sendable {
     #if canImport(Glibc) || canImport(Darwin)
     private static func errnoText() -> String {
         guard let s = strerror(errno) else { return "errno \(errno)" }
+        return String(cString: s)
+    }
+    #elseif ACNET_POSIX
+    private static func errorText(_ error: Int32) -> String {
+        guard let s = acnet_support_error_text(error) else { return "errno \(error)" }
         return String(cString: s)
     }
     #endif

@@ -59,7 +59,7 @@ extension Session {
         return (tasks, after)
     }
 
-    #if hasFeature(Embedded)
+    #if hasFeature(Embedded) && !ACNET_POSIX
     func startTeam() throws(ACNetError) {}
     func stopTeam() {}
     func runOnTeam(batch: Int) {}

@@ -31,8 +31,9 @@ public struct SessionOptions: Sendable, Equatable {
     /// Upper bound on `maxBatch`.
     public static let maxBatchLimit = 1 << 16
 
-    /// Upper bound on `threads` (1 in Embedded Swift builds, which have no thread support).
-    #if hasFeature(Embedded)
+    /// Upper bound on `threads` (1 in Embedded Swift builds without the worker team: bare metal;
+    /// builds for a POSIX OS define ACNET_POSIX and link Sources/CACNet/team.c).
+    #if hasFeature(Embedded) && !ACNET_POSIX
     public static let maxThreads = 1
     #else
     public static let maxThreads = Int(ACNET_SUPPORT_TEAM_MAX_THREADS)
@@ -216,6 +217,11 @@ public final class Session {
             throw ACNetError(.outOfMemory, "cannot allocate a \(size)-byte workspace")
         }
         return p
+        #elseif ACNET_POSIX
+        guard let p = acnet_support_aligned_alloc(ACNBFormat.alignment, size) else {
+            throw ACNetError(.outOfMemory, "cannot allocate a \(size)-byte workspace")
+        }
+        return p
         #else
         return UnsafeMutableRawPointer.allocate(byteCount: size, alignment: ACNBFormat.alignment)
         #endif
@@ -224,6 +230,8 @@ public final class Session {
     private static func freeArena(_ p: UnsafeMutableRawPointer) {
         #if canImport(Glibc) || canImport(Darwin)
         free(p)
+        #elseif ACNET_POSIX
+        acnet_support_aligned_free(p)
         #else
         p.deallocate()
         #endif

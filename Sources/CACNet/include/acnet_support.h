@@ -50,6 +50,30 @@ int64_t acnet_support_atomic_add(int64_t *counter, int64_t delta);
 /** Atomic load of a 64-bit counter. */
 int64_t acnet_support_atomic_load(const int64_t *counter);
 
+/* ---- Files and aligned memory, for Embedded Swift builds (which cannot import Glibc) -- */
+
+/** Result of acnet_support_map_file. */
+#define ACNET_SUPPORT_MAP_OK 0
+#define ACNET_SUPPORT_MAP_OPEN 1        /**< open(2) failed; *error is errno */
+#define ACNET_SUPPORT_MAP_STAT 2        /**< fstat(2) failed; *error is errno */
+#define ACNET_SUPPORT_MAP_NOT_REGULAR 3 /**< not a regular file */
+#define ACNET_SUPPORT_MAP_EMPTY 4       /**< the file is empty */
+#define ACNET_SUPPORT_MAP_MMAP 5        /**< mmap(2) failed; *error is errno */
+#define ACNET_SUPPORT_MAP_UNSUPPORTED 6 /**< no file system on this platform (bare metal) */
+
+/** Maps the regular file `path` read-only and private: on ACNET_SUPPORT_MAP_OK stores its
+ *  address and byte size (release with acnet_support_unmap_file); otherwise one of the codes
+ *  above, with errno in *error where stated. */
+int acnet_support_map_file(const char *path, void **base, size_t *size, int *error);
+/** Unmaps what acnet_support_map_file mapped. */
+void acnet_support_unmap_file(void *base, size_t size);
+/** strerror(error), or NULL. */
+const char *acnet_support_error_text(int error);
+/** posix_memalign: `size` bytes aligned to `alignment` (a power of two, multiple of
+ *  sizeof(void *)), or NULL if memory cannot be had. Release with acnet_support_aligned_free. */
+void *acnet_support_aligned_alloc(size_t alignment, size_t size);
+void acnet_support_aligned_free(void *p);
+
 /* ---- Thread team (team.c): the persistent workers of a multi-threaded session ---------- */
 
 /** Largest team (the calling thread included). */
