@@ -3,7 +3,7 @@
 // ACNet for Swift: train Asymmetric Convolution Networks on the CPU, fuse them, and run the
 // fused models with an allocation-free runtime (Swift API and C ABI).
 //
-// Module map (see ../docs and DESIGN):
+// Module map (see docs/, and docs/DESIGN.md for the contracts):
 //   ACRuntime     inference runtime: .acnb reader/validator, planner, kernels, Model/Session.
 //                 Foundation-free and Embedded-clean.
 //   CInterface    the C ABI of include/acnet.h, implemented with `@c @implementation`.
@@ -17,7 +17,7 @@ let commonSwiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
-// Runtime CPU dispatch (DESIGN §5, issue "Speed I"). The kernels in Sources/ACKernels are
+// Runtime CPU dispatch (docs/DESIGN.md §5, issue "Speed I"). The kernels in Sources/ACKernels are
 // compiled once per ISA by three targets whose folders hold symbolic links to those files:
 //   ACKernelsAVX512    -target-cpu skylake-avx512, FMA        (x86_64 only)
 //   ACKernelsAVX2      -target-cpu haswell, FMA               (x86_64 only)

@@ -119,7 +119,7 @@ for t in threads:
     w(f"## {t} thread{'s' if t > 1 else ''}: best pass median, ms")
     w("")
     w(f"FMA peak measured in this run: **{pk:.1f} GFLOP/s** on {t} thread{'s' if t > 1 else ''} "
-      "(`../shared/bench/fma_peak.c`, the higher of its 256- and 512-bit figures, best run with foreign load "
+      "(`the peer suite's fma_peak.c`, the higher of its 256- and 512-bit figures, best run with foreign load "
       f"≤ {RETRY}" + (")." if clean else f"; **no run was that quiet**, so this is the best contaminated run and "
                       "'% of peak' (marked †) compares two contaminated figures).") + " "
       "'ACNet (ours)' is the default session: Winograd F(4×4,3×3) / F(2×2,5×5) on the 3×3/5×5 stride-1 "
@@ -309,7 +309,7 @@ w(f"- ACNet: libacnet {run.get('acnet_version', '?')}, {run.get('swift', '?')}")
 w("")
 w("## How our side is set up")
 w("")
-w("- Same models, same weights: `../shared/bench/gen_models.py` writes the ONNX models; "
+w("- Same models, same weights: `the peer benchmark suite (gen_models.py)` writes the ONNX models; "
   "`bench/onnx_weights.py` extracts every Conv/Gemm initializer in graph order into a safetensors file; "
   "`acnet bench --arch NAME --weights FILE --save-model NAME.acnb` builds the same architecture with "
   "`BenchmarkModels` (Sources/ACNetWriter) and assigns those weights layer by layer, checking every "

@@ -256,7 +256,7 @@ else
 fi
 
 # --- 6. agreement with `acnet classify` (when the CLI is available) -----------------------------
-# ACNET_CLI=path/to/acnet, or BUILD_PREFIX/bin/acnet.  Both print the DESIGN §8 format; the
+# ACNET_CLI=path/to/acnet, or BUILD_PREFIX/bin/acnet.  Both print the docs/DESIGN.md §8 format; the
 # probabilities must be within 1e-4 (one unit of the last decimal) and the labels identical,
 # except between lines whose printed probabilities tie (e.g. several 0.0000), whose order the
 # output cannot show.

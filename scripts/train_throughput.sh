@@ -1,14 +1,14 @@
 #!/bin/sh
 # Training throughput of ACTraining vs PyTorch on the same machine, same synthetic batch, same run:
 # the Fashion-MNIST net and Cifar-quick, plain and with ACBs, batch 128, the full step
-# (forward, backward, SGD). PyTorch's side is ../shared/bench/torch_train_throughput.py
+# (forward, backward, SGD). PyTorch's side is the PyTorch peer script torch_train_throughput.py
 # (needs `python3 -c "import torch"`; skipped with a note otherwise).
 #
 # Usage: scripts/train_throughput.sh [THREADS]   (default: 2, both cores)
 set -eu
 cd "$(dirname "$0")/.."
 THREADS="${1:-2}"
-TORCH_SCRIPT="${TORCH_SCRIPT:-../shared/bench/torch_train_throughput.py}"
+TORCH_SCRIPT="${TORCH_SCRIPT:-the PyTorch peer script torch_train_throughput.py}"
 SCRATCH="${SCRATCH:-.build-release}"
 
 swift build -c release --scratch-path "$SCRATCH" --product acnet >&2

@@ -6,7 +6,7 @@ import Foundation
 public struct ImportOptions: Sendable {
     /// C, H, W of the input when the graph leaves them symbolic (nil: take them from the graph).
     public var inputShape: [Int]?
-    /// Preprocessing written into the model (DESIGN §4). nil: channel order RGB for C = 3, gray
+    /// Preprocessing written into the model (docs/DESIGN.md §4). nil: channel order RGB for C = 3, gray
     /// for C = 1, otherwise none, with mean 0 and std 1 (the ONNX graph sees pixel/255).
     public var inputSpec: InputSpec?
     /// Class names (may be empty).

@@ -1,7 +1,7 @@
 import ACRuntime
 import Foundation
 
-/// The six benchmark architectures of ../shared/bench/gen_models.py, layer for layer (conv
+/// The six benchmark architectures of the peer benchmark suite (gen_models.py), layer for layer (conv
 /// kernel, stride, padding, ReLU placement, pools, projection shortcuts, FC sizes), with
 /// seeded He-normal random weights, so `acnet bench` measures the same work the peers do.
 public enum BenchmarkModels {

@@ -66,7 +66,7 @@ public struct ModelBuilder {
 
     /// - Parameters:
     ///   - inputChannels, height, width: the input image tensor C × H × W.
-    ///   - inputSpec: preprocessing (DESIGN §4); `mean`/`std` have C entries.
+    ///   - inputSpec: preprocessing (docs/DESIGN.md §4); `mean`/`std` have C entries.
     ///   - labels: class names (may be empty).
     public init(inputChannels: Int, height: Int, width: Int, inputSpec: InputSpec, labels: [String] = []) {
         precondition(inputChannels >= 1 && height >= 1 && width >= 1, "ModelBuilder: empty input")

@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// `acnet`: train, fuse, export, inspect, benchmark, analyse and run ACNet models (DESIGN §8).
+/// `acnet`: train, fuse, export, inspect, benchmark, analyse and run ACNet models (docs/DESIGN.md §8).
 @main
 struct ACNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -12,9 +12,9 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time a model: median/p10/p90 latency, GFLOP/s and the fraction of this CPU's FMA peak.",
         discussion: """
             GFLOP/s = 2 × MACs / median latency (MACs include taps on zero padding, the \
-            conventional count used by ../shared/bench). The FMA peak is measured in the same run \
+            conventional count used by the peer benchmark suite). The FMA peak is measured in the same run \
             with 12 independent FMA chains at 256 and 512 bits (the faster counts) on --threads threads at once, \
-            as ../shared/bench/fma_peak.c does.
+            as the peer suite's fma_peak.c does.
             Built-in architectures (random weights, layer for layer as gen_models.py): \
             \(BenchmarkModels.names.joined(separator: ", ")); and conv:IN:OUT:HW[:K[:S]], one \
             K×K (default 3) convolution of stride S (default 1), padding K/2, IN→OUT channels on \

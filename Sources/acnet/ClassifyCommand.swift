@@ -3,7 +3,7 @@ import ArgumentParser
 import CJPEG
 import Foundation
 
-/// `acnet classify MODEL.acnb IMAGE...` (DESIGN §8): top-K labels with softmax
+/// `acnet classify MODEL.acnb IMAGE...` (docs/DESIGN.md §8): top-K labels with softmax
 /// probabilities per JPEG, using the project's one preprocessing definition (`acj_preprocess`).
 struct ClassifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -82,7 +82,7 @@ struct ClassifyCommand: ParsableCommand {
     }
 }
 
-/// Decoding and preprocessing of one JPEG for a model (the CLI side of DESIGN §4).
+/// Decoding and preprocessing of one JPEG for a model (the CLI side of docs/DESIGN.md §4).
 enum Preprocessing {
     /// Decodes `path` and writes the model input (C × H × W floats) into `input`.
     static func load(_ path: String, into input: inout [Float], spec: InputSpec, shape: [Int], maxPixels: UInt64) throws {

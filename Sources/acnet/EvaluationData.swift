@@ -4,7 +4,7 @@ import CJPEG
 import Foundation
 
 /// The test images of a dataset directory turned into a model's input tensors, following the
-/// model's input spec (DESIGN §4): IDX directories give their `t10k` split, image folders their
+/// model's input spec (docs/DESIGN.md §4): IDX directories give their `t10k` split, image folders their
 /// `test/` sub-folder when present (else the folder itself). Every image is resampled and
 /// normalised by `acj_preprocess`, the project's one definition of preprocessing.
 struct EvaluationData {

@@ -3,7 +3,7 @@ import ACRuntime
 import ACTraining
 import Foundation
 
-/// Export = fuse + serialise + verify through ACRuntime (DESIGN §3, §7).
+/// Export = fuse + serialise + verify through ACRuntime (docs/DESIGN.md §3, §7).
 enum ModelExport {
     /// The verification outcome.
     struct Report {

@@ -2,7 +2,7 @@ import ACTraining
 import ArgumentParser
 
 /// `acnet train-bench`: training throughput (images/s, full SGD step) on a synthetic batch,
-/// in the output format of ../shared/bench/torch_train_throughput.py so the two can be joined
+/// in the output format of the PyTorch peer script torch_train_throughput.py so the two can be joined
 /// (scripts/train_throughput.sh does that).
 struct TrainBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +11,7 @@ struct TrainBenchCommand: ParsableCommand {
         discussion: """
             One step = zero grads, forward, softmax cross-entropy, backward, SGD (momentum 0.9, \
             weight decay 1e-4) on one N(0,1) batch with random labels, as \
-            ../shared/bench/torch_train_throughput.py measures PyTorch. Prints one line per \
+            the PyTorch peer script torch_train_throughput.py measures PyTorch. Prints one line per \
             model, ACB setting and thread count: `NAME acb=True threads=2   N img/s`.
             """,
         shouldDisplay: false)

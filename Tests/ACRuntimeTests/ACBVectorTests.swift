@@ -3,9 +3,9 @@ import ACRuntime
 import Foundation
 import Testing
 
-/// The reference vectors of ../shared/vectors/acb (copied into Fixtures/acb): the fused
+/// The ACB reference vectors of an independent implementation (in Fixtures/acb): the fused
 /// convolution, written to an .acnb and loaded back, reproduces the three-branch block's
-/// `output` within 1e-4·(1+max|y|) (DESIGN §3).
+/// `output` within 1e-4·(1+max|y|) (docs/DESIGN.md §3).
 @Suite("ACB reference vectors through the runtime")
 struct ACBVectorTests {
     static let cases = ["acb_k3p0_crop", "acb_k3p1", "acb_k3p1_c64", "acb_k3p1_noaffine", "acb_k3p1dw_s2",

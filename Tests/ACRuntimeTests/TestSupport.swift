@@ -64,7 +64,7 @@ func accumulationTolerance(terms: Int, magnitude: Float) -> Float {
     2 * Float(terms) * Float.ulpOfOne * magnitude + 1e-6
 }
 
-/// The minimal safetensors reader the tests need (fixtures from ../shared/vectors).
+/// The minimal safetensors reader the tests need (the fixtures of independent reference vectors).
 struct SafeTensors {
     var tensors: [String: (shape: [Int], data: [Float])] = [:]
     var metadata: [String: String] = [:]

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 @testable import ACTraining
 
-/// The reference vectors of ../shared/vectors/acb (copied to Fixtures/acb): an independent
+/// The ACB reference vectors of an independent implementation (in Fixtures/acb): an independent
 /// PyTorch implementation's eval-mode ACB outputs and fused kernels.
 @Suite("ACB reference vectors")
 struct ACBVectorTests {

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The libjpeg shim (Sources/CJPEG, acj.h) from Swift: decoding of the sample images, strict
-/// rejection of hostile input, and the preprocessing formulas (DESIGN §4). The deeper C-side
+/// rejection of hostile input, and the preprocessing formulas (docs/DESIGN.md §4). The deeper C-side
 /// tests (every colour space, bit flips, ASan) are Tests/JPEGHarness and scripts/test_classify.sh.
 enum JPEGFixtures {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -129,7 +129,7 @@ struct AcjDecodeTests {
     }
 }
 
-@Suite("libjpeg shim: preprocessing (DESIGN §4)")
+@Suite("libjpeg shim: preprocessing (docs/DESIGN.md §4)")
 struct AcjPreprocessTests {
     func run(_ p: [UInt8], _ w: Int, _ h: Int, _ c: Int, _ ow: Int, _ oh: Int,
              mean: [Float]? = nil, std: [Float]? = nil) -> (Int32, [Float]) {

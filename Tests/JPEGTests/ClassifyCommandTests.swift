@@ -4,7 +4,7 @@ import CJPEG
 import Foundation
 import Testing
 
-/// `acnet classify` (DESIGN §8) run as a process: output format, exit status, --json, hostile
+/// `acnet classify` (docs/DESIGN.md §8) run as a process: output format, exit status, --json, hostile
 /// files, and agreement with the preprocessing definition computed here in-process.
 ///
 /// The model is a template matcher written with ACNetWriter: one linear layer whose logits are

@@ -7,7 +7,7 @@
  * (grayscale / RGB / BGR, from acnet_model_input_spec), stretch to the model's input size and
  * normalise with its mean/std, run, and print the K most probable labels, best first, as
  * `LABEL<TAB>PROBABILITY` (softmax, four decimals).  With several images a line `# PATH`
- * precedes each block.  This is the output format of `acnet classify` (DESIGN §8).
+ * precedes each block.  This is the output format of `acnet classify` (docs/DESIGN.md §8).
  *
  * An unusable image gets a message on stderr and the other images are still classified.
  * Exit status: 0 if every image was classified, 1 if any image failed, 2 on a usage error or

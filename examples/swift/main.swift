@@ -3,7 +3,7 @@
 //     swift run acnet-swift-example models/fashion-mnist-acnet.acnb
 //
 // Without an image decoder in this example, the input is a constant mid-gray image
-// normalised with the model's own input spec (DESIGN §4).
+// normalised with the model's own input spec (docs/DESIGN.md §4).
 import ACRuntime
 import Foundation
 

@@ -7,7 +7,7 @@ import Darwin
 internal import CACNet
 #endif
 
-/// How to turn an 8-bit image into the model's input (DESIGN §4):
+/// How to turn an 8-bit image into the model's input (docs/DESIGN.md §4):
 /// `x[c] = (pixel[c] / 255 − mean[c]) / std[c]`, after stretching the image to H × W.
 public struct InputSpec: Sendable, Equatable {
     /// Channel order of the input image.
@@ -61,7 +61,7 @@ public final class Model: @unchecked Sendable {
     public let layers: [LayerInfo]
     /// Class labels (empty if the model has none).
     public let labels: [String]
-    /// Input preprocessing (DESIGN §4).
+    /// Input preprocessing (docs/DESIGN.md §4).
     public let inputSpec: InputSpec
     /// The kernel ISA sessions use by default: the fastest this build and CPU support,
     /// chosen once, here at load (`KernelISA.best`).

@@ -3,7 +3,7 @@
 /// How a convolution reads outside its input (PyTorch's `padding_mode`).
 ///
 /// `reflect` mirrors without repeating the edge (x[-1] = x[1]), `replicate` repeats the edge,
-/// `circular` wraps around. Only `zeros` can be exported to the runtime (DESIGN §3).
+/// `circular` wraps around. Only `zeros` can be exported to the runtime (docs/DESIGN.md §3).
 public enum PaddingMode: String, Sendable, CaseIterable {
     case zeros, reflect, replicate, circular
 }

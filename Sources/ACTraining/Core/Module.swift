@@ -39,7 +39,7 @@
 // Models are trees: `Sequential` (children "0", "1", …), `BasicBlock` (residual), layers;
 // `ConvBNReLU` and `ACBReLU` are fused forms of Sequential(Conv2d, BN, ReLU) / (ACBlock, ReLU)
 // with the same parameter names (fewer memory passes per step).
-// `ModelRegistry.make(_:acb:seed:)` builds the named models of DESIGN §7; `Fusion` / `Exporter`
+// `ModelRegistry.make(_:acb:seed:)` builds the named models of docs/DESIGN.md §7; `Fusion` / `Exporter`
 // turn a trained tree into an .acnb.
 
 /// A trainable tensor with its gradient and optimiser state.

@@ -2,7 +2,7 @@ import Foundation
 
 /// Training throughput of a registry model on a synthetic batch: images per second of the
 /// full step (zero grads, forward, softmax cross-entropy, backward, SGD with momentum 0.9 and
-/// weight decay 1e-4), as `../shared/bench/torch_train_throughput.py` measures PyTorch.
+/// weight decay 1e-4), as the PyTorch training-throughput peer script (`torch_train_throughput.py`) measures PyTorch.
 public enum TrainingThroughput {
     /// Runs `warmup` (and at least 0.5 s of) untimed then `iterations` timed steps on one seeded N(0,1) batch with
     /// random labels; returns images/s. `threads` sets `trainingThreadCount`.

@@ -1,7 +1,7 @@
 import ACNetWriter
 import ACRuntime
 
-/// Writes a trained network as an .acnb file (DESIGN §3, §4, §7): lowers it to a `FusedGraph`
+/// Writes a trained network as an .acnb file (docs/DESIGN.md §3, §4, §7): lowers it to a `FusedGraph`
 /// (ACBs fused, BatchNorms folded) and emits that through ACNetWriter's `ModelBuilder`.
 ///
 /// Refuses (throws `FusionError`) a BatchNorm without running statistics and any layer with a
@@ -50,7 +50,7 @@ public enum Exporter {
 }
 
 extension ModelSpec {
-    /// The input spec of DESIGN §4 for this model: grayscale for one channel, else RGB, with
+    /// The input spec of docs/DESIGN.md §4 for this model: grayscale for one channel, else RGB, with
     /// the model's normalisation.
     public var inputSpec: InputSpec {
         InputSpec(channelOrder: inputShape[0] == 1 ? .gray : .rgb, mean: mean, std: std)

@@ -2,7 +2,7 @@
 /// conv before it, ReLUs fused into the op before them, residual adds into the second conv of
 /// a block. Values are numbered: 0 is the input, node i produces value i + 1.
 ///
-/// `forward` evaluates it in Swift (the exactness check of DESIGN §3 against the unfused
+/// `forward` evaluates it in Swift (the exactness check of docs/DESIGN.md §3 against the unfused
 /// eval network); `emit(into:)` writes it through ACNetWriter's `ModelBuilder`.
 public final class FusedGraph {
     public enum Activation: Sendable { case none, relu }

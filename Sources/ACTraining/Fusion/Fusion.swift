@@ -3,7 +3,7 @@ public enum FusionError: Error, CustomStringConvertible, Equatable {
     /// A BatchNorm still holds its initial statistics (mean 0, var 1): the model was never run
     /// in training mode (or its checkpoint lacks them); fusion needs running statistics.
     case noRunningStatistics(String)
-    /// The runtime convolves with zero padding only (DESIGN §3).
+    /// The runtime convolves with zero padding only (docs/DESIGN.md §3).
     case unsupportedPaddingMode(String, PaddingMode)
     /// A module the exporter does not know how to lower.
     case unsupportedModule(String, String)
@@ -47,7 +47,7 @@ public struct FusedConv: Sendable {
     }
 }
 
-/// Structural re-parameterisation (DESIGN §3; ACNet paper §3.3, "BN fusion" and "branch fusion").
+/// Structural re-parameterisation (docs/DESIGN.md §3; ACNet paper §3.3, "BN fusion" and "branch fusion").
 public enum Fusion {
     /// True when `bn` holds statistics other than its initial mean 0 / var 1.
     public static func hasRunningStatistics(_ bn: BatchNorm2d) -> Bool {
@@ -77,7 +77,7 @@ public enum Fusion {
                          dilation: conv.dilation, groups: conv.groups, paddingMode: conv.paddingMode)
     }
 
-    /// ACB → one KxK conv with bias (DESIGN §3): fold each branch's BN into its kernel, add the
+    /// ACB → one KxK conv with bias (docs/DESIGN.md §3): fold each branch's BN into its kernel, add the
     /// Kx1 kernel into column K/2 and the 1xK kernel into row K/2 of the square kernel, sum the
     /// biases. Exact for every alignment case (crop or not, any dilation, any padding mode):
     /// the fused conv has the square branch's geometry.

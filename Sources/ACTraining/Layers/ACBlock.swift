@@ -8,17 +8,17 @@ public enum ACBlockError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .evenKernel(let k):
-            return "ACBlock: kernel size \(k) is even; an Asymmetric Convolution Block needs an odd K ≥ 3 (DESIGN §3)"
+            return "ACBlock: kernel size \(k) is even; an Asymmetric Convolution Block needs an odd K ≥ 3 (docs/DESIGN.md §3)"
         case .invalid(let m): return "ACBlock: \(m)"
         }
     }
 }
 
-/// Asymmetric Convolution Block (Ding et al., ICCV 2019, §3; DESIGN §3): three parallel
+/// Asymmetric Convolution Block (Ding et al., ICCV 2019, §3; docs/DESIGN.md §3): three parallel
 /// convolutions on the same NCHW input — KxK `square`, Kx1 `ver`, 1xK `hor` — each without
 /// bias and followed by its own BatchNorm2d; the output is the sum of the three branches.
 ///
-/// Alignment (DESIGN §3, dilation-aware): with c = dilation·(K/2), if padding p ≥ c the hor
+/// Alignment (docs/DESIGN.md §3, dilation-aware): with c = dilation·(K/2), if padding p ≥ c the hor
 /// branch pads (H: p−c, W: p) and ver pads (H: p, W: p−c); otherwise crop = c − p and ver sees
 /// the input cropped by `crop` columns per side with padding (p, 0), hor by `crop` rows with
 /// padding (0, p). Both are exactly the rows of the square branch's im2col with kernel column

@@ -51,7 +51,7 @@ public final class BatchNorm2d: Module {
     }
 
     /// Per-channel (scale, shift) of the evaluation-mode affine map:
-    /// scale = γ/√(running_var + eps), shift = β − running_mean·scale (DESIGN §3 fusion).
+    /// scale = γ/√(running_var + eps), shift = β − running_mean·scale (docs/DESIGN.md §3 fusion).
     public func evalScaleShift() -> (scale: [Float], shift: [Float]) {
         var s = [Float](repeating: 0, count: channels), t = s
         for c in 0..<channels {

@@ -25,7 +25,7 @@ public final class ConvBN: Module {
     }
 }
 
-/// Builds a KxK conv+BN, or an ACBlock of `variant` when `acb` is on and 1 < K < 7 (DESIGN §3:
+/// Builds a KxK conv+BN, or an ACBlock of `variant` when `acb` is on and 1 < K < 7 (docs/DESIGN.md §3:
 /// 1x1 and K ≥ 7 stay ordinary conv+BN).
 public func convBNOrACB(
     _ inputChannels: Int, _ outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,

@@ -37,13 +37,13 @@ public struct Recipe: Sendable, Equatable {
     }
 }
 
-/// A named model of DESIGN §7: how to build it, its input, its data defaults and recipe.
+/// A named model of docs/DESIGN.md §7: how to build it, its input, its data defaults and recipe.
 public struct ModelSpec: Sendable {
     public let name: String
     /// Per-image input `[C, H, W]`.
     public let inputShape: [Int]
     public let classCount: Int
-    /// Per-channel normalisation `x = (pixel/255 − mean)/std` (DESIGN §4).
+    /// Per-channel normalisation `x = (pixel/255 − mean)/std` (docs/DESIGN.md §4).
     public let mean: [Float]
     public let std: [Float]
     /// Default class labels (the dataset the recipe is for).

@@ -1,4 +1,4 @@
-// The networks of DESIGN §7, each with `acb` on or off.
+// The networks of docs/DESIGN.md §7, each with `acb` on or off.
 //
 // With `acb` on, every KxK convolution with 1 < K < 7 is an ACBlock followed by the ReLU the
 // plain model has; 1x1 and K ≥ 7 stay conv+BN (as in the ACNet reference).
@@ -7,7 +7,7 @@
 /// `seed` (initialisation is deterministic per seed).
 public enum Models {
     /// conv-BN-ReLU or ACB-ReLU — `cbr` of
-    /// `../shared/bench/torch_train_throughput.py`, with that script's parameter names
+    /// the PyTorch training-throughput peer script (`torch_train_throughput.py`), with that script's parameter names
     /// (`0.0.weight`, `0.1.running_mean` / `0.0.square_conv.weight`). The plain form is a
     /// `ConvBNReLU` (one fused layer named like `Sequential(Conv2d, BatchNorm2d, ReLU)`), the
     /// ACB form an `ACBReLU` (named like `Sequential(ACBlock, ReLU)`).

@@ -119,7 +119,7 @@ void acnet_support_team_destroy(acnet_support_team *team);
 /**
  * Measures the single-thread fp32 FMA peak in GFLOP/s: 12 independent FMA chains,
  * register-only, with 256-bit and (where available) 512-bit registers — the method of
- * ../shared/bench/fma_peak.c — and returns the best over both widths and `repeats` runs of
+ * the peer suite's fma_peak.c — and returns the best over both widths and `repeats` runs of
  * `iterations` loop trips. Returns 0 where AVX2+FMA is unavailable.
  */
 double acnet_support_fma_peak_gflops(long iterations, int repeats);
@@ -128,7 +128,7 @@ double acnet_support_fma_peak_gflops(long iterations, int repeats);
  * The same on `threads` threads at once (the caller plus threads − 1 pthreads started and
  * joined here, 1 … ACNET_SUPPORT_TEAM_MAX_THREADS): each run starts every thread's chains
  * together and counts their total FLOPs over the wall time until the last one finishes, as
- * ../shared/bench/fma_peak.c does with OpenMP. threads ≤ 1 is acnet_support_fma_peak_gflops.
+ * the peer suite's fma_peak.c does with OpenMP. threads ≤ 1 is acnet_support_fma_peak_gflops.
  * Returns 0 where AVX2+FMA is unavailable, off Linux/x86-64, or if a thread cannot be started.
  * Spins (busy) while waiting for the others: for benchmarks only.
  */

@@ -38,7 +38,7 @@
  * Threading: every function is reentrant; distinct calls may run on different threads.
  *
  * ---------------------------------------------------------------------------------------------
- * Preprocessing (acj_preprocess) — see its comment; DESIGN §4 defines the normalisation.
+ * Preprocessing (acj_preprocess) — see its comment; docs/DESIGN.md §4 defines the normalisation.
  */
 #ifndef ACJ_H
 #define ACJ_H
@@ -109,7 +109,7 @@ int acj_encode_file(const char *path, const uint8_t *pixels, uint32_t width, uin
 
 /**
  * Turns an 8-bit image into a model input tensor — the project's one preprocessing definition
- * (DESIGN §4).  Performs no allocation.
+ * (docs/DESIGN.md §4).  Performs no allocation.
  *
  * 1. Stretch (no aspect-preserving crop) from w × h to out_w × out_h, separably per axis, with
  *    each axis resampled on its own rule (n = input length, m = output length on that axis):
