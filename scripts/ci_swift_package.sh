@@ -3,7 +3,9 @@
 # HEAD tagged with the C header's version (ACNET_VERSION_*), a fresh consumer package that names
 # it by `file://` URL and `from:` that version and uses the library product ACRuntime, built in
 # its own folder; it runs examples/swift/main.swift on the shipped model and must print exactly
-# what the in-tree `acnet-swift-example` prints.
+# what the in-tree `acnet-swift-example` prints. Then DocC builds ACRuntime's documentation
+# (swift-docc-plugin) with warnings as errors: every public symbol documented, every parameter
+# named.
 #
 #   scripts/ci_swift_package.sh [IN_TREE_EXAMPLE_BINARY]   (default .build/debug/acnet-swift-example)
 set -euo pipefail
@@ -36,4 +38,11 @@ if diff "$work/in-tree.txt" "$work/consumer.txt"; then
     echo "PASS consumer package output == in-tree example ($(head -1 "$work/consumer.txt" | tr '\t' ' '))"
 else
     echo "FAIL consumer package output differs from the in-tree example"; exit 1
+fi
+
+# DocC: reuses the package's debug build (.build) that test.sh made.
+if (cd "$root" && swift package generate-documentation --target ACRuntime --warnings-as-errors 2>&1 | grep -E "warning|error|Generated" ); then
+    echo "PASS DocC documentation of ACRuntime, no warnings (.build/plugins/Swift-DocC/outputs/ACRuntime.doccarchive)"
+else
+    echo "FAIL DocC documentation of ACRuntime"; exit 1
 fi

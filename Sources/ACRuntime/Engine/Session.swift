@@ -130,8 +130,11 @@ public final class Session {
     }
 
     /// Creates a session in caller memory.
-    /// - Parameter workspace: 64-byte aligned, at least `workspaceSize(for:options:)` bytes; it
-    ///   must outlive the session and not be used by anyone else meanwhile.
+    /// - Parameters:
+    ///   - model: the model to run; the session keeps a strong reference to it.
+    ///   - options: threads, maximum batch, ISA and convolution choice.
+    ///   - workspace: 64-byte aligned, at least `workspaceSize(for:options:)` bytes; it must
+    ///     outlive the session and not be used by anyone else meanwhile.
     /// - Throws: `.invalidArgument`, `.misaligned`, `.bufferTooSmall`.
     public convenience init(model: Model, options: SessionOptions, workspace: UnsafeMutableRawBufferPointer)
         throws(ACNetError)
@@ -237,11 +240,14 @@ public final class Session {
         #endif
     }
 
-    /// Runs the model on `batch` images.
+    /// Runs the model on `batch` images. Performs no heap allocation; not thread-safe (one
+    /// session per thread; a session with `threads > 1` uses its own workers).
     /// - Parameters:
-    ///   - input: NCHW float32, `inputCount` = batch · C · H · W elements.
-    ///   - output: `outputCount` = batch · (output elements per image) floats, written NCHW
-    ///     (or [N, F]).
+    ///   - input: NCHW float32 images, normalised per `Model.inputSpec`.
+    ///   - inputCount: elements at `input`: batch · C · H · W.
+    ///   - output: receives the logits, NCHW (or [N, F]).
+    ///   - outputCount: elements at `output`: batch · (output elements per image).
+    ///   - batch: images in this run, 1...`SessionOptions.maxBatch`.
     /// - Throws: `.invalidArgument` if batch is outside 1...maxBatch or a count is wrong.
     ///   Nothing is written to `output` on error.
     public func run(input: UnsafePointer<Float>, inputCount: Int, output: UnsafeMutablePointer<Float>,
