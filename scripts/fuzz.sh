@@ -93,11 +93,16 @@ case "${1:-}" in
     shift
     target=$out/acnet-fuzz-training
     readers=(Sources/ACTraining/Checkpoint/SafeTensors.swift Sources/ACTraining/Data/IDXFile.swift
-             Sources/ACTraining/Data/FileBytes.swift)
-    if [ ! -x "$target" ] || [ -n "$(find "${readers[@]}" Tests/Fuzz/FuzzTrainingReaders.swift -newer "$target" | head -1)" ]; then
+             Sources/ACTraining/Data/FileBytes.swift Sources/ACTraining/Data/ImageFolderDataset.swift
+             Sources/ACTraining/Data/ImageSet.swift Sources/ACTraining/Data/PipelineRandom.swift)
+    if [ ! -x "$target" ] || [ -n "$(find "${readers[@]}" Sources/CJPEG Tests/Fuzz/FuzzTrainingReaders.swift -newer "$target" | head -1)" ]; then
         echo "== building $target"
+        mkdir -p "$out/obj/cjpeg"
+        printf 'module CJPEG {\n    header "%s"\n    export *\n}\n' "$root/Sources/CJPEG/include/acj.h" > "$out/obj/cjpeg/module.modulemap"
+        "$bin/clang" -c -O1 -g -fsanitize=fuzzer-no-link,address -I Sources/CJPEG/include Sources/CJPEG/acj.c -o "$out/obj/cjpeg/acj.o"
         swiftc -module-name AcnetFuzzTraining -parse-as-library -O -g -sanitize=fuzzer,address -use-ld=lld \
-            -I Sources/CZlib Tests/Fuzz/FuzzTrainingReaders.swift "${readers[@]}" -o "$target"
+            -I Sources/CZlib -Xcc -fmodule-map-file="$out/obj/cjpeg/module.modulemap" \
+            Tests/Fuzz/FuzzTrainingReaders.swift "${readers[@]}" "$out/obj/cjpeg/acj.o" -ljpeg -o "$target"
     fi
     seeds=$out/training-seeds
     mkdir -p "$seeds" "$out/training-corpus"
@@ -119,6 +124,10 @@ for name, b in (("idx3", img), ("idx1", lab)):
     open(f"{d}/{name}.gz", "wb").write(b"\x01" + gzip.compress(b))
     open(f"{d}/{name}.gzraw", "wb").write(b"\x02" + gzip.compress(b))
 PY
+    # Selector 3 (7: three channels): the image-folder loader, seeded with two sample JPEGs.
+    jpegs=(examples/images/*.jpg)
+    { printf '\x03'; cat "${jpegs[0]}" "${jpegs[1]}"; } > "$seeds/images"
+    { printf '\x07'; cat "${jpegs[2]}" "${jpegs[3]}" "${jpegs[4]}"; } > "$seeds/images-rgb"
     export SWIFT_BACKTRACE=enable=no
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
     "$target" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -max_len=65536 \
