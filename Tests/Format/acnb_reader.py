@@ -101,6 +101,10 @@ def read(path):
         p = list(struct.unpack_from("<16i", data, e + 40))
         if code not in OPS:
             raise FormatError(f"op {i}: unknown op code {code}")
+        if version == 1:  # field 36 is reserved in version 1
+            if winograd != 0:
+                raise FormatError(f"op {i}: reserved field is not 0")
+            winograd = NONE
         for x in inputs:
             if x not in shapes:
                 raise FormatError(f"op {i}: input {x} is not written before")
