@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Batch classification of an image folder with Ray Data and the acnet Python package.
 
-    # 1. the Fashion-MNIST test set as JPEG files, <out>/test/<k>-<label>/<index>.jpg
+    # 1. the Fashion-MNIST test set as JPEG files, <out>/test/<label>/<index>.jpg
     python examples/ray/classify_ray.py prepare --idx /usr/share/datasets/fashion-mnist --out /tmp/fm
     # 2. classify every file on a Ray cluster; compare with one process and with `acnet eval`
     python examples/ray/classify_ray.py run --model models/fashion-mnist-acnet.acnb \
@@ -14,7 +14,8 @@ local, NFS, S3, GCS ...), and classifies them with ``map_batches`` and a callabl
 mapping of the file, shared by the actors of a node through the page cache) and creates one
 session whose thread count is the number of CPUs Ray granted the actor.  Each batch is decoded
 and preprocessed exactly like `acnet classify` (acnet.Model.preprocess), run as one batch, and
-reduced to the argmax class.  The label of a file is the number before the '-' of its folder.
+reduced to the argmax class.  The label of a file is its folder's name: the model's label, with
+a '/' written as '_' (the mapping `acnet eval` uses for image folders).
 
 Cluster: ``--address ADDR`` joins a running cluster (``ray start --head`` on one machine,
 ``ray start --address=HEAD:6379`` on the others; "auto" finds a local one).  ``--local-cluster N``
@@ -59,18 +60,17 @@ def _find(folder: Path, stem: str) -> Path:
 
 
 def prepare(idx_dir: str, out: str, limit: int | None, labels: list[str], quality: int) -> int:
-    """Writes t10k images 0 ... limit-1 as <out>/test/<k>-<label>/<index>.jpg (gray JPEGs)."""
+    """Writes t10k images 0 ... limit-1 as <out>/test/<label>/<index>.jpg (gray JPEGs), each
+    folder named by `folder_name` of the model's label, as `acnet eval` expects."""
     from PIL import Image
 
     images = _idx(_find(Path(idx_dir), "t10k-images-idx3-ubyte"))
     classes = _idx(_find(Path(idx_dir), "t10k-labels-idx1-ubyte"))
     count = len(images) if limit is None else min(limit, len(images))
     root = Path(out) / "test"
-    for k, label in enumerate(labels):
-        slug = "".join(c if c.isalnum() else "-" for c in label.lower())
-        (root / f"{k}-{slug}").mkdir(parents=True, exist_ok=True)
-    folders = sorted(p.name for p in root.iterdir() if p.is_dir())
-    by_class = {int(name.split("-", 1)[0]): name for name in folders}
+    by_class = {k: folder_name(label) for k, label in enumerate(labels)}
+    for name in by_class.values():
+        (root / name).mkdir(parents=True, exist_ok=True)
     for i in range(count):
         Image.fromarray(images[i], "L").save(root / by_class[int(classes[i])] / f"{i:05d}.jpg", quality=quality)
     return count
@@ -99,8 +99,23 @@ def _memory_kib(path: str) -> dict[str, int]:
     return out
 
 
-def _label_of(path: str) -> int:
-    return int(os.path.basename(os.path.dirname(path)).split("-", 1)[0])
+def folder_name(label: str) -> str:
+    """The image-folder name of a class label: the label, with '/' (not allowed in a file
+    name) written as '_' -- the mapping `acnet eval` uses."""
+    return label.replace("/", "_")
+
+
+def _label_of(path: str, classes: dict[str, int]) -> int:
+    """The class index of an image file: its folder's name looked up in `classes`
+    (folder name -> index, from the model's labels)."""
+    folder = os.path.basename(os.path.dirname(path))
+    if folder not in classes:
+        raise ValueError(f"{path}: folder '{folder}' is not one of the model's labels {sorted(classes)}")
+    return classes[folder]
+
+
+def _classes(model: "acnet.Model") -> dict[str, int]:
+    return {folder_name(label): k for k, label in enumerate(model.labels)}
 
 
 class AcnetPredictor:
@@ -114,6 +129,7 @@ class AcnetPredictor:
         self.threads = max(1, min(64, threads))
         self.model_path = model_path
         self.model = acnet.Model(model_path)
+        self.classes = _classes(self.model)
         self.session = acnet.Session(self.model, threads=self.threads, max_batch=max_batch)
         self.node = ray.get_runtime_context().get_node_id()[:8]
 
@@ -130,7 +146,7 @@ class AcnetPredictor:
             predicted[start:start + step] = logits.reshape(len(logits), -1).argmax(axis=1)
         n = len(x)
         memory = _memory_kib(self.model_path)
-        out = {"path": batch["path"], "label": np.array([_label_of(p) for p in batch["path"]]),
+        out = {"path": batch["path"], "label": np.array([_label_of(p, self.classes) for p in batch["path"]]),
                "predicted": predicted, "pid": np.full(n, os.getpid()), "node": np.array([self.node] * n),
                "threads": np.full(n, self.threads), "batch_start": np.full(n, started),
                "batch_end": np.full(n, time.time())}
@@ -187,11 +203,12 @@ def run_baseline(model_path: str, images: str, batch_size: int) -> dict:
     start = time.perf_counter()
     correct = 0
     with acnet.Model(model_path) as model, acnet.Session(model, max_batch=batch_size) as session:
+        classes = _classes(model)
         for s in range(0, len(paths), batch_size):
             chunk = paths[s:s + batch_size]
             x = model.preprocess([Image.open(io.BytesIO(Path(p).read_bytes())) for p in chunk])
             predicted = session.run(x).reshape(len(chunk), -1).argmax(axis=1)
-            correct += sum(int(p == _label_of(path)) for p, path in zip(predicted, chunk))
+            correct += sum(int(p == _label_of(path, classes)) for p, path in zip(predicted, chunk))
     seconds = time.perf_counter() - start
     return {"images": len(paths), "correct": correct, "seconds": seconds, "images_per_second": len(paths) / seconds}
 
@@ -207,7 +224,7 @@ def main() -> int:
     p.add_argument("--quality", type=int, default=95, help="JPEG quality")
     r = sub.add_parser("run", help="classify an image folder on Ray")
     r.add_argument("--model", required=True)
-    r.add_argument("--images", required=True, help="<class-number>-<name>/*.jpg folders (or their parent)")
+    r.add_argument("--images", required=True, help="<label>/*.jpg folders (or their parent), named by the model's labels")
     where = r.add_mutually_exclusive_group()
     where.add_argument("--address", help="a running Ray cluster (e.g. auto, or HEAD:6379)")
     where.add_argument("--local-cluster", type=int, metavar="NODES",
