@@ -153,7 +153,7 @@ struct ImportCommand: ParsableCommand {
     /// Runs the model and ONNX Runtime on random inputs (and --check-data) and prints the result.
     func verify(model: Model) throws -> Check {
         let per = model.inputElementCount, k = model.outputElementCount
-        var rng = SplitMix64(seed: 20)
+        var rng = PipelineRandom(seed: 20)
         var inputs = [Float](repeating: 0, count: verifyBatch * per)
         for i in inputs.indices { inputs[i] = rng.nextNormal() }
         var sets: [(String, [Float], [Int]?)] = [("\(verifyBatch) random inputs", inputs, nil)]
@@ -279,17 +279,9 @@ struct ImportCommand: ParsableCommand {
         """
 }
 
-/// A small seeded generator for the check inputs (SplitMix64, Box–Muller normals).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Standard normal samples for the check inputs (Box–Muller on the training side's seeded
+/// generator).
+extension PipelineRandom {
     mutating func nextNormal() -> Float {
         let u1 = (Double(next() >> 11) + 1) / Double(1 << 53), u2 = Double(next() >> 11) / Double(1 << 53)
         return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
