@@ -59,7 +59,11 @@ printf 'module CACNet {\n    header "acnet_support.h"\n    header "acnet.h"\n   
 # -function-sections lets the partial link below drop every function the C ABI cannot reach.
 swiftc=(swiftc -enable-experimental-feature Embedded -enable-upcoming-feature ExistentialAny -wmo -parse-as-library
         -target "$swift_target" -I "$obj" -I "$obj/CACNet" -Xfrontend -function-sections)
-fast=(-Ounchecked -enforce-exclusivity=unchecked)   # as Package.swift's release kernels and runtime
+# Flags as Package.swift's release build: the kernels drop overflow and bounds checks, the
+# runtime (the parser and validator of hostile .acnb files) keeps them; scripts/fuzz.sh fuzzes
+# the runtime with these same flags.
+kernel_flags=(-Ounchecked -enforce-exclusivity=unchecked)
+runtime_flags=(-O -enforce-exclusivity=unchecked)
 
 "${swiftc[@]}" -O -module-name ACKernelTypes -emit-module -emit-object -o "$obj/ACKernelTypes.o" \
     $(sources_of ACKernelTypes)
@@ -68,11 +72,11 @@ pids=()
 for entry in "${isas[@]}"; do
     isa=${entry%%|*}; flags=${entry#*|}
     # shellcheck disable=SC2086
-    "${swiftc[@]}" "${fast[@]}" $flags -D ACNET_KERNELS_C_ENTRY -module-name "ACKernels_$isa" -emit-object \
+    "${swiftc[@]}" "${kernel_flags[@]}" $flags -D ACNET_KERNELS_C_ENTRY -module-name "ACKernels_$isa" -emit-object \
         -o "$obj/kernels/$isa.o" $(sources_of ACKernels) &
     pids+=($!)
 done
-"${swiftc[@]}" "${fast[@]}" -enable-experimental-feature Extern -D ACNET_KERNELS_C_ENTRY -D ACNET_POSIX \
+"${swiftc[@]}" "${runtime_flags[@]}" -enable-experimental-feature Extern -D ACNET_KERNELS_C_ENTRY -D ACNET_POSIX \
     -module-name ACRuntime -emit-module -emit-object -o "$obj/ACRuntime.o" $(sources_of ACRuntime)
 "${swiftc[@]}" -O -module-name CInterface -emit-object -o "$obj/CInterface.o" $(sources_of CInterface)
 for pid in "${pids[@]}"; do wait "$pid" || { echo "build_embedded_lib.sh: a kernel build failed" >&2; exit 1; }; done

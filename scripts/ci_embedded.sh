@@ -34,10 +34,10 @@ check() { # name, command...
 }
 
 # 1. Footprint.
-# Budgets (bytes): both at their size when set plus ~5% for kernel work in flight; the .so is
-# within the issue's 1 MiB (1,041,136 B), the static example not yet within its 1.5 MiB
+# Budgets (bytes): both at their size when set (570,096 B and 1,320,216 B on x86_64 glibc
+# 2.41) plus ~6% for kernel work in flight, inside the issue's 1 MB and 1.5 MB
 # (docs/PERFORMANCE.md, "Footprint").
-so_budget=${FOOTPRINT_SO_BUDGET:-1100000}; example_budget=${FOOTPRINT_EXAMPLE_BUDGET:-1900000}
+so_budget=${FOOTPRINT_SO_BUDGET:-605000}; example_budget=${FOOTPRINT_EXAMPLE_BUDGET:-1400000}
 strip -o "$out/libacnet.so" "$(readlink -f "$prefix/lib/libacnet.so")"
 so_size=$(stat -c %s "$out/libacnet.so")
 echo "footprint: stripped libacnet.so $so_size bytes; size (text data bss):" \
@@ -59,10 +59,13 @@ fi
 objdir=$root/.build-clib/release/obj
 if [ -f "$objdir/kernels/avx512.o" ]; then
     count() { objdump -d --no-show-raw-insn "$1" | grep -cE "$2" || true; }
-    zf=$(count "$objdir/kernels/avx512.o" 'vfn?m(add|sub)[0-9]+ps.*%zmm')
-    check "AVX-512 kernels: $zf zmm FMA instructions" test "$zf" -gt 0
+    # Scalar FMAs (vfmadd…ss/sd) in a vector ISA's object mean a SIMD16 FMA was left lane by
+    # lane: the Embedded build once did this to the AVX-512 direct convolution (5,056 of them).
+    zf=$(count "$objdir/kernels/avx512.o" 'vfn?m(add|sub)[0-9]+ps.*%zmm'); zs=$(count "$objdir/kernels/avx512.o" 'vfn?m(add|sub)[0-9]+s[sd]')
+    check "AVX-512 kernels: $zf zmm FMA instructions, $zs scalar FMAs" test "$zf" -gt 0 -a "$zs" -eq 0
     yf=$(count "$objdir/kernels/avx2.o" 'vfn?m(add|sub)[0-9]+ps.*%ymm'); yz=$(count "$objdir/kernels/avx2.o" '%zmm')
-    check "AVX2 kernels: $yf ymm FMA instructions, $yz zmm uses" test "$yf" -gt 0 -a "$yz" -eq 0
+    ys=$(count "$objdir/kernels/avx2.o" 'vfn?m(add|sub)[0-9]+s[sd]')
+    check "AVX2 kernels: $yf ymm FMA instructions, $yz zmm uses, $ys scalar FMAs" test "$yf" -gt 0 -a "$yz" -eq 0 -a "$ys" -eq 0
     bf=$(count "$objdir/kernels/baseline.o" 'vfn?m(add|sub)|fmaf|%[yz]mm')
     check "baseline kernels: no FMA, fmaf call or ymm/zmm ($bf found)" test "$bf" -eq 0
     rv=$(for o in "$objdir"/ACRuntime.o "$objdir"/ACKernelTypes.o "$objdir"/CInterface.o; do objdump -d "$o"; done | grep -c '%[yz]mm' || true)

@@ -84,10 +84,10 @@ enum ConvDirect {
                 let imageBase = n * g.outBlocks * g.outH
                 if imageBase >= hi { break }
                 if imageBase + g.outBlocks * g.outH <= lo { continue }
-                let xa = ActivationAddressing(base: UnsafePointer(x.base + n * x.imageStride),
+                let xa = ActivationAddressing(base: UnsafePointer<Float>(x.base + n * x.imageStride),
                                               planeElements: g.inH * g.inW, blocked: x.blocked)
                 let yImage = y.base + n * y.imageStride
-                let rImage = residual.map { UnsafePointer($0.base + n * $0.imageStride) }
+                let rImage = residual.map { UnsafePointer<Float>($0.base + n * $0.imageStride) }
                 var b = 0
                 while b < g.outBlocks {
                     let (cBegin, cCount) = g.blockInputRange(b)
@@ -222,6 +222,13 @@ enum ConvDirect {
     /// padding) do not fall back to single pixels, which run at a third of the FMA rate — down
     /// the edge columns in the vertical interior, with the clipped kernel columns skipped. Only
     /// the corners and the leftovers run pixel by pixel.
+    // Embedded Swift inlined this driver and `runPair` into `run`, and LLVM then left the
+    // SIMD16 FMAs of the inlined tiles as per-lane scalar FMAs (5,056 `vfmadd…ss` in a 494 KB
+    // `run` of the AVX-512 object); outlined they vectorise as in the SwiftPM build, whose
+    // tuned inlining is left as it is. scripts/ci_embedded.sh checks for scalar FMAs.
+    #if hasFeature(Embedded)
+    @inline(never)
+    #endif
     static func runQuad(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
                         _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>)
     {
@@ -443,6 +450,9 @@ enum ConvDirect {
     /// Two output blocks over output rows `mine`, the 32-channel counterpart of `runQuad`: rows
     /// in 12- then 6-pixel tiles, a 2–5-pixel remainder as one partial tile, edge columns in
     /// (partial) 6-pixel tiles down the vertical interior, corners and leftovers pixel by pixel.
+    #if hasFeature(Embedded)
+    @inline(never)  // see `runQuad`
+    #endif
     static func runPair(_ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
                         _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>)
     {
@@ -839,10 +849,11 @@ enum ConvDirect {
             let xc = xa.channelBase(cBegin + ci)
             let w0 = q.w.0 + ci * kk * 16, w1 = q.w.1 + ci * kk * 16, w2 = q.w.2 + ci * kk * 16
             if pfOn {
-                acnet_prefetch(q.w.0 + pfBase + ci * 32)
-                acnet_prefetch(q.w.0 + pfBase + ci * 32 + 16)
-                if blocks > 1 { acnet_prefetch(q.w.1 + pfBase + ci * 32); acnet_prefetch(q.w.1 + pfBase + ci * 32 + 16) }
-                if blocks > 2 { acnet_prefetch(q.w.2 + pfBase + ci * 32); acnet_prefetch(q.w.2 + pfBase + ci * 32 + 16) }
+                let pf: Int = pfBase + ci * 32, pf16: Int = pf + 16
+                acnet_prefetch(q.w.0 + pf)
+                acnet_prefetch(q.w.0 + pf16)
+                if blocks > 1 { acnet_prefetch(q.w.1 + pf); acnet_prefetch(q.w.1 + pf16) }
+                if blocks > 2 { acnet_prefetch(q.w.2 + pf); acnet_prefetch(q.w.2 + pf16) }
             }
             for kh in rows.khBegin..<rows.khEnd {
                 let xr = xc + (rows.ih0 + kh * g.dilationH) * inW * 16  // input column 0 of the row
@@ -1211,9 +1222,9 @@ enum ConvDepthwise {
         let kk = g.kernelH * g.kernelW
         let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
         part.forEachBlock(batch: batch, blocks: g.outBlocks, rows: g.outH) { n, b, rowBegin, rowEnd in
-            let xb = UnsafePointer(x.base + n * x.imageStride + b * inPlane * 16)
+            let xb = UnsafePointer<Float>(x.base + n * x.imageStride + b * inPlane * 16)
             let yb = y.base + n * y.imageStride + b * outPlane * 16
-            let rb = residual.map { UnsafePointer($0.base + n * $0.imageStride + b * outPlane * 16) }
+            let rb = residual.map { UnsafePointer<Float>($0.base + n * $0.imageStride + b * outPlane * 16) }
             let wb = weights + b * kk * 16
             let biasV = load16(bias + b * 16)
             for oh in rowBegin..<rowEnd {

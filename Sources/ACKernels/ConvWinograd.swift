@@ -57,9 +57,9 @@ enum ConvWinograd {
             // Equal chunks: 16 tiles with room for 14 run as 8 + 8, not 14 + 2.
             let chunks = ceilDiv(last - first, chunkTiles)
             let chunk = ceilDiv(last - first, chunks)
-            let xImage = UnsafePointer(x.base + n * x.imageStride)
+            let xImage = UnsafePointer<Float>(x.base + n * x.imageStride)
             let yImage = y.base + n * y.imageStride
-            let rImage = residual.map { UnsafePointer($0.base + n * $0.imageStride) }
+            let rImage = residual.map { UnsafePointer<Float>($0.base + n * $0.imageStride) }
             var t0 = first
             while t0 < last {
                 let count = kmin(chunk, last - t0)

@@ -10,7 +10,7 @@ enum Dense {
                     x: TensorView, y: TensorView, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>)
     {
         for n in 0..<batch {
-            let xp = UnsafePointer(x.base + n * x.imageStride)
+            let xp = UnsafePointer<Float>(x.base + n * x.imageStride)
             let yp = y.base + n * y.imageStride
             for b in 0..<ceilDiv(o, 16) {
                 let wb = weights + b * f * 16

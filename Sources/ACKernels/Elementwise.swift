@@ -44,7 +44,7 @@ enum Elementwise {
         for n in 0..<batch {
             for b in 0..<ceilDiv(x.c, 16) {
                 let s = load16(scale + b * 16), t = load16(shift + b * 16)
-                let xb = UnsafePointer(x.base + n * x.imageStride + b * plane * 16)
+                let xb = UnsafePointer<Float>(x.base + n * x.imageStride + b * plane * 16)
                 let yb = y.base + n * y.imageStride + b * plane * 16
                 for p in 0..<plane {
                     store16(yb + p * 16, activate(t.madd(load16(xb + p * 16), s), activation))
@@ -59,7 +59,7 @@ enum Elementwise {
         for n in 0..<batch {
             var offset = 0
             for x in inputs {
-                let xa = ActivationAddressing(base: UnsafePointer(x.base + n * x.imageStride), planeElements: plane, blocked: true)
+                let xa = ActivationAddressing(base: UnsafePointer<Float>(x.base + n * x.imageStride), planeElements: plane, blocked: true)
                 for c in 0..<x.c {
                     let src = xa.channelBase(c)
                     let oc = offset + c
@@ -83,11 +83,11 @@ enum Elementwise {
             var p = r0 * x.w
             let end = r1 * x.w
             if !x.blocked {
-                let src = UnsafePointer(x.base + n * x.imageStride + b * 16 * plane)
+                let src = UnsafePointer<Float>(x.base + n * x.imageStride + b * 16 * plane)
                 for c in 0..<channels { (dst + c * plane + p).update(from: src + c * plane + p, count: end - p) }
                 return
             }
-            let src = UnsafePointer(x.base + n * x.imageStride + b * plane * 16)
+            let src = UnsafePointer<Float>(x.base + n * x.imageStride + b * plane * 16)
             while p + 16 <= end {
                 let m = transposed(rows16(count: 16) { j in load16(src + (p + j) * 16) })
                 forEachRow(m, count: channels) { c, v in storeUnaligned16(dst + c * plane + p, v) }
@@ -106,7 +106,7 @@ enum Elementwise {
         let plane = x.h * x.w
         part.forEachBlock(batch: batch, blocks: ceilDiv(x.c, 16), rows: x.h) { n, b, r0, r1 in
             let channels = kmin(16, x.c - b * 16)
-            let src = UnsafePointer(x.base + n * x.imageStride + b * 16 * plane)
+            let src = UnsafePointer<Float>(x.base + n * x.imageStride + b * 16 * plane)
             let dst = y.base + n * y.imageStride + b * plane * 16
             var p = r0 * x.w
             let end = r1 * x.w
@@ -125,7 +125,7 @@ enum Elementwise {
     /// Row-wise softmax on plain [N][F], numerically stable (subtracts the row maximum).
     static func softmax(batch: Int, x: TensorView, y: TensorView) {
         for n in 0..<batch {
-            let xp = UnsafePointer(x.base + n * x.imageStride), yp = y.base + n * y.imageStride
+            let xp = UnsafePointer<Float>(x.base + n * x.imageStride), yp = y.base + n * y.imageStride
             var m = -Float.infinity
             for i in 0..<x.c { m = kmax(m, xp[i]) }
             var sum: Float = 0

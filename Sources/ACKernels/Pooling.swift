@@ -12,7 +12,7 @@ enum Pooling {
         let blocks = ceilDiv(g.c, 16)
         let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
         part.forEachBlock(batch: batch, blocks: blocks, rows: g.outH) { n, b, rowBegin, rowEnd in
-            let xb = UnsafePointer(x.base + n * x.imageStride + b * inPlane * 16)
+            let xb = UnsafePointer<Float>(x.base + n * x.imageStride + b * inPlane * 16)
             let yb = y.base + n * y.imageStride + b * outPlane * 16
             // Output columns whose window lies inside the input horizontally: there, four
             // outputs run side by side (four independent dependency chains instead of one
@@ -83,7 +83,7 @@ enum Pooling {
         let scale = 1 / Float(plane)
         for n in 0..<batch {
             for b in 0..<ceilDiv(x.c, 16) {
-                let xb = UnsafePointer(x.base + n * x.imageStride + b * plane * 16)
+                let xb = UnsafePointer<Float>(x.base + n * x.imageStride + b * plane * 16)
                 var s0 = V16(), s1 = V16()
                 var p = 0
                 while p + 2 <= plane {
