@@ -225,7 +225,10 @@ enum ConvDirect {
     // Embedded Swift inlined this driver and `runPair` into `run`, and LLVM then left the
     // SIMD16 FMAs of the inlined tiles as per-lane scalar FMAs (5,056 `vfmadd…ss` in a 494 KB
     // `run` of the AVX-512 object); outlined they vectorise as in the SwiftPM build, whose
-    // tuned inlining is left as it is. scripts/ci_embedded.sh checks for scalar FMAs.
+    // tuned inlining is left as it is. scripts/ci_embedded.sh checks for scalar FMAs. Outlined,
+    // their tiles were in turn left outlined despite @inline(__always) (run-time tap geometry),
+    // so in Embedded builds the tiles are @_transparent, inlined with literal geometry as in
+    // the SwiftPM build's `run`.
     #if hasFeature(Embedded)
     @inline(never)
     #endif
@@ -333,7 +336,11 @@ enum ConvDirect {
     /// Six adjacent interior output pixels × four output blocks (64 channels): 24 accumulators;
     /// per tap 4 weight loads + 6 broadcasts feed 24 FMAs (fewer loads and address
     /// computations per FMA than the 2 × 12 tile).
+    #if hasFeature(Embedded)
+    @_transparent  // see `runQuad`: @inline(__always) leaves it outlined in Embedded builds
+    #else
     @inline(__always)
+    #endif
     static func interiorQuadTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
                                  _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
                                  step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 6,
@@ -397,7 +404,11 @@ enum ConvDirect {
     /// independent accumulator chains (even and odd input channels apart, added at the end),
     /// enough to cover the FMA latency on two ports; with four, corner pixels ran at half
     /// the FMA rate (Cifar-quick's 5x5 @8×8 layer has 16 of its 64 pixels here).
+    #if hasFeature(Embedded)
+    @_transparent  // see `runQuad`: @inline(__always) leaves it outlined in Embedded builds
+    #else
     @inline(__always)
+    #endif
     static func quadPixel(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
                           _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int)
     {
@@ -915,7 +926,11 @@ enum ConvDirect {
     /// Twelve adjacent interior output pixels × two output blocks: 24 accumulators (of the 32
     /// AVX-512 registers); per tap 2 weight loads + 12 broadcasts feed 24 FMAs, so the loop is
     /// bound by the FMA ports, not by loads.
+    #if hasFeature(Embedded)
+    @_transparent  // see `runQuad`: @inline(__always) leaves it outlined in Embedded builds
+    #else
     @inline(__always)
+    #endif
     static func interiorPairTile12(_ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
                                    _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
                                    step: Int, kernelW: Int?)
@@ -984,7 +999,11 @@ enum ConvDirect {
 
     /// Six adjacent interior output pixels × two output blocks (32 channels): 12 accumulators,
     /// and per tap 2 weight loads + 6 broadcasts feed 12 FMAs.
+    #if hasFeature(Embedded)
+    @_transparent  // see `runQuad`: @inline(__always) leaves it outlined in Embedded builds
+    #else
     @inline(__always)
+    #endif
     static func interiorPairTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
                                  _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
                                  step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 6)
