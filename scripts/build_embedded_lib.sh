@@ -25,6 +25,10 @@
 #   ACNET_POSIX            files are mapped, workspaces allocated (out of memory reported as a
 #                          status) and worker threads started through CACNet, as the normal
 #                          build does through Glibc.
+# ACNET_EMBEDDED_SANITIZE (environment), e.g. "fuzzer,address": the same build, every Swift
+# and C object also instrumented with those sanitizers (swiftc -sanitize=, cc -fsanitize= with
+# fuzzer as fuzzer-no-link), for scripts/fuzz.sh --shipped: the fuzzed code is the shipped code,
+# same flags. Give it its own OUT_DIR.
 # Rebuilds only when a source or this script is newer than the object.
 set -euo pipefail
 target=${1:?usage: build_embedded_lib.sh TARGET OUT_DIR}; out=${2:?usage: build_embedded_lib.sh TARGET OUT_DIR}
@@ -57,7 +61,14 @@ obj=$out/obj; rm -rf "$obj"; mkdir -p "$obj/CACNet" "$obj/kernels"
 cp "$root/Sources/CACNet/include/acnet_support.h" "$root/include/acnet.h" "$obj/CACNet/"
 printf 'module CACNet {\n    header "acnet_support.h"\n    header "acnet.h"\n    export *\n}\n' > "$obj/CACNet/module.modulemap"
 # -function-sections lets the partial link below drop every function the C ABI cannot reach.
-swiftc=(swiftc -enable-experimental-feature Embedded -enable-upcoming-feature ExistentialAny -wmo -parse-as-library
+san=${ACNET_EMBEDDED_SANITIZE:-}
+swiftsan=(); csan=()
+if [ -n "$san" ]; then
+    swiftsan=(-sanitize="$san")
+    csan=(-fsanitize="${san//fuzzer/fuzzer-no-link}")
+    cc=${CC:-clang}
+fi
+swiftc=(swiftc "${swiftsan[@]}" -enable-experimental-feature Embedded -enable-upcoming-feature ExistentialAny -wmo -parse-as-library
         -target "$swift_target" -I "$obj" -I "$obj/CACNet" -Xfrontend -function-sections)
 # Flags as Package.swift's release build: the kernels drop overflow and bounds checks, the
 # runtime (the parser and validator of hostile .acnb files) keeps them; scripts/fuzz.sh fuzzes
@@ -81,7 +92,7 @@ done
 "${swiftc[@]}" -O -module-name CInterface -emit-object -o "$obj/CInterface.o" $(sources_of CInterface)
 for pid in "${pids[@]}"; do wait "$pid" || { echo "build_embedded_lib.sh: a kernel build failed" >&2; exit 1; }; done
 for f in support team; do
-    "$cc" -std=c11 -O2 "${cflags[@]}" -ffunction-sections -fdata-sections -I "$root/Sources/CACNet/include" \
+    "$cc" -std=c11 -O2 "${cflags[@]}" "${csan[@]}" -ffunction-sections -fdata-sections -I "$root/Sources/CACNet/include" \
         -c "$root/Sources/CACNet/$f.c" -o "$obj/$f.o"
 done
 for entry in "${isas[@]}"; do

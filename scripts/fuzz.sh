@@ -10,6 +10,11 @@
 #                                                      over the corpus gathered so far
 #   scripts/fuzz.sh --jpeg SECONDS [options...]        the JPEG shim instead (Tests/Fuzz/fuzz_jpeg.c:
 #                                                      acj_decode_memory → acj_preprocess)
+#   scripts/fuzz.sh --shipped SECONDS [options...]     the same loader checks on the shipped C
+#                                                      library: the Embedded-Swift build of `make
+#                                                      lib` (scripts/build_embedded_lib.sh, same
+#                                                      flags) instrumented with fuzzer+address,
+#                                                      driven by Tests/Fuzz/fuzz_shipped.c
 #   scripts/fuzz.sh --training SECONDS [options...]    the training side's readers instead
 #                                                      (Tests/Fuzz/FuzzTrainingReaders.swift: safetensors,
 #                                                      IDX with bounded gzip inflation)
@@ -84,6 +89,23 @@ case "${1:-}" in
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
     "$out/acnet-fuzz-jpeg" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="$out/artifacts/jpeg-" "$@" "$out/jpeg-corpus" examples/images
+    exit ;;
+--shipped)
+    shift
+    seconds=${1:?usage: scripts/fuzz.sh --shipped SECONDS [libFuzzer options...]}
+    shift
+    target=$out/acnet-fuzz-shipped
+    ACNET_EMBEDDED_SANITIZE=fuzzer,address CC="$bin/clang" scripts/build_embedded_lib.sh x86_64-linux-gnu "$out/shipped"
+    if [ ! -x "$target" ] || [ -n "$(find "$out/shipped/acnet_all.o" Tests/Fuzz/fuzz_shipped.c -newer "$target" | head -1)" ]; then
+        echo "== building $target"
+        "$bin/clang" -O1 -g -fsanitize=fuzzer,address -I include Tests/Fuzz/fuzz_shipped.c "$out/shipped/acnet_all.o" \
+            -lm -lpthread -o "$target"
+    fi
+    mkdir -p "$out/shipped-corpus"
+    max_len=$(find Tests/Fuzz/seeds -type f -printf '%s\n' | sort -n | tail -1)
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
+    "$target" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -max_len="$max_len" \
+        -print_final_stats=1 -artifact_prefix="$out/artifacts/shipped-" "$@" "$out/shipped-corpus" Tests/Fuzz/seeds
     exit ;;
 --training)
     # SafeTensors, IDXFile and FileBytes compiled from their sources into one module with the

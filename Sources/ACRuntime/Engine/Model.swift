@@ -83,12 +83,14 @@ public final class Model: @unchecked Sendable {
         guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
             throw ACNetError(.io, "cannot map '\(path)': \(Self.errnoText())")
         }
+        let parsed: ModelParser.Result
         do {
-            try self.init(storage: .mapped(p, size), base: UnsafeRawPointer(p), count: size)
+            parsed = try ModelParser(base: UnsafeRawPointer(p), count: size).parse()
         } catch {
             munmap(p, size)
             throw error
         }
+        self.init(storage: .mapped(p, size), base: UnsafeRawPointer(p), count: size, parsed: parsed)
         #elseif ACNET_POSIX
         // Embedded Swift for a POSIX OS (the C library): the same steps through CACNet.
         var base: UnsafeMutableRawPointer? = nil, size = 0, error: Int32 = 0
@@ -102,12 +104,14 @@ public final class Model: @unchecked Sendable {
         default: throw ACNetError(.io, "file loading is not available on this platform; use init(borrowing:)")
         }
         guard let p = base else { throw ACNetError(.io, "cannot map '\(path)'") }
+        let parsed: ModelParser.Result
         do {
-            try self.init(storage: .mapped(p, size), base: UnsafeRawPointer(p), count: size)
+            parsed = try ModelParser(base: UnsafeRawPointer(p), count: size).parse()
         } catch {
             acnet_support_unmap_file(p, size)
             throw error
         }
+        self.init(storage: .mapped(p, size), base: UnsafeRawPointer(p), count: size, parsed: parsed)
         #else
         throw ACNetError(.io, "file loading is not available on this platform; use init(borrowing:)")
         #endif
@@ -122,7 +126,8 @@ public final class Model: @unchecked Sendable {
         guard Int(bitPattern: base) % ACNBFormat.alignment == 0 else {
             throw ACNetError(.misaligned, "model buffer at \(Int(bitPattern: base)) is not \(ACNBFormat.alignment)-byte aligned")
         }
-        try self.init(storage: .borrowed, base: base, count: buffer.count)
+        let parsed = try ModelParser(base: base, count: buffer.count).parse()
+        self.init(storage: .borrowed, base: base, count: buffer.count, parsed: parsed)
     }
 
     /// Loads a model from bytes, copying them once into 64-byte-aligned storage the model owns.
@@ -130,16 +135,21 @@ public final class Model: @unchecked Sendable {
         guard !bytes.isEmpty else { throw ACNetError(.invalidArgument, "empty model buffer") }
         let p = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: ACNBFormat.alignment)
         bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        let parsed: ModelParser.Result
         do {
-            try self.init(storage: .owned(p), base: UnsafeRawPointer(p), count: bytes.count)
+            parsed = try ModelParser(base: UnsafeRawPointer(p), count: bytes.count).parse()
         } catch {
             p.deallocate()
             throw error
         }
+        self.init(storage: .owned(p), base: UnsafeRawPointer(p), count: bytes.count, parsed: parsed)
     }
 
-    private init(storage: Storage, base: UnsafeRawPointer, count: Int) throws(ACNetError) {
-        let parsed = try ModelParser(base: base, count: count).parse()
+    /// Every convenience `init` parses and validates the file before delegating here, so the
+    /// object is only allocated for a valid model: Embedded Swift (the shipped C library) does
+    /// not free a class instance whose designated `init` throws before its stored properties are
+    /// set, so a refused file would leak it (see `Session.prepare`).
+    private init(storage: Storage, base: UnsafeRawPointer, count: Int, parsed: ModelParser.Result) {
         self.storage = storage
         baseAddress = base
         byteCount = count

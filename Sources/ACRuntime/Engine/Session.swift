@@ -126,7 +126,8 @@ public final class Session {
     /// Creates a session that allocates its workspace once, now.
     /// - Throws: `.invalidArgument` (options), `.outOfMemory`.
     public convenience init(model: Model, options: SessionOptions = SessionOptions()) throws(ACNetError) {
-        try self.init(model: model, options: options, workspace: nil)
+        let prepared = try Session.prepare(model: model, options: options, workspace: nil)
+        try self.init(model: model, options: options, prepared: prepared)
     }
 
     /// Creates a session in caller memory.
@@ -139,15 +140,30 @@ public final class Session {
     public convenience init(model: Model, options: SessionOptions, workspace: UnsafeMutableRawBufferPointer)
         throws(ACNetError)
     {
-        try self.init(model: model, options: options, workspace: Optional(workspace))
+        let prepared = try Session.prepare(model: model, options: options, workspace: workspace)
+        try self.init(model: model, options: options, prepared: prepared)
     }
 
-    private init(model: Model, options: SessionOptions, workspace: UnsafeMutableRawBufferPointer?) throws(ACNetError) {
+    /// What creating a session needs that can fail (options, kernels, workspace checks, the
+    /// arena allocation), found before the object exists: Embedded Swift (the shipped C library)
+    /// does not free a class instance whose designated `init` throws before its stored
+    /// properties are set, so every refused session leaked its object (368 B, found by
+    /// `scripts/fuzz.sh --shipped`). The only later failure, starting threads, comes after a
+    /// full initialisation, where `deinit` runs and frees the arena.
+    private struct Prepared {
+        let size: Int
+        let kernels: KernelTable
+        let base: UnsafeMutableRawPointer?
+        let ownsArena: Bool
+    }
+
+    private static func prepare(model: Model, options: SessionOptions, workspace: UnsafeMutableRawBufferPointer?)
+        throws(ACNetError) -> Prepared
+    {
         let size = try Session.workspaceSize(for: model, options: options)
         guard let kernels = KernelSelection.table(options.isa ?? model.isa) else {
             throw ACNetError(.invalidArgument, "no kernels for ISA \((options.isa ?? model.isa).name) in this build")
         }
-        var base: UnsafeMutableRawPointer?
         if let workspace {
             guard let b = workspace.baseAddress else { throw ACNetError(.invalidArgument, "workspace is NULL") }
             guard Int(bitPattern: b) % ACNBFormat.alignment == 0 else {
@@ -156,12 +172,16 @@ public final class Session {
             guard workspace.count >= size else {
                 throw ACNetError(.bufferTooSmall, "workspace has \(workspace.count) bytes, \(size) needed")
             }
-            base = b
-            ownsArena = false
-        } else {
-            base = size > 0 ? try Session.allocateArena(size) : nil
-            ownsArena = true
+            return Prepared(size: size, kernels: kernels, base: b, ownsArena: false)
         }
+        // Last: nothing after it can fail, so the arena cannot leak.
+        return Prepared(size: size, kernels: kernels, base: size > 0 ? try Session.allocateArena(size) : nil,
+                        ownsArena: true)
+    }
+
+    private init(model: Model, options: SessionOptions, prepared: Prepared) throws(ACNetError) {
+        let size = prepared.size, kernels = prepared.kernels, base = prepared.base
+        ownsArena = prepared.ownsArena
         self.kernels = kernels
         self.model = model
         self.options = options
