@@ -27,6 +27,7 @@
 #include "proc_status.h"
 
 #include <stdint.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,9 +275,13 @@ int main(int argc, char **argv) {
             long rss_mid = -1;
             for (long i = 0; i < loads; i++) {
                 ok &= cycle(argv[1], image, size, x, in, y, out, (int)(i & 1), (i & 2) ? 2 : 1);
-                if (i == loads / 10) { counting = 0; rss_mid = rss_kib(); counting = 1; }
+                if (i == loads / 10) { counting = 0; malloc_trim(0); rss_mid = rss_kib(); counting = 1; }
             }
             counting = 0;
+            /* Freed heap pages go back to the OS first: glibc keeps them otherwise, and how many it
+             * keeps depends on the order of earlier allocations (a relative or absolute model path
+             * alone moved the end figure by 3 MB with balanced allocations and frees). */
+            malloc_trim(0);
             long rss_after = rss_kib();
             printf("%ld load/session/run/free cycles: %ld allocations, %ld frees, %ld mmaps, %ld munmaps; VmRSS %ld → %ld (after %ld) → %ld KiB\n",
                    loads, allocations, frees, maps, unmaps, rss_before, rss_mid, loads / 10 + 1, rss_after);

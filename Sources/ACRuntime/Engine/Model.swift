@@ -40,6 +40,20 @@ public final class Model: @unchecked Sendable {
         case owned(UnsafeMutableRawPointer)
         /// The caller's memory; it must outlive the model.
         case borrowed
+
+        /// Unmaps or frees the image (nothing for borrowed memory).
+        func release() {
+            switch self {
+            case let .mapped(p, size):
+                #if canImport(Glibc) || canImport(Darwin)
+                munmap(p, size)
+                #elseif ACNET_POSIX
+                acnet_support_unmap_file(p, size)
+                #endif
+            case let .owned(p): p.deallocate()
+            case .borrowed: break
+            }
+        }
     }
 
     private let storage: Storage
@@ -83,13 +97,7 @@ public final class Model: @unchecked Sendable {
         guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
             throw ACNetError(.io, "cannot map '\(path)': \(Self.errnoText())")
         }
-        let parsed: ModelParser.Result
-        do {
-            parsed = try ModelParser(base: UnsafeRawPointer(p), count: size).parse()
-        } catch {
-            munmap(p, size)
-            throw error
-        }
+        let parsed = try Model.parse(.mapped(p, size), UnsafeRawPointer(p), size)
         self.init(storage: .mapped(p, size), base: UnsafeRawPointer(p), count: size, parsed: parsed)
         #elseif ACNET_POSIX
         // Embedded Swift for a POSIX OS (the C library): the same steps through CACNet.
@@ -104,13 +112,7 @@ public final class Model: @unchecked Sendable {
         default: throw ACNetError(.io, "file loading is not available on this platform; use init(borrowing:)")
         }
         guard let p = base else { throw ACNetError(.io, "cannot map '\(path)'") }
-        let parsed: ModelParser.Result
-        do {
-            parsed = try ModelParser(base: UnsafeRawPointer(p), count: size).parse()
-        } catch {
-            acnet_support_unmap_file(p, size)
-            throw error
-        }
+        let parsed = try Model.parse(.mapped(p, size), UnsafeRawPointer(p), size)
         self.init(storage: .mapped(p, size), base: UnsafeRawPointer(p), count: size, parsed: parsed)
         #else
         throw ACNetError(.io, "file loading is not available on this platform; use init(borrowing:)")
@@ -126,7 +128,7 @@ public final class Model: @unchecked Sendable {
         guard Int(bitPattern: base) % ACNBFormat.alignment == 0 else {
             throw ACNetError(.misaligned, "model buffer at \(Int(bitPattern: base)) is not \(ACNBFormat.alignment)-byte aligned")
         }
-        let parsed = try ModelParser(base: base, count: buffer.count).parse()
+        let parsed = try Model.parse(.borrowed, base, buffer.count)
         self.init(storage: .borrowed, base: base, count: buffer.count, parsed: parsed)
     }
 
@@ -135,14 +137,21 @@ public final class Model: @unchecked Sendable {
         guard !bytes.isEmpty else { throw ACNetError(.invalidArgument, "empty model buffer") }
         let p = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: ACNBFormat.alignment)
         bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-        let parsed: ModelParser.Result
+        let parsed = try Model.parse(.owned(p), UnsafeRawPointer(p), bytes.count)
+        self.init(storage: .owned(p), base: UnsafeRawPointer(p), count: bytes.count, parsed: parsed)
+    }
+
+    /// Parses and validates the image; on failure releases `storage` (unmaps or frees it)
+    /// before throwing.
+    private static func parse(_ storage: Storage, _ base: UnsafeRawPointer, _ count: Int)
+        throws(ACNetError) -> ModelParser.Result
+    {
         do {
-            parsed = try ModelParser(base: UnsafeRawPointer(p), count: bytes.count).parse()
+            return try ModelParser(base: base, count: count).parse()
         } catch {
-            p.deallocate()
+            storage.release()
             throw error
         }
-        self.init(storage: .owned(p), base: UnsafeRawPointer(p), count: bytes.count, parsed: parsed)
     }
 
     /// Every convenience `init` parses and validates the file before delegating here, so the
@@ -169,18 +178,7 @@ public final class Model: @unchecked Sendable {
         isa = KernelISA.best
     }
 
-    deinit {
-        switch storage {
-        case let .mapped(p, size):
-            #if canImport(Glibc) || canImport(Darwin)
-            munmap(p, size)
-            #elseif ACNET_POSIX
-            acnet_support_unmap_file(p, size)
-            #endif
-        case let .owned(p): p.deallocate()
-        case .borrowed: break
-        }
-    }
+    deinit { storage.release() }
 
     /// Input shape per image: [C, H, W].
     public var inputShape: [Int] {
