@@ -47,7 +47,7 @@ case $target in
         cflags=(-fPIC) ;;
     aarch64-linux-gnu)
         swift_target=aarch64-none-none-elf; cc=${CROSS_CC:-aarch64-linux-gnu-gcc}; tools=aarch64-linux-gnu-
-        isas=("baseline|-D ACNET_ISA_BASELINE -D ACNET_ISA_FMA")
+        isas=("baseline|-D ACNET_ISA_NEON -D ACNET_ISA_FMA")
         cflags=() ;;
     *) echo "build_embedded_lib.sh: unknown target '$target' (x86_64-linux-gnu, aarch64-linux-gnu)" >&2; exit 2 ;;
 esac
