@@ -2,9 +2,10 @@
  * Latency of the C library on one model, for A/B runs of two builds of libacnet.so (the same
  * binary run with LD_LIBRARY_PATH pointing at each; see docs/PERFORMANCE.md, "Footprint").
  *
- *     clib_bench MODEL.acnb ISA WARMUP ITERATIONS     ISA: 0 auto, 1 baseline, 2 avx2, 3 avx512
+ *     clib_bench MODEL.acnb ISA WARMUP ITERATIONS [CONVOLUTION]
  *
- * One thread, batch 1, Winograd where the file has it, a constant input. Prints the median
+ * ISA: 0 auto, 1 baseline, 2 avx2, 3 avx512. CONVOLUTION (acnet_convolution): 0 Winograd where
+ * the file has it (default), 1 direct on every layer. One thread, batch 1, a constant input. Prints the median
  * latency in milliseconds of ITERATIONS timed runs (CLOCK_MONOTONIC).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -20,8 +21,8 @@ static int by_value(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s MODEL.acnb ISA WARMUP ITERATIONS\n", argv[0]);
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: %s MODEL.acnb ISA WARMUP ITERATIONS [CONVOLUTION]\n", argv[0]);
         return 2;
     }
     int warmup = atoi(argv[3]), iterations = atoi(argv[4]);
@@ -38,6 +39,7 @@ int main(int argc, char **argv) {
     acnet_session_options o;
     acnet_session_options_init(&o);
     o.isa = (uint32_t)atoi(argv[2]);
+    if (argc == 6) o.convolution = (uint32_t)atoi(argv[5]);
     if (acnet_session_create(model, &o, NULL, 0, &session) != ACNET_OK) goto fail;
     float *x = malloc(in * sizeof *x), *y = malloc(out * sizeof *y);
     double *ms = malloc((size_t)iterations * sizeof *ms);

@@ -12,7 +12,8 @@
 # TARGET  x86_64-linux-gnu   the host: kernels for AVX-512 (-target-cpu skylake-avx512), AVX2
 #                            (haswell, FMA) and baseline x86-64, chosen at model load by cpuid
 #                            as in the SwiftPM build (KernelSelection, KernelISA).
-#         aarch64-linux-gnu  64-bit ARM Linux (glibc): one kernel set, NEON with FMA; Swift
+#         aarch64-linux-gnu  64-bit ARM Linux (glibc): one kernel set, NEON with FMA (ACNET_ISA_NEON:
+#                            ConvDirect's 6-pixel tiles), still named "baseline"; Swift
 #                            for aarch64-none-none-elf (there is no Embedded Swift standard
 #                            library for aarch64-unknown-linux-gnu), C with aarch64-linux-gnu-gcc.
 #
@@ -51,7 +52,7 @@ case $target in
         cflags=(-fPIC) ;;
     aarch64-linux-gnu)
         swift_target=aarch64-none-none-elf; cc=${CROSS_CC:-aarch64-linux-gnu-gcc}; tools=aarch64-linux-gnu-
-        isas=("baseline|-D ACNET_ISA_BASELINE -D ACNET_ISA_FMA")
+        isas=("baseline|-D ACNET_ISA_NEON -D ACNET_ISA_FMA")
         cflags=() ;;
     *) echo "build_embedded_lib.sh: unknown target '$target' (x86_64-linux-gnu, aarch64-linux-gnu)" >&2; exit 2 ;;
 esac

@@ -4,7 +4,7 @@
 # qemu-system-arm on mps2-an386 (Cortex-M4) and mps2-an500 (Cortex-M7, same binary) with
 # -icount shift=0, and compares every image's top-1 class and logits with the host's libacnet
 # on the same model and images (tolerance 1e-3·max(1, max|y|), as the op sweep). Prints flash,
-# RAM and instructions per inference.
+# RAM and instructions per inference, and bounds the latter (CORTEXM_INSTRUCTIONS_BUDGET).
 #
 #   scripts/ci_cortexm.sh PREFIX [MODEL.acnb]
 #
@@ -74,6 +74,21 @@ for machine in mps2-an386 mps2-an500; do
     cat "$out/compare.txt"
     grep -E "^threads 2|^instructions per inference|^memory|^model load|^arena" "$log" | sed 's/^/    /'
 done
+
+# Instruction budget (regression bound): 10,046,274 instructions per inference with the 5-pixel
+# × 4-lane tiles (ConvDirect.laneTile; 14,482,340 with the 4-pixel × 16-lane tiles before them)
+# on models/fashion-micro-acnet.acnb, plus ~5%. Other models: CORTEXM_INSTRUCTIONS_BUDGET.
+budget=${CORTEXM_INSTRUCTIONS_BUDGET:-10550000}
+mean=$(sed -n 's/^instructions per inference: mean \([0-9]*\).*/\1/p' "$out/mps2-an386.txt" 2>/dev/null || true)
+if [ "$model" = "$(realpath "$root/models/fashion-micro-acnet.acnb")" ] || [ -n "${CORTEXM_INSTRUCTIONS_BUDGET:-}" ]; then
+    if [ -n "$mean" ] && [ "$mean" -le "$budget" ]; then
+        echo "PASS instructions per inference on mps2-an386: $mean <= budget $budget"
+    else
+        echo "FAIL instructions per inference on mps2-an386: ${mean:-none} > budget $budget"; fail=$((fail + 1))
+    fi
+else
+    echo "SKIP instruction budget (set CORTEXM_INSTRUCTIONS_BUDGET for a model other than fashion-micro-acnet)"
+fi
 
 # Footprint: flash = .text (code, constants, the model, the images) + .data's load image;
 # RAM = .data + .bss (the arena) + the heap and stack high-water marks of the run.

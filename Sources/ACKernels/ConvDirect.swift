@@ -21,8 +21,9 @@ internal import CACNet
 ///   up to 3 blocks, 1–4 tiles per row, over chunks of 16 (3x3) or 8 (5x5) input channels
 ///   (`runNarrow`);
 /// - edge columns run as tiles down the rows, corners and leftovers pixel by pixel.
-/// AVX2 runs single blocks in `runSingle`'s tiles of 6 pixels (no row pairs); the baseline
-/// builds (x86 without FMA, NEON) in 4-pixel row tiles. Taps that fall on padding are
+/// AVX2 and NEON run single blocks in `runSingle`'s tiles of 6 pixels (no row pairs); the x86
+/// baseline build (no FMA) in 4-pixel row tiles; 32-bit ARM (Cortex-M, scalar FPU) in tiles of
+/// pixels × 4 lanes (`laneTiles`). Taps that fall on padding are
 /// skipped, never read: rows by clipping the kernel-row range, columns by the edge-column
 /// tiles' clipped column range (or, in row tiles, at compile time).
 ///
@@ -51,9 +52,16 @@ enum ConvDirect {
     #endif
 
     /// Whether single blocks run `runSingle`'s row and edge-column tiles of `tile` pixels
-    /// (AVX-512 and AVX2). The baseline builds keep 4-pixel row tiles and single edge pixels: on
-    /// x86 one 16-lane accumulator takes 4 of the 16 xmm registers.
-    #if ACNET_ISA_AVX512 || ACNET_ISA_AVX2
+    /// (AVX-512, AVX2 and NEON). The x86 baseline build keeps 4-pixel row tiles and single edge
+    /// pixels: there one 16-lane accumulator takes 4 of the 16 xmm registers.
+    ///
+    /// NEON (`ACNET_ISA_NEON`, the aarch64 builds; 32 × 128-bit v registers, 4 per 16-lane
+    /// block): 6 pixels × 1 block = 24 accumulators + 4 for the tap's weight vector + 1 for the
+    /// broadcast input (a lane operand of `fmla v.4s, v.4s, v.s[0]`) = 29 of 32, so the tile
+    /// loop runs without spills: 24 FMLAs per tap against 4 weight and 6 input loads. The
+    /// alternatives do not fit or load more per FMLA: 7 pixels (28 + 4 + 1 = 33), 2 blocks × 3
+    /// pixels (24 + 8 + 1 = 33), 2 blocks × 2 pixels (16 FMLAs per 8 + 2 loads).
+    #if ACNET_ISA_AVX512 || ACNET_ISA_AVX2 || ACNET_ISA_NEON
     static let singleBlockTiles = true
     #else
     static let singleBlockTiles = false
@@ -145,6 +153,14 @@ enum ConvDirect {
                         b += 2
                         continue
                     }
+                    #if arch(arm)
+                    if laneTiles {
+                        runLanes(g, xa, wBlock, bias + b * 16, yBlock, rBlock, cBegin, cCount, kk,
+                                 owLo: owLo, owHi: owHi, rows: mine)
+                        b += 1
+                        continue
+                    }
+                    #endif
                     if singleBlockTiles {
                         runSingle(g, xa, wBlock, load16(bias + b * 16), yBlock, rBlock, cBegin, cCount, kk,
                                   owLo: owLo, owHi: owHi, rows: mine)
@@ -1070,7 +1086,7 @@ enum ConvDirect {
     // In the AVX2 build @inline(__always) left it outlined, with run-time tap geometry (0.71 of
     // the FMA peak on conv 64→64 @56², 0.93 inlined); the AVX-512 build inlines it either way
     // and keeps the attribute its tuning was measured with.
-    #if ACNET_ISA_AVX2
+    #if ACNET_ISA_AVX2 || ACNET_ISA_NEON
     @_transparent
     #else
     @inline(__always)
@@ -1123,6 +1139,156 @@ enum ConvDirect {
         if count > 6 { finish(a6, g, yBlock, rBlock, p + 6 * outStep) }
         if count > 7 { finish(a7, g, yBlock, rBlock, p + 7 * outStep) }
     }
+
+    #if arch(arm)
+    /// Output pixels of the 32-bit ARM builds' tiles (`laneTile`). Cortex-M4/M7 have a scalar
+    /// FPU (FPv4-SP/FPv5) with 32 single-precision registers s0–s31 and no vector unit, so a
+    /// 16-lane accumulator is 16 registers: the 4-pixel × 16-lane tile (64 accumulators) spilled
+    /// in the tap loop (1,067 vldr and 804 vstr against 304 vfma in the object). These tiles hold
+    /// 5 pixels × 4 lanes of one block: 20 accumulators + 4 weights + 1 input = 25 of 32
+    /// registers, 20 vfma per tap against 4 weight and 5 input loads (4 × 4 would be 16 per
+    /// 8 loads, 6 × 4 leaves 3 registers for the compiler's scheduling). Five also divides the
+    /// small maps of a Cortex-M model evenly: 5 interior columns of a 7-wide row.
+    static let laneTile = 5
+
+    /// Whether single blocks run `runLanes` (every 32-bit ARM build).
+    static let laneTiles = true
+
+    /// Four lanes of a 16-lane block.
+    typealias V4 = SIMD4<Float>
+
+    /// Loads lanes [0, 4) at `p` (16-byte aligned: a block's quarter).
+    @inline(__always)
+    static func load4(_ p: UnsafePointer<Float>) -> V4 {
+        UnsafeRawPointer(p).assumingMemoryBound(to: V4.self).pointee
+    }
+
+    /// `acc` (+ the residual) through the activation, stored to 4 lanes of pixel `pixel`.
+    @inline(__always)
+    static func finish4(_ acc: V4, _ g: ConvGeometry, _ y: UnsafeMutablePointer<Float>,
+                        _ r: UnsafePointer<Float>?, _ pixel: Int)
+    {
+        var v = acc
+        if let r { v += load4(r + pixel * 16) }
+        switch g.activation {
+        case .none: break
+        case .relu: v = v.replacing(with: 0, where: v .< 0)
+        case .relu6:
+            v = v.replacing(with: 0, where: v .< 0)
+            v = v.replacing(with: 6, where: v .> 6)
+        }
+        UnsafeMutableRawPointer(y + pixel * 16).assumingMemoryBound(to: V4.self).pointee = v
+    }
+
+    /// One block over output rows `mine` in `laneTile`-pixel × 4-lane tiles: `runSingle`'s
+    /// schedule (row tiles in the horizontal interior, edge columns as tiles down the vertical
+    /// interior, corners and leftovers pixel by pixel) with each tile run once per quarter of
+    /// the block. Sums run over channels, kernel rows, kernel columns, as in every tile.
+    static func runLanes(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+                         _ bias: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
+                         _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>)
+    {
+        let ps = xa.pixelStride
+        let biasV = load16(bias)
+        let (ohLo, ohHi) = interiorRows(g)
+        let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / laneTile * laneTile : owLo
+        let rightEdge = remainderEdge(owHi: owHi, tilesEnd: tilesEnd, tile: laneTile)
+        let unit3 = g.kernelW == 3 && g.strideW == 1 && g.dilationW == 1
+        for oh in mine {
+            let rows = rows(g, oh)
+            let edgesLater = oh >= ohLo && oh < ohHi
+            if !edgesLater { for o in 0..<owLo { edgePixel(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh) } }
+            var ow = owLo
+            while ow < tilesEnd {
+                if unit3 && ps == 16 {
+                    laneTile(g, xa, w, cBegin, cCount, kk, rows, ow, bias, y, r, oh, step: 16, outStep: 1,
+                             kwBegin: 0, kwEnd: 3, kernelW: 3)
+                } else if unit3 {
+                    laneTile(g, xa, w, cBegin, cCount, kk, rows, ow, bias, y, r, oh, step: 1, outStep: 1,
+                             kwBegin: 0, kwEnd: 3, kernelW: 3)
+                } else {
+                    laneTile(g, xa, w, cBegin, cCount, kk, rows, ow, bias, y, r, oh, step: g.strideW * ps, outStep: 1,
+                             kwBegin: 0, kwEnd: g.kernelW)
+                }
+                ow += laneTile
+            }
+            if rightEdge > tilesEnd {
+                laneTile(g, xa, w, cBegin, cCount, kk, rows, tilesEnd, bias, y, r, oh, step: g.strideW * ps,
+                         outStep: 1, kwBegin: 0, kwEnd: g.kernelW, count: rightEdge - tilesEnd)
+            }
+            if !edgesLater {
+                for o in rightEdge..<g.outW { edgePixel(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh) }
+            }
+        }
+        let (chunkBegin, chunkEnd) = edgeChunks(ohLo, ohHi, mine, tile: laneTile)
+        guard chunkBegin < chunkEnd else { return }
+        for o in TwoRanges(0..<owLo, rightEdge..<g.outW) {
+            let (kwBegin, kwEnd) = columns(g, o)
+            var oh = chunkBegin
+            while oh < chunkEnd {
+                let count = kmin(laneTile, ohHi - oh)
+                if count >= 2 {
+                    let rows = Rows(ih0: oh * g.strideH - g.padTop, khBegin: 0, khEnd: g.kernelH)
+                    laneTile(g, xa, w, cBegin, cCount, kk, rows, o, bias, y, r, oh, step: g.strideH * g.inW * ps,
+                             outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: count)
+                } else {
+                    edgePixel(g, xa, w, cBegin, cCount, kk, rows(g, oh), o, biasV, y, r, oh)
+                }
+                oh += count
+            }
+        }
+    }
+
+    /// `laneTile` output pixels of one block, `step` input elements and `outStep` output pixels
+    /// apart, with kernel columns [kwBegin, kwEnd) (as `interiorTile`), computed a quarter of the
+    /// block (4 lanes) at a time. `count` < `laneTile` computes a partial tile (pixels k ≥ count
+    /// repeat pixel count−1's input and are not stored).
+    @inline(__always)
+    static func laneTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+                         _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ bias: UnsafePointer<Float>,
+                         _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int,
+                         step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = laneTile,
+                         kernelW: Int? = nil)
+    {
+        let s1 = kmin(1, count - 1) * step, s2 = kmin(2, count - 1) * step, s3 = kmin(3, count - 1) * step
+        let s4 = kmin(4, count - 1) * step, s5 = kmin(5, count - 1) * step
+        let ps = xa.pixelStride
+        let iw0 = ow * g.strideW - g.padLeft + kwBegin * g.dilationW
+        let kw = kernelW ?? g.kernelW
+        let dws = g.dilationW * ps
+        let p = oh * g.outW + ow
+        for lane in stride(from: 0, to: 16, by: 4) {
+            let b = load4(bias + lane)
+            var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b
+            for ci in 0..<cCount {
+                let xc = xa.channelBase(cBegin + ci)
+                let wc = w + ci * kk * 16 + lane
+                for kh in rows.khBegin..<rows.khEnd {
+                    var xp = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
+                    var wp = wc + (kh * kw + kwBegin) * 16
+                    for _ in kwBegin..<kwEnd {
+                        let wv = load4(wp)
+                        a0 = a0.madd(xp[0], wv)
+                        a1 = a1.madd(xp[s1], wv)
+                        a2 = a2.madd(xp[s2], wv)
+                        a3 = a3.madd(xp[s3], wv)
+                        a4 = a4.madd(xp[s4], wv)
+                        if laneTile > 5 { a5 = a5.madd(xp[s5], wv) }
+                        xp += dws
+                        wp += 16
+                    }
+                }
+            }
+            let y = yBlock + lane, r = rBlock.map { $0 + lane }
+            finish4(a0, g, y, r, p)
+            if count > 1 { finish4(a1, g, y, r, p + outStep) }
+            if count > 2 { finish4(a2, g, y, r, p + 2 * outStep) }
+            if count > 3 { finish4(a3, g, y, r, p + 3 * outStep) }
+            if count > 4 { finish4(a4, g, y, r, p + 4 * outStep) }
+            if count > 5 { finish4(a5, g, y, r, p + 5 * outStep) }
+        }
+    }
+    #endif
 
     /// Four adjacent interior output pixels (the narrow-register-file builds' tile).
     @inline(__always)
@@ -1293,3 +1459,16 @@ enum W16K3S2: RowShape { static var outW: Int { 16 }; static var kernel: Int { 3
 enum W16K5S1: RowShape { static var outW: Int { 16 }; static var kernel: Int { 5 }; static var stride: Int { 1 } }
 enum W28K3S1: RowShape { static var outW: Int { 28 }; static var kernel: Int { 3 }; static var stride: Int { 1 } }
 enum W28K3S2: RowShape { static var outW: Int { 28 }; static var kernel: Int { 3 }; static var stride: Int { 2 } }
+
+#if arch(arm)
+extension SIMD4 where Scalar == Float {
+    /// self + x·w (see the V16 overload: one vfma.f32 per lane with ACNET_ISA_FMA).
+    @inline(__always) func madd(_ x: Float, _ w: SIMD4<Float>) -> SIMD4<Float> {
+        #if ACNET_ISA_FMA
+        addingProduct(x, w)
+        #else
+        self + x * w
+        #endif
+    }
+}
+#endif
