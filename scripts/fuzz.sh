@@ -18,6 +18,9 @@
 #   scripts/fuzz.sh --training SECONDS [options...]    the training side's readers instead
 #                                                      (Tests/Fuzz/FuzzTrainingReaders.swift: safetensors,
 #                                                      IDX with bounded gzip inflation)
+#   scripts/fuzz.sh --import SECONDS [options...]      the ONNX importer instead (Tests/Fuzz/FuzzImport.swift:
+#                                                      protobuf bytes → ACImport → .acnb → load → run),
+#                                                      seeded with Tests/ACImportTests/Fixtures/onnx
 # The corpus grows in .build-fuzz/corpus; crashes land in .build-fuzz/artifacts/ (minimise one
 # with `SWIFT_BACKTRACE=enable=no .build-fuzz/acnet-fuzz-loader -minimize_crash=1 -runs=10000 FILE`,
 # then commit it under
@@ -154,6 +157,44 @@ PY
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
     "$target" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -max_len=65536 \
         -print_final_stats=1 -artifact_prefix="$out/artifacts/training-" "$@" "$out/training-corpus" "$seeds"
+    exit ;;
+--import)
+    # The ONNX importer: SwiftProtobuf, ACNetWriter and ACImport compiled as the release build
+    # compiles them (-O -wmo, ExistentialAny; checks kept), on top of the runtime objects of the
+    # loader fuzzer (built first), all with -sanitize=fuzzer,address. SwiftProtobuf's sources
+    # come from SwiftPM's checkout (.build/checkouts, resolved on demand).
+    shift
+    seconds=${1:?usage: scripts/fuzz.sh --import SECONDS [libFuzzer options...]}
+    shift
+    build fuzz "-sanitize=fuzzer,address" "-fsanitize=fuzzer-no-link,address"
+    o=$out/obj/fuzz
+    target=$out/acnet-fuzz-import
+    protobuf=.build/checkouts/swift-protobuf/Sources/SwiftProtobuf
+    [ -d "$protobuf" ] || swift package resolve >/dev/null
+    if [ ! -x "$target" ] || [ -n "$(find Sources/ACImport Sources/ACNetWriter Tests/Fuzz/FuzzImport.swift scripts/fuzz.sh \
+            "$o/ACRuntime.o" -newer "$target" | head -1)" ]; then
+        echo "== building $target"
+        shipped=(-O -g -parse-as-library -wmo -enable-upcoming-feature ExistentialAny -sanitize=fuzzer,address
+                 -Xcc -fmodule-map-file="$out/obj/module.modulemap")
+        # module|package name (SwiftPM's -package-name, for `package` access)|sources
+        for m in "SwiftProtobuf|swift_protobuf|$protobuf" "ACNetWriter|acnet|Sources/ACNetWriter" "ACImport|acnet|Sources/ACImport"; do
+            local_name=${m%%|*}; rest=${m#*|}
+            # shellcheck disable=SC2046
+            swiftc -module-name "$local_name" -package-name "${rest%%|*}" -emit-module -emit-module-path "$o/$local_name.swiftmodule" \
+                -I "$o" "${shipped[@]}" -c -o "$o/$local_name.o" $(find "${rest#*|}" -name '*.swift' | sort)
+        done
+        objs=()
+        for f in "$o"/*.o; do [ "${f##*/}" = CInterface.o ] || objs+=("$f"); done
+        swiftc -module-name AcnetFuzzImport -use-ld=lld -I "$o" "${shipped[@]}" \
+            Tests/Fuzz/FuzzImport.swift "${objs[@]}" -o "$target"
+    fi
+    mkdir -p "$out/import-corpus"
+    max_len=$(find Tests/ACImportTests/Fixtures/onnx -maxdepth 1 -name '*.onnx' -printf '%s\n' | sort -n | tail -1)
+    export SWIFT_BACKTRACE=enable=no
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
+    "$target" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -max_len="$max_len" \
+        -print_final_stats=1 -artifact_prefix="$out/artifacts/import-" "$@" "$out/import-corpus" \
+        Tests/ACImportTests/Fixtures/onnx
     exit ;;
 --build)
     build fuzz "-sanitize=fuzzer,address" "-fsanitize=fuzzer-no-link,address"

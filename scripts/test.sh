@@ -64,7 +64,7 @@ stage "Python package: wheel, pytest, Ray Data job"
 scripts/ci_cortexm.sh "$prefix"
 stage "Cortex-M firmware under QEMU (mps2-an386, mps2-an500)"
 scripts/ci_onnx.sh .build/release/acnet
-stage "ONNX import vs ONNX Runtime (fixtures, hostile files, ResNet-20)"
+stage "ONNX import vs ONNX Runtime (fixtures, hostile files, ResNet-20, PyTorch ACNet + state_dicts, 30 s importer fuzzing)"
 # Footprint budget of the installed library; aarch64 build golden-tested under qemu-user.
 scripts/ci_embedded.sh "$prefix" "$model" "$work/resnet20.acnb" "${bench_models[@]}"
 stage "Embedded C library: footprint, aarch64 under qemu"

@@ -70,13 +70,17 @@ public struct ONNXImporter {
     public func importModel() throws(ImportError) -> (bytes: [UInt8], summary: ImportSummary) {
         var lowering = try Lowering(graph: graph, options: options)
         let out = try lowering.run()
-        do {
-            let bytes = try lowering.builder.serialize(output: out)
-            let s = ImportSummary(nodes: graph.nodes.count, ops: lowering.opCount, foldedBatchNorms: lowering.foldedBatchNorms,
-                                  mergedBranches: lowering.mergedBranches, loweredShortcuts: lowering.loweredShortcuts,
-                                  inputShape: lowering.inputCHW)
-            return (bytes, s)
-        } catch { throw ImportError("writing the model: \(error)") }
+        let bytes: [UInt8]
+        do { bytes = try lowering.builder.serialize(output: out) } catch { throw ImportError("writing the model: \(error)") }
+        // The runtime's validator is the final word on what it can run: a limit the lowering
+        // does not check is a clear error here, never a file that fails to load later.
+        do { _ = try Model(bytes: bytes) } catch {
+            throw ImportError("the imported graph is outside what the runtime can run: \(error)")
+        }
+        let s = ImportSummary(nodes: graph.nodes.count, ops: lowering.opCount, foldedBatchNorms: lowering.foldedBatchNorms,
+                              mergedBranches: lowering.mergedBranches, loweredShortcuts: lowering.loweredShortcuts,
+                              inputShape: lowering.inputCHW)
+        return (bytes, s)
     }
 }
 
@@ -386,6 +390,9 @@ struct Lowering {
         guard strides.count == 2, dil.count == 2, strides.allSatisfy({ $0 >= 1 && $0 <= 1 << 10 }), dil.allSatisfy({ $0 >= 1 && $0 <= 1 << 10 }) else {
             throw ImportError.node(n, "strides \(strides) / dilations \(dil) must be two values ≥ 1")
         }
+        guard kh <= 64, kw <= 64, strides.allSatisfy({ $0 <= 64 }), dil.allSatisfy({ $0 <= 64 }) else {
+            throw ImportError.node(n, "kernel \(kh)x\(kw), strides \(strides), dilations \(dil): the runtime's convolution takes 1...64 for each")
+        }
         let pads = try resolvePads(n, in: [x.shape[2], x.shape[3]], kernel: [(kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1], strides: strides)
         var bias = [Double](repeating: 0, count: o)
         if n.inputs.count > 2, !n.inputs[2].isEmpty { bias = try floats(n.inputs[2], n, count: o).map(Double.init) }
@@ -589,6 +596,9 @@ struct Lowering {
         }
         let s = try n.ints("strides") ?? [1, 1]
         guard s.count == 2, s.allSatisfy({ $0 >= 1 && $0 <= 1 << 10 }) else { throw ImportError.node(n, "strides \(s) must be two values ≥ 1") }
+        guard k.allSatisfy({ $0 <= 256 }), s.allSatisfy({ $0 <= 256 }) else {
+            throw ImportError.node(n, "kernel_shape \(k), strides \(s): the runtime's pooling takes 1...256 for each")
+        }
         if let d = try n.ints("dilations"), d.contains(where: { $0 != 1 }) { throw ImportError.node(n, "dilations \(d) are not supported") }
         if try n.int("storage_order", default: 0) != 0 { throw ImportError.node(n, "storage_order 1 is not supported") }
         if n.outputs.count > 1, !n.outputs[1].isEmpty, useCounts[n.outputs[1], default: 0] > 0 {
