@@ -86,6 +86,7 @@ public func directTiles(_ base: UnsafePointer<Float>, _ offs: UnsafePointer<Int>
 
 // MARK: - Weight gradient with output channels in the lanes
 
+#if !ACNET_ISA_AVX2
 /// dst[p·ldd + o] = src[o·lds + p] for p < n and o < 16·⌈rows/16⌉, with zeros for o ≥ rows
 /// (channel-major rows → pixel-major, lanes padded to whole vectors). ldd ≥ 16·⌈rows/16⌉.
 @inline(never)
@@ -117,6 +118,7 @@ public func transposeToPixelMajor(_ src: UnsafePointer<Float>, _ lds: Int, rows:
         o0 &+= 16
     }
 }
+#endif
 
 #if !ACNET_ISA_AVX2
 @inline(__always) private func fma2(_ a: inout V16, _ b: inout V16, _ d0: V16, _ d1: V16, _ s: Float) {

@@ -121,6 +121,50 @@ public func directTiles(_ base: UnsafePointer<Float>, _ offs: UnsafePointer<Int>
 
 // MARK: - Weight gradient with output channels in the lanes
 
+/// (a₀, b₀, a₁, b₁, a₂, b₂, a₃, b₃) and (a₄, b₄, …, a₇, b₇): one round of the 8 × 8 transpose.
+@inline(__always) private func zip8(_ a: V8, _ b: V8) -> (V8, V8) {
+    (V8(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3]), V8(a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7]))
+}
+
+/// The contract of the AVX-512 `transposeToPixelMajor` (dst[p·ldd + o] = src[o·lds + p] for
+/// p < n and o < 16·⌈rows/16⌉, zeros for o ≥ rows) with 8 × 8 in-register transposes: three
+/// rounds of `zip8` map rows (r[i], r[i+4]) to rows 2i, 2i+1, rotating the 6 index bits (i, j)
+/// left by one each, so three rounds swap i and j (8 ymm rows, no spills).
+@inline(never)
+public func transposeToPixelMajor(_ src: UnsafePointer<Float>, _ lds: Int, rows: Int, _ n: Int,
+                                  _ dst: UnsafeMutablePointer<Float>, _ ldd: Int) {
+    let oPad = (rows &+ 15) / 16 &* 16
+    var o0 = 0
+    while o0 < oPad {
+        let count = max(0, min(8, rows &- o0))
+        let s = src + o0 &* lds, d = dst + o0
+        @inline(__always) func r(_ k: Int, _ p: Int) -> V8 { k < count ? vld8(s + (k &* lds &+ p)) : V8() }
+        var p = 0
+        while p &+ 8 <= n {
+            var t = (r(0, p), r(1, p), r(2, p), r(3, p), r(4, p), r(5, p), r(6, p), r(7, p))
+            var round = 0
+            while round < 3 {
+                let (a0, a1) = zip8(t.0, t.4), (b0, b1) = zip8(t.1, t.5)
+                let (c0, c1) = zip8(t.2, t.6), (d0, d1) = zip8(t.3, t.7)
+                t = (a0, a1, b0, b1, c0, c1, d0, d1)
+                round &+= 1
+            }
+            let q = d + p &* ldd
+            vst8(t.0, q); vst8(t.1, q + ldd); vst8(t.2, q + 2 &* ldd); vst8(t.3, q + 3 &* ldd)
+            vst8(t.4, q + 4 &* ldd); vst8(t.5, q + 5 &* ldd); vst8(t.6, q + 6 &* ldd); vst8(t.7, q + 7 &* ldd)
+            p &+= 8
+        }
+        while p < n {
+            var v = V8()
+            var k = 0
+            while k < count { v[k] = s[k &* lds &+ p]; k &+= 1 }
+            vst8(v, d + p &* ldd)
+            p &+= 1
+        }
+        o0 &+= 8
+    }
+}
+
 /// acc[k·lda + l] += Σ_img Σ_{i<H, j<W} dz[img·zImage + (i·W + j)·ldz + l] · x[img·xImage + xo[k] + i·Wp + j]
 /// for k < 6, l < 16: the 16-channel × 6-source sub-tile (12 ymm accumulators).
 @inline(__always) private func weightTile16x6(_ dz: UnsafePointer<Float>, ldz: Int, _ x: UnsafePointer<Float>,
