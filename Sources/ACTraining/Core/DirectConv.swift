@@ -1,5 +1,5 @@
 // Direct (im2col-free) convolution for stride-1 "same" convolutions: forward, weight gradient
-// and input gradient with AVX-512-sized register tiles. Used by `ConvEngine` for every conv it
+// and input gradient with register tiles sized per ISA (AVX-512, AVX2). Used by `ConvEngine` for every conv it
 // can express (groups 1, stride 1, zero padding, output size = input size: the 3x3/p1 and
 // 5x5/p2 layers of the training models and their ACB branches); everything else keeps the
 // im2col + SGEMM path.
