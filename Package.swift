@@ -60,8 +60,16 @@ let kernelTargets: [Target] = [
 #endif
 #if arch(x86_64)
 let trainingKernelSettings = kernelSettings(cpu: "skylake-avx512", fma: true, define: "ACNET_ISA_AVX512")
+// The same training tiles for AVX2 + FMA (16 ymm registers: smaller register tiles, chosen by
+// ACNET_ISA_AVX2 in Sources/ACTrainingKernels/DirectConvTilesAVX2.swift); the folder holds
+// symbolic links to Sources/ACTrainingKernels, as the runtime's ISA folders do.
+let trainingKernelTargets: [Target] = [
+    .target(name: "ACTrainingKernelsAVX2",
+            swiftSettings: kernelSettings(cpu: "haswell", fma: true, define: "ACNET_ISA_AVX2")),
+]
 #else
 let trainingKernelSettings = kernelSettings(cpu: nil, fma: true, define: "ACNET_ISA_BASELINE")
+let trainingKernelTargets: [Target] = []
 #endif
 // The runtime (the .acnb parser and validator, the planner, the session) keeps Swift's
 // overflow and bounds checks in every configuration: it is the part that reads hostile files,
@@ -117,11 +125,12 @@ let package = Package(
         .target(
             name: "ACTraining",
             dependencies: ["ACRuntime", "ACNetWriter", "CJPEG", "COpenBLAS", "CZlib", "CACNet",
-                           "ACTrainingKernels"],
+                           "ACTrainingKernels"] + trainingKernelTargets.map { .target(name: $0.name) },
             swiftSettings: commonSwiftSettings),
         // ACTraining's direct-convolution tile loops (Sources/ACTrainingKernels), built like
         // ACKernelsAVX512 (on x86_64: -target-cpu skylake-avx512, FMA, -Ounchecked in release)
-        // and called only when the CPU has AVX-512 (otherwise ACTraining uses im2col + OpenBLAS).
+        // and called only when the CPU has AVX-512 (with AVX2 only: ACTrainingKernelsAVX2;
+        // otherwise ACTraining uses im2col + OpenBLAS).
         .target(
             name: "ACTrainingKernels",
             swiftSettings: trainingKernelSettings),
@@ -144,7 +153,7 @@ let package = Package(
             path: "examples/swift",
             swiftSettings: commonSwiftSettings),
 
-    ] + kernelTargets + [
+    ] + kernelTargets + trainingKernelTargets + [
         .testTarget(
             name: "ACRuntimeTests",
             dependencies: ["ACRuntime", "ACNetWriter"],
@@ -174,7 +183,7 @@ let package = Package(
 // Development aid: `ACNET_CORE_ONLY=1 swift test` builds only the runtime, the writer and the
 // C ABI with their tests (faster on 2 cores, and independent of the training side).
 if Context.environment["ACNET_CORE_ONLY"] != nil {
-    let skip: Set<String> = ["ACTraining", "ACTrainingKernels", "ACTrainingTests", "acnet", "CJPEG", "COpenBLAS", "CZlib", "JPEGTests", "ACImport", "ACImportTests"]
+    let skip: Set<String> = ["ACTraining", "ACTrainingKernels", "ACTrainingKernelsAVX2", "ACTrainingTests", "acnet", "CJPEG", "COpenBLAS", "CZlib", "JPEGTests", "ACImport", "ACImportTests"]
     package.targets.removeAll { skip.contains($0.name) }
     package.products.removeAll { ["ACTraining", "acnet"].contains($0.name) }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the runtime's CPU dispatch in built objects (issue "Speed I"):
-#   - ACKernelsAVX512 uses 512-bit FMAs (vfmadd… %zmm), ACKernelsAVX2 256-bit FMAs and no zmm,
+#   - ACKernelsAVX512 and ACTrainingKernels use 512-bit FMAs (vfmadd… %zmm), ACKernelsAVX2 and
+#     ACTrainingKernelsAVX2 256-bit FMAs and no zmm,
 #     ACKernelsBaseline neither an FMA instruction nor an `fmaf` call, and no ymm/zmm;
 #   - ACRuntime and ACKernelTypes (which run before dispatch, on any x86_64) use no ymm/zmm;
 #   - every code symbol an ISA module defines belongs to that module (its name is part of the
@@ -23,7 +24,7 @@ objects() { sed 's|.*/||; s|$|.o|; s|^|'"$dir/$1.build/"'|' "$dir/$1.build/sourc
 disasm() { objdump -d -r --no-show-raw-insn $(objects "$1") > "$tmp/$1.s" 2>/dev/null; }
 count() { grep -cE "$2" "$tmp/$1.s" || true; }
 
-for m in ACKernelsAVX512 ACKernelsAVX2 ACKernelsBaseline ACRuntime ACKernelTypes ACTrainingKernels; do
+for m in ACKernelsAVX512 ACKernelsAVX2 ACKernelsBaseline ACRuntime ACKernelTypes ACTrainingKernels ACTrainingKernelsAVX2; do
     if ! [ -f "$dir/$m.build/sources" ]; then ko "$m: not built in $dir (build first)"; continue; fi
     disasm "$m"
 done
@@ -32,9 +33,11 @@ for m in ACKernelsAVX512 ACTrainingKernels; do
     n=$(count $m 'vfn?m(add|sub)[0-9]+ps.*%zmm')
     [ "$n" -gt 0 ] && ok "$m: $n zmm FMA instructions" || ko "$m: no zmm FMA instruction"
 done
-n=$(count ACKernelsAVX2 'vfn?m(add|sub)[0-9]+ps.*%ymm'); z=$(count ACKernelsAVX2 '%zmm')
-[ "$n" -gt 0 ] && [ "$z" -eq 0 ] && ok "ACKernelsAVX2: $n ymm FMA instructions, no zmm" \
-    || ko "ACKernelsAVX2: $n ymm FMAs, $z zmm uses"
+for m in ACKernelsAVX2 ACTrainingKernelsAVX2; do
+    n=$(count $m 'vfn?m(add|sub)[0-9]+ps.*%ymm'); z=$(count $m '%zmm')
+    [ "$n" -gt 0 ] && [ "$z" -eq 0 ] && ok "$m: $n ymm FMA instructions, no zmm" \
+        || ko "$m: $n ymm FMAs, $z zmm uses"
+done
 f=$(count ACKernelsBaseline 'vfn?m(add|sub)'); c=$(count ACKernelsBaseline 'fmaf'); v=$(count ACKernelsBaseline '%[yz]mm')
 [ "$f" -eq 0 ] && [ "$c" -eq 0 ] && [ "$v" -eq 0 ] && ok "ACKernelsBaseline: no FMA instruction, no fmaf call, no ymm/zmm" \
     || ko "ACKernelsBaseline: $f FMA instructions, $c fmaf references, $v ymm/zmm uses"
@@ -43,9 +46,9 @@ for m in ACRuntime ACKernelTypes; do
     [ "$v" -eq 0 ] && ok "$m: no ymm/zmm (runs before dispatch on any x86_64)" || ko "$m: $v ymm/zmm uses"
 done
 
-# ACTrainingKernels (the training side's AVX-512 direct-convolution tiles, called only when
-# cpuid reports AVX-512) must keep its code to itself in the same way.
-for m in ACKernelsAVX512 ACKernelsAVX2 ACKernelsBaseline ACTrainingKernels; do
+# ACTrainingKernels and ACTrainingKernelsAVX2 (the training side's AVX-512 and AVX2
+# direct-convolution tiles, chosen by cpuid) must keep their code to themselves in the same way.
+for m in ACKernelsAVX512 ACKernelsAVX2 ACKernelsBaseline ACTrainingKernels ACTrainingKernelsAVX2; do
     nm --defined-only $(objects "$m") 2>/dev/null | awk '$2 ~ /^[TWtw]$/ { print $3 }' | sort -u > "$tmp/$m.syms"
     foreign=$(grep -v -- "$m" "$tmp/$m.syms" | grep -v '^\.' || true)
     if [ -z "$foreign" ]; then ok "$m: all $(wc -l < "$tmp/$m.syms") code symbols belong to the module"

@@ -68,6 +68,8 @@ stage "ONNX import vs ONNX Runtime (fixtures, hostile files, ResNet-20, PyTorch 
 # Footprint budget of the installed library; aarch64 build golden-tested under qemu-user.
 scripts/ci_embedded.sh "$prefix" "$model" "$work/resnet20.acnb" "${bench_models[@]}"
 stage "Embedded C library: footprint, aarch64 under qemu"
+scripts/ci_train_kernels.sh .build/release/acnet
+stage "training convolution kernels per ISA (direct tiles, im2col)"
 .build/release/acnet bench --arch conv64 --iterations 50 --warmup 5
 stage "benchmark smoke run"
 echo "== total $(( $(date +%s) - start )) s"

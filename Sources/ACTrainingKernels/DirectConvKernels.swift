@@ -29,6 +29,7 @@ typealias V16 = SIMD16<Float>
     c = c.addingProduct(x2, w)
 }
 
+#if !ACNET_ISA_AVX2
 /// out[i·ld + q] = Σ_{s<S} w[s·8 + i] · base[offs[s] + q] for i < 8 and q < 16·nv: 8 rows ×
 /// 3 vectors (24 accumulators) per tile, single vectors for the remainder.
 @inline(never)
@@ -81,9 +82,11 @@ public func directTiles(_ base: UnsafePointer<Float>, _ offs: UnsafePointer<Int>
         v &+= 1
     }
 }
+#endif
 
 // MARK: - Weight gradient with output channels in the lanes
 
+#if !ACNET_ISA_AVX2
 /// dst[p·ldd + o] = src[o·lds + p] for p < n and o < 16·⌈rows/16⌉, with zeros for o ≥ rows
 /// (channel-major rows → pixel-major, lanes padded to whole vectors). ldd ≥ 16·⌈rows/16⌉.
 @inline(never)
@@ -115,7 +118,9 @@ public func transposeToPixelMajor(_ src: UnsafePointer<Float>, _ lds: Int, rows:
         o0 &+= 16
     }
 }
+#endif
 
+#if !ACNET_ISA_AVX2
 @inline(__always) private func fma2(_ a: inout V16, _ b: inout V16, _ d0: V16, _ d1: V16, _ s: Float) {
     a = a.addingProduct(d0, s)
     b = b.addingProduct(d1, s)
@@ -220,6 +225,7 @@ public func directWeightTileT1(_ dz: UnsafePointer<Float>, ldz: Int, _ x: Unsafe
     vst(a4, acc + 4 &* lda); vst(a5, acc + 5 &* lda); vst(a6, acc + 6 &* lda); vst(a7, acc + 7 &* lda)
     vst(a8, acc + 8 &* lda); vst(a9, acc + 9 &* lda); vst(a10, acc + 10 &* lda); vst(a11, acc + 11 &* lda)
 }
+#endif
 
 // MARK: - Row copies between the compact and the padded layouts
 

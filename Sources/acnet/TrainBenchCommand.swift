@@ -47,7 +47,7 @@ struct TrainBenchCommand: ParsableCommand {
     func run() throws {
         let names = models.split(separator: ",").map(String.init)
         let threadCounts = threads.split(separator: ",").compactMap { Int($0) }
-        print("# OpenBLAS core: \(BLASSetup.ensureConfigured())")
+        print("# OpenBLAS core: \(BLASSetup.ensureConfigured()); direct-convolution kernels: \(TrainingKernelISA.active.rawValue)")
         for t in threadCounts {
             for acb in [false, true] {
                 for name in names {

@@ -52,7 +52,7 @@ struct ConvBranch {
 
 /// Stride-1 "same" convolutions with zero padding and one group (the training models' 3x3/p1
 /// and 5x5/p2 layers and their ACB branches) run without im2col on the direct-convolution path
-/// (`DirectConvEngine`, DirectConv.swift) when the CPU has AVX-512. Everything else:
+/// (`DirectConvEngine`, DirectConv.swift) when the CPU has AVX-512 or AVX2 + FMA. Everything else:
 ///
 /// Runs the convolution in chunks of whole images so each chunk's im2col matrix stays in the
 /// L2 cache between being written and being read by the GEMMs; chunks are spread over
@@ -62,6 +62,13 @@ final class ConvEngine {
     private var cols: [ScratchBuffer] = []
     private var dWs: [ScratchBuffer] = []
     private let direct = DirectConvEngine()
+    /// The direct path's tile loops (default: the CPU's, `TrainingKernelISA.active`); nil sends
+    /// every convolution through im2col + SGEMM (tests compare the two).
+    let directKernels: DirectConvKernelTable?
+
+    init(directKernels: DirectConvKernelTable? = DirectConvKernelTable.active) {
+        self.directKernels = directKernels
+    }
 
     /// Images per chunk: about 1–2 k im2col columns.
     static func imagesPerChunk(_ g: ConvGeometry) -> Int {
@@ -92,7 +99,7 @@ final class ConvEngine {
     @discardableResult
     func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, outputChannels O: Int, branches: [ConvBranch],
                  statsShift: [[Float]]? = nil) -> [(sum: [Double], sumSquares: [Double])]? {
-        if let plan = DirectConvPlan(g, outputChannels: O, branches: branches) {
+        if let plan = DirectConvPlan(g, outputChannels: O, branches: branches, kernels: directKernels) {
             return direct.forward(plan, batch: g.batch, x: x, branches: branches, statsShift: statsShift)
         }
         let per = Self.imagesPerChunk(g)
@@ -145,7 +152,7 @@ final class ConvEngine {
         precondition(branches[0].rowOffset == 0 && branches[0].rowStride == 1 && branches[0].kb == g.rowsPerGroup,
                      "ConvEngine.backward: the first branch must cover the whole im2col matrix")
         precondition(dzImage == nil || branches.count == 1, "ConvEngine.backward: dzImage needs one branch")
-        if let plan = DirectConvPlan(g, outputChannels: O, branches: branches) {
+        if let plan = DirectConvPlan(g, outputChannels: O, branches: branches, kernels: directKernels) {
             direct.backward(plan, batch: g.batch, x: x, branches: branches, dx: dx, dzImage: dzImage)
             return
         }

@@ -1,5 +1,5 @@
 // Direct (im2col-free) convolution for stride-1 "same" convolutions: forward, weight gradient
-// and input gradient with AVX-512-sized register tiles. Used by `ConvEngine` for every conv it
+// and input gradient with register tiles sized per ISA (AVX-512, AVX2). Used by `ConvEngine` for every conv it
 // can express (groups 1, stride 1, zero padding, output size = input size: the 3x3/p1 and
 // 5x5/p2 layers of the training models and their ACB branches); everything else keeps the
 // im2col + SGEMM path.
@@ -15,10 +15,10 @@
 // for q, r over [0, 16·nv), nv = ⌈((H−1)·Wp + W)/16⌉ vectors; outputs at columns ≥ W are
 // discarded. Forward and dx are "sum over sources (plane offset, weight)" loops over contiguous
 // 16-float vectors, dW a sum over interior pixels of (16 dZ channels) × (broadcast x value) —
-// no im2col, no packing. The tile loops live in ACTrainingKernels (built
-// for AVX-512); the path is taken only on CPUs that have it.
+// no im2col, no packing. The tile loops live in ACTrainingKernels (built for AVX-512) and
+// ACTrainingKernelsAVX2 (AVX2 + FMA, 16-register tiles), chosen at run time
+// (`TrainingKernelISA.active`); without either ISA the path is not taken.
 
-import ACTrainingKernels
 import CACNet
 import Dispatch
 
@@ -50,20 +50,14 @@ struct DirectConvPlan {
 
     var rowLength: Int { nv * 16 }
 
-    /// The tile loops need AVX-512 on x86_64 (ACTrainingKernels is built for it); other
-    /// architectures build them for their baseline SIMD.
-    static let kernelsAvailable: Bool = {
-        #if arch(x86_64)
-        return acnet_support_cpu_features() & UInt32(ACNET_CPU_SKYLAKE_AVX512) != 0
-        #else
-        return true
-        #endif
-    }()
+    /// The tile loops for this CPU (AVX-512 or AVX2 on x86_64, the baseline SIMD build elsewhere).
+    let kernels: DirectConvKernelTable
 
     /// nil when the convolution is not stride-1 "same" with zero padding and one group, a
     /// branch does not read whole taps of every channel, or the CPU lacks the kernels' ISA.
-    init?(_ g: ConvGeometry, outputChannels O: Int, branches bs: [ConvBranch]) {
-        guard Self.kernelsAvailable, g.groups == 1, g.strideH == 1, g.strideW == 1, g.mode == .zeros,
+    init?(_ g: ConvGeometry, outputChannels O: Int, branches bs: [ConvBranch],
+          kernels table: DirectConvKernelTable? = DirectConvKernelTable.active) {
+        guard let table, g.groups == 1, g.strideH == 1, g.strideW == 1, g.mode == .zeros,
               g.outH == g.height, g.outW == g.width, g.batch > 0 else { return nil }
         #if DEBUG
         // Unoptimised builds run these SIMD kernels ~150× slower than release builds (measured);
@@ -71,6 +65,7 @@ struct DirectConvPlan {
         // model-level tests stay on im2col + OpenBLAS.
         guard g.batch * O * g.rowsPerGroup * g.outH * g.outW <= 1 << 22 else { return nil }
         #endif
+        kernels = table
         C = g.channels; self.O = O; H = g.height; W = g.width
         KH = g.kernelH; KW = g.kernelW; dH = g.dilationH; dW = g.dilationW
         Wp = W + dW * (KW - 1)
@@ -162,8 +157,7 @@ final class DirectConvEngine {
     @inline(__always)
     private static func fillPlanes(_ p: DirectConvPlan, _ src: UnsafePointer<Float>, channels: Int,
                                    _ dst: UnsafeMutablePointer<Float>, lead: Int) {
-        copyPlaneRows(src, sp: p.W, sPlane: p.H * p.W, dst + lead, dp: p.Wp, dPlane: p.planeSize,
-                      planes: channels, rows: p.H, width: p.W)
+        p.kernels.copyPlaneRows(src, p.W, p.H * p.W, dst + lead, p.Wp, p.planeSize, channels, p.H, p.W)
     }
 
     /// Forward of every branch (see `ConvEngine.forward`): Z_b in [O, N·H·W], optional moments.
@@ -202,8 +196,8 @@ final class DirectConvEngine {
                 for (bi, b) in branches.enumerated() {
                     offsets[bi].withUnsafeBufferPointer { offs in
                         for ob in 0..<oBlocks {
-                            directTiles(xp, offs.baseAddress!, b.kb, wp + wOff[bi] + ob * b.kb * 8,
-                                        out + ob * 8 * ld, ld, nv: p.nv)
+                            p.kernels.directTiles(xp, offs.baseAddress!, b.kb, wp + wOff[bi] + ob * b.kb * 8,
+                                                  out + ob * 8 * ld, ld, p.nv)
                         }
                     }
                     if b.accumulate {
@@ -212,8 +206,7 @@ final class DirectConvEngine {
                             for i in 0..<p.H { copyRow(s + i * p.Wp, d + i * p.W, p.W, add: true) }
                         }
                     } else {
-                        copyPlaneRows(out, sp: p.Wp, sPlane: ld, b.z + n * hw, dp: p.W, dPlane: P,
-                                      planes: O, rows: p.H, width: p.W)
+                        p.kernels.copyPlaneRows(out, p.Wp, ld, b.z + n * hw, p.W, P, O, p.H, p.W)
                     }
                 }
                 if let statsShift {
@@ -317,14 +310,13 @@ final class DirectConvEngine {
                     let lds = dzImage != nil ? hw : P
                     for bi in 0..<nb {
                         let src = dzImage != nil ? produced : branches[bi].z + n * hw
-                        transposeToPixelMajor(src, lds, rows: O, hw, tz + (li * nb + bi) * hw * oPad, oPad)
+                        p.kernels.transposeToPixelMajor(src, lds, O, hw, tz + (li * nb + bi) * hw * oPad, oPad)
                     }
                     guard let zp else { continue }
                     let zi = zp + li * zPlanes * ps
                     for bi in 0..<nb {
                         let src = dzImage != nil ? produced : branches[bi].z + n * hw
-                        copyPlaneRows(src, sp: p.W, sPlane: lds, zi + bi * O * ps + p.dzLead, dp: p.Wp, dPlane: ps,
-                                      planes: O, rows: p.H, width: p.W)
+                        p.kernels.copyPlaneRows(src, p.W, lds, zi + bi * O * ps + p.dzLead, p.Wp, ps, O, p.H, p.W)
                     }
                 }
                 // dWᵀ_b[j][o] += Σ_images Σ_pixels dZᵀ[pixel][o] · x[xOffsets[j] + pixel'].
@@ -339,11 +331,9 @@ final class DirectConvEngine {
                             while j0 < kbPads[bi] {
                                 let acc = dWt + accOff[bi] + j0 * oPad + o0
                                 if two {
-                                    directWeightTileT2(zb, ldz: oPad, xp, xob + j0, H: p.H, W: p.W, Wp: p.Wp, images: m,
-                                                       zImage: tImage, xImage: C * ps, acc, lda: oPad)
+                                    p.kernels.weightTileT2(zb, oPad, xp, xob + j0, p.H, p.W, p.Wp, m, tImage, C * ps, acc, oPad)
                                 } else {
-                                    directWeightTileT1(zb, ldz: oPad, xp, xob + j0, H: p.H, W: p.W, Wp: p.Wp, images: m,
-                                                       zImage: tImage, xImage: C * ps, acc, lda: oPad)
+                                    p.kernels.weightTileT1(zb, oPad, xp, xob + j0, p.H, p.W, p.Wp, m, tImage, C * ps, acc, oPad)
                                 }
                                 j0 += 12
                             }
@@ -357,11 +347,10 @@ final class DirectConvEngine {
                     for li in 0..<m {
                         let zi = zp + li * zPlanes * ps
                         for cb in 0..<cBlocks {
-                            directTiles(zi, offs.baseAddress!, S, wdx + cb * S * 8, out + cb * 8 * ld, ld, nv: p.nv)
+                            p.kernels.directTiles(zi, offs.baseAddress!, S, wdx + cb * S * 8, out + cb * 8 * ld, ld, p.nv)
                         }
                         let dxi = dx + (n0 + li) * C * hw
-                        copyPlaneRows(out, sp: p.Wp, sPlane: ld, dxi, dp: p.W, dPlane: hw,
-                                      planes: C, rows: p.H, width: p.W)
+                        p.kernels.copyPlaneRows(out, p.Wp, ld, dxi, p.W, hw, C, p.H, p.W)
                     }
                 }
             }

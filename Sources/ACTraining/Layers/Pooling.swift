@@ -1,4 +1,3 @@
-import ACTrainingKernels
 
 /// Output length of a pooling window (PyTorch's `pooling_output_shape`): with `ceilMode` the
 /// last window may start inside the right padding only if it starts before the padded end.
@@ -45,10 +44,10 @@ public final class MaxPool2d: Module {
                     let stride2 = (k == 2 || k == 3) && s == 2 && p == 0 && 2 * (oh - 1) + k <= h && 2 * (ow - 1) + k <= w
                     parallelChunks(n * c, minWork: x.count) { planes in
                         let (xp, yp, ap) = box.value
-                        if stride2 && DirectConvPlan.kernelsAvailable {
-                            // The same scan as below, built for AVX-512 (ACTrainingKernels).
-                            maxPoolStride2(xp, planes: planes.lowerBound, planes.upperBound, h: h, w: w, k: k, oh: oh, ow: ow,
-                                           yp, training ? ap : nil, end: xp + n * c * h * w)
+                        if stride2, let kernels = DirectConvKernelTable.active {
+                            // The same scan as below, built for the CPU's ISA (ACTrainingKernels*).
+                            kernels.maxPoolStride2(xp, planes.lowerBound, planes.upperBound, h, w, k, oh, ow,
+                                                   yp, training ? ap : nil, xp + n * c * h * w)
                             return
                         }
                         for plane in planes {

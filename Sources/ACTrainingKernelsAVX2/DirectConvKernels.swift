@@ -1,0 +1,1 @@
+../ACTrainingKernels/DirectConvKernels.swift

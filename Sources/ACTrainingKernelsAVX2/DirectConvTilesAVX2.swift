@@ -1,0 +1,1 @@
+../ACTrainingKernels/DirectConvTilesAVX2.swift

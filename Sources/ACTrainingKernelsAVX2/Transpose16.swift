@@ -1,0 +1,1 @@
+../ACKernels/Transpose16.swift
