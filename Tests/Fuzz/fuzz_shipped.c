@@ -11,21 +11,12 @@
 #include <string.h>
 
 #include "acnet.h"
+#include "acnet_support.h"  /* acnet_support_crc32c: the library's own CRC-32C (support.o linked beside it) */
 
 enum { max_workspace = 16 << 20, max_elements = 4 << 20 };
 
 #define CHECK(ok, what) \
     do { if (!(ok)) { fprintf(stderr, "acnet-fuzz-shipped: invariant violated: %s\n", what); abort(); } } while (0)
-
-// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), bitwise: the checksum of docs/FORMAT.md.
-static uint32_t crc32c(uint32_t crc, const uint8_t *p, size_t n) {
-    crc = ~crc;
-    while (n--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
 
 static void put_le(uint8_t *p, uint64_t v, int bytes) {
     for (int i = 0; i < bytes; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -36,9 +27,9 @@ static void seal(uint8_t *p, size_t size) {
     if (size < 32) return;
     put_le(p + 16, size, 8);
     static const uint8_t zero[4] = {0};
-    uint32_t crc = crc32c(0, p, 24);
-    crc = crc32c(crc, zero, 4);
-    crc = crc32c(crc, p + 28, size - 28);
+    uint32_t crc = acnet_support_crc32c(0, p, 24);
+    crc = acnet_support_crc32c(crc, zero, 4);
+    crc = acnet_support_crc32c(crc, p + 28, size - 28);
     put_le(p + 24, crc, 4);
 }
 
