@@ -50,6 +50,8 @@ scripts/fuzz.sh 60 2>&1 | grep -E "^== |^#[0-9]+.*(DONE|INITED)|ERROR|SUMMARY|st
 stage "loader fuzzing (libFuzzer+ASan, 60 s)"
 scripts/fuzz.sh --shipped 30 2>&1 | grep -E "^== |^#[0-9]+.*(DONE|INITED)|ERROR|SUMMARY|stat::number_of_executed_units|Test unit written|error:"
 stage "shipped-library fuzzing (Embedded libacnet, same flags + libFuzzer+ASan, 30 s)"
+scripts/sanitize_shipped.sh all "$model" "$work/resnet20.acnb"
+stage "C ABI tests on the shipped library under ASan+UBSan and TSan"
 scripts/test_train_robustness.sh .build/release/acnet
 stage "training robustness (bad input, SIGKILL + resume)"
 scripts/ci_cli_matrix.sh .build/release/acnet

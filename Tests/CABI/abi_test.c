@@ -28,7 +28,8 @@ static unsigned char *read_file(const char *path, size_t *size) {
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    unsigned char *raw = aligned_alloc(64, ((size_t)n + 64 + 63) / 64 * 64);
+    /* 64 bytes before the model and at least 1 after it: the misalignment check shifts it by one. */
+    unsigned char *raw = aligned_alloc(64, ((size_t)n + 64 + 1 + 63) / 64 * 64);
     if (raw && fread(raw + 64, 1, (size_t)n, f) != (size_t)n) { free(raw); raw = NULL; }
     fclose(f);
     *size = (size_t)n;
