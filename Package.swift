@@ -52,6 +52,14 @@ let kernelTargets: [Target] = [
     .target(name: "ACKernelsBaseline", dependencies: ["ACKernelTypes", "CACNet"],
             swiftSettings: kernelSettings(cpu: nil, fma: false, define: "ACNET_ISA_BASELINE")),
 ]
+#elseif arch(arm64)
+// aarch64: NEON and FMA are part of the base ISA. ACNET_ISA_NEON selects the tiles sized for its
+// 32 × 128-bit registers (ConvDirect); the aarch64 C library (scripts/build_embedded_lib.sh),
+// golden-tested under qemu-aarch64 in CI, compiles the kernels with the same two conditions.
+let kernelTargets: [Target] = [
+    .target(name: "ACKernelsBaseline", dependencies: ["ACKernelTypes", "CACNet"],
+            swiftSettings: kernelSettings(cpu: nil, fma: true, define: "ACNET_ISA_NEON")),
+]
 #else
 let kernelTargets: [Target] = [
     .target(name: "ACKernelsBaseline", dependencies: ["ACKernelTypes", "CACNet"],
