@@ -5,9 +5,11 @@
 #   STAGES="fmnist lenet" scripts/study.sh    # some stages only
 #   scripts/study.sh --dry-run        # print what would run, run nothing
 #
-# Stages (in this order): fmnist lenet cq ablation r20 robustness analysis summary; r20real
-# (the real-schedule ResNet-20 study of docs/RESULTS.md, ~1.5 h per run on 2 idle cores) runs
-# only when named: STAGES=r20real scripts/study.sh.
+# Stages (in this order): fmnist lenet cq ablation r20 robustness analysis summary. r20real
+# (the real-schedule ResNet-20 study of docs/RESULTS.md, ~1.5 h per run on 2 idle cores) and
+# r20torch (its PyTorch cross-check) run only when named, e.g.
+#   STAGES="r20real robustness analysis summary" scripts/study.sh
+#   STAGES="r20torch summary" TORCH_PYTHON=/path/to/venv/bin/python scripts/study.sh
 # Every run writes runs/study/NAME/{last,best}.safetensors, log.csv, curves.svg (by
 # `acnet train`), model.acnb + export.txt (`acnet export`, which verifies the fusion through
 # ACRuntime) and eval.json (`acnet eval --json`). A run whose eval.json exists is skipped; an
@@ -132,12 +134,42 @@ if has r20real; then
     done
 fi
 
+# The PyTorch cross-check of the real schedule (scripts/pytorch_resnet_cifar.py, the same recipe;
+# needs TORCH_PYTHON, a Python with PyTorch and Pillow): runs torch-r20real-{plain,acb}-sS for
+# TORCH_SEEDS, each dir's eval.json holding its test accuracy, and evaluates every r20real
+# checkpoint of ours in PyTorch (torch-eval.json beside its eval.json: the two must agree).
+if has r20torch; then
+    cifar_data
+    py=${TORCH_PYTHON:?stage r20torch needs TORCH_PYTHON (a python with torch and Pillow)}
+    for s in ${TORCH_SEEDS:-1}; do
+        for v in plain acb; do
+            name=torch-r20real-$v-s$s; dir=$OUT/$name
+            [ -f "$dir/eval.json" ] && { log "$name: done (skipped)"; continue; }
+            log "$name: pytorch_resnet_cifar.py train"
+            flag=(); [ $v = acb ] && flag=(--acb)
+            run "$py" scripts/pytorch_resnet_cifar.py train --data "$CIFAR" --out "$dir" --epochs "$EPOCHS_R20REAL" \
+                --seed "$s" "${flag[@]}" >>"$dir.log" 2>&1
+            [ $DRY = 1 ] && continue
+            python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); json.dump({"accuracy": r["test_accuracy"], "trainer": r["recipe"]["trainer"]}, open(sys.argv[2], "w"))' \
+                "$dir/result.json" "$dir/eval.json"
+            cp "$dir/log.csv" "$DOCS/logs/$name.csv"
+        done
+    done
+    for dir in "$OUT"/r20real-*-s*; do
+        [ -f "$dir/best.safetensors" ] && [ -f "$dir/eval.json" ] && [ ! -f "$dir/torch-eval.json" ] || continue
+        log "$(basename "$dir"): our checkpoint evaluated in PyTorch"
+        run "$py" scripts/pytorch_resnet_cifar.py eval --data "$CIFAR" --checkpoint "$dir/best.safetensors" \
+            >"$dir/torch-eval.json.tmp" && [ $DRY = 0 ] && mv "$dir/torch-eval.json.tmp" "$dir/torch-eval.json"
+    done
+fi
+
 # Rotation/flip robustness of the plain, hor-only, ver-only and full-ACB Cifar-quick models
 # (the ablation seeds), and of the Fashion-MNIST nets.
 if has robustness; then
     models=()
     for s in $ABLATION_SEEDS; do models+=("cq-plain-s$s" "cq-hor-s$s" "cq-ver-s$s" "cq-acb-s$s"); done
     for s in $SEEDS; do models+=("fmnist-plain-s$s" "fmnist-acb-s$s"); done
+    for s in $REAL_SEEDS; do models+=("r20real-plain-s$s" "r20real-acb-s$s"); done
     for name in "${models[@]}"; do
         dir=$OUT/$name
         [ -f "$dir/model.acnb" ] || { log "$name: no model.acnb yet (train it first)"; continue; }
@@ -155,7 +187,7 @@ fi
 # Skeleton grids and pruning curves of plain and ACB ResNet-20 (seed 1), and of the
 # Fashion-MNIST nets for comparison.
 if has analysis; then
-    for name in r20-plain-s1 r20-acb-s1 fmnist-plain-s1 fmnist-acb-s1 cq-plain-s1 cq-acb-s1; do
+    for name in r20-plain-s1 r20-acb-s1 fmnist-plain-s1 fmnist-acb-s1 cq-plain-s1 cq-acb-s1 r20real-plain-s1 r20real-acb-s1; do
         dir=$OUT/$name
         [ -f "$dir/model.acnb" ] || { log "$name: no model.acnb yet (train it first)"; continue; }
         case $name in fmnist*) data=$FMNIST ;; *) data=$CIFAR ;; esac
@@ -205,7 +237,7 @@ for g, r in groups.items():
     lines.append(f"| {g} | {' '.join(map(str, r['seeds']))} | {ms(r['acc'])} | {' '.join(f'{a:.4f}' for a in r['acc'])} |")
 lines += ["", "## Plain vs ACB", "",
           "| model | plain | ACB | Δ mean (ACB − plain) | abs(Δ) larger than both groups' seed std? |", "|---|---|---|---|---|"]
-for base in ["fmnist", "lenet", "cq", "r20"]:
+for base in ["fmnist", "lenet", "cq", "r20", "r20real", "torch-r20real"]:
     p, a = groups.get(base + "-plain"), groups.get(base + "-acb")
     if not p or not a:
         continue
