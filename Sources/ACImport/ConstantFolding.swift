@@ -287,6 +287,7 @@ enum ConstantFolding {
         let perm = try n.ints("perm") ?? Array((0..<r).reversed())
         guard perm.count == r, Set(perm) == Set(0..<r) else { throw ImportError.node(n, "perm \(perm) is not a permutation of 0..<\(r)") }
         let outDims = perm.map { data.dims[$0] }
+        _ = try count(n, outDims)
         let srcStrides = strides(data.dims)
         var src = [Int]()
         src.reserveCapacity(data.count)
@@ -300,6 +301,7 @@ enum ConstantFolding {
 
     static func cast(_ n: ONNXNode, _ x: ONNXConstant) throws(ImportError) -> ONNXConstant {
         let to = try n.int("to", default: -1)
+        _ = try count(n, x.dims)
         switch Onnx_TensorProto.DataType(rawValue: to) {
         case .float?:
             if let f = x.floats { return ONNXConstant(dims: x.dims, floats: f) }

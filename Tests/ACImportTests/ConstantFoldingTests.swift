@@ -194,6 +194,16 @@ import Testing
         #expect(failure("Range", [], [s(Int64.min), s(Int64.max), s(1)])?.contains("overflows") == true)
     }
 
+    @Test("Folding never builds more than 2^20 elements: Transpose, Cast and Concat of a large constant are refused")
+    func largeInputs() throws {
+        let big = ONNXConstant(dims: [2048, 1024], floats: [Float](repeating: 0, count: 2048 * 1024))
+        #expect(failure("Transpose", [], [big])?.contains("more than 1048576 elements") == true)
+        #expect(failure("Cast", [Self.attr("to", int: 7)], [big])?.contains("more than 1048576 elements") == true)
+        #expect(failure("Concat", [Self.attr("axis", int: 0)], [big, big])?.contains("more than 1048576 elements") == true)
+        let row = try fold("Gather", [], [big, Self.ints([], [5])])
+        #expect(row.dims == [1024])
+    }
+
     // MARK: End to end
 
     /// PyTorch's export of `nn.ZeroPad2d((l, r, t, b))` (opset 13): the pads vector is built by
