@@ -53,6 +53,17 @@ while IFS=$'\t' read -r name expect message extra; do
     fi
 done <"$fixtures/manifest.tsv"
 
+# Pad -> Conv: PyTorch's ZeroPad2d subgraph (constant-folded) and a Pad before a depthwise 5x5
+# stride-2 convolution become the convolution's own padding (one op, no identity convolution).
+for name in pad_conv_torch pad_depthwise_conv shape_arithmetic_dynamic_batch; do
+    if grep -q "1 pads folded into convolutions, 0 pads as identity convolutions" "$work/$name.out" 2>/dev/null \
+        && "$acnet" inspect "$work/$name.acnb" >"$work/$name.inspect" 2>&1 && [ "$(grep -c '^ *[0-9]* *conv2d' "$work/$name.inspect")" = 1 ]; then
+        pass "$name: Pad folded into the convolution ($(grep -m1 -o '[0-9]* nodes constant-folded' "$work/$name.out"))"
+    else
+        fail "$name: Pad not folded: $(grep -m1 '^imported' "$work/$name.out" 2>/dev/null) $(grep conv2d "$work/$name.inspect" 2>/dev/null | head -3)"
+    fi
+done
+
 # Winograd on: the auto policy must keep or drop Winograd weights and still match ONNX Runtime.
 for name in acb_k3_s1 repvgg_blocks; do
     if "$acnet" import "$fixtures/$name.onnx" -o "$work/$name-w.acnb" --python "$py" --winograd all >"$work/w.out" 2>&1 \
