@@ -2,7 +2,8 @@
 # ONNX import (issue 20): imports every fixture of Tests/ACImportTests/Fixtures/onnx with
 # `acnet import`, which compares the imported model with ONNX Runtime on seeded random inputs
 # (max|Δ| ≤ 1e-4·(1+max|y|)), and checks that refused and hostile files fail with a clear
-# message (exit status 1, never a signal). Also imports the CIFAR-10 ResNet-20 fixture (real
+# message (exit status 1, never a signal); the Pad fixtures (PyTorch's ZeroPad2d subgraph, folded at
+# import) must become the convolution's own padding. Also imports the CIFAR-10 ResNet-20 fixture (real
 # pretrained weights, option-A shortcuts), a training-form ACNet trained in PyTorch (and its
 # state_dict through scripts/pytorch_to_acnet.py + `acnet export`), and fuzzes the importer 30 s.
 #

@@ -82,8 +82,13 @@ def head(g, x, c, classes=10):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    # Fuzzer findings (fuzz_*.onnx, committed by hand with their manifest rows) are kept.
+    kept = []
+    if os.path.exists(os.path.join(OUT, "manifest.tsv")):
+        kept = [line.rstrip("\n").split("\t") for line in open(os.path.join(OUT, "manifest.tsv"))
+                if line.startswith("fuzz_")]
     for f in os.listdir(OUT):
-        if f.endswith(".onnx"):
+        if f.endswith(".onnx") and not f.startswith("fuzz_"):
             os.remove(os.path.join(OUT, f))
 
     # --- Conv attributes ---
@@ -333,7 +338,7 @@ def main():
 
     with open(os.path.join(OUT, "manifest.tsv"), "w") as f:
         f.write("# name\texpect\terror text\textra acnet import arguments\n")
-        for row in manifest:
+        for row in manifest + [tuple(r) for r in kept]:
             f.write("\t".join(row) + "\n")
     print(f"wrote {len(manifest)} fixtures to {OUT}")
 
