@@ -2,7 +2,8 @@
 # ONNX import (issue 20): imports every fixture of Tests/ACImportTests/Fixtures/onnx with
 # `acnet import`, which compares the imported model with ONNX Runtime on seeded random inputs
 # (max|Δ| ≤ 1e-4·(1+max|y|)), and checks that refused and hostile files fail with a clear
-# message (exit status 1, never a signal). Also imports the CIFAR-10 ResNet-20 fixture (real
+# message (exit status 1, never a signal); the Pad fixtures (PyTorch's ZeroPad2d subgraph, folded at
+# import) must become the convolution's own padding. Also imports the CIFAR-10 ResNet-20 fixture (real
 # pretrained weights, option-A shortcuts), a training-form ACNet trained in PyTorch (and its
 # state_dict through scripts/pytorch_to_acnet.py + `acnet export`), and fuzzes the importer 30 s.
 #
@@ -52,6 +53,17 @@ while IFS=$'\t' read -r name expect message extra; do
         fi
     fi
 done <"$fixtures/manifest.tsv"
+
+# Pad -> Conv: PyTorch's ZeroPad2d subgraph (constant-folded) and a Pad before a depthwise 5x5
+# stride-2 convolution become the convolution's own padding (one op, no identity convolution).
+for name in pad_conv_torch pad_depthwise_conv shape_arithmetic_dynamic_batch; do
+    if grep -q "1 pads folded into convolutions, 0 pads as identity convolutions" "$work/$name.out" 2>/dev/null \
+        && "$acnet" inspect "$work/$name.acnb" >"$work/$name.inspect" 2>&1 && [ "$(grep -c '^ *[0-9]* *conv2d' "$work/$name.inspect")" = 1 ]; then
+        pass "$name: Pad folded into the convolution ($(grep -m1 -o '[0-9]* nodes constant-folded' "$work/$name.out"))"
+    else
+        fail "$name: Pad not folded: $(grep -m1 '^imported' "$work/$name.out" 2>/dev/null) $(grep conv2d "$work/$name.inspect" 2>/dev/null | head -3)"
+    fi
+done
 
 # Winograd on: the auto policy must keep or drop Winograd weights and still match ONNX Runtime.
 for name in acb_k3_s1 repvgg_blocks; do

@@ -82,8 +82,13 @@ def head(g, x, c, classes=10):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    # Fuzzer findings (fuzz_*.onnx, committed by hand with their manifest rows) are kept.
+    kept = []
+    if os.path.exists(os.path.join(OUT, "manifest.tsv")):
+        kept = [line.rstrip("\n").split("\t") for line in open(os.path.join(OUT, "manifest.tsv"))
+                if line.startswith("fuzz_")]
     for f in os.listdir(OUT):
-        if f.endswith(".onnx"):
+        if f.endswith(".onnx") and not f.startswith("fuzz_"):
             os.remove(os.path.join(OUT, f))
 
     # --- Conv attributes ---
@@ -272,9 +277,68 @@ def main():
                          one, big, g.init(np.array([3], np.int64), "ax"), step])
     g.save("option_a_two_slices", g.node("Pad", [s, g.init(np.array([0, 2, 0, 0, 0, 2, 0, 0], np.int64), "pads")]))
 
+    # --- Constant folding and Pad → Conv (the raw PyTorch export of ZeroPad2d / F.pad) ---
+    # nn.ZeroPad2d((l, r, t, b)) as the TorchScript exporter writes it (opset 13): the pads vector
+    # comes from ConstantOfShape, Concat, Reshape, a reversing Slice, Transpose, Reshape and Cast.
+    def torch_pad(g, x, lrtb):
+        zeros = g.node("ConstantOfShape", [g.init(np.array([4], np.int64), "n")],
+                       value=numpy_helper.from_array(np.array([0], np.int64)))
+        cat = g.node("Concat", [g.init(np.array(lrtb, np.int64), "lrtb"), zeros], axis=0)
+        pairs = g.node("Reshape", [cat, g.init(np.array([-1, 2], np.int64), "shape")])
+        rev = g.node("Slice", [pairs, g.init(np.array([-1], np.int64), "s"), g.init(np.array([-(2**63) + 1], np.int64), "e"),
+                               g.init(np.array([0], np.int64), "ax"), g.init(np.array([-1], np.int64), "st")])
+        flat = g.node("Reshape", [g.node("Transpose", [rev], perm=[1, 0]), g.init(np.array([-1], np.int64), "shape")])
+        return g.node("Pad", [x, g.node("Cast", [flat], to=TensorProto.INT64), g.init(np.array(0, np.float32), "zero")],
+                      mode="constant")
+
+    # TF-SAME stem: asymmetric pad (bottom/right) into a stride-2 conv.
+    g = G(3, 11, 12)
+    y = g.node("Clip", [g.conv(torch_pad(g, "x", [0, 1, 0, 1]), 3, 8, 3, strides=[2, 2]),
+                        g.init(np.array(0, np.float32), "lo"), g.init(np.array(6, np.float32), "hi")])
+    g.save("pad_conv_torch", y)
+    # Depthwise 5x5 stride 2 reading a Pad (pads as a plain input) that also pads itself.
+    g = G(16, 13, 11)
+    p = g.node("Pad", ["x", g.init(np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64), "pads")], mode="constant")
+    g.save("pad_depthwise_conv", g.conv(p, 16, 16, 5, group=16, strides=[2, 2], pads=[1, 1, 1, 1]))
+    # A Pad read by a convolution and by a non-convolution: folded into the one, an identity
+    # convolution for the other.
+    g = G(4, 7, 7)
+    p = torch_pad(g, "x", [1, 1, 2, 0])
+    g.save("pad_shared_consumers", g.node("Add", [g.conv(p, 4, 4, 3, pads=[1, 1, 1, 1]), g.node("Relu", [p])]))
+    # The dynamic-batch export of a computed TF-SAME pad and of x.view(x.size(0), -1): Shape,
+    # Gather, integer Add/Div/Mul/Sub, Squeeze/Unsqueeze, Concat, ConstantOfShape, Range.
+    g = G(3, 9, 10)
+    i64 = lambda v, p="c": g.init(np.array(v, np.int64), p)
+    shape = g.node("Shape", ["x"])
+    h = g.node("Squeeze", [g.node("Gather", [shape, i64([2])], axis=0), i64([0])])
+    total = g.node("Sub", [g.node("Mul", [g.node("Div", [g.node("Add", [h, i64(1)]), i64(2)]), i64(2)]), h])
+    top = g.node("Div", [total, i64(2)])
+    bottom = g.node("Sub", [total, top])
+    u = lambda v: g.node("Unsqueeze", [v, i64([0])])
+    two_zeros = g.node("ConstantOfShape", [i64([2])], value=numpy_helper.from_array(np.array([0], np.int64)))
+    w_pads = g.node("Cast", [g.node("Range", [i64(0), i64(2), i64(1)])], to=TensorProto.INT64)  # [0, 1]
+    begin = g.node("Concat", [two_zeros, u(top), g.node("Slice", [w_pads, i64([0]), i64([1])])], axis=0)
+    end = g.node("Concat", [two_zeros, u(bottom), g.node("Slice", [w_pads, i64([1]), i64([2**63 - 1])])], axis=0)
+    y = g.conv(g.node("Pad", ["x", g.node("Concat", [begin, end], axis=0)]), 3, 6, 3, strides=[2, 2])
+    n = u(g.node("Gather", [g.node("Shape", [y]), i64(0)], axis=0))
+    flat = g.node("Reshape", [y, g.node("Concat", [n, i64([-1])], axis=0)])
+    g.save("shape_arithmetic_dynamic_batch", g.node("Gemm", [flat, g.init(w(5, 6 * 4 * 5)), g.init(w(5, scale=0.5), "b")], transB=1))
+    # Refused: folding checks every index and bounds every size; shape ops on activations are named.
+    g = G(3, 6, 6)
+    bad = g.node("Gather", [g.node("Shape", ["x"]), g.init(np.array([4], np.int64), "i")], name="gather_dim")
+    g.save("refuse_fold_gather_index", g.node("Reshape", ["x", bad]), "error",
+           "node 'gather_dim' (Gather): index 4 is out of range for axis 0 of extent 4")
+    g = G(3, 6, 6)
+    big = g.node("ConstantOfShape", [g.init(np.array([1 << 20, 1 << 20], np.int64), "s")], name="zeros")
+    g.save("refuse_fold_huge_constant_of_shape", g.node("Pad", ["x", big]), "error",
+           "node 'zeros' (ConstantOfShape): folded tensor [1048576, 1048576] has more than 1048576 elements")
+    g = G(3, 6, 6)
+    g.save("refuse_cast_activation", g.node("Cast", [g.conv("x", 3, 4, 3)], to=TensorProto.FLOAT, name="cast"), "error",
+           "node 'cast' (Cast): Cast is supported only as shape arithmetic on constants")
+
     with open(os.path.join(OUT, "manifest.tsv"), "w") as f:
         f.write("# name\texpect\terror text\textra acnet import arguments\n")
-        for row in manifest:
+        for row in manifest + [tuple(r) for r in kept]:
             f.write("\t".join(row) + "\n")
     print(f"wrote {len(manifest)} fixtures to {OUT}")
 

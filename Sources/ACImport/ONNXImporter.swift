@@ -35,6 +35,13 @@ public struct ImportSummary: Sendable {
     public var mergedBranches: Int
     /// Stride-2 slice + channel zero-pad shortcuts lowered to 0/1 selection convolutions.
     public var loweredShortcuts: Int
+    /// Spatial zero Pads absorbed into the padding of a following convolution (counted per
+    /// consuming convolution).
+    public var foldedPads: Int
+    /// Spatial zero Pads written as 1×1 identity convolutions (a consumer is not a convolution).
+    public var loweredPads: Int
+    /// Nodes evaluated by constant folding (shape and index arithmetic, `ConstantFolding`).
+    public var foldedConstants: Int
     /// Input C, H, W of the model.
     public var inputShape: [Int]
 }
@@ -79,7 +86,8 @@ public struct ONNXImporter {
         }
         let s = ImportSummary(nodes: graph.nodes.count, ops: lowering.opCount, foldedBatchNorms: lowering.foldedBatchNorms,
                               mergedBranches: lowering.mergedBranches, loweredShortcuts: lowering.loweredShortcuts,
-                              inputShape: lowering.inputCHW)
+                              foldedPads: lowering.foldedPads, loweredPads: lowering.loweredPads,
+                              foldedConstants: lowering.foldedConstants, inputShape: lowering.inputCHW)
         return (bytes, s)
     }
 }
@@ -101,6 +109,8 @@ struct PendingConv {
     var residual: TensorRef? = nil
     var scaleOnly = false
     var isShortcut = false
+    /// A spatial zero Pad (1×1 identity); counted as such if it is ever written.
+    var isPad = false
 
     var cg: Int { inC / groups }
     var outH: Int { (input.shape[2] + pt + pb - dh * (kh - 1) - 1) / sh + 1 }
@@ -152,6 +162,13 @@ struct Lowering {
     var foldedBatchNorms = 0
     var mergedBranches = 0
     var loweredShortcuts = 0
+    var foldedPads = 0
+    var loweredPads = 0
+    var foldedConstants = 0
+    /// Outputs of spatial zero Pads: the unpadded tensor and [top, left, bottom, right]. A Conv
+    /// reading one adds the pads to its own (exact: the padded taps read zeros either way),
+    /// whether or not another consumer has written the padded tensor.
+    var zeroPads: [String: (TensorRef, [Int])] = [:]
 
     init(graph: ONNXGraph, options: ImportOptions) throws(ImportError) {
         self.graph = graph
@@ -264,6 +281,7 @@ struct Lowering {
                     return try builder.scaleShift(p.input, scale: scale, shift: shift, activation: act)
                 }
                 if p.isShortcut { loweredShortcuts += 1 }
+                if p.isPad { loweredPads += 1 }
                 return try builder.conv2d(p.input, weight: p.weight.map { Float($0) }, bias: p.bias.map { Float($0) },
                                           outputChannels: p.o, kernelSize: (p.kh, p.kw), stride: (p.sh, p.sw),
                                           padding: Padding(top: p.pt, left: p.pl, bottom: p.pb, right: p.pr),
@@ -312,12 +330,14 @@ struct Lowering {
     mutating func lower(_ n: ONNXNode) throws(ImportError) {
         guard !n.inputs.isEmpty || n.opType == "Constant" else { throw ImportError.node(n, "node has no inputs") }
         guard n.outputs.first.map({ !$0.isEmpty }) == true else { throw ImportError.node(n, "node has no output") }
+        if ConstantFolding.ops.contains(n.opType), let c = try fold(n) {
+            foldedConstants += 1
+            set(n, .constant(c))
+            return
+        }
         switch n.opType {
         case "Constant":
-            guard let a = n.attributes["value"], a.hasT else {
-                throw ImportError.node(n, "only Constant with a 'value' tensor is supported")
-            }
-            set(n, .constant(try ONNXGraph.constant(a.t, what: "node '\(n.name)' (Constant)")))
+            set(n, .constant(try constantNode(n)))
         case "Identity":
             set(n, try input(n, 0))
         case "Dropout":
@@ -361,9 +381,47 @@ struct Lowering {
             }
             opCount += 1
             do { set(n, .tensor(try builder.softmax(x), gap: false)) } catch { throw ImportError.node(n, "\(error)") }
+        case let op where ConstantFolding.constantOnly.contains(op):
+            let what = n.inputs.first(where: { name in
+                if name.isEmpty { return false }
+                if case .constant? = values[name] { return false }
+                return true
+            }) ?? "?"
+            throw ImportError.node(n, "\(op) is supported only as shape arithmetic on constants (folded at import); input '\(what)' is computed from the image")
         default:
-            throw ImportError.node(n, "operator not supported by the runtime (supported: Conv, BatchNormalization, Relu, Clip(0,6), Add, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, Gemm, MatMul, Concat, Softmax, Slice+Pad shortcuts, Identity, Dropout, Constant)")
+            throw ImportError.node(n, "operator not supported by the runtime (supported: Conv, BatchNormalization, Relu, Clip(0,6), Add, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, Gemm, MatMul, Concat, Softmax, Slice+Pad shortcuts, Pad, Identity, Dropout, Constant, and shape arithmetic on constants)")
         }
+    }
+
+    /// Evaluates `n` when its inputs are constant (`Shape`: when its input's shape is known),
+    /// else nil. See `ConstantFolding` for the set and its semantics.
+    func fold(_ n: ONNXNode) throws(ImportError) -> ONNXConstant? {
+        if n.opType == "Shape" {
+            return try ConstantFolding.shape(n, dims: onnxShape(try input(n, 0)))
+        }
+        var cs = [ONNXConstant?]()
+        for name in n.inputs {
+            if name.isEmpty { cs.append(nil); continue }
+            guard case .constant(let c)? = values[name] else { return nil }
+            cs.append(c)
+        }
+        return try ConstantFolding.evaluate(n, cs)
+    }
+
+    /// A Constant node's value: the `value` tensor, or value_float(s) / value_int(s).
+    func constantNode(_ n: ONNXNode) throws(ImportError) -> ONNXConstant {
+        if let a = n.attributes["value"], a.hasT { return try ONNXGraph.constant(a.t, what: "node '\(n.name)' (Constant)") }
+        if let a = n.attributes["value_int"] { return ONNXConstant(dims: [], ints: [a.i]) }
+        if let a = n.attributes["value_float"] { return ONNXConstant(dims: [], floats: [a.f]) }
+        if let a = n.attributes["value_ints"] {
+            guard a.ints.count <= ConstantFolding.maxElements else { throw ImportError.node(n, "value_ints is too long") }
+            return ONNXConstant(dims: [a.ints.count], ints: a.ints)
+        }
+        if let a = n.attributes["value_floats"] {
+            guard a.floats.count <= ConstantFolding.maxElements else { throw ImportError.node(n, "value_floats is too long") }
+            return ONNXConstant(dims: [a.floats.count], floats: a.floats)
+        }
+        throw ImportError.node(n, "only Constant with a value, value_float(s) or value_int(s) attribute is supported")
     }
 
     func input(_ n: ONNXNode, _ i: Int) throws(ImportError) -> Value {
@@ -373,7 +431,16 @@ struct Lowering {
 
     mutating func lowerConv(_ n: ONNXNode) throws(ImportError) {
         guard n.inputs.count >= 2 else { throw ImportError.node(n, "needs X and W") }
-        let x = try materialize(n.inputs[0], for: n)
+        // A zero Pad feeding the convolution becomes part of the convolution's own padding.
+        let x: TensorRef
+        var extra = [0, 0, 0, 0]
+        if let (t, pads) = zeroPads[n.inputs[0]] {
+            x = t
+            extra = pads
+            foldedPads += 1
+        } else {
+            x = try materialize(n.inputs[0], for: n)
+        }
         guard x.shape.count == 4 else { throw ImportError.node(n, "input must be [N, C, H, W], got \(onnxShape(values[n.inputs[0]]!))") }
         let wc = try constant(n.inputs[1], n)
         guard wc.dims.count == 4 else { throw ImportError.node(n, "weight must be OIHW (2-D convolution), got dims \(wc.dims)") }
@@ -393,7 +460,9 @@ struct Lowering {
         guard kh <= 64, kw <= 64, strides.allSatisfy({ $0 <= 64 }), dil.allSatisfy({ $0 <= 64 }) else {
             throw ImportError.node(n, "kernel \(kh)x\(kw), strides \(strides), dilations \(dil): the runtime's convolution takes 1...64 for each")
         }
-        let pads = try resolvePads(n, in: [x.shape[2], x.shape[3]], kernel: [(kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1], strides: strides)
+        let own = try resolvePads(n, in: [x.shape[2] + extra[0] + extra[2], x.shape[3] + extra[1] + extra[3]],
+                                  kernel: [(kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1], strides: strides)
+        let pads = (0..<4).map { own[$0] + extra[$0] }
         var bias = [Double](repeating: 0, count: o)
         if n.inputs.count > 2, !n.inputs[2].isEmpty { bias = try floats(n.inputs[2], n, count: o).map(Double.init) }
         let p = PendingConv(input: x, inC: c, o: o, groups: groups, kh: kh, kw: kw, sh: strides[0], sw: strides[1],
@@ -737,6 +806,9 @@ struct Lowering {
 
     /// Constant zero padding of the channel axis (option-A shortcuts), and of H/W when not
     /// after a subsample: a 1×1 convolution with a 0/1 selection matrix (exact in float).
+    /// Spatial-only padding stays pending, and every Conv that reads it adds the pads to its own
+    /// (per side, so TF-SAME's asymmetric pads fold too); it is written as an identity
+    /// convolution only if another consumer needs the padded tensor.
     mutating func lowerPad(_ n: ONNXNode) throws(ImportError) {
         let mode = try n.string("mode", default: "constant")
         guard mode == "constant" else { throw ImportError.node(n, "mode '\(mode)': only constant (zero) padding is supported") }
@@ -770,7 +842,10 @@ struct Lowering {
         var p = PendingConv(input: x, inC: c, o: o, groups: 1, kh: 1, kw: 1, sh: sh, sw: sw, dh: 1, dw: 1,
                             pt: pads[2], pl: pads[3], pb: pads[6], pr: pads[7], weight: w,
                             bias: [Double](repeating: 0, count: o))
-        p.isShortcut = true
+        // Spatial padding alone stays pending: a Conv reading it absorbs it (lowerConv).
+        p.isPad = o == c && sh == 1 && sw == 1
+        p.isShortcut = !p.isPad
+        if p.isPad, let out = n.outputs.first { zeroPads[out] = (x, [pads[2], pads[3], pads[6], pads[7]]) }
         set(n, .conv(p))
     }
 }

@@ -17,7 +17,11 @@ struct ImportCommand: ParsableCommand {
             Clip(0,6) as ReLU6, Add (residual adds go into the convolution), MaxPool/AveragePool \
             (ceil_mode, count_include_pad), GlobalAveragePool, Flatten, Reshape to [N, C·H·W], \
             Gemm (transB; alpha, beta powers of two), MatMul(+Add), Concat (channels), Softmax, \
-            Identity, Dropout, Constant. Convolutions on the same input that are summed (ACB: \
+            Identity, Dropout, Constant, Pad (constant zero; absorbed into the padding of the \
+            convolutions that read it). Shape arithmetic on constants (Shape, Gather, Concat, \
+            Reshape, Slice, Transpose, Cast, ConstantOfShape, Unsqueeze, Squeeze, Range, integer \
+            Add/Sub/Mul/Div: what PyTorch exports for ZeroPad2d / F.pad) is evaluated at import. \
+            Convolutions on the same input that are summed (ACB: \
             K×K + K×1 + 1×K; RepVGG: 3×3 + 1×1 + identity BN) become one convolution; an option-A \
             ResNet shortcut (x[:, :, ::2, ::2] + channel zero padding) becomes a 1×1 stride-2 \
             convolution with a 0/1 selection matrix. Anything else is refused with the node's \
@@ -108,7 +112,7 @@ struct ImportCommand: ParsableCommand {
             options.inputSpec = InputSpec(channelOrder: order, mean: m, std: s)
             (bytes, summary) = try runImport(try ONNXImporter(contentsOfFile: onnx, options: options))
         }
-        print("imported \(onnx): \(summary.nodes) ONNX nodes -> \(summary.ops) ops (\(summary.foldedBatchNorms) BatchNorms folded, \(summary.mergedBranches) branch merges, \(summary.loweredShortcuts) shortcut selections); input \(summary.inputShape)")
+        print("imported \(onnx): \(summary.nodes) ONNX nodes -> \(summary.ops) ops (\(summary.foldedBatchNorms) BatchNorms folded, \(summary.mergedBranches) branch merges, \(summary.loweredShortcuts) shortcut selections, \(summary.foldedPads) pads folded into convolutions, \(summary.loweredPads) pads as identity convolutions, \(summary.foldedConstants) nodes constant-folded); input \(summary.inputShape)")
         var model = try Model(bytes: bytes)
         if !noVerify {
             var check = try verify(model: model)
