@@ -102,8 +102,12 @@ struct EvaluationData {
         for (i, label) in labels.enumerated() { index[folderName(forLabel: label)] = index[folderName(forLabel: label)] ?? i }
         let unmatched = folders.filter { index[$0] == nil }
         guard unmatched.isEmpty else {
-            throw DataError.invalid("class folders \(unmatched) in \(directory) match none of the model's labels "
-                                    + "\(labels.map(folderName(forLabel:))) (a '/' in a label is '_' in its folder name)")
+            // A 1000-class model's label list would bury the message: name the first few.
+            let names = labels.map(folderName(forLabel:))
+            let shown = names.count <= 20 ? "\(names)" : "\(Array(names.prefix(10))) … (\(names.count) labels)"
+            let folders = unmatched.count <= 20 ? "\(unmatched)" : "\(Array(unmatched.prefix(10))) … (\(unmatched.count) folders)"
+            throw DataError.invalid("class folders \(folders) in \(directory) match none of the model's labels "
+                                    + "\(shown) (a '/' in a label is '_' in its folder name)")
         }
         return index.filter { folders.contains($0.key) }
     }
