@@ -41,6 +41,10 @@ EPOCHS_CQ=${EPOCHS_CQ:-12}
 EPOCHS_R20=${EPOCHS_R20:-5}
 EPOCHS_R20REAL=${EPOCHS_R20REAL:-30}
 REAL_SEEDS=${REAL_SEEDS:-"1 2 3"}
+# Two sittings of the r20real stage can share a 2-core machine, one core each (better than one
+# 2-thread run): REAL_VARIANTS=plain TRAIN_THREADS=1 … & REAL_VARIANTS=acb TRAIN_THREADS=1 …
+REAL_VARIANTS=${REAL_VARIANTS:-"plain acb"}
+TRAIN_THREADS=${TRAIN_THREADS:-}
 
 FMNIST_RECIPE=(--model fashion_net --epochs "$EPOCHS_FMNIST" --batch-size 128 --lr 0.1 --warmup 1
                --weight-decay 5e-4 --bias-lr-multiplier 2 --flip --validation 5000)
@@ -128,9 +132,12 @@ if has r20; then
 fi
 if has r20real; then
     cifar_data
+    threads=(); [ -n "$TRAIN_THREADS" ] && threads=(--threads "$TRAIN_THREADS")
     for s in $REAL_SEEDS; do
-        train_run "r20real-plain-s$s" "$CIFAR" "${R20REAL_RECIPE[@]}" --no-acb --seed "$s"
-        train_run "r20real-acb-s$s" "$CIFAR" "${R20REAL_RECIPE[@]}" --acb --seed "$s"
+        for v in $REAL_VARIANTS; do
+            case $v in plain) flag=--no-acb ;; acb) flag=--acb ;; *) echo "REAL_VARIANTS: plain or acb, not '$v'" >&2; exit 2 ;; esac
+            train_run "r20real-$v-s$s" "$CIFAR" "${R20REAL_RECIPE[@]}" "$flag" --seed "$s" "${threads[@]}"
+        done
     done
 fi
 
