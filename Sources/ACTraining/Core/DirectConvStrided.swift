@@ -162,7 +162,7 @@ final class StridedConvEngine {
     private var fxBufs: [PlaneBuffer] = []
     private var zBufs: [PlaneBuffer] = []
     private var outBufs: [ScratchBuffer] = []
-    private var dWBufs: [ScratchBuffer] = []
+    private let dWAcc = ScratchBuffer()
     private var tBufs: [ScratchBuffer] = []
     private let packed = ScratchBuffer()
     private let packedDx = ScratchBuffer()
@@ -172,7 +172,6 @@ final class StridedConvEngine {
         while fxBufs.count < t { fxBufs.append(PlaneBuffer()) }
         while zBufs.count < t { zBufs.append(PlaneBuffer()) }
         while outBufs.count < t { outBufs.append(ScratchBuffer()) }
-        while dWBufs.count < t { dWBufs.append(ScratchBuffer()) }
         while tBufs.count < t { tBufs.append(ScratchBuffer()) }
     }
 
@@ -181,7 +180,8 @@ final class StridedConvEngine {
     }
 
     /// Forward of every branch (see `ConvEngine.forward`): Z_b in [O, N·OH·OW], optional moments.
-    /// Images are spread over the threads (image n on thread n mod t).
+    /// Images are claimed one at a time by whichever thread is free; moments per image are
+    /// reduced in image order.
     func forward(_ p: StridedConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
                  statsShift: [[Float]]?) -> [(sum: [Double], sumSquares: [Double])]? {
         let O = p.O, C = p.C, chw = C * p.H * p.W, ohw = p.OH * p.OW, P = N * ohw, ld = p.rowLength
@@ -200,9 +200,11 @@ final class StridedConvEngine {
         let t = max(1, min(trainingThreadCount, N))
         ensureThreads(t)
         let nb = branches.count
-        let moments = UnsafeMutablePointer<Double>.allocate(capacity: t * nb * O * 2)
-        moments.initialize(repeating: 0, count: t * nb * O * 2)
+        // Moments per image (reduced in image order below), images claimed one at a time.
+        let moments = UnsafeMutablePointer<Double>.allocate(capacity: N * nb * O * 2)
+        moments.initialize(repeating: 0, count: N * nb * O * 2)
         defer { moments.deallocate() }
+        let next = WorkCounter()
         let key = phaseKey(p, 1)
         let xs = (0..<t).map { fxBufs[$0].prepare(C * p.usedPhases.count * p.planeSize, key: key) }
         let outs = (0..<t).map { outBufs[$0].ensure(oBlocks * 8 * ld) }
@@ -210,8 +212,10 @@ final class StridedConvEngine {
         let box = UnsafeSendableBox((x, xs, outs, branches, moments, wp, offsets))
         DispatchQueue.concurrentPerform(iterations: t) { tid in
             let (x, xs, outs, branches, moments, wp, offsets) = box.value
-            let xp = xs[tid], out = outs[tid], mine = moments + tid * nb * O * 2
-            for n in stride(from: tid, to: N, by: t) {
+            let xp = xs[tid], out = outs[tid]
+            while true {
+                let n = next.claim()
+                if n >= N { break }
                 p.fillPhases(x + n * chw, xp)
                 for (bi, b) in branches.enumerated() {
                     offsets[bi].withUnsafeBufferPointer { offs in
@@ -230,18 +234,19 @@ final class StridedConvEngine {
                     }
                 }
                 if let statsShift {
-                    accumulateMoments(branches, statsShift, into: mine, O: O, P: P, first: n * ohw, count: ohw)
+                    accumulateMoments(branches, statsShift, into: moments + n * nb * O * 2, O: O, P: P,
+                                      first: n * ohw, count: ohw)
                 }
             }
         }
         guard let statsShift else { return nil }
-        return reduceMoments(moments, threads: t, branches: nb, statsCount: statsShift.count, O: O)
+        return reduceMoments(moments, threads: N, branches: nb, statsCount: statsShift.count, O: O)
     }
 
     /// Backward (see `ConvEngine.backward`; dZ_b already in `branches[b].z`): dW_b += dZ_b ⋆ x
     /// with the stride-1 weight-gradient tiles over the phase planes, and dx = Σ_b W_bᵀ ⋆ dZ_b
-    /// one phase at a time. Chunks of images are spread over the threads (chunk k on thread
-    /// k mod t) with per-thread dW accumulators summed in thread order: deterministic for a given
+    /// one phase at a time. Chunks of images are claimed one at a time by whichever thread is
+    /// free, each with its own dW accumulators, summed in chunk order: deterministic for a given
     /// thread count.
     func backward(_ p: StridedConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
                   dx: UnsafeMutablePointer<Float>?) {
@@ -253,7 +258,8 @@ final class StridedConvEngine {
         let tImage = nb * ohw * oPad
         let perImage = (C * nu * ps + (dx != nil ? zPlanes * zps : 0) + tImage) * 4
         let t0 = max(1, min(trainingThreadCount, N))
-        let ipc = max(1, min(N, (1 << 20) / max(perImage, 1), (N + 2 * t0 - 1) / (2 * t0)))
+        let ipc = imagesPerChunk(N, bytesPerImage: perImage, threads: t0,
+                                 accumulatorFloats: p.branches.reduce(0) { $0 + ($1.kb + 11) / 12 * 12 } * oPad)
         let chunks = (N + ipc - 1) / ipc
         let t = max(1, min(t0, chunks))
         ensureThreads(t)
@@ -293,9 +299,9 @@ final class StridedConvEngine {
         let wdx = packedDx.pointer, wdxOff = wdxOffs
         let kbPads = p.branches.map { ($0.kb + 11) / 12 * 12 }
         let xOffsets = zip(p.branches, kbPads).map { b, kp in b.xOffsets + [Int](repeating: b.xOffsets[0], count: kp - b.kb) }
-        var accOffs: [Int] = [], accTotal = 0
-        for kp in kbPads { accOffs.append(accTotal); accTotal += kp * oPad }
-        let accOff = accOffs
+        var accOffs: [Int] = [], accSum = 0
+        for kp in kbPads { accOffs.append(accSum); accSum += kp * oPad }
+        let accOff = accOffs, accTotal = accSum
         let xKey = phaseKey(p, ipc)
         let zKey = [5, zPlanes, zps, p.Wz, p.zLead, p.OH, p.OW, ipc]
         let xs = (0..<t).map { xBufs[$0].prepare(ipc * C * nu * ps, key: xKey) }
@@ -304,16 +310,17 @@ final class StridedConvEngine {
         }
         let outs = (0..<t).map { outBufs[$0].ensure(dx == nil ? 16 : cBlocks * 8 * ldx + 32) }
         let tzs = (0..<t).map { tBufs[$0].ensure(ipc * tImage) }
-        let dWs = (0..<t).map { tid -> UnsafeMutablePointer<Float> in
-            let d = dWBufs[tid].ensure(accTotal)
-            d.update(repeating: 0, count: accTotal)
-            return d
-        }
-        let box = UnsafeSendableBox((x, xs, zs, outs, tzs, dWs, branches, dx, xOffsets, dxOffsets, wdx))
+        let dWAll = dWAcc.ensure(chunks * accTotal)
+        dWAll.update(repeating: 0, count: chunks * accTotal)
+        let next = WorkCounter()
+        let box = UnsafeSendableBox((x, xs, zs, outs, tzs, dWAll, branches, dx, xOffsets, dxOffsets, wdx))
         DispatchQueue.concurrentPerform(iterations: t) { tid in
-            let (x, xs, zs, outs, tzs, dWs, branches, dx, xOffsets, dxOffsets, wdx) = box.value
-            let xp = xs[tid], zp = zs[tid], out = outs[tid], tz = tzs[tid], dWt = dWs[tid]
-            for ci in stride(from: tid, to: chunks, by: t) {
+            let (x, xs, zs, outs, tzs, dWAll, branches, dx, xOffsets, dxOffsets, wdx) = box.value
+            let xp = xs[tid], zp = zs[tid], out = outs[tid], tz = tzs[tid]
+            while true {
+                let ci = next.claim()
+                if ci >= chunks { break }
+                let dWt = dWAll + ci * accTotal
                 let n0 = ci * ipc, n1 = min(N, n0 + ipc), m = n1 - n0
                 for li in 0..<m {
                     let n = n0 + li
@@ -393,11 +400,8 @@ final class StridedConvEngine {
         }
         for (bi, b) in branches.enumerated() {
             guard let dW = b.dW else { continue }
-            let kb = b.kb
-            for tid in 0..<t {
-                let a = dWs[tid] + accOff[bi]
-                for j in 0..<kb { for o in 0..<O { dW[o * kb + j] += a[j * oPad + o] } }
-            }
+            reduceChunkAccumulators(dWAll + accOff[bi], chunks: chunks, stride: accTotal, kb: b.kb, O: O, oPad: oPad,
+                                    into: dW)
         }
     }
 }
