@@ -386,16 +386,20 @@ func imagesPerChunk(_ N: Int, bytesPerImage: Int, threads t: Int, accumulatorFlo
 }
 
 /// dW[o·kb + j] += Σ_{ci < chunks, in order} acc[ci·stride + j·oPad + o]: the per-chunk dWᵀ
-/// accumulators of the direct engines, split over the threads by weight column j (each element
-/// is summed in chunk order whatever the split).
+/// accumulators of the direct engines, split over the threads by weight column j (each column
+/// is summed over the chunks in order into a contiguous row of oPad floats, whatever the split,
+/// then added to dW).
 func reduceChunkAccumulators(_ acc: UnsafePointer<Float>, chunks: Int, stride: Int, kb: Int, O: Int, oPad: Int,
                              into dW: UnsafeMutablePointer<Float>) {
     let box = UnsafeSendableBox((acc, dW))
     parallelChunks(kb, minWork: chunks * kb * O) { js in
         let (acc, dW) = box.value
-        for ci in 0..<chunks {
-            let a = acc + ci * stride
-            for j in js { for o in 0..<O { dW[o * kb + j] += a[j * oPad + o] } }
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: oPad)
+        defer { row.deallocate() }
+        for j in js {
+            row.update(from: acc + j * oPad, count: O)
+            for ci in 1..<max(chunks, 1) { vadd(acc + ci * stride + j * oPad, row, O) }
+            for o in 0..<O { dW[o * kb + j] += row[o] }
         }
     }
 }
