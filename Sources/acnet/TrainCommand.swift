@@ -99,6 +99,11 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Also checkpoint OUT/last.safetensors every N iterations inside an epoch, so a restart resumes mid-epoch (0 = at epoch ends only), 0...1000000000.")
     var checkpointEvery = 100
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Worker threads of the training step (convolutions, BatchNorm, GEMMs), 1...64.",
+        discussion: "Results are bit-for-bit reproducible for a given thread count; a run resumed with another count continues correctly but not bit for bit. Batch preparation runs on one more background thread."))
+    var threads = 2
+
     func validate() throws {
         try OptionCheck.range("--epochs", epochs, 1...100_000)
         try OptionCheck.range("--batch-size", batchSize, 1...65_536)
@@ -115,6 +120,7 @@ struct TrainCommand: ParsableCommand {
         if let gammaInit { try OptionCheck.finite("--gamma-init", Double(gammaInit), 0...10, openLower: true) }
         if let limit { try OptionCheck.range("--limit", limit, 1...OptionCheck.maxImages) }
         try OptionCheck.range("--checkpoint-every", checkpointEvery, 0...1_000_000_000)
+        try OptionCheck.range("--threads", threads, 1...64)
         guard ["cosine", "step"].contains(schedule) else { throw ValidationError("--schedule must be cosine or step") }
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels must be 1 or 3") }
         guard let v = ACBVariant(rawValue: acbVariant) else {
@@ -133,6 +139,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        trainingThreadCount = threads
         let dataset = DatasetDirectory(data)
         let stderr = FileHandle.standardError
         func note(_ s: String) { stderr.write(Data((s + "\n").utf8)) }
@@ -192,7 +199,7 @@ struct TrainCommand: ParsableCommand {
             if trainer.epoch >= epochs { note("the run is already complete") }
         }
         note("model: \(model)\(acb ? " with ACBs" : "")\(recipe.acbVariant.map { " (variant \($0.rawValue))" } ?? ""), \(net.parameterCount) parameters; "
-             + "\(trainer.iterationsPerEpoch) iterations/epoch, \(epochs) epochs")
+             + "\(trainer.iterationsPerEpoch) iterations/epoch, \(epochs) epochs, \(threads) thread\(threads == 1 ? "" : "s")")
         let started = Date()
         let progress = ProgressReporter(totalSteps: epochs * trainer.iterationsPerEpoch,
                                         completedSteps: trainer.iteration)

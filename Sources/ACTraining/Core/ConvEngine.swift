@@ -52,7 +52,9 @@ struct ConvBranch {
 
 /// Stride-1 "same" convolutions with zero padding and one group (the training models' 3x3/p1
 /// and 5x5/p2 layers and their ACB branches) run without im2col on the direct-convolution path
-/// (`DirectConvEngine`, DirectConv.swift) when the CPU has AVX-512 or AVX2 + FMA. Everything else:
+/// (`DirectConvEngine`, DirectConv.swift) when the CPU has AVX-512 or AVX2 + FMA, and strided
+/// ones with dilation 1 (ResNet's 3x3/s2 convs and 1x1/s2 shortcuts) on the same tiles by
+/// polyphase decomposition (`StridedConvEngine`, DirectConvStrided.swift). Everything else:
 ///
 /// Runs the convolution in chunks of whole images so each chunk's im2col matrix stays in the
 /// L2 cache between being written and being read by the GEMMs; chunks are spread over
@@ -62,6 +64,7 @@ final class ConvEngine {
     private var cols: [ScratchBuffer] = []
     private var dWs: [ScratchBuffer] = []
     private let direct = DirectConvEngine()
+    private let strided = StridedConvEngine()
     /// The direct path's tile loops (default: the CPU's, `TrainingKernelISA.active`); nil sends
     /// every convolution through im2col + SGEMM (tests compare the two).
     let directKernels: DirectConvKernelTable?
@@ -101,6 +104,9 @@ final class ConvEngine {
                  statsShift: [[Float]]? = nil) -> [(sum: [Double], sumSquares: [Double])]? {
         if let plan = DirectConvPlan(g, outputChannels: O, branches: branches, kernels: directKernels) {
             return direct.forward(plan, batch: g.batch, x: x, branches: branches, statsShift: statsShift)
+        }
+        if let plan = StridedConvPlan(g, outputChannels: O, branches: branches, kernels: directKernels) {
+            return strided.forward(plan, batch: g.batch, x: x, branches: branches, statsShift: statsShift)
         }
         let per = Self.imagesPerChunk(g)
         let chunks = (g.batch + per - 1) / per
@@ -163,6 +169,10 @@ final class ConvEngine {
                 let (z, dzImage) = box.value
                 for n in ns { dzImage(n, z + n * ohw, P) }
             }
+        }
+        if let plan = StridedConvPlan(g, outputChannels: O, branches: branches, kernels: directKernels) {
+            strided.backward(plan, batch: g.batch, x: x, branches: branches, dx: dx)
+            return
         }
         let per = Self.imagesPerChunk(g)
         let chunks = (g.batch + per - 1) / per

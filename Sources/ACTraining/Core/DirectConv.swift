@@ -140,8 +140,8 @@ final class DirectConvEngine {
     private var fxBufs: [PlaneBuffer] = []
     private var zBufs: [PlaneBuffer] = []
     private var outBufs: [ScratchBuffer] = []
-    private var dWBufs: [ScratchBuffer] = []
     private var tBufs: [ScratchBuffer] = []
+    private let dWAcc = ScratchBuffer()
     private let packed = ScratchBuffer()
 
     private func ensureThreads(_ t: Int) {
@@ -149,7 +149,6 @@ final class DirectConvEngine {
         while fxBufs.count < t { fxBufs.append(PlaneBuffer()) }
         while zBufs.count < t { zBufs.append(PlaneBuffer()) }
         while outBufs.count < t { outBufs.append(ScratchBuffer()) }
-        while dWBufs.count < t { dWBufs.append(ScratchBuffer()) }
         while tBufs.count < t { tBufs.append(ScratchBuffer()) }
     }
 
@@ -180,9 +179,11 @@ final class DirectConvEngine {
         let t = max(1, min(trainingThreadCount, N))
         ensureThreads(t)
         let nb = branches.count
-        let moments = UnsafeMutablePointer<Double>.allocate(capacity: t * nb * O * 2)
-        moments.initialize(repeating: 0, count: t * nb * O * 2)
+        // Moments per image (reduced in image order below), images claimed one at a time.
+        let moments = UnsafeMutablePointer<Double>.allocate(capacity: N * nb * O * 2)
+        moments.initialize(repeating: 0, count: N * nb * O * 2)
         defer { moments.deallocate() }
+        let next = WorkCounter()
         let key = [1, C, p.planeSize, p.Wp, p.xLead, p.H, p.W]
         let xs = (0..<t).map { fxBufs[$0].prepare(C * p.planeSize, key: key) }
         let outs = (0..<t).map { outBufs[$0].ensure(oBlocks * 8 * ld) }
@@ -190,8 +191,10 @@ final class DirectConvEngine {
         let box = UnsafeSendableBox((x, xs, outs, branches, moments, wp, offsets))
         DispatchQueue.concurrentPerform(iterations: t) { tid in
             let (x, xs, outs, branches, moments, wp, offsets) = box.value
-            let xp = xs[tid], out = outs[tid], mine = moments + tid * nb * O * 2
-            for n in stride(from: tid, to: N, by: t) {
+            let xp = xs[tid], out = outs[tid]
+            while true {
+                let n = next.claim()
+                if n >= N { break }
                 Self.fillPlanes(p, x + n * C * hw, channels: C, xp, lead: p.xLead)
                 for (bi, b) in branches.enumerated() {
                     offsets[bi].withUnsafeBufferPointer { offs in
@@ -210,12 +213,13 @@ final class DirectConvEngine {
                     }
                 }
                 if let statsShift {
-                    accumulateMoments(branches, statsShift, into: mine, O: O, P: P, first: n * hw, count: hw)
+                    accumulateMoments(branches, statsShift, into: moments + n * nb * O * 2, O: O, P: P,
+                                      first: n * hw, count: hw)
                 }
             }
         }
         guard let statsShift else { return nil }
-        return reduceMoments(moments, threads: t, branches: nb, statsCount: statsShift.count, O: O)
+        return reduceMoments(moments, threads: N, branches: nb, statsCount: statsShift.count, O: O)
     }
 
     /// Backward (see `ConvEngine.backward`): dW_b += dZ_b ⋆ x, and dx = Σ_b W_bᵀ ⋆ dZ_b.
@@ -223,7 +227,9 @@ final class DirectConvEngine {
     /// Weight gradient: dZ_b of each image is transposed to pixel-major rows of `oPad` floats
     /// (output channels in the lanes, zero past O), and `directWeightTileT2`/`T1` accumulate
     /// dWᵀ[j][o] over the interior pixels with x as broadcast scalars from the padded planes:
-    /// 32 channels × 12 sources per tile, per-thread dWᵀ accumulators, no horizontal sums.
+    /// 32 channels × 12 sources per tile, per-chunk dWᵀ accumulators, no horizontal sums.
+    /// Chunks of images (and in the forward, single images) are claimed one at a time by
+    /// whichever thread is free (`WorkCounter`); accumulators are reduced in chunk (image) order.
     func backward(_ p: DirectConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
                   dx: UnsafeMutablePointer<Float>?, dzImage: DZProducer? = nil) {
         let O = p.O, C = p.C, hw = p.H * p.W, P = N * hw, ld = p.rowLength, ps = p.planeSize
@@ -236,7 +242,8 @@ final class DirectConvEngine {
         let t0 = max(1, min(trainingThreadCount, N))
         // Images per chunk: the chunk's input planes are read once per 32 output channels and
         // its transposed dZ once per 12 sources, so both should stay in L2 (≤ 1 MB together).
-        let ipc = max(1, min(N, (1 << 20) / max(perImage, 1), (N + 2 * t0 - 1) / (2 * t0)))
+        let ipc = imagesPerChunk(N, bytesPerImage: perImage, threads: t0,
+                                 accumulatorFloats: p.branches.reduce(0) { $0 + ($1.kb + 11) / 12 * 12 } * oPad)
         let chunks = (N + ipc - 1) / ipc
         let t = max(1, min(t0, chunks))
         ensureThreads(t)
@@ -272,9 +279,9 @@ final class DirectConvEngine {
         let kbPads = p.branches.map { ($0.kb + 11) / 12 * 12 }
         let xOffsets = zip(p.branches, kbPads).map { b, kp in b.xOffsets + [Int](repeating: b.xOffsets[0], count: kp - b.kb) }
         // Thread-local dWᵀ accumulators, [kbPad][oPad] per branch.
-        var accOffs: [Int] = [], accTotal = 0
-        for kp in kbPads { accOffs.append(accTotal); accTotal += kp * oPad }
-        let accOff = accOffs
+        var accOffs: [Int] = [], accSum = 0
+        for kp in kbPads { accOffs.append(accSum); accSum += kp * oPad }
+        let accOff = accOffs, accTotal = accSum
         let xKey = [2, C, ps, p.Wp, p.xLead, p.H, p.W, ipc]
         let zKey = [3, zPlanes, ps, p.Wp, p.dzLead, p.H, p.W, ipc]
         let xs = (0..<t).map { xBufs[$0].prepare(ipc * C * ps, key: xKey) }
@@ -287,18 +294,21 @@ final class DirectConvEngine {
         let outs = (0..<t).map { outBufs[$0].ensure(dx == nil ? 16 : cBlocks * 8 * ld + 32) }
         // With `dzImage`: image li's dZ ([O][hw]) is produced at `tz + ipc·tImage + li·O·hw`.
         let tzs = (0..<t).map { tBufs[$0].ensure(ipc * tImage + (dzImage != nil ? ipc * O * hw : 0)) }
-        let dWs = (0..<t).map { tid -> UnsafeMutablePointer<Float> in
-            let d = dWBufs[tid].ensure(accTotal)
-            d.update(repeating: 0, count: accTotal)
-            return d
-        }
-        let box = UnsafeSendableBox((x, xs, zs, outs, tzs, dWs, branches, dx, xOffsets, dxOffsets, wdx))
+        // dWᵀ accumulators per chunk (chunks are claimed one at a time by whichever thread is
+        // free, and reduced in chunk order below: repeatable for a given thread count).
+        let dWAll = dWAcc.ensure(chunks * accTotal)
+        dWAll.update(repeating: 0, count: chunks * accTotal)
+        let next = WorkCounter()
+        let box = UnsafeSendableBox((x, xs, zs, outs, tzs, dWAll, branches, dx, xOffsets, dxOffsets, wdx))
         let dzBox = UnsafeSendableBox(dzImage)
         DispatchQueue.concurrentPerform(iterations: t) { tid in
-            let (x, xs, zs, outs, tzs, dWs, branches, dx, xOffsets, dxOffsets, wdx) = box.value
+            let (x, xs, zs, outs, tzs, dWAll, branches, dx, xOffsets, dxOffsets, wdx) = box.value
             let dzImage = dzBox.value
-            let xp = xs[tid], zp = zs[tid], out = outs[tid], tz = tzs[tid], dWt = dWs[tid]
-            for ci in stride(from: tid, to: chunks, by: t) {
+            let xp = xs[tid], zp = zs[tid], out = outs[tid], tz = tzs[tid]
+            while true {
+                let ci = next.claim()
+                if ci >= chunks { break }
+                let dWt = dWAll + ci * accTotal
                 let n0 = ci * ipc, n1 = min(N, n0 + ipc), m = n1 - n0
                 for li in 0..<m {
                     let n = n0 + li
@@ -358,10 +368,38 @@ final class DirectConvEngine {
         for (bi, b) in branches.enumerated() {
             guard let dW = b.dW else { continue }
             let kb = b.kb
-            for tid in 0..<t {
-                let a = dWs[tid] + accOff[bi]
-                for j in 0..<kb { for o in 0..<O { dW[o * kb + j] += a[j * oPad + o] } }
-            }
+            reduceChunkAccumulators(dWAll + accOff[bi], chunks: chunks, stride: accTotal, kb: kb, O: O, oPad: oPad, into: dW)
+        }
+    }
+}
+
+/// Images per backward chunk of the direct engines: the chunk's planes (`bytesPerImage` each)
+/// should stay in L2 (≤ 1 MB), there should be about 4 chunks per thread (claimed dynamically),
+/// and the per-chunk dWᵀ accumulators (`accumulatorFloats` each) at most 4 M floats in all.
+/// Depends only on its arguments, so the chunking — and the summation order — is fixed for a
+/// given thread count.
+func imagesPerChunk(_ N: Int, bytesPerImage: Int, threads t: Int, accumulatorFloats: Int) -> Int {
+    var ipc = max(1, min(N, (1 << 20) / max(bytesPerImage, 1), (N + 4 * t - 1) / (4 * t)))
+    let maxChunks = max(t, (1 << 22) / max(accumulatorFloats, 1))
+    if (N + ipc - 1) / ipc > maxChunks { ipc = (N + maxChunks - 1) / maxChunks }
+    return ipc
+}
+
+/// dW[o·kb + j] += Σ_{ci < chunks, in order} acc[ci·stride + j·oPad + o]: the per-chunk dWᵀ
+/// accumulators of the direct engines, split over the threads by weight column j (each column
+/// is summed over the chunks in order into a contiguous row of oPad floats, whatever the split,
+/// then added to dW).
+func reduceChunkAccumulators(_ acc: UnsafePointer<Float>, chunks: Int, stride: Int, kb: Int, O: Int, oPad: Int,
+                             into dW: UnsafeMutablePointer<Float>) {
+    let box = UnsafeSendableBox((acc, dW))
+    parallelChunks(kb, minWork: chunks * kb * O) { js in
+        let (acc, dW) = box.value
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: oPad)
+        defer { row.deallocate() }
+        for j in js {
+            row.update(from: acc + j * oPad, count: O)
+            for ci in 1..<max(chunks, 1) { vadd(acc + ci * stride + j * oPad, row, O) }
+            for o in 0..<O { dW[o * kb + j] += row[o] }
         }
     }
 }

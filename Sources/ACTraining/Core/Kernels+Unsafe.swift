@@ -3,6 +3,7 @@
 
 import COpenBLAS
 import Dispatch
+import Synchronization
 
 /// Threads used by ACTraining's own loops (im2col, col2im, BatchNorm). OpenBLAS picks its own
 /// thread count (OPENBLAS_NUM_THREADS). Default: 2, the cores of the target machines.
@@ -24,6 +25,15 @@ func parallelChunks(_ n: Int, minWork: Int = 1, _ body: (Range<Int>) -> Void) {
             if lo < hi { box.value(lo..<hi) }
         }
     }
+}
+
+/// Work units claimed one at a time by the threads of one parallel loop (0, 1, 2, … in claim
+/// order): a thread that is descheduled or slower leaves its remaining units to the others, so a
+/// loop over many images keeps every running core busy. Results stay bit-for-bit repeatable when
+/// each unit writes its own outputs and accumulators that are reduced in unit order afterwards.
+final class WorkCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    func claim() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
 }
 
 struct UnsafeSendableBox<T>: @unchecked Sendable {

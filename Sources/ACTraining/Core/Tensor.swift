@@ -99,12 +99,21 @@ public struct Tensor: Sendable, Equatable {
         }
     }
 
-    /// `self += other` elementwise (shapes must hold the same element count).
+    /// `self += other` elementwise (shapes must hold the same element count); large tensors
+    /// are split over `trainingThreadCount` threads in 4096-float blocks (elementwise, so the
+    /// result does not depend on the split).
     public mutating func add(_ other: Tensor) {
         precondition(count == other.count, "Tensor.add: \(shape) vs \(other.shape)")
+        let n = count
+        guard n > 0 else { return }
         data.withUnsafeMutableBufferPointer { d in
             other.data.withUnsafeBufferPointer { s in
-                for i in 0..<d.count { d[i] += s[i] }
+                let box = UnsafeSendableBox((s.baseAddress!, d.baseAddress!))
+                parallelChunks((n + 4095) / 4096, minWork: n) { blocks in
+                    let (s, d) = box.value
+                    let lo = blocks.lowerBound * 4096, hi = min(n, blocks.upperBound * 4096)
+                    vadd(s + lo, d + lo, hi - lo)
+                }
             }
         }
     }
