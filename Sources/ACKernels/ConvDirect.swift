@@ -1489,16 +1489,15 @@ enum ConvDepthwise {
             let wb = weights + b * g.kernelH * g.kernelW * 16
             let biasV = load16(bias + b * 16)
             let rows = rowBegin..<rowEnd
-            // Literal tap geometry for the common kernels, so the tap loop unrolls and the
-            // pixel offsets fold into immediates.
+            // Literal tap geometry for the stride-1 3x3 and 5x5 kernels (most of the depthwise
+            // work of MobileNet/EfficientNet-style models), so the tap loop unrolls and the pixel
+            // offsets fold into immediates. Stride 2 runs the same tiles with run-time geometry:
+            // two more literal variants cost ~7 KB per ISA and took the Embedded library past
+            // its footprint budget (scripts/ci_embedded.sh).
             if g.dilationW == 1 && g.kernelW == 3 && g.strideW == 1 {
                 runRows(g, xb, wb, biasV, yb, rb, rows, owLo: owLo, owHi: owHi, kernelW: 3, step: 16, dil: 16)
-            } else if g.dilationW == 1 && g.kernelW == 3 && g.strideW == 2 {
-                runRows(g, xb, wb, biasV, yb, rb, rows, owLo: owLo, owHi: owHi, kernelW: 3, step: 32, dil: 16)
             } else if g.dilationW == 1 && g.kernelW == 5 && g.strideW == 1 {
                 runRows(g, xb, wb, biasV, yb, rb, rows, owLo: owLo, owHi: owHi, kernelW: 5, step: 16, dil: 16)
-            } else if g.dilationW == 1 && g.kernelW == 5 && g.strideW == 2 {
-                runRows(g, xb, wb, biasV, yb, rb, rows, owLo: owLo, owHi: owHi, kernelW: 5, step: 32, dil: 16)
             } else {
                 runRows(g, xb, wb, biasV, yb, rb, rows, owLo: owLo, owHi: owHi, kernelW: g.kernelW,
                         step: g.strideW * 16, dil: g.dilationW * 16)

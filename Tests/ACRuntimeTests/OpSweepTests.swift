@@ -123,7 +123,7 @@ struct OpSweepTests {
         }
         // Depthwise rows in tiles of 8 (AVX-512), 6 (AVX2), 4 (NEON) or 2 (x86 baseline) pixels:
         // interior widths 21, 19, 13, 15, 14, 22, 10, 5, 0, 31, 57 and 12 leave every remainder
-        // of every tile width (one partial tile), 3x3 and 5x5 at stride 1 and 2 (the literal tap geometries),
+        // of every tile width (one partial tile), 3x3 and 5x5 at stride 1 (literal tap geometry) and 2,
         // dilation 2 and 7x7 (run-time geometry), stride (2, 1) and asymmetric padding, no
         // padding, rows shorter than the kernel's reach (edge pixels only), partly filled last
         // blocks, every epilogue.
