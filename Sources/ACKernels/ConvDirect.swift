@@ -72,9 +72,24 @@ enum ConvDirect {
     /// units per row. Each part runs the groups and rows it owns with the same tiles as a
     /// one-part run, and edge-column tiles (which run down the rows) belong to the part owning
     /// their first row, so the output is bit-identical for any split.
+    ///
+    /// A 1x1, stride-1, unpadded convolution of blocked input runs on merged rows
+    /// (`pointwiseRows`).
     static func run(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
                     weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int],
                     part: WorkPart)
+    {
+        runBlocks(pointwiseRows(g, blocked: x.blocked, batch: batch, parts: part.count), batch: batch, x: x, y: y,
+                  residual: residual, weights: weights, bias: bias, blockOffsets: blockOffsets, part: part)
+    }
+
+    /// `run` on the geometry it runs on.
+    // Not inlined into `run`: computing the geometry there moved the AVX-512 quad tiles'
+    // register allocation (stack accesses in their 72-FMA loops 64 → 102, kernel_loops.py).
+    @inline(never)
+    static func runBlocks(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
+                          weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int],
+                          part: WorkPart)
     {
         let (lo, hi) = part.units(batch * g.outBlocks * g.outH)
         let kk = g.kernelH * g.kernelW
@@ -200,6 +215,29 @@ enum ConvDirect {
                 }
             }
         }
+    }
+
+    /// The geometry a 1x1, stride-1, unpadded convolution of blocked input runs on. Such a
+    /// layer reads and writes pixel p = y·W + x at the same place of [C/16][H·W][16] whatever
+    /// the row width, so k rows of W pixels can run as one row of k·W: fewer row ends, whose
+    /// remainder tiles and edge columns run below the tiles' rate (e.g. 7×7: a 6-pixel tile and
+    /// a remainder per row; as one row of 49: eight tiles and one pixel). k is the largest
+    /// divisor of H that leaves at least 2 (image, output block, row) work units per part for
+    /// the thread split; other layers are returned unchanged. Every part of a split computes
+    /// the same geometry (it depends on the layer, `batch` and the part count only).
+    @inline(__always)
+    static func pointwiseRows(_ g: ConvGeometry, blocked: Bool, batch: Int, parts: Int) -> ConvGeometry {
+        guard blocked, g.kernelH == 1, g.kernelW == 1, g.strideH == 1, g.strideW == 1, g.padTop == 0,
+              g.padLeft == 0, g.outH == g.inH, g.outW == g.inW, g.outH > 1 else { return g }
+        var k = g.outH
+        while k > 1 && (g.outH % k != 0 || batch * g.outBlocks * (g.outH / k) < 2 * parts) { k -= 1 }
+        guard k > 1 else { return g }
+        var f = g
+        f.inH = g.inH / k
+        f.outH = f.inH
+        f.inW = g.inW * k
+        f.outW = f.inW
+        return f
     }
 
     /// Kernel rows of output row `oh` whose taps are in bounds vertically.
@@ -553,6 +591,7 @@ enum ConvDirect {
         // unrolls and the `tile` input offsets fold into immediates (a register each
         // otherwise, which spilled: 16→16 3x3 @32×32 ran at ~0.53 of the FMA peak).
         let unit3 = g.kernelW == 3 && g.strideW == 1 && g.dilationW == 1
+        let pointwise = g.kernelW == 1 && g.kernelH == 1 && g.strideW == 1
         // 3x3 stride-1 kernels run two vertical-interior rows at a time (`rowPairTiles`) over
         // the row tiles' columns [owLo, rightEdge).
         let rowPairs = wideRegisterFile && unit3 && g.kernelH == 3 && g.strideH == 1 && g.dilationH == 1 && tilesEnd > owLo
@@ -570,8 +609,14 @@ enum ConvDirect {
                 }
                 ow = rightEdge
             }
+            // 1x1 kernels at unit stride (rows in bounds): literal tap geometry, so no tap loops
+            // run per input channel.
+            let unit1 = pointwise && rows.khBegin == 0 && rows.khEnd == 1
             while ow < tilesEnd {
-                if unit3 && ps == 16 {
+                if unit1 && ps == 16 {
+                    interiorTile(g, xa, w, cBegin, cCount, 1, Rows(ih0: rows.ih0, khBegin: 0, khEnd: 1), ow, biasV, y, r,
+                                 oh, step: 16, outStep: 1, kwBegin: 0, kwEnd: 1, kernelW: 1)
+                } else if unit3 && ps == 16 {
                     interiorTile(g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: 16, outStep: 1,
                                  kwBegin: 0, kwEnd: 3, kernelW: 3)
                 } else if unit3 {
@@ -1400,38 +1445,162 @@ enum ConvDirect {
 /// time. Input and output blocked; weights `depthwise16`: [ceil(C/16)][KH][KW][16].
 /// Complexity: N · C · OH · OW · KH · KW multiply-accumulates. `part`: the (image, block, row)
 /// units of `WorkPart`; every pixel is computed the same way whatever the split.
+///
+/// Each output row runs its horizontal interior (every tap in bounds horizontally) in tiles of
+/// `tile` adjacent pixels with one accumulator each, so a tap's weight vector feeds `tile`
+/// independent FMA chains (one accumulator alone is a chain of KH·KW dependent FMAs, bound by
+/// the FMA latency: ~1/8 of the peak with two pipes of 4 cycles); kernel rows on padding are
+/// left out of every pixel of the row, a last partial tile stores only its pixels. The left
+/// and right edge columns (taps clipped by padding) run pixel by pixel. Every output sums its
+/// taps in the same order (kernel rows, then columns), tiled or not.
 enum ConvDepthwise {
+    /// Output pixels per tile (accumulators of 16 lanes), with the register budget (the weight
+    /// vector of the tap is shared, the inputs are FMA memory operands on x86):
+    /// - AVX-512: 8 zmm of 32 (8 independent chains cover 2 pipes × 4 cycles);
+    /// - AVX2: 6 pixels = 12 ymm + 2 for the weight vector of 16;
+    /// - NEON (aarch64): 4 pixels = 16 q registers + 4 weight + 4 input of 32;
+    /// - x86 baseline (SSE2, no FMA): 2 pixels = 8 xmm + 4 weight + 4 for the product of 16;
+    /// - 32-bit ARM (Cortex-M, scalar FPU: a 16-lane accumulator is 16 `s` registers): 1.
+    #if ACNET_ISA_AVX512
+    static let tile = 8
+    #elseif arch(arm)
+    static let tile = 1
+    #elseif ACNET_ISA_AVX2
+    static let tile = 6
+    #elseif ACNET_ISA_NEON
+    static let tile = 4
+    #else
+    static let tile = 2
+    #endif
+
     static func run(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
                     weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, part: WorkPart)
     {
-        let kk = g.kernelH * g.kernelW
         let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
+        // Interior output columns [owLo, owHi): every tap in bounds horizontally.
+        let span = (g.kernelW - 1) * g.dilationW
+        let owLo = kmin(g.outW, ceilDiv(g.padLeft, g.strideW))
+        let hiNum = g.inW - 1 - span + g.padLeft
+        let owHi = hiNum < 0 ? owLo : kmax(owLo, kmin(g.outW, hiNum / g.strideW + 1))
         part.forEachBlock(batch: batch, blocks: g.outBlocks, rows: g.outH) { n, b, rowBegin, rowEnd in
             let xb = UnsafePointer<Float>(x.base + n * x.imageStride + b * inPlane * 16)
             let yb = y.base + n * y.imageStride + b * outPlane * 16
             let rb = residual.map { UnsafePointer<Float>($0.base + n * $0.imageStride + b * outPlane * 16) }
-            let wb = weights + b * kk * 16
+            let wb = weights + b * g.kernelH * g.kernelW * 16
             let biasV = load16(bias + b * 16)
-            for oh in rowBegin..<rowEnd {
-                let ih0 = oh * g.strideH - g.padTop
-                for ow in 0..<g.outW {
-                    let iw0 = ow * g.strideW - g.padLeft
-                    var acc = biasV
-                    for kh in 0..<g.kernelH {
-                        let ih = ih0 + kh * g.dilationH
-                        if ih < 0 || ih >= g.inH { continue }
-                        for kw in 0..<g.kernelW {
-                            let iw = iw0 + kw * g.dilationW
-                            if iw < 0 || iw >= g.inW { continue }
-                            acc = acc.madd(load16(xb + (ih * g.inW + iw) * 16), load16(wb + (kh * g.kernelW + kw) * 16))
-                        }
-                    }
-                    let p = oh * g.outW + ow
-                    if let rb { acc += load16(rb + p * 16) }
-                    store16(yb + p * 16, activate(acc, g.activation))
-                }
+            let rows = rowBegin..<rowEnd
+            // Literal tap geometry for the stride-1 3x3 and 5x5 kernels (most of the depthwise
+            // work of MobileNet/EfficientNet-style models), so the tap loop unrolls and the pixel
+            // offsets fold into immediates. Stride 2 runs the same tiles with run-time geometry:
+            // two more literal variants cost ~7 KB per ISA and took the Embedded library past
+            // its footprint budget (scripts/ci_embedded.sh).
+            if g.dilationW == 1 && g.kernelW == 3 && g.strideW == 1 {
+                runRows(g, xb, wb, biasV, yb, rb, rows, owLo: owLo, owHi: owHi, kernelW: 3, step: 16, dil: 16)
+            } else if g.dilationW == 1 && g.kernelW == 5 && g.strideW == 1 {
+                runRows(g, xb, wb, biasV, yb, rb, rows, owLo: owLo, owHi: owHi, kernelW: 5, step: 16, dil: 16)
+            } else {
+                runRows(g, xb, wb, biasV, yb, rb, rows, owLo: owLo, owHi: owHi, kernelW: g.kernelW,
+                        step: g.strideW * 16, dil: g.dilationW * 16)
             }
         }
+    }
+
+    /// Output rows `rows` of one block: edge pixels, then the interior columns [owLo, owHi) in
+    /// tiles (a remainder of 1…tile−1 pixels as one partial tile), then the right edge pixels.
+    /// `step`: input elements between adjacent output pixels (strideW · 16); `dil`: between
+    /// adjacent kernel columns (dilationW · 16).
+    @_transparent  // inlined with the literal geometry of each call in `run`
+    static func runRows(_ g: ConvGeometry, _ xb: UnsafePointer<Float>, _ wb: UnsafePointer<Float>, _ biasV: V16,
+                        _ yb: UnsafeMutablePointer<Float>, _ rb: UnsafePointer<Float>?, _ rows: Range<Int>,
+                        owLo: Int, owHi: Int, kernelW: Int, step: Int, dil: Int)
+    {
+        for oh in rows {
+            let ih0 = oh * g.strideH - g.padTop
+            var khBegin = 0
+            while khBegin < g.kernelH && ih0 + khBegin * g.dilationH < 0 { khBegin += 1 }
+            var khEnd = g.kernelH
+            while khEnd > khBegin && ih0 + (khEnd - 1) * g.dilationH >= g.inH { khEnd -= 1 }
+            for ow in 0..<owLo { edgePixel(g, xb, wb, biasV, yb, rb, oh, ow, khBegin, khEnd) }
+            var ow = owLo
+            while ow < owHi {
+                let count = kmin(tile, owHi - ow)
+                // Input of the tile's first pixel at its first kernel column and row.
+                let x0 = xb + ((ih0 + khBegin * g.dilationH) * g.inW + ow * g.strideW - g.padLeft) * 16
+                interiorTile(g, x0, wb, biasV, yb, rb, oh * g.outW + ow, khBegin, khEnd, count: count,
+                             kernelW: kernelW, step: step, dil: dil)
+                ow += count
+            }
+            for ow in kmax(owHi, owLo)..<g.outW { edgePixel(g, xb, wb, biasV, yb, rb, oh, ow, khBegin, khEnd) }
+        }
+    }
+
+    /// `count` (1…tile) adjacent output pixels starting at output pixel index `p`, all taps
+    /// in bounds horizontally, kernel rows [khBegin, khEnd) in bounds vertically (`x0`: the
+    /// first pixel's input at kernel row khBegin, column 0): no bounds checks. Pixels k ≥ count repeat pixel count−1's input (never read past it) and are not
+    /// stored.
+    @_transparent
+    static func interiorTile(_ g: ConvGeometry, _ x0: UnsafePointer<Float>, _ wb: UnsafePointer<Float>, _ biasV: V16,
+                             _ yb: UnsafeMutablePointer<Float>, _ rb: UnsafePointer<Float>?, _ p: Int,
+                             _ khBegin: Int, _ khEnd: Int, count: Int, kernelW: Int, step: Int, dil: Int)
+    {
+        let s1 = kmin(1, count - 1) * step, s2 = kmin(2, count - 1) * step, s3 = kmin(3, count - 1) * step
+        let s4 = kmin(4, count - 1) * step, s5 = kmin(5, count - 1) * step, s6 = kmin(6, count - 1) * step
+        let s7 = kmin(7, count - 1) * step
+        var a0 = biasV, a1 = biasV, a2 = biasV, a3 = biasV, a4 = biasV, a5 = biasV, a6 = biasV, a7 = biasV
+        let rowStride = g.dilationH * g.inW * 16
+        var xr = x0
+        var wr = wb + khBegin * kernelW * 16
+        for _ in khBegin..<khEnd {
+            for kw in 0..<kernelW {
+                let wv = load16(wr + kw * 16)
+                let xp = xr + kw * dil
+                a0 = a0.madd(load16(xp), wv)
+                if tile > 1 { a1 = a1.madd(load16(xp + s1), wv) }
+                if tile > 2 { a2 = a2.madd(load16(xp + s2), wv); a3 = a3.madd(load16(xp + s3), wv) }
+                if tile > 4 { a4 = a4.madd(load16(xp + s4), wv); a5 = a5.madd(load16(xp + s5), wv) }
+                if tile > 6 { a6 = a6.madd(load16(xp + s6), wv); a7 = a7.madd(load16(xp + s7), wv) }
+            }
+            xr += rowStride
+            wr += kernelW * 16
+        }
+        finish(a0, g, yb, rb, p)
+        if count > 1 { finish(a1, g, yb, rb, p + 1) }
+        if count > 2 { finish(a2, g, yb, rb, p + 2) }
+        if count > 3 { finish(a3, g, yb, rb, p + 3) }
+        if count > 4 { finish(a4, g, yb, rb, p + 4) }
+        if count > 5 { finish(a5, g, yb, rb, p + 5) }
+        if count > 6 { finish(a6, g, yb, rb, p + 6) }
+        if count > 7 { finish(a7, g, yb, rb, p + 7) }
+    }
+
+    /// One output pixel whose taps may fall on padding horizontally (kernel rows already
+    /// clipped to [khBegin, khEnd)).
+    @inline(__always)
+    static func edgePixel(_ g: ConvGeometry, _ xb: UnsafePointer<Float>, _ wb: UnsafePointer<Float>, _ biasV: V16,
+                          _ yb: UnsafeMutablePointer<Float>, _ rb: UnsafePointer<Float>?, _ oh: Int, _ ow: Int,
+                          _ khBegin: Int, _ khEnd: Int)
+    {
+        let ih0 = oh * g.strideH - g.padTop
+        let iw0 = ow * g.strideW - g.padLeft
+        var acc = biasV
+        for kh in khBegin..<khEnd {
+            let ih = ih0 + kh * g.dilationH
+            for kw in 0..<g.kernelW {
+                let iw = iw0 + kw * g.dilationW
+                if iw < 0 || iw >= g.inW { continue }
+                acc = acc.madd(load16(xb + (ih * g.inW + iw) * 16), load16(wb + (kh * g.kernelW + kw) * 16))
+            }
+        }
+        finish(acc, g, yb, rb, oh * g.outW + ow)
+    }
+
+    @inline(__always)
+    static func finish(_ acc: V16, _ g: ConvGeometry, _ yb: UnsafeMutablePointer<Float>,
+                       _ rb: UnsafePointer<Float>?, _ p: Int)
+    {
+        var v = acc
+        if let rb { v += load16(rb + p * 16) }
+        store16(yb + p * 16, activate(v, g.activation))
     }
 }
 

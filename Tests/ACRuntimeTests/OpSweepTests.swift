@@ -18,7 +18,8 @@ struct OpSweepTests {
 
     static let channelChoices = [1, 3, 5, 9, 13, 16, 17, 33]
 
-    /// A seeded sweep of 160 convolution cases (plus 46 wide, tall, two-row and row-tile layers) over channels {1,3,5,9,13,16,17,33}, widths not
+    /// A seeded sweep of 160 convolution cases (plus 46 wide, tall, two-row and row-tile layers,
+    /// 12 depthwise and 5 pointwise ones) over channels {1,3,5,9,13,16,17,33}, widths not
     /// a multiple of the 6-pixel register block, stride 1/2, padding 0...K (asymmetric too),
     /// dilation 1/2, groups 1, 2 and C (depthwise), every epilogue, batch 1 and 2 — not the
     /// full cross-product.
@@ -119,6 +120,37 @@ struct OpSweepTests {
         ] {
             cases.append(ConvCase(c: c, o: o, h: h, w: w, k: k, stride: s, pad: pad, dilation: d,
                                   groups: g, act: act, residual: res, batch: 2, blocked: true))
+        }
+        // Depthwise rows in tiles of 8 (AVX-512), 6 (AVX2), 4 (NEON) or 2 (x86 baseline) pixels:
+        // interior widths 21, 19, 13, 15, 14, 22, 10, 5, 0, 31, 57 and 12 leave every remainder
+        // of every tile width (one partial tile), 3x3 and 5x5 at stride 1 (literal tap geometry) and 2,
+        // dilation 2 and 7x7 (run-time geometry), stride (2, 1) and asymmetric padding, no
+        // padding, rows shorter than the kernel's reach (edge pixels only), partly filled last
+        // blocks, every epilogue.
+        for (c, h, w, k, s, pad, d, act, res) in [
+            (16, 5, 23, 3, (1, 1), (1, 1, 1, 1), 1, Activation.relu6, true),
+            (17, 4, 21, 3, (1, 1), (0, 0, 0, 0), 1, .none, false),
+            (33, 6, 29, 3, (2, 2), (1, 1, 1, 1), 1, .relu, true),
+            (48, 7, 19, 5, (1, 1), (2, 2, 2, 2), 1, .relu6, false),
+            (20, 9, 31, 5, (2, 2), (2, 2, 2, 2), 1, .none, true),
+            (16, 6, 26, 3, (1, 1), (1, 1, 1, 1), 2, .relu, true),
+            (24, 5, 12, 3, (2, 1), (1, 0, 2, 1), 1, .relu, false),
+            (32, 3, 7, 3, (1, 1), (1, 1, 1, 1), 1, .none, true),
+            (16, 4, 3, 5, (1, 1), (2, 2, 2, 2), 1, .relu6, true),
+            (19, 8, 37, 7, (1, 1), (3, 3, 3, 3), 1, .relu, false),
+            (40, 5, 59, 3, (1, 1), (1, 1, 1, 1), 1, .relu6, true),
+            (16, 6, 28, 5, (2, 2), (1, 2, 2, 1), 1, .none, false),
+        ] {
+            cases.append(ConvCase(c: c, o: c, h: h, w: w, k: (k, k), stride: s, pad: pad, dilation: (d, d),
+                                  groups: c, act: act, residual: res, batch: 2, blocked: true))
+        }
+        // 1x1 stride-1 unpadded layers on blocked input run on merged rows (k·W pixels per
+        // row, k dividing H, enough work units for the thread split): 7×7 (one row of 49),
+        // 14×6, a prime height (13: no merge but whole rows), 1 to 5 output blocks, residual.
+        for (c, o, h, w, res) in [(48, 80, 7, 7, true), (33, 16, 14, 6, false), (16, 40, 13, 5, true),
+                                  (20, 64, 8, 9, false), (64, 17, 6, 11, true)] {
+            cases.append(ConvCase(c: c, o: o, h: h, w: w, k: (1, 1), stride: (1, 1), pad: (0, 0, 0, 0), dilation: (1, 1),
+                                  groups: 1, act: .relu, residual: res, batch: 2, blocked: true))
         }
         return cases
     }()
