@@ -14,7 +14,7 @@ import PackageDescription
 
 // Flags shared by every Swift target.
 let commonSwiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 // Runtime CPU dispatch (docs/DESIGN.md §5, issue "Speed I"). The kernels in Sources/ACKernels are
@@ -38,32 +38,40 @@ let commonSwiftSettings: [SwiftSetting] = [
 func kernelSettings(cpu: String?, fma: Bool, define: String) -> [SwiftSetting] {
     var flags = ["-enforce-exclusivity=unchecked"]
     if let cpu { flags += ["-Xcc", "-march=\(cpu)", "-target-cpu", cpu] }
-    var settings = commonSwiftSettings + [.unsafeFlags(flags), .define(define),
-                                          .unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+    var settings =
+        commonSwiftSettings + [
+            .unsafeFlags(flags), .define(define),
+            .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+        ]
     if fma { settings.append(.define("ACNET_ISA_FMA")) }
     return settings
 }
 #if arch(x86_64)
 let kernelTargets: [Target] = [
-    .target(name: "ACKernelsAVX512", dependencies: ["ACKernelTypes", "CACNet"],
-            swiftSettings: kernelSettings(cpu: "skylake-avx512", fma: true, define: "ACNET_ISA_AVX512")),
-    .target(name: "ACKernelsAVX2", dependencies: ["ACKernelTypes", "CACNet"],
-            swiftSettings: kernelSettings(cpu: "haswell", fma: true, define: "ACNET_ISA_AVX2")),
-    .target(name: "ACKernelsBaseline", dependencies: ["ACKernelTypes", "CACNet"],
-            swiftSettings: kernelSettings(cpu: nil, fma: false, define: "ACNET_ISA_BASELINE")),
+    .target(
+        name: "ACKernelsAVX512", dependencies: ["ACKernelTypes", "CACNet"],
+        swiftSettings: kernelSettings(cpu: "skylake-avx512", fma: true, define: "ACNET_ISA_AVX512")),
+    .target(
+        name: "ACKernelsAVX2", dependencies: ["ACKernelTypes", "CACNet"],
+        swiftSettings: kernelSettings(cpu: "haswell", fma: true, define: "ACNET_ISA_AVX2")),
+    .target(
+        name: "ACKernelsBaseline", dependencies: ["ACKernelTypes", "CACNet"],
+        swiftSettings: kernelSettings(cpu: nil, fma: false, define: "ACNET_ISA_BASELINE")),
 ]
 #elseif arch(arm64)
 // aarch64: NEON and FMA are part of the base ISA. ACNET_ISA_NEON selects the tiles sized for its
 // 32 × 128-bit registers (ConvDirect); the aarch64 C library (scripts/build_embedded_lib.sh),
 // golden-tested under qemu-aarch64 in CI, compiles the kernels with the same two conditions.
 let kernelTargets: [Target] = [
-    .target(name: "ACKernelsBaseline", dependencies: ["ACKernelTypes", "CACNet"],
-            swiftSettings: kernelSettings(cpu: nil, fma: true, define: "ACNET_ISA_NEON")),
+    .target(
+        name: "ACKernelsBaseline", dependencies: ["ACKernelTypes", "CACNet"],
+        swiftSettings: kernelSettings(cpu: nil, fma: true, define: "ACNET_ISA_NEON"))
 ]
 #else
 let kernelTargets: [Target] = [
-    .target(name: "ACKernelsBaseline", dependencies: ["ACKernelTypes", "CACNet"],
-            swiftSettings: kernelSettings(cpu: nil, fma: true, define: "ACNET_ISA_BASELINE")),
+    .target(
+        name: "ACKernelsBaseline", dependencies: ["ACKernelTypes", "CACNet"],
+        swiftSettings: kernelSettings(cpu: nil, fma: true, define: "ACNET_ISA_BASELINE"))
 ]
 #endif
 #if arch(x86_64)
@@ -72,8 +80,9 @@ let trainingKernelSettings = kernelSettings(cpu: "skylake-avx512", fma: true, de
 // ACNET_ISA_AVX2 in Sources/ACTrainingKernels/DirectConvTilesAVX2.swift); the folder holds
 // symbolic links to Sources/ACTrainingKernels, as the runtime's ISA folders do.
 let trainingKernelTargets: [Target] = [
-    .target(name: "ACTrainingKernelsAVX2",
-            swiftSettings: kernelSettings(cpu: "haswell", fma: true, define: "ACNET_ISA_AVX2")),
+    .target(
+        name: "ACTrainingKernelsAVX2",
+        swiftSettings: kernelSettings(cpu: "haswell", fma: true, define: "ACNET_ISA_AVX2"))
 ]
 #else
 let trainingKernelSettings = kernelSettings(cpu: nil, fma: true, define: "ACNET_ISA_BASELINE")
@@ -83,9 +92,10 @@ let trainingKernelTargets: [Target] = []
 // overflow and bounds checks in every configuration: it is the part that reads hostile files,
 // and its cost is per op, not per multiply-add. Only the kernel modules drop them (-Ounchecked,
 // above). scripts/fuzz.sh builds its fuzzer with these same flags, module by module.
-let runtimeSwiftSettings: [SwiftSetting] = commonSwiftSettings + [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
-]
+let runtimeSwiftSettings: [SwiftSetting] =
+    commonSwiftSettings + [
+        .unsafeFlags(["-enforce-exclusivity=unchecked"])
+    ]
 
 let package = Package(
     name: "ACNet",
@@ -132,8 +142,10 @@ let package = Package(
 
         .target(
             name: "ACTraining",
-            dependencies: ["ACRuntime", "ACNetWriter", "CJPEG", "COpenBLAS", "CZlib", "CACNet",
-                           "ACTrainingKernels"] + trainingKernelTargets.map { .target(name: $0.name) },
+            dependencies: [
+                "ACRuntime", "ACNetWriter", "CJPEG", "COpenBLAS", "CZlib", "CACNet",
+                "ACTrainingKernels",
+            ] + trainingKernelTargets.map { .target(name: $0.name) },
             swiftSettings: commonSwiftSettings),
         // ACTraining's direct-convolution tile loops (Sources/ACTrainingKernels), built like
         // ACKernelsAVX512 (on x86_64: -target-cpu skylake-avx512, FMA, -Ounchecked in release)
@@ -191,7 +203,10 @@ let package = Package(
 // Development aid: `ACNET_CORE_ONLY=1 swift test` builds only the runtime, the writer and the
 // C ABI with their tests (faster on 2 cores, and independent of the training side).
 if Context.environment["ACNET_CORE_ONLY"] != nil {
-    let skip: Set<String> = ["ACTraining", "ACTrainingKernels", "ACTrainingKernelsAVX2", "ACTrainingTests", "acnet", "CJPEG", "COpenBLAS", "CZlib", "JPEGTests", "ACImport", "ACImportTests"]
+    let skip: Set<String> = [
+        "ACTraining", "ACTrainingKernels", "ACTrainingKernelsAVX2", "ACTrainingTests", "acnet", "CJPEG", "COpenBLAS",
+        "CZlib", "JPEGTests", "ACImport", "ACImportTests",
+    ]
     package.targets.removeAll { skip.contains($0.name) }
     package.products.removeAll { ["ACTraining", "acnet"].contains($0.name) }
 }

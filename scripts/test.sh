@@ -9,6 +9,8 @@ stage() { local now; now=$(date +%s); echo "== stage '$1' took $((now - stage_st
 
 scripts/install_deps.sh
 stage "install dependencies"
+scripts/check_format.sh
+stage "swift format check"
 
 swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v Compiling || true
 stage "debug build with tests"

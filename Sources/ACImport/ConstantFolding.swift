@@ -47,7 +47,8 @@ enum ConstantFolding {
     /// `Shape` of a value with static dims `dims`: the int64 vector dims[start..<end].
     static func shape(_ n: ONNXNode, dims: [Int]) throws(ImportError) -> ONNXConstant {
         let r = dims.count
-        var start = try n.int("start", default: 0), end = try n.int("end", default: r)
+        var start = try n.int("start", default: 0)
+        var end = try n.int("end", default: r)
         if start < 0 { start += r }
         if end < 0 { end += r }
         start = min(max(start, 0), r)
@@ -75,7 +76,8 @@ enum ConstantFolding {
         case "Unsqueeze": return try unsqueeze(n, try required(0), inputs.count > 1 ? inputs[1] : nil)
         case "Squeeze": return try squeeze(n, try required(0), inputs.count > 1 ? inputs[1] : nil)
         case "Add", "Sub", "Mul", "Div":
-            let a = try required(0), b = try required(1)
+            let a = try required(0)
+            let b = try required(1)
             guard let x = a.ints, let y = b.ints else { return nil }
             return try arithmetic(n, a.dims, x, b.dims, y)
         case "Range": return try range(n, try required(0), try required(1), try required(2))
@@ -103,7 +105,10 @@ enum ConstantFolding {
     static func strides(_ dims: [Int]) -> [Int] {
         var s = [Int](repeating: 1, count: dims.count)
         var acc = 1
-        for i in stride(from: dims.count - 1, through: 0, by: -1) { s[i] = acc; acc *= dims[i] }
+        for i in stride(from: dims.count - 1, through: 0, by: -1) {
+            s[i] = acc
+            acc *= dims[i]
+        }
         return s
     }
 
@@ -145,7 +150,8 @@ enum ConstantFolding {
 
     // MARK: Operators
 
-    static func gather(_ n: ONNXNode, _ data: ONNXConstant, _ indices: ONNXConstant) throws(ImportError) -> ONNXConstant {
+    static func gather(_ n: ONNXNode, _ data: ONNXConstant, _ indices: ONNXConstant) throws(ImportError) -> ONNXConstant
+    {
         let r = data.dims.count
         guard r >= 1 else { throw ImportError.node(n, "data must have rank ≥ 1") }
         let ax = try axis(n, try n.int("axis", default: 0), rank: r)
@@ -161,7 +167,8 @@ enum ConstantFolding {
         }
         let outDims = Array(data.dims[..<ax]) + indices.dims + Array(data.dims[(ax + 1)...])
         _ = try count(n, outDims)
-        let outer = data.dims[..<ax].reduce(1, *), inner = data.dims[(ax + 1)...].reduce(1, *)
+        let outer = data.dims[..<ax].reduce(1, *)
+        let inner = data.dims[(ax + 1)...].reduce(1, *)
         var src = [Int]()
         src.reserveCapacity(outer * idx.count * inner)
         for o in 0..<outer { for i in idx { for k in 0..<inner { src.append((o * extent + i) * inner + k) } } }
@@ -172,7 +179,9 @@ enum ConstantFolding {
         guard let first = xs.first else { throw ImportError.node(n, "needs at least one input") }
         let r = first.dims.count
         guard r >= 1 else { throw ImportError.node(n, "inputs must have rank ≥ 1") }
-        guard let a = n.attributes["axis"], a.type == .int || a.hasI else { throw ImportError.node(n, "the axis attribute is required") }
+        guard let a = n.attributes["axis"], a.type == .int || a.hasI else {
+            throw ImportError.node(n, "the axis attribute is required")
+        }
         let ax = try axis(n, try n.int("axis", default: 0), rank: r)
         let isFloat = first.floats != nil
         var total = 0
@@ -189,24 +198,34 @@ enum ConstantFolding {
         outDims[ax] = total
         _ = try count(n, outDims)
         let outer = first.dims[..<ax].reduce(1, *)
-        var floats = [Float](), ints = [Int64]()
+        var floats = [Float]()
+        var ints = [Int64]()
         for o in 0..<outer {
             for x in xs {
                 let chunk = x.dims[ax...].reduce(1, *)
-                if isFloat { floats += x.floats![(o * chunk)..<((o + 1) * chunk)] } else { ints += x.ints![(o * chunk)..<((o + 1) * chunk)] }
+                if isFloat {
+                    floats += x.floats![(o * chunk)..<((o + 1) * chunk)]
+                } else {
+                    ints += x.ints![(o * chunk)..<((o + 1) * chunk)]
+                }
             }
         }
         return isFloat ? ONNXConstant(dims: outDims, floats: floats) : ONNXConstant(dims: outDims, ints: ints)
     }
 
-    static func reshape(_ n: ONNXNode, _ data: ONNXConstant, _ shape: ONNXConstant) throws(ImportError) -> ONNXConstant {
+    static func reshape(_ n: ONNXNode, _ data: ONNXConstant, _ shape: ONNXConstant) throws(ImportError) -> ONNXConstant
+    {
         let target = try intVector(n, shape, "shape")
         let allowZero = try n.int("allowzero", default: 0) != 0
-        var dims = [Int](), infer: Int? = nil, known = 1
+        var dims = [Int]()
+        var infer: Int? = nil
+        var known = 1
         for (i, t) in target.enumerated() {
             var d = t
             if t == 0 && !allowZero {
-                guard i < data.dims.count else { throw ImportError.node(n, "shape \(target): 0 at \(i) has no input dimension to copy") }
+                guard i < data.dims.count else {
+                    throw ImportError.node(n, "shape \(target): 0 at \(i) has no input dimension to copy")
+                }
                 d = data.dims[i]
             }
             if d == -1 {
@@ -215,7 +234,9 @@ enum ConstantFolding {
                 dims.append(1)
                 continue
             }
-            guard d >= 0, d <= maxElements else { throw ImportError.node(n, "shape \(target): dimension \(d) is out of range") }
+            guard d >= 0, d <= maxElements else {
+                throw ImportError.node(n, "shape \(target): dimension \(d) is out of range")
+            }
             dims.append(d)
             let (p, o) = known.multipliedReportingOverflow(by: d)
             guard !o else { throw ImportError.node(n, "shape \(target) overflows") }
@@ -227,7 +248,9 @@ enum ConstantFolding {
             }
             dims[infer] = data.count / known
         }
-        guard try count(n, dims) == data.count else { throw ImportError.node(n, "cannot reshape \(data.dims) (\(data.count) elements) to \(dims)") }
+        guard try count(n, dims) == data.count else {
+            throw ImportError.node(n, "cannot reshape \(data.dims) (\(data.count) elements) to \(dims)")
+        }
         var r = data
         r.dims = dims
         return r
@@ -236,40 +259,60 @@ enum ConstantFolding {
     static func slice(_ n: ONNXNode, _ inputs: [ONNXConstant?]) throws(ImportError) -> ONNXConstant {
         guard let data = inputs.first ?? nil else { throw ImportError.node(n, "data is missing") }
         let r = data.dims.count
-        var starts: [Int], ends: [Int], axes: [Int]?, steps: [Int]?
+        var starts: [Int]
+        var ends: [Int]
+        var axes: [Int]?
+        var steps: [Int]?
         if inputs.count >= 3 {
-            guard let s = inputs[1], let e = inputs[2] else { throw ImportError.node(n, "starts and ends are required") }
-            starts = try intVector(n, s, "starts"); ends = try intVector(n, e, "ends")
+            guard let s = inputs[1], let e = inputs[2] else {
+                throw ImportError.node(n, "starts and ends are required")
+            }
+            starts = try intVector(n, s, "starts")
+            ends = try intVector(n, e, "ends")
             axes = inputs.count > 3 ? try inputs[3].map { c throws(ImportError) in try intVector(n, c, "axes") } : nil
             steps = inputs.count > 4 ? try inputs[4].map { c throws(ImportError) in try intVector(n, c, "steps") } : nil
         } else {
-            guard let s = try n.ints("starts"), let e = try n.ints("ends") else { throw ImportError.node(n, "starts and ends are required") }
-            starts = s; ends = e; axes = try n.ints("axes"); steps = nil
+            guard let s = try n.ints("starts"), let e = try n.ints("ends") else {
+                throw ImportError.node(n, "starts and ends are required")
+            }
+            starts = s
+            ends = e
+            axes = try n.ints("axes")
+            steps = nil
         }
         let k = starts.count
-        let ax = axes ?? Array(0..<k), st = steps ?? [Int](repeating: 1, count: k)
+        let ax = axes ?? Array(0..<k)
+        let st = steps ?? [Int](repeating: 1, count: k)
         guard ends.count == k, ax.count == k, st.count == k else {
-            throw ImportError.node(n, "starts, ends, axes and steps differ in length (\(k), \(ends.count), \(ax.count), \(st.count))")
+            throw ImportError.node(
+                n, "starts, ends, axes and steps differ in length (\(k), \(ends.count), \(ax.count), \(st.count))")
         }
-        var begin = [Int](repeating: 0, count: r), step = [Int](repeating: 1, count: r), outDims = data.dims
+        var begin = [Int](repeating: 0, count: r)
+        var step = [Int](repeating: 1, count: r)
+        var outDims = data.dims
         var seen = Set<Int>()
         for i in 0..<k {
             let a = try axis(n, ax[i], rank: r)
             guard seen.insert(a).inserted else { throw ImportError.node(n, "axis \(a) appears twice") }
-            let dim = data.dims[a], s = st[i]
+            let dim = data.dims[a]
+            let s = st[i]
             guard s != 0 else { throw ImportError.node(n, "step 0 on axis \(a)") }
-            var b = starts[i], e = ends[i]
+            var b = starts[i]
+            var e = ends[i]
             if b < 0 { b = b &+ dim }
             if e < 0 { e = e &+ dim }
             if s > 0 {
-                b = min(max(b, 0), dim); e = min(max(e, 0), dim)
+                b = min(max(b, 0), dim)
+                e = min(max(e, 0), dim)
                 outDims[a] = e > b ? (e - b - 1) / s + 1 : 0
             } else {
-                b = min(max(b, 0), dim - 1); e = min(max(e, -1), dim - 1)
+                b = min(max(b, 0), dim - 1)
+                e = min(max(e, -1), dim - 1)
                 let m = s == .min ? Int.max : -s
                 outDims[a] = b > e ? (b - e - 1) / m + 1 : 0
             }
-            begin[a] = b; step[a] = s
+            begin[a] = b
+            step[a] = s
         }
         _ = try count(n, outDims)
         let srcStrides = strides(data.dims)
@@ -285,7 +328,9 @@ enum ConstantFolding {
     static func transpose(_ n: ONNXNode, _ data: ONNXConstant) throws(ImportError) -> ONNXConstant {
         let r = data.dims.count
         let perm = try n.ints("perm") ?? Array((0..<r).reversed())
-        guard perm.count == r, Set(perm) == Set(0..<r) else { throw ImportError.node(n, "perm \(perm) is not a permutation of 0..<\(r)") }
+        guard perm.count == r, Set(perm) == Set(0..<r) else {
+            throw ImportError.node(n, "perm \(perm) is not a permutation of 0..<\(r)")
+        }
         let outDims = perm.map { data.dims[$0] }
         _ = try count(n, outDims)
         let srcStrides = strides(data.dims)
@@ -320,7 +365,9 @@ enum ConstantFolding {
                 }
             } else {
                 v = x.ints!
-                for e in v where e < lo || e > hi { throw ImportError.node(n, "value \(e) does not fit int32 (ONNX would wrap it)") }
+                for e in v where e < lo || e > hi {
+                    throw ImportError.node(n, "value \(e) does not fit int32 (ONNX would wrap it)")
+                }
             }
             return ONNXConstant(dims: x.dims, ints: v)
         default:
@@ -331,10 +378,14 @@ enum ConstantFolding {
     static func constantOfShape(_ n: ONNXNode, _ shape: ONNXConstant) throws(ImportError) -> ONNXConstant {
         let dims = try intVector(n, shape, "the shape input")
         let c = try count(n, dims)
-        guard let a = n.attributes["value"] else { return ONNXConstant(dims: dims, floats: [Float](repeating: 0, count: c)) }
+        guard let a = n.attributes["value"] else {
+            return ONNXConstant(dims: dims, floats: [Float](repeating: 0, count: c))
+        }
         guard a.hasT else { throw ImportError.node(n, "the value attribute must be a one-element tensor") }
         let v = try ONNXGraph.constant(a.t, what: "node '\(n.name)' (ConstantOfShape) value")
-        guard v.count == 1 else { throw ImportError.node(n, "the value attribute must hold one element, got dims \(v.dims)") }
+        guard v.count == 1 else {
+            throw ImportError.node(n, "the value attribute must hold one element, got dims \(v.dims)")
+        }
         if let f = v.floats { return ONNXConstant(dims: dims, floats: [Float](repeating: f[0], count: c)) }
         return ONNXConstant(dims: dims, ints: [Int64](repeating: v.ints![0], count: c))
     }
@@ -345,27 +396,36 @@ enum ConstantFolding {
         return try n.ints("axes")
     }
 
-    static func unsqueeze(_ n: ONNXNode, _ data: ONNXConstant, _ axesInput: ONNXConstant?) throws(ImportError) -> ONNXConstant {
+    static func unsqueeze(
+        _ n: ONNXNode, _ data: ONNXConstant, _ axesInput: ONNXConstant?
+    ) throws(ImportError) -> ONNXConstant {
         guard let axes = try axesArgument(n, axesInput) else { throw ImportError.node(n, "axes are required") }
         let outRank = data.dims.count + axes.count
         var inserted = Set<Int>()
         for a in axes {
-            guard inserted.insert(try axis(n, a, rank: outRank)).inserted else { throw ImportError.node(n, "axes \(axes) repeat an axis") }
+            guard inserted.insert(try axis(n, a, rank: outRank)).inserted else {
+                throw ImportError.node(n, "axes \(axes) repeat an axis")
+            }
         }
-        var dims = [Int](), src = data.dims.makeIterator()
+        var dims = [Int]()
+        var src = data.dims.makeIterator()
         for i in 0..<outRank { dims.append(inserted.contains(i) ? 1 : src.next()!) }
         var r = data
         r.dims = dims
         return r
     }
 
-    static func squeeze(_ n: ONNXNode, _ data: ONNXConstant, _ axesInput: ONNXConstant?) throws(ImportError) -> ONNXConstant {
+    static func squeeze(
+        _ n: ONNXNode, _ data: ONNXConstant, _ axesInput: ONNXConstant?
+    ) throws(ImportError) -> ONNXConstant {
         let r = data.dims.count
         var removed = Set<Int>()
         if let axes = try axesArgument(n, axesInput) {
             for a in axes {
                 let x = try axis(n, a, rank: r)
-                guard data.dims[x] == 1 else { throw ImportError.node(n, "axis \(a) has extent \(data.dims[x]), not 1") }
+                guard data.dims[x] == 1 else {
+                    throw ImportError.node(n, "axis \(a) has extent \(data.dims[x]), not 1")
+                }
                 removed.insert(x)
             }
         } else {
@@ -376,54 +436,73 @@ enum ConstantFolding {
         return out
     }
 
-    static func arithmetic(_ n: ONNXNode, _ ad: [Int], _ a: [Int64], _ bd: [Int], _ b: [Int64]) throws(ImportError) -> ONNXConstant {
+    static func arithmetic(
+        _ n: ONNXNode, _ ad: [Int], _ a: [Int64], _ bd: [Int], _ b: [Int64]
+    ) throws(ImportError) -> ONNXConstant {
         // Multidirectional (numpy) broadcasting.
         let r = max(ad.count, bd.count)
-        let pa = [Int](repeating: 1, count: r - ad.count) + ad, pb = [Int](repeating: 1, count: r - bd.count) + bd
+        let pa = [Int](repeating: 1, count: r - ad.count) + ad
+        let pb = [Int](repeating: 1, count: r - bd.count) + bd
         var outDims = [Int]()
         for i in 0..<r {
-            guard pa[i] == pb[i] || pa[i] == 1 || pb[i] == 1 else { throw ImportError.node(n, "shapes \(ad) and \(bd) do not broadcast") }
+            guard pa[i] == pb[i] || pa[i] == 1 || pb[i] == 1 else {
+                throw ImportError.node(n, "shapes \(ad) and \(bd) do not broadcast")
+            }
             outDims.append(pa[i] == 1 ? pb[i] : pa[i])
         }
         _ = try count(n, outDims)
-        let sa = strides(pa), sb = strides(pb)
+        let sa = strides(pa)
+        let sb = strides(pb)
         var out = [Int64]()
         var failure: String? = nil
         forEachIndex(outDims) { idx in
             guard failure == nil else { return }
-            var ia = 0, ib = 0
+            var ia = 0
+            var ib = 0
             for k in 0..<r {
                 if pa[k] != 1 { ia += idx[k] * sa[k] }
                 if pb[k] != 1 { ib += idx[k] * sb[k] }
             }
-            let x = a[ia], y = b[ib]
+            let x = a[ia]
+            let y = b[ib]
             let (v, overflow): (Int64, Bool)
             switch n.opType {
             case "Add": (v, overflow) = x.addingReportingOverflow(y)
             case "Sub": (v, overflow) = x.subtractingReportingOverflow(y)
             case "Mul": (v, overflow) = x.multipliedReportingOverflow(by: y)
             default:
-                guard y != 0 else { failure = "division by zero"; return }
+                guard y != 0 else {
+                    failure = "division by zero"
+                    return
+                }
                 (v, overflow) = x.dividedReportingOverflow(by: y)  // truncates toward zero
             }
-            if overflow { failure = "\(x) \(n.opType) \(y) overflows int64"; return }
+            if overflow {
+                failure = "\(x) \(n.opType) \(y) overflows int64"
+                return
+            }
             out.append(v)
         }
         if let failure { throw ImportError.node(n, failure) }
         return ONNXConstant(dims: outDims, ints: out)
     }
 
-    static func range(_ n: ONNXNode, _ start: ONNXConstant, _ limit: ONNXConstant, _ delta: ONNXConstant) throws(ImportError) -> ONNXConstant {
+    static func range(
+        _ n: ONNXNode, _ start: ONNXConstant, _ limit: ONNXConstant, _ delta: ONNXConstant
+    ) throws(ImportError) -> ONNXConstant {
         guard start.count == 1, limit.count == 1, delta.count == 1, start.dims.count == 0 || start.dims == [1],
-              let s = start.ints?.first, let l = limit.ints?.first, let d = delta.ints?.first
+            let s = start.ints?.first, let l = limit.ints?.first, let d = delta.ints?.first
         else { throw ImportError.node(n, "start, limit and delta must be integer scalars (float Range is not folded)") }
         guard d != 0 else { throw ImportError.node(n, "delta is 0") }
         // count = max(ceil((limit - start) / delta), 0), in exact integer arithmetic.
         let (span, o) = l.subtractingReportingOverflow(s)
         guard !o else { throw ImportError.node(n, "limit - start overflows") }
-        let q = span / d, rem = span % d
+        let q = span / d
+        let rem = span % d
         let c = max(0, q + (rem != 0 && (rem > 0) == (d > 0) ? 1 : 0))
-        guard c <= Int64(maxElements) else { throw ImportError.node(n, "\(c) elements exceed the folding limit \(maxElements)") }
+        guard c <= Int64(maxElements) else {
+            throw ImportError.node(n, "\(c) elements exceed the folding limit \(maxElements)")
+        }
         return ONNXConstant(dims: [Int(c)], ints: (0..<c).map { s + $0 * d })
     }
 }

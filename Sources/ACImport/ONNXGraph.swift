@@ -47,7 +47,9 @@ struct ONNXNode {
         }
         var out = [Int]()
         for v in a.ints {
-            guard v >= -(1 << 40), v <= 1 << 40 else { throw ImportError.node(self, "attribute '\(key)' value \(v) out of range") }
+            guard v >= -(1 << 40), v <= 1 << 40 else {
+                throw ImportError.node(self, "attribute '\(key)' value \(v) out of range")
+            }
             out.append(Int(v))
         }
         return out
@@ -93,7 +95,9 @@ struct ONNXGraph {
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
             size = (attributes[.size] as? NSNumber)?.intValue ?? 0
         } catch { throw ImportError("cannot read \(path): \(error.localizedDescription)") }
-        guard size <= ONNXGraph.maxFileBytes else { throw ImportError("\(path): \(size) bytes is larger than the 2 GiB protobuf limit") }
+        guard size <= ONNXGraph.maxFileBytes else {
+            throw ImportError("\(path): \(size) bytes is larger than the 2 GiB protobuf limit")
+        }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ImportError("cannot read \(path): \(error.localizedDescription)")
@@ -127,7 +131,8 @@ struct ONNXGraph {
         // The image input: the one graph input that is not an initializer.
         let inputs = g.input.filter { constants[$0.name] == nil }
         guard inputs.count == 1, let input = inputs.first else {
-            throw ImportError("\(source): expected exactly one graph input (besides initializers), found \(inputs.map(\.name))")
+            throw ImportError(
+                "\(source): expected exactly one graph input (besides initializers), found \(inputs.map(\.name))")
         }
         inputName = input.name
         if case .tensorType(let tt)? = input.type.value {
@@ -151,10 +156,12 @@ struct ONNXGraph {
         for (i, n) in g.node.enumerated() {
             var attrs = [String: Onnx_AttributeProto]()
             for a in n.attribute { attrs[a.name] = a }
-            let node = ONNXNode(name: n.name.isEmpty ? "#\(i)" : n.name, opType: n.opType, inputs: n.input,
-                                outputs: n.output, attributes: attrs)
+            let node = ONNXNode(
+                name: n.name.isEmpty ? "#\(i)" : n.name, opType: n.opType, inputs: n.input,
+                outputs: n.output, attributes: attrs)
             guard n.domain == "" || n.domain == "ai.onnx" else {
-                throw ImportError.node(node, "operator domain '\(n.domain)' is not supported (only the default ONNX domain)")
+                throw ImportError.node(
+                    node, "operator domain '\(n.domain)' is not supported (only the default ONNX domain)")
             }
             decoded.append(node)
         }
@@ -177,7 +184,10 @@ struct ONNXGraph {
                     indegree[i] += 1
                     consumers[p].append(i)
                 } else if constants[x] == nil && x != inputName {
-                    throw ImportError.node(n, "input '\(x)' is not produced by any node, an initializer or the graph input (missing initializer?)")
+                    throw ImportError.node(
+                        n,
+                        "input '\(x)' is not produced by any node, an initializer or the graph input (missing initializer?)"
+                    )
                 }
             }
         }
@@ -207,7 +217,9 @@ struct ONNXGraph {
     /// other element types are refused.
     static func constant(_ t: Onnx_TensorProto, what: String) throws(ImportError) -> ONNXConstant {
         if t.dataLocation == .external || !t.externalData.isEmpty {
-            throw ImportError("\(what): stored as external data; only self-contained .onnx files are supported (save with onnx.save(model, path, save_as_external_data=False))")
+            throw ImportError(
+                "\(what): stored as external data; only self-contained .onnx files are supported (save with onnx.save(model, path, save_as_external_data=False))"
+            )
         }
         var dims = [Int]()
         var count = 1
@@ -222,30 +234,43 @@ struct ONNXGraph {
         switch Onnx_TensorProto.DataType(rawValue: Int(t.dataType)) {
         case .float?:
             if !raw.isEmpty {
-                guard raw.count == count * 4 else { throw ImportError("\(what): raw_data has \(raw.count) bytes, \(t.dims) needs \(count * 4)") }
+                guard raw.count == count * 4 else {
+                    throw ImportError("\(what): raw_data has \(raw.count) bytes, \(t.dims) needs \(count * 4)")
+                }
                 var v = [Float](repeating: 0, count: count)
                 v.withUnsafeMutableBytes { dst in raw.withUnsafeBytes { src in dst.copyMemory(from: src) } }
-                return ONNXConstant(dims: dims, floats: v.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) })
+                return ONNXConstant(
+                    dims: dims, floats: v.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) })
             }
-            guard t.floatData.count == count else { throw ImportError("\(what): \(t.floatData.count) float values, \(t.dims) needs \(count)") }
+            guard t.floatData.count == count else {
+                throw ImportError("\(what): \(t.floatData.count) float values, \(t.dims) needs \(count)")
+            }
             return ONNXConstant(dims: dims, floats: t.floatData)
         case .int64?:
             if !raw.isEmpty {
-                guard raw.count == count * 8 else { throw ImportError("\(what): raw_data has \(raw.count) bytes, \(t.dims) needs \(count * 8)") }
+                guard raw.count == count * 8 else {
+                    throw ImportError("\(what): raw_data has \(raw.count) bytes, \(t.dims) needs \(count * 8)")
+                }
                 var v = [Int64](repeating: 0, count: count)
                 v.withUnsafeMutableBytes { dst in raw.withUnsafeBytes { src in dst.copyMemory(from: src) } }
                 return ONNXConstant(dims: dims, ints: v.map { Int64(littleEndian: $0) })
             }
-            guard t.int64Data.count == count else { throw ImportError("\(what): \(t.int64Data.count) int64 values, \(t.dims) needs \(count)") }
+            guard t.int64Data.count == count else {
+                throw ImportError("\(what): \(t.int64Data.count) int64 values, \(t.dims) needs \(count)")
+            }
             return ONNXConstant(dims: dims, ints: t.int64Data)
         case .int32?:
             if !raw.isEmpty {
-                guard raw.count == count * 4 else { throw ImportError("\(what): raw_data has \(raw.count) bytes, \(t.dims) needs \(count * 4)") }
+                guard raw.count == count * 4 else {
+                    throw ImportError("\(what): raw_data has \(raw.count) bytes, \(t.dims) needs \(count * 4)")
+                }
                 var v = [Int32](repeating: 0, count: count)
                 v.withUnsafeMutableBytes { dst in raw.withUnsafeBytes { src in dst.copyMemory(from: src) } }
                 return ONNXConstant(dims: dims, ints: v.map { Int64(Int32(littleEndian: $0)) })
             }
-            guard t.int32Data.count == count else { throw ImportError("\(what): \(t.int32Data.count) int32 values, \(t.dims) needs \(count)") }
+            guard t.int32Data.count == count else {
+                throw ImportError("\(what): \(t.int32Data.count) int32 values, \(t.dims) needs \(count)")
+            }
             return ONNXConstant(dims: dims, ints: t.int32Data.map(Int64.init))
         default:
             throw ImportError("\(what): element type \(t.dataType) is not supported (float32, int64 or int32)")

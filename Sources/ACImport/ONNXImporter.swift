@@ -14,8 +14,10 @@ public struct ImportOptions: Sendable {
     /// Which 3×3 stride-1 convolutions also get Winograd weights.
     public var winograd: WinogradPolicy
 
-    public init(inputShape: [Int]? = nil, inputSpec: InputSpec? = nil, labels: [String] = [],
-                winograd: WinogradPolicy = .off) {
+    public init(
+        inputShape: [Int]? = nil, inputSpec: InputSpec? = nil, labels: [String] = [],
+        winograd: WinogradPolicy = .off
+    ) {
         self.inputShape = inputShape
         self.inputSpec = inputSpec
         self.labels = labels
@@ -78,16 +80,19 @@ public struct ONNXImporter {
         var lowering = try Lowering(graph: graph, options: options)
         let out = try lowering.run()
         let bytes: [UInt8]
-        do { bytes = try lowering.builder.serialize(output: out) } catch { throw ImportError("writing the model: \(error)") }
+        do { bytes = try lowering.builder.serialize(output: out) } catch {
+            throw ImportError("writing the model: \(error)")
+        }
         // The runtime's validator is the final word on what it can run: a limit the lowering
         // does not check is a clear error here, never a file that fails to load later.
         do { _ = try Model(bytes: bytes) } catch {
             throw ImportError("the imported graph is outside what the runtime can run: \(error)")
         }
-        let s = ImportSummary(nodes: graph.nodes.count, ops: lowering.opCount, foldedBatchNorms: lowering.foldedBatchNorms,
-                              mergedBranches: lowering.mergedBranches, loweredShortcuts: lowering.loweredShortcuts,
-                              foldedPads: lowering.foldedPads, loweredPads: lowering.loweredPads,
-                              foldedConstants: lowering.foldedConstants, inputShape: lowering.inputCHW)
+        let s = ImportSummary(
+            nodes: graph.nodes.count, ops: lowering.opCount, foldedBatchNorms: lowering.foldedBatchNorms,
+            mergedBranches: lowering.mergedBranches, loweredShortcuts: lowering.loweredShortcuts,
+            foldedPads: lowering.foldedPads, loweredPads: lowering.loweredPads,
+            foldedConstants: lowering.foldedConstants, inputShape: lowering.inputCHW)
         return (bytes, s)
     }
 }
@@ -119,11 +124,13 @@ struct PendingConv {
 
     /// Identity 1×1 convolution with per-channel weights `scale` (groups = `groups`).
     static func diagonal(_ x: TensorRef, scale: [Double], shift: [Double], groups: Int) -> PendingConv {
-        let c = x.shape[1], cg = c / groups
+        let c = x.shape[1]
+        let cg = c / groups
         var w = [Double](repeating: 0, count: c * cg)
         for ch in 0..<c { w[ch * cg + ch % cg] = scale[ch] }
-        return PendingConv(input: x, inC: c, o: c, groups: groups, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1,
-                           pt: 0, pl: 0, pb: 0, pr: 0, weight: w, bias: shift, scaleOnly: true)
+        return PendingConv(
+            input: x, inC: c, o: c, groups: groups, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1,
+            pt: 0, pl: 0, pb: 0, pr: 0, weight: w, bias: shift, scaleOnly: true)
     }
 
     /// The same per-channel scale re-expressed with another group count (a diagonal conv).
@@ -132,7 +139,10 @@ struct PendingConv {
         var scale = [Double](repeating: 0, count: o)
         for ch in 0..<o { scale[ch] = weight[ch * cg + ch % cg] }
         var r = PendingConv.diagonal(input, scale: scale, shift: bias, groups: g)
-        r.pt = pt; r.pl = pl; r.pb = pb; r.pr = pr
+        r.pt = pt
+        r.pl = pl
+        r.pb = pb
+        r.pr = pr
         return r
     }
 }
@@ -180,18 +190,27 @@ struct Lowering {
                 throw ImportError("--input-shape must be C,H,W with each in 1...65536")
             }
             if !dims.isEmpty {
-                guard dims.count == 4 else { throw ImportError("input '\(graph.inputName)' has rank \(dims.count); only NCHW images (rank 4) are supported") }
+                guard dims.count == 4 else {
+                    throw ImportError(
+                        "input '\(graph.inputName)' has rank \(dims.count); only NCHW images (rank 4) are supported")
+                }
                 for (i, d) in dims.dropFirst().enumerated() where d != nil && d != s[i] {
-                    throw ImportError("--input-shape \(s) disagrees with the graph's input dims \(dims.map { $0.map(String.init) ?? "?" })")
+                    throw ImportError(
+                        "--input-shape \(s) disagrees with the graph's input dims \(dims.map { $0.map(String.init) ?? "?" })"
+                    )
                 }
             }
             chw = s
         } else {
             guard dims.count == 4 else {
-                throw ImportError("input '\(graph.inputName)' has rank \(dims.count) (declared dims \(dims.map { $0.map(String.init) ?? "?" })); only NCHW images (rank 4) are supported, or pass --input-shape C,H,W")
+                throw ImportError(
+                    "input '\(graph.inputName)' has rank \(dims.count) (declared dims \(dims.map { $0.map(String.init) ?? "?" })); only NCHW images (rank 4) are supported, or pass --input-shape C,H,W"
+                )
             }
             guard let c = dims[1], let h = dims[2], let w = dims[3], c <= 1 << 16, h <= 1 << 16, w <= 1 << 16 else {
-                throw ImportError("input '\(graph.inputName)' has symbolic or out-of-range C/H/W \(dims.map { $0.map(String.init) ?? "?" }); pass --input-shape C,H,W")
+                throw ImportError(
+                    "input '\(graph.inputName)' has symbolic or out-of-range C/H/W \(dims.map { $0.map(String.init) ?? "?" }); pass --input-shape C,H,W"
+                )
             }
             chw = [c, h, w]
         }
@@ -200,13 +219,16 @@ struct Lowering {
         }
         guard chw[0] * chw[1] * chw[2] <= ONNXGraph.maxElements else { throw ImportError("input \(chw) is too large") }
         inputCHW = chw
-        let spec = options.inputSpec ?? InputSpec(
-            channelOrder: chw[0] == 3 ? .rgb : chw[0] == 1 ? .gray : .none,
-            mean: [Float](repeating: 0, count: chw[0]), std: [Float](repeating: 1, count: chw[0]))
+        let spec =
+            options.inputSpec
+            ?? InputSpec(
+                channelOrder: chw[0] == 3 ? .rgb : chw[0] == 1 ? .gray : .none,
+                mean: [Float](repeating: 0, count: chw[0]), std: [Float](repeating: 1, count: chw[0]))
         guard spec.mean.count == chw[0], spec.std.count == chw[0], spec.std.allSatisfy({ $0 > 0 }) else {
             throw ImportError("the input spec needs \(chw[0]) mean and \(chw[0]) positive std values")
         }
-        builder = ModelBuilder(inputChannels: chw[0], height: chw[1], width: chw[2], inputSpec: spec, labels: options.labels)
+        builder = ModelBuilder(
+            inputChannels: chw[0], height: chw[1], width: chw[2], inputSpec: spec, labels: options.labels)
         builder.winograd = options.winograd
         values[graph.inputName] = .tensor(builder.input, gap: false)
         for (k, c) in graph.constants { values[k] = .constant(c) }
@@ -214,7 +236,9 @@ struct Lowering {
 
     mutating func run() throws(ImportError) -> TensorRef {
         for n in graph.nodes { try lower(n) }
-        guard let v = values[graph.outputName] else { throw ImportError("graph output '\(graph.outputName)' was not computed") }
+        guard let v = values[graph.outputName] else {
+            throw ImportError("graph output '\(graph.outputName)' was not computed")
+        }
         switch v {
         case .tensor(let t, _) where t.index == builder.input.index:
             throw ImportError("the graph output is its input; nothing to compute")
@@ -235,7 +259,9 @@ struct Lowering {
     func floats(_ name: String, _ n: ONNXNode, count: Int? = nil) throws(ImportError) -> [Float] {
         let c = try constant(name, n)
         guard let f = c.floats else { throw ImportError.node(n, "constant '\(name)' must be float32") }
-        if let count, f.count != count { throw ImportError.node(n, "constant '\(name)' has \(f.count) values, expected \(count)") }
+        if let count, f.count != count {
+            throw ImportError.node(n, "constant '\(name)' has \(f.count) values, expected \(count)")
+        }
         for v in f where !v.isFinite { throw ImportError.node(n, "constant '\(name)' holds a non-finite value") }
         return f
     }
@@ -251,7 +277,9 @@ struct Lowering {
 
     /// Writes the value `name` if it is pending and returns its tensor. `act` is applied when
     /// the value can absorb it (the caller then must not apply it again).
-    mutating func materialize(_ name: String, for n: ONNXNode?, activation act: Activation = .none) throws(ImportError) -> TensorRef {
+    mutating func materialize(
+        _ name: String, for n: ONNXNode?, activation act: Activation = .none
+    ) throws(ImportError) -> TensorRef {
         guard let v = values[name] else {
             if let n { throw ImportError.node(n, "input '\(name)' is not available") }
             throw ImportError("value '\(name)' is not available")
@@ -275,17 +303,24 @@ struct Lowering {
                 return try builder.activation(t, act)
             case .conv(let p):
                 opCount += 1
-                if p.scaleOnly, p.residual == nil, p.kh == 1, p.kw == 1, p.pt == 0, p.pl == 0, p.pb == 0, p.pr == 0, p.sh == 1, p.sw == 1 {
-                    var scale = [Float](repeating: 0, count: p.o), shift = [Float](repeating: 0, count: p.o)
-                    for c in 0..<p.o { scale[c] = Float(p.weight[c * p.cg + c % p.cg]); shift[c] = Float(p.bias[c]) }
+                if p.scaleOnly, p.residual == nil, p.kh == 1, p.kw == 1, p.pt == 0, p.pl == 0, p.pb == 0, p.pr == 0,
+                    p.sh == 1, p.sw == 1
+                {
+                    var scale = [Float](repeating: 0, count: p.o)
+                    var shift = [Float](repeating: 0, count: p.o)
+                    for c in 0..<p.o {
+                        scale[c] = Float(p.weight[c * p.cg + c % p.cg])
+                        shift[c] = Float(p.bias[c])
+                    }
                     return try builder.scaleShift(p.input, scale: scale, shift: shift, activation: act)
                 }
                 if p.isShortcut { loweredShortcuts += 1 }
                 if p.isPad { loweredPads += 1 }
-                return try builder.conv2d(p.input, weight: p.weight.map { Float($0) }, bias: p.bias.map { Float($0) },
-                                          outputChannels: p.o, kernelSize: (p.kh, p.kw), stride: (p.sh, p.sw),
-                                          padding: Padding(top: p.pt, left: p.pl, bottom: p.pb, right: p.pr),
-                                          dilation: (p.dh, p.dw), groups: p.groups, activation: act, residual: p.residual)
+                return try builder.conv2d(
+                    p.input, weight: p.weight.map { Float($0) }, bias: p.bias.map { Float($0) },
+                    outputChannels: p.o, kernelSize: (p.kh, p.kw), stride: (p.sh, p.sw),
+                    padding: Padding(top: p.pt, left: p.pl, bottom: p.pb, right: p.pr),
+                    dilation: (p.dh, p.dw), groups: p.groups, activation: act, residual: p.residual)
             case .add(let a, let b):
                 opCount += 1
                 return try builder.add(a, b, activation: act)
@@ -294,8 +329,12 @@ struct Lowering {
                 return try builder.linear(x, weight: w, bias: b, outputFeatures: o, activation: act)
             case .subsample(let x, let sh, let sw):
                 let c = x.shape[1]
-                var p = PendingConv.diagonal(x, scale: [Double](repeating: 1, count: c), shift: [Double](repeating: 0, count: c), groups: 1)
-                p.scaleOnly = false; p.sh = sh; p.sw = sw; p.isShortcut = true
+                var p = PendingConv.diagonal(
+                    x, scale: [Double](repeating: 1, count: c), shift: [Double](repeating: 0, count: c), groups: 1)
+                p.scaleOnly = false
+                p.sh = sh
+                p.sw = sw
+                p.isShortcut = true
                 return try write(.conv(p), activation: act, node: n)
             case .constant:
                 if let n { throw ImportError.node(n, "a constant cannot be used as an activation input") }
@@ -355,10 +394,14 @@ struct Lowering {
             let x = try materialize(n.inputs[0], for: n)
             guard x.shape.count == 4 else { throw ImportError.node(n, "input must be [N, C, H, W]") }
             opCount += 1
-            do { set(n, .tensor(try builder.globalAvgPool(x), gap: true)) } catch { throw ImportError.node(n, "\(error)") }
+            do { set(n, .tensor(try builder.globalAvgPool(x), gap: true)) } catch {
+                throw ImportError.node(n, "\(error)")
+            }
         case "Flatten":
             let axis = try n.int("axis", default: 1)
-            guard axis == 1 else { throw ImportError.node(n, "axis \(axis): only axis 1 (keep the batch dimension) is supported") }
+            guard axis == 1 else {
+                throw ImportError.node(n, "axis \(axis): only axis 1 (keep the batch dimension) is supported")
+            }
             try lowerFlatten(n)
         case "Reshape": try lowerReshape(n)
         case "Gemm": try lowerGemm(n)
@@ -367,8 +410,12 @@ struct Lowering {
         case "Pad": try lowerPad(n)
         case "Concat":
             let axis = try n.int("axis", default: 1)
-            guard axis == 1 || axis == -3 else { throw ImportError.node(n, "axis \(axis): only channel concatenation (axis 1) is supported") }
-            guard n.inputs.count >= 2, n.inputs.count <= 4 else { throw ImportError.node(n, "2 to 4 inputs are supported, got \(n.inputs.count)") }
+            guard axis == 1 || axis == -3 else {
+                throw ImportError.node(n, "axis \(axis): only channel concatenation (axis 1) is supported")
+            }
+            guard n.inputs.count >= 2, n.inputs.count <= 4 else {
+                throw ImportError.node(n, "2 to 4 inputs are supported, got \(n.inputs.count)")
+            }
             var xs = [TensorRef]()
             for name in n.inputs { xs.append(try materialize(name, for: n)) }
             opCount += 1
@@ -377,19 +424,27 @@ struct Lowering {
             let axis = try n.int("axis", default: -1)
             let x = try materialize(n.inputs[0], for: n)
             guard x.shape.count == 2, axis == 1 || axis == -1 else {
-                throw ImportError.node(n, "only softmax over the features of [N, F] is supported (axis \(axis), input \(x.shape))")
+                throw ImportError.node(
+                    n, "only softmax over the features of [N, F] is supported (axis \(axis), input \(x.shape))")
             }
             opCount += 1
             do { set(n, .tensor(try builder.softmax(x), gap: false)) } catch { throw ImportError.node(n, "\(error)") }
         case let op where ConstantFolding.constantOnly.contains(op):
-            let what = n.inputs.first(where: { name in
-                if name.isEmpty { return false }
-                if case .constant? = values[name] { return false }
-                return true
-            }) ?? "?"
-            throw ImportError.node(n, "\(op) is supported only as shape arithmetic on constants (folded at import); input '\(what)' is computed from the image")
+            let what =
+                n.inputs.first(where: { name in
+                    if name.isEmpty { return false }
+                    if case .constant? = values[name] { return false }
+                    return true
+                }) ?? "?"
+            throw ImportError.node(
+                n,
+                "\(op) is supported only as shape arithmetic on constants (folded at import); input '\(what)' is computed from the image"
+            )
         default:
-            throw ImportError.node(n, "operator not supported by the runtime (supported: Conv, BatchNormalization, Relu, Clip(0,6), Add, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, Gemm, MatMul, Concat, Softmax, Slice+Pad shortcuts, Pad, Identity, Dropout, Constant, and shape arithmetic on constants)")
+            throw ImportError.node(
+                n,
+                "operator not supported by the runtime (supported: Conv, BatchNormalization, Relu, Clip(0,6), Add, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, Gemm, MatMul, Concat, Softmax, Slice+Pad shortcuts, Pad, Identity, Dropout, Constant, and shape arithmetic on constants)"
+            )
         }
     }
 
@@ -401,7 +456,10 @@ struct Lowering {
         }
         var cs = [ONNXConstant?]()
         for name in n.inputs {
-            if name.isEmpty { cs.append(nil); continue }
+            if name.isEmpty {
+                cs.append(nil)
+                continue
+            }
             guard case .constant(let c)? = values[name] else { return nil }
             cs.append(c)
         }
@@ -410,15 +468,21 @@ struct Lowering {
 
     /// A Constant node's value: the `value` tensor, or value_float(s) / value_int(s).
     func constantNode(_ n: ONNXNode) throws(ImportError) -> ONNXConstant {
-        if let a = n.attributes["value"], a.hasT { return try ONNXGraph.constant(a.t, what: "node '\(n.name)' (Constant)") }
+        if let a = n.attributes["value"], a.hasT {
+            return try ONNXGraph.constant(a.t, what: "node '\(n.name)' (Constant)")
+        }
         if let a = n.attributes["value_int"] { return ONNXConstant(dims: [], ints: [a.i]) }
         if let a = n.attributes["value_float"] { return ONNXConstant(dims: [], floats: [a.f]) }
         if let a = n.attributes["value_ints"] {
-            guard a.ints.count <= ConstantFolding.maxElements else { throw ImportError.node(n, "value_ints is too long") }
+            guard a.ints.count <= ConstantFolding.maxElements else {
+                throw ImportError.node(n, "value_ints is too long")
+            }
             return ONNXConstant(dims: [a.ints.count], ints: a.ints)
         }
         if let a = n.attributes["value_floats"] {
-            guard a.floats.count <= ConstantFolding.maxElements else { throw ImportError.node(n, "value_floats is too long") }
+            guard a.floats.count <= ConstantFolding.maxElements else {
+                throw ImportError.node(n, "value_floats is too long")
+            }
             return ONNXConstant(dims: [a.floats.count], floats: a.floats)
         }
         throw ImportError.node(n, "only Constant with a value, value_float(s) or value_int(s) attribute is supported")
@@ -441,9 +505,13 @@ struct Lowering {
         } else {
             x = try materialize(n.inputs[0], for: n)
         }
-        guard x.shape.count == 4 else { throw ImportError.node(n, "input must be [N, C, H, W], got \(onnxShape(values[n.inputs[0]]!))") }
+        guard x.shape.count == 4 else {
+            throw ImportError.node(n, "input must be [N, C, H, W], got \(onnxShape(values[n.inputs[0]]!))")
+        }
         let wc = try constant(n.inputs[1], n)
-        guard wc.dims.count == 4 else { throw ImportError.node(n, "weight must be OIHW (2-D convolution), got dims \(wc.dims)") }
+        guard wc.dims.count == 4 else {
+            throw ImportError.node(n, "weight must be OIHW (2-D convolution), got dims \(wc.dims)")
+        }
         let w = try floats(n.inputs[1], n)
         let (o, cg, kh, kw) = (wc.dims[0], wc.dims[1], wc.dims[2], wc.dims[3])
         let groups = try n.int("group", default: 1)
@@ -451,23 +519,32 @@ struct Lowering {
         guard o >= 1, cg >= 1, kh >= 1, kw >= 1, groups >= 1, cg * groups == c, o % groups == 0 else {
             throw ImportError.node(n, "weight \(wc.dims) with group \(groups) does not fit \(c) input channels")
         }
-        if let ks = try n.ints("kernel_shape"), ks != [kh, kw] { throw ImportError.node(n, "kernel_shape \(ks) disagrees with the weight \(wc.dims)") }
+        if let ks = try n.ints("kernel_shape"), ks != [kh, kw] {
+            throw ImportError.node(n, "kernel_shape \(ks) disagrees with the weight \(wc.dims)")
+        }
         let strides = try n.ints("strides") ?? [1, 1]
         let dil = try n.ints("dilations") ?? [1, 1]
-        guard strides.count == 2, dil.count == 2, strides.allSatisfy({ $0 >= 1 && $0 <= 1 << 10 }), dil.allSatisfy({ $0 >= 1 && $0 <= 1 << 10 }) else {
+        guard strides.count == 2, dil.count == 2, strides.allSatisfy({ $0 >= 1 && $0 <= 1 << 10 }),
+            dil.allSatisfy({ $0 >= 1 && $0 <= 1 << 10 })
+        else {
             throw ImportError.node(n, "strides \(strides) / dilations \(dil) must be two values ≥ 1")
         }
         guard kh <= 64, kw <= 64, strides.allSatisfy({ $0 <= 64 }), dil.allSatisfy({ $0 <= 64 }) else {
-            throw ImportError.node(n, "kernel \(kh)x\(kw), strides \(strides), dilations \(dil): the runtime's convolution takes 1...64 for each")
+            throw ImportError.node(
+                n,
+                "kernel \(kh)x\(kw), strides \(strides), dilations \(dil): the runtime's convolution takes 1...64 for each"
+            )
         }
-        let own = try resolvePads(n, in: [x.shape[2] + extra[0] + extra[2], x.shape[3] + extra[1] + extra[3]],
-                                  kernel: [(kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1], strides: strides)
+        let own = try resolvePads(
+            n, in: [x.shape[2] + extra[0] + extra[2], x.shape[3] + extra[1] + extra[3]],
+            kernel: [(kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1], strides: strides)
         let pads = (0..<4).map { own[$0] + extra[$0] }
         var bias = [Double](repeating: 0, count: o)
         if n.inputs.count > 2, !n.inputs[2].isEmpty { bias = try floats(n.inputs[2], n, count: o).map(Double.init) }
-        let p = PendingConv(input: x, inC: c, o: o, groups: groups, kh: kh, kw: kw, sh: strides[0], sw: strides[1],
-                            dh: dil[0], dw: dil[1], pt: pads[0], pl: pads[1], pb: pads[2], pr: pads[3],
-                            weight: w.map(Double.init), bias: bias)
+        let p = PendingConv(
+            input: x, inC: c, o: o, groups: groups, kh: kh, kw: kw, sh: strides[0], sw: strides[1],
+            dh: dil[0], dw: dil[1], pt: pads[0], pl: pads[1], pb: pads[2], pr: pads[3],
+            weight: w.map(Double.init), bias: bias)
         guard x.shape[2] + p.pt + p.pb >= p.dh * (kh - 1) + 1, x.shape[3] + p.pl + p.pr >= p.dw * (kw - 1) + 1 else {
             throw ImportError.node(n, "kernel larger than the padded input \(x.shape)")
         }
@@ -480,16 +557,20 @@ struct Lowering {
         switch auto {
         case "NOTSET":
             let p = try n.ints("pads") ?? [0, 0, 0, 0]
-            guard p.count == 4, p.allSatisfy({ $0 >= 0 && $0 <= 1 << 10 }) else { throw ImportError.node(n, "pads \(p) must be 4 non-negative values") }
+            guard p.count == 4, p.allSatisfy({ $0 >= 0 && $0 <= 1 << 10 }) else {
+                throw ImportError.node(n, "pads \(p) must be 4 non-negative values")
+            }
             return [p[0], p[1], p[2], p[3]]
         case "VALID":
             return [0, 0, 0, 0]
         case "SAME_UPPER", "SAME_LOWER":
-            var begin = [0, 0], end = [0, 0]
+            var begin = [0, 0]
+            var end = [0, 0]
             for a in 0..<2 {
                 let out = (size[a] + strides[a] - 1) / strides[a]
                 let total = max(0, (out - 1) * strides[a] + kernel[a] - size[a])
-                let small = total / 2, large = total - small
+                let small = total / 2
+                let large = total - small
                 (begin[a], end[a]) = auto == "SAME_UPPER" ? (small, large) : (large, small)
             }
             return [begin[0], begin[1], end[0], end[1]]
@@ -500,19 +581,28 @@ struct Lowering {
 
     mutating func lowerBatchNorm(_ n: ONNXNode) throws(ImportError) {
         guard n.inputs.count == 5 else { throw ImportError.node(n, "needs X, scale, B, mean, var") }
-        if n.outputs.count > 1, n.outputs.dropFirst().contains(where: { !$0.isEmpty && useCounts[$0, default: 0] > 0 }) {
-            throw ImportError.node(n, "training-mode outputs (running mean/var) are used; only inference mode is supported")
+        if n.outputs.count > 1, n.outputs.dropFirst().contains(where: { !$0.isEmpty && useCounts[$0, default: 0] > 0 })
+        {
+            throw ImportError.node(
+                n, "training-mode outputs (running mean/var) are used; only inference mode is supported")
         }
-        if try n.int("training_mode", default: 0) != 0 { throw ImportError.node(n, "training_mode = 1 is not supported") }
+        if try n.int("training_mode", default: 0) != 0 {
+            throw ImportError.node(n, "training_mode = 1 is not supported")
+        }
         let eps = Double(try n.float("epsilon", default: 1e-5))
         let shape = onnxShape(try input(n, 0))
         guard shape.count == 4 else { throw ImportError.node(n, "input must be [N, C, H, W], got \(shape)") }
         let c = shape[1]
-        let gamma = try floats(n.inputs[1], n, count: c), beta = try floats(n.inputs[2], n, count: c)
-        let mean = try floats(n.inputs[3], n, count: c), variance = try floats(n.inputs[4], n, count: c)
-        var scale = [Double](repeating: 0, count: c), shift = [Double](repeating: 0, count: c)
+        let gamma = try floats(n.inputs[1], n, count: c)
+        let beta = try floats(n.inputs[2], n, count: c)
+        let mean = try floats(n.inputs[3], n, count: c)
+        let variance = try floats(n.inputs[4], n, count: c)
+        var scale = [Double](repeating: 0, count: c)
+        var shift = [Double](repeating: 0, count: c)
         for i in 0..<c {
-            guard Double(variance[i]) + eps > 0 else { throw ImportError.node(n, "variance + epsilon ≤ 0 in channel \(i)") }
+            guard Double(variance[i]) + eps > 0 else {
+                throw ImportError.node(n, "variance + epsilon ≤ 0 in channel \(i)")
+            }
             scale[i] = Double(gamma[i]) / (Double(variance[i]) + eps).squareRoot()
             shift[i] = Double(beta[i]) - Double(mean[i]) * scale[i]
         }
@@ -534,7 +624,11 @@ struct Lowering {
             // Too many channels for a diagonal convolution: a scale_shift right away.
             opCount += 1
             do {
-                set(n, .tensor(try builder.scaleShift(x, scale: scale.map { Float($0) }, shift: shift.map { Float($0) }), gap: false))
+                set(
+                    n,
+                    .tensor(
+                        try builder.scaleShift(x, scale: scale.map { Float($0) }, shift: shift.map { Float($0) }),
+                        gap: false))
             } catch { throw ImportError.node(n, "\(error)") }
             return
         }
@@ -556,14 +650,17 @@ struct Lowering {
         } else {
             let x = try materialize(name, for: n)
             opCount += 1
-            do { set(n, .tensor(try builder.activation(x, act), gap: onnxShape(v).count == 4 && x.shape.count == 2)) } catch {
+            do {
+                set(n, .tensor(try builder.activation(x, act), gap: onnxShape(v).count == 4 && x.shape.count == 2))
+            } catch {
                 throw ImportError.node(n, "\(error)")
             }
         }
     }
 
     mutating func lowerClip(_ n: ONNXNode) throws(ImportError) {
-        var lo: Float = -.infinity, hi: Float = .infinity
+        var lo: Float = -.infinity
+        var hi: Float = .infinity
         if n.inputs.count > 1 {
             if !n.inputs[1].isEmpty { lo = try floats(n.inputs[1], n, count: 1)[0] }
             if n.inputs.count > 2, !n.inputs[2].isEmpty { hi = try floats(n.inputs[2], n, count: 1)[0] }
@@ -571,41 +668,64 @@ struct Lowering {
             lo = try n.float("min", default: -.infinity)
             hi = try n.float("max", default: .infinity)
         }
-        if lo == 0 && hi == 6 { try lowerActivation(n, .relu6) }
-        else if lo == 0 && hi == .infinity { try lowerActivation(n, .relu) }
-        else { throw ImportError.node(n, "Clip(\(lo), \(hi)): only Clip(0, 6) (ReLU6) and Clip(0, ∞) (ReLU) are supported") }
+        if lo == 0 && hi == 6 {
+            try lowerActivation(n, .relu6)
+        } else if lo == 0 && hi == .infinity {
+            try lowerActivation(n, .relu)
+        } else {
+            throw ImportError.node(n, "Clip(\(lo), \(hi)): only Clip(0, 6) (ReLU6) and Clip(0, ∞) (ReLU) are supported")
+        }
     }
 
     /// Merges two pending convolutions on the same input into one, embedding each kernel at
     /// its offset in a kernel covering both (exact: the extra taps have zero weight).
     func merge(_ a0: PendingConv, _ b0: PendingConv) -> PendingConv? {
-        var a = a0, b = b0
+        var a = a0
+        var b = b0
         guard a.input.index == b.input.index, a.residual == nil, b.residual == nil, a.o == b.o,
-              a.sh == b.sh, a.sw == b.sw, a.outShape == b.outShape else { return nil }
+            a.sh == b.sh, a.sw == b.sw, a.outShape == b.outShape
+        else { return nil }
         if a.groups != b.groups {
-            if let r = a.regrouped(b.groups) { a = r } else if let r = b.regrouped(a.groups) { b = r } else { return nil }
+            if let r = a.regrouped(b.groups) {
+                a = r
+            } else if let r = b.regrouped(a.groups) {
+                b = r
+            } else {
+                return nil
+            }
         }
         // Diagonal 1×1 branches take the other branch's dilation.
-        if a.kh == 1 && a.kw == 1 { a.dh = b.dh; a.dw = b.dw }
-        if b.kh == 1 && b.kw == 1 { b.dh = a.dh; b.dw = a.dw }
+        if a.kh == 1 && a.kw == 1 {
+            a.dh = b.dh
+            a.dw = b.dw
+        }
+        if b.kh == 1 && b.kw == 1 {
+            b.dh = a.dh
+            b.dw = a.dw
+        }
         guard a.dh == b.dh, a.dw == b.dw, a.groups == b.groups else { return nil }
-        let top = max(a.pt, b.pt), left = max(a.pl, b.pl)
+        let top = max(a.pt, b.pt)
+        let left = max(a.pl, b.pl)
         func offsets(_ p: PendingConv) -> (Int, Int)? {
-            let ry = top - p.pt, rx = left - p.pl
+            let ry = top - p.pt
+            let rx = left - p.pl
             guard ry % p.dh == 0, rx % p.dw == 0 else { return nil }
             return (ry / p.dh, rx / p.dw)
         }
         guard let (ay, ax) = offsets(a), let (by, bx) = offsets(b) else { return nil }
-        let kh = max(ay + a.kh, by + b.kh), kw = max(ax + a.kw, bx + b.kw)
+        let kh = max(ay + a.kh, by + b.kh)
+        let kw = max(ax + a.kw, bx + b.kw)
         guard a.o * a.cg * kh * kw <= ONNXGraph.maxElements else { return nil }
-        let h = a.input.shape[2], w = a.input.shape[3]
+        let h = a.input.shape[2]
+        let w = a.input.shape[3]
         let (oh, ow) = (a.outH, a.outW)
         let pb = max(0, (oh - 1) * a.sh + a.dh * (kh - 1) + 1 - h - top)
         let pr = max(0, (ow - 1) * a.sw + a.dw * (kw - 1) + 1 - w - left)
-        var m = PendingConv(input: a.input, inC: a.inC, o: a.o, groups: a.groups, kh: kh, kw: kw, sh: a.sh, sw: a.sw,
-                            dh: a.dh, dw: a.dw, pt: top, pl: left, pb: pb, pr: pr,
-                            weight: [Double](repeating: 0, count: a.o * a.cg * kh * kw),
-                            bias: zip(a.bias, b.bias).map { $0 + $1 })
+        var m = PendingConv(
+            input: a.input, inC: a.inC, o: a.o, groups: a.groups, kh: kh, kw: kw, sh: a.sh, sw: a.sw,
+            dh: a.dh, dw: a.dw, pt: top, pl: left, pb: pb, pr: pr,
+            weight: [Double](repeating: 0, count: a.o * a.cg * kh * kw),
+            bias: zip(a.bias, b.bias).map { $0 + $1 })
         guard m.outH == oh, m.outW == ow else { return nil }
         m.scaleOnly = a.scaleOnly && b.scaleOnly && kh == 1 && kw == 1
         for (p, oy, ox) in [(a, ay, ax), (b, by, bx)] {
@@ -613,7 +733,8 @@ struct Lowering {
                 for ci in 0..<p.cg {
                     for y in 0..<p.kh {
                         for x in 0..<p.kw {
-                            m.weight[((oc * m.cg + ci) * kh + y + oy) * kw + x + ox] += p.weight[((oc * p.cg + ci) * p.kh + y) * p.kw + x]
+                            m.weight[((oc * m.cg + ci) * kh + y + oy) * kw + x + ox] +=
+                                p.weight[((oc * p.cg + ci) * p.kh + y) * p.kw + x]
                         }
                     }
                 }
@@ -623,9 +744,12 @@ struct Lowering {
     }
 
     mutating func lowerAdd(_ n: ONNXNode) throws(ImportError) {
-        guard n.inputs.count == 2 else { throw ImportError.node(n, "only two-input additions are supported (\(n.inputs.count) inputs)") }
+        guard n.inputs.count == 2 else {
+            throw ImportError.node(n, "only two-input additions are supported (\(n.inputs.count) inputs)")
+        }
         let (an, bn) = (n.inputs[0], n.inputs[1])
-        let a = try input(n, 0), b = try input(n, 1)
+        let a = try input(n, 0)
+        let b = try input(n, 1)
         // MatMul + Add(bias) → linear.
         for (lv, ln, cn) in [(a, an, bn), (b, bn, an)] {
             if case .linear(let x, let w, nil, let o) = lv, single(ln), case .constant(let c)? = values[cn] {
@@ -634,9 +758,14 @@ struct Lowering {
                 return
             }
         }
-        if case .constant = a { throw ImportError.node(n, "adding a constant to an activation is supported only as a MatMul bias") }
-        if case .constant = b { throw ImportError.node(n, "adding a constant to an activation is supported only as a MatMul bias") }
-        let sa = onnxShape(a), sb = onnxShape(b)
+        if case .constant = a {
+            throw ImportError.node(n, "adding a constant to an activation is supported only as a MatMul bias")
+        }
+        if case .constant = b {
+            throw ImportError.node(n, "adding a constant to an activation is supported only as a MatMul bias")
+        }
+        let sa = onnxShape(a)
+        let sb = onnxShape(b)
         guard sa == sb else { throw ImportError.node(n, "broadcasting is not supported (shapes \(sa) and \(sb))") }
         // Parallel branches on the same input: one convolution.
         if case .conv(let p) = a, case .conv(let q) = b, single(an), single(bn), let m = merge(p, q) {
@@ -652,7 +781,8 @@ struct Lowering {
                 return
             }
         }
-        let x = try materialize(an, for: n), y = try materialize(bn, for: n)
+        let x = try materialize(an, for: n)
+        let y = try materialize(bn, for: n)
         guard x.shape == y.shape else { throw ImportError.node(n, "shapes \(x.shape) and \(y.shape) differ") }
         set(n, .add(x, y))
     }
@@ -664,11 +794,15 @@ struct Lowering {
             throw ImportError.node(n, "kernel_shape must be two values ≥ 1")
         }
         let s = try n.ints("strides") ?? [1, 1]
-        guard s.count == 2, s.allSatisfy({ $0 >= 1 && $0 <= 1 << 10 }) else { throw ImportError.node(n, "strides \(s) must be two values ≥ 1") }
+        guard s.count == 2, s.allSatisfy({ $0 >= 1 && $0 <= 1 << 10 }) else {
+            throw ImportError.node(n, "strides \(s) must be two values ≥ 1")
+        }
         guard k.allSatisfy({ $0 <= 256 }), s.allSatisfy({ $0 <= 256 }) else {
             throw ImportError.node(n, "kernel_shape \(k), strides \(s): the runtime's pooling takes 1...256 for each")
         }
-        if let d = try n.ints("dilations"), d.contains(where: { $0 != 1 }) { throw ImportError.node(n, "dilations \(d) are not supported") }
+        if let d = try n.ints("dilations"), d.contains(where: { $0 != 1 }) {
+            throw ImportError.node(n, "dilations \(d) are not supported")
+        }
         if try n.int("storage_order", default: 0) != 0 { throw ImportError.node(n, "storage_order 1 is not supported") }
         if n.outputs.count > 1, !n.outputs[1].isEmpty, useCounts[n.outputs[1], default: 0] > 0 {
             throw ImportError.node(n, "the Indices output is not supported")
@@ -687,19 +821,31 @@ struct Lowering {
         // is dropped), which is what the runtime does.
         opCount += 1
         do {
-            let y = max ? try builder.maxPool(x, kernelSize: (k[0], k[1]), stride: (s[0], s[1]), padding: pad, ceilMode: ceil)
-                : try builder.avgPool(x, kernelSize: (k[0], k[1]), stride: (s[0], s[1]), padding: pad, ceilMode: ceil,
-                                      countIncludePad: cip)
+            let y =
+                max
+                ? try builder.maxPool(x, kernelSize: (k[0], k[1]), stride: (s[0], s[1]), padding: pad, ceilMode: ceil)
+                : try builder.avgPool(
+                    x, kernelSize: (k[0], k[1]), stride: (s[0], s[1]), padding: pad, ceilMode: ceil,
+                    countIncludePad: cip)
             set(n, .tensor(y, gap: false))
         } catch { throw ImportError.node(n, "\(error)") }
     }
 
     mutating func lowerFlatten(_ n: ONNXNode) throws(ImportError) {
         let v = try input(n, 0)
-        if case .tensor(let t, _) = v, t.shape.count == 2 { set(n, .tensor(t, gap: false)); return }
-        if case .linear = v { set(n, v); return }
+        if case .tensor(let t, _) = v, t.shape.count == 2 {
+            set(n, .tensor(t, gap: false))
+            return
+        }
+        if case .linear = v {
+            set(n, v)
+            return
+        }
         let x = try materialize(n.inputs[0], for: n)
-        if x.shape.count == 2 { set(n, .tensor(x, gap: false)); return }
+        if x.shape.count == 2 {
+            set(n, .tensor(x, gap: false))
+            return
+        }
         opCount += 1
         do { set(n, .tensor(try builder.flatten(x), gap: false)) } catch { throw ImportError.node(n, "\(error)") }
     }
@@ -711,23 +857,31 @@ struct Lowering {
         let features = s.dropFirst().reduce(1, *)
         // Accept exactly the reshapes to [N, C·H·W]: [N or 0 or -1, F or -1].
         guard target.count == 2, [0, 1, -1].contains(target[0]) || target[0] == 1,
-              target[1] == -1 || target[1] == features, !(target[0] == -1 && target[1] == -1)
+            target[1] == -1 || target[1] == features, !(target[0] == -1 && target[1] == -1)
         else {
-            throw ImportError.node(n, "only reshapes to [N, C·H·W] (flatten) are supported; target \(target) for input \(s)")
+            throw ImportError.node(
+                n, "only reshapes to [N, C·H·W] (flatten) are supported; target \(target) for input \(s)")
         }
-        if target[0] == -1 && target[1] != features { throw ImportError.node(n, "target \(target) would change the batch size") }
+        if target[0] == -1 && target[1] != features {
+            throw ImportError.node(n, "target \(target) would change the batch size")
+        }
         try lowerFlatten(n)
     }
 
     mutating func lowerGemm(_ n: ONNXNode) throws(ImportError) {
         guard n.inputs.count >= 2 else { throw ImportError.node(n, "needs A and B") }
-        if try n.int("transA", default: 0) != 0 { throw ImportError.node(n, "transA = 1 is not supported (A is the activation [N, F])") }
+        if try n.int("transA", default: 0) != 0 {
+            throw ImportError.node(n, "transA = 1 is not supported (A is the activation [N, F])")
+        }
         let transB = try n.int("transB", default: 0) != 0
-        let alpha = try n.float("alpha", default: 1), beta = try n.float("beta", default: 1)
+        let alpha = try n.float("alpha", default: 1)
+        let beta = try n.float("beta", default: 1)
         // Scaling by a power of two is exact (barring overflow/underflow); other factors would
         // round differently from ONNX Runtime's alpha·(A·B) + beta·C.
         func exactScale(_ v: Float) -> Bool { v != 0 && v.isFinite && v.significandBitPattern == 0 }
-        guard exactScale(alpha) else { throw ImportError.node(n, "alpha \(alpha) is not a power of two; scaling would not be exact") }
+        guard exactScale(alpha) else {
+            throw ImportError.node(n, "alpha \(alpha) is not a power of two; scaling would not be exact")
+        }
         let x = try materialize(n.inputs[0], for: n)
         guard x.shape.count == 2 else { throw ImportError.node(n, "A must be [N, F] (flatten first), got \(x.shape)") }
         let f = x.shape[1]
@@ -736,15 +890,21 @@ struct Lowering {
         let b = try floats(n.inputs[1], n)
         let (rows, cols) = (bc.dims[0], bc.dims[1])
         let o = transB ? rows : cols
-        guard (transB ? cols : rows) == f, o >= 1 else { throw ImportError.node(n, "B \(bc.dims) (transB \(transB ? 1 : 0)) does not fit A [N, \(f)]") }
+        guard (transB ? cols : rows) == f, o >= 1 else {
+            throw ImportError.node(n, "B \(bc.dims) (transB \(transB ? 1 : 0)) does not fit A [N, \(f)]")
+        }
         var w = [Float](repeating: 0, count: o * f)
         for j in 0..<o { for i in 0..<f { w[j * f + i] = (transB ? b[j * f + i] : b[i * o + j]) * alpha } }
         var bias: [Float]? = nil
         if n.inputs.count > 2, !n.inputs[2].isEmpty {
-            guard exactScale(beta) else { throw ImportError.node(n, "beta \(beta) is not a power of two; scaling would not be exact") }
+            guard exactScale(beta) else {
+                throw ImportError.node(n, "beta \(beta) is not a power of two; scaling would not be exact")
+            }
             let c = try constant(n.inputs[2], n)
             let cv = try floats(n.inputs[2], n)
-            guard cv.count == o, c.dims.last == o else { throw ImportError.node(n, "C \(c.dims) must have \(o) values (per output feature)") }
+            guard cv.count == o, c.dims.last == o else {
+                throw ImportError.node(n, "C \(c.dims) must have \(o) values (per output feature)")
+            }
             bias = cv.map { $0 * beta }
         }
         set(n, .linear(input: x, weight: w, bias: bias, o: o))
@@ -770,13 +930,20 @@ struct Lowering {
     mutating func lowerSlice(_ n: ONNXNode) throws(ImportError) {
         let shape = onnxShape(try input(n, 0))
         guard shape.count == 4 else { throw ImportError.node(n, "only slicing NCHW tensors is supported") }
-        var starts: [Int], ends: [Int], axes: [Int]?, steps: [Int]?
+        var starts: [Int]
+        var ends: [Int]
+        var axes: [Int]?
+        var steps: [Int]?
         if n.inputs.count >= 3 {
-            starts = try int64s(n.inputs[1], n); ends = try int64s(n.inputs[2], n)
+            starts = try int64s(n.inputs[1], n)
+            ends = try int64s(n.inputs[2], n)
             axes = n.inputs.count > 3 && !n.inputs[3].isEmpty ? try int64s(n.inputs[3], n) : nil
             steps = n.inputs.count > 4 && !n.inputs[4].isEmpty ? try int64s(n.inputs[4], n) : nil
         } else {
-            starts = try n.ints("starts") ?? []; ends = try n.ints("ends") ?? []; axes = try n.ints("axes"); steps = nil
+            starts = try n.ints("starts") ?? []
+            ends = try n.ints("ends") ?? []
+            axes = try n.ints("axes")
+            steps = nil
         }
         let ax = axes ?? Array(0..<starts.count)
         let st = steps ?? [Int](repeating: 1, count: starts.count)
@@ -788,9 +955,14 @@ struct Lowering {
             let a = ax[i] < 0 ? ax[i] + 4 : ax[i]
             guard a >= 0, a < 4 else { throw ImportError.node(n, "axis \(ax[i]) out of range") }
             guard starts[i] == 0, ends[i] >= shape[a], st[i] >= 1 else {
-                throw ImportError.node(n, "only slices from 0 to the end with a positive step are supported (axis \(a): start \(starts[i]), end \(ends[i]), step \(st[i]))")
+                throw ImportError.node(
+                    n,
+                    "only slices from 0 to the end with a positive step are supported (axis \(a): start \(starts[i]), end \(ends[i]), step \(st[i]))"
+                )
             }
-            guard a >= 2 || st[i] == 1 else { throw ImportError.node(n, "strided slices of the batch or channel axis are not supported") }
+            guard a >= 2 || st[i] == 1 else {
+                throw ImportError.node(n, "strided slices of the batch or channel axis are not supported")
+            }
             step[a] = st[i]
         }
         // x[..., ::a, ::b][..., ::c, ::d] = x[..., ::a·c, ::b·d] (PyTorch exports one Slice per axis).
@@ -800,7 +972,10 @@ struct Lowering {
             return
         }
         let x = try materialize(n.inputs[0], for: n)
-        if step[2] == 1 && step[3] == 1 { set(n, .tensor(x, gap: false)); return }
+        if step[2] == 1 && step[3] == 1 {
+            set(n, .tensor(x, gap: false))
+            return
+        }
         set(n, .subsample(x, sh: min(step[2], x.shape[2]), sw: min(step[3], x.shape[3])))
     }
 
@@ -811,7 +986,9 @@ struct Lowering {
     /// convolution only if another consumer needs the padded tensor.
     mutating func lowerPad(_ n: ONNXNode) throws(ImportError) {
         let mode = try n.string("mode", default: "constant")
-        guard mode == "constant" else { throw ImportError.node(n, "mode '\(mode)': only constant (zero) padding is supported") }
+        guard mode == "constant" else {
+            throw ImportError.node(n, "mode '\(mode)': only constant (zero) padding is supported")
+        }
         var pads: [Int]
         var value: Float = 0
         if n.inputs.count >= 2 {
@@ -828,20 +1005,28 @@ struct Lowering {
         }
         guard pads[0] == 0, pads[4] == 0 else { throw ImportError.node(n, "padding the batch axis is not supported") }
         var (x, sh, sw): (TensorRef, Int, Int)
-        if case .subsample(let t, let a, let b) = try input(n, 0), single(n.inputs[0]) { (x, sh, sw) = (t, a, b) } else {
-            x = try materialize(n.inputs[0], for: n); (sh, sw) = (1, 1)
+        if case .subsample(let t, let a, let b) = try input(n, 0), single(n.inputs[0]) {
+            (x, sh, sw) = (t, a, b)
+        } else {
+            x = try materialize(n.inputs[0], for: n)
+            (sh, sw) = (1, 1)
         }
         guard x.shape.count == 4 else { throw ImportError.node(n, "input must be [N, C, H, W]") }
         if sh > 1 || sw > 1, pads[2] != 0 || pads[3] != 0 || pads[6] != 0 || pads[7] != 0 {
             throw ImportError.node(n, "spatial padding after a strided slice is not supported")
         }
-        let c = x.shape[1], before = pads[1], o = c + pads[1] + pads[5]
-        guard o <= 1 << 16, o * c <= 1 << 24 else { throw ImportError.node(n, "\(o) × \(c) selection weights are too many") }
+        let c = x.shape[1]
+        let before = pads[1]
+        let o = c + pads[1] + pads[5]
+        guard o <= 1 << 16, o * c <= 1 << 24 else {
+            throw ImportError.node(n, "\(o) × \(c) selection weights are too many")
+        }
         var w = [Double](repeating: 0, count: o * c)
         for ch in 0..<c { w[(ch + before) * c + ch] = 1 }
-        var p = PendingConv(input: x, inC: c, o: o, groups: 1, kh: 1, kw: 1, sh: sh, sw: sw, dh: 1, dw: 1,
-                            pt: pads[2], pl: pads[3], pb: pads[6], pr: pads[7], weight: w,
-                            bias: [Double](repeating: 0, count: o))
+        var p = PendingConv(
+            input: x, inC: c, o: o, groups: 1, kh: 1, kw: 1, sh: sh, sw: sw, dh: 1, dw: 1,
+            pt: pads[2], pl: pads[3], pb: pads[6], pr: pads[7], weight: w,
+            bias: [Double](repeating: 0, count: o))
         // Spatial padding alone stays pending: a Conv reading it absorbs it (lowerConv).
         p.isPad = o == c && sh == 1 && sw == 1
         p.isShortcut = !p.isPad

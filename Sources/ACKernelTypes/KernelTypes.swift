@@ -152,16 +152,25 @@ public struct ConvGeometry {
     public var activation: Activation
 
     @inlinable
-    public init(inC: Int, inH: Int, inW: Int, outC: Int, outH: Int, outW: Int, kernelH: Int, kernelW: Int,
-                strideH: Int, strideW: Int, padTop: Int, padLeft: Int, dilationH: Int, dilationW: Int,
-                groups: Int, activation: Activation)
-    {
-        self.inC = inC; self.inH = inH; self.inW = inW
-        self.outC = outC; self.outH = outH; self.outW = outW
-        self.kernelH = kernelH; self.kernelW = kernelW
-        self.strideH = strideH; self.strideW = strideW
-        self.padTop = padTop; self.padLeft = padLeft
-        self.dilationH = dilationH; self.dilationW = dilationW
+    public init(
+        inC: Int, inH: Int, inW: Int, outC: Int, outH: Int, outW: Int, kernelH: Int, kernelW: Int,
+        strideH: Int, strideW: Int, padTop: Int, padLeft: Int, dilationH: Int, dilationW: Int,
+        groups: Int, activation: Activation
+    ) {
+        self.inC = inC
+        self.inH = inH
+        self.inW = inW
+        self.outC = outC
+        self.outH = outH
+        self.outW = outW
+        self.kernelH = kernelH
+        self.kernelW = kernelW
+        self.strideH = strideH
+        self.strideW = strideW
+        self.padTop = padTop
+        self.padLeft = padLeft
+        self.dilationH = dilationH
+        self.dilationW = dilationW
         self.groups = groups
         self.activation = activation
     }
@@ -192,7 +201,9 @@ public struct RowTileKind: Equatable, Sendable {
     public var width: Int, kernel: Int, stride: Int
 
     @inlinable public init(width: Int, kernel: Int, stride: Int) {
-        self.width = width; self.kernel = kernel; self.stride = stride
+        self.width = width
+        self.kernel = kernel
+        self.stride = stride
     }
 
     /// Pixels per tile: 7 for rows 7, 14 or 28 wide, 8 for 8 or 16.
@@ -212,7 +223,7 @@ extension ConvGeometry {
         guard dilationW == 1, padLeft == kernelW / 2, inW == outW * strideW else { return nil }
         switch (outW, kernelW, strideW) {
         case (7, 3, 1), (7, 3, 2), (8, 3, 1), (8, 5, 1), (14, 3, 1), (14, 3, 2), (16, 3, 1), (16, 3, 2), (16, 5, 1),
-             (28, 3, 1), (28, 3, 2):
+            (28, 3, 1), (28, 3, 2):
             return RowTileKind(width: outW, kernel: kernelW, stride: strideW)
         default:
             return nil
@@ -228,13 +239,24 @@ public struct PoolGeometry {
     public var countIncludePad: Bool
 
     @inlinable
-    public init(c: Int, inH: Int, inW: Int, outH: Int, outW: Int, kernelH: Int, kernelW: Int,
-                strideH: Int, strideW: Int, padTop: Int, padLeft: Int, padBottom: Int, padRight: Int,
-                countIncludePad: Bool)
-    {
-        self.c = c; self.inH = inH; self.inW = inW; self.outH = outH; self.outW = outW
-        self.kernelH = kernelH; self.kernelW = kernelW; self.strideH = strideH; self.strideW = strideW
-        self.padTop = padTop; self.padLeft = padLeft; self.padBottom = padBottom; self.padRight = padRight
+    public init(
+        c: Int, inH: Int, inW: Int, outH: Int, outW: Int, kernelH: Int, kernelW: Int,
+        strideH: Int, strideW: Int, padTop: Int, padLeft: Int, padBottom: Int, padRight: Int,
+        countIncludePad: Bool
+    ) {
+        self.c = c
+        self.inH = inH
+        self.inW = inW
+        self.outH = outH
+        self.outW = outW
+        self.kernelH = kernelH
+        self.kernelW = kernelW
+        self.strideH = strideH
+        self.strideW = strideW
+        self.padTop = padTop
+        self.padLeft = padLeft
+        self.padBottom = padBottom
+        self.padRight = padRight
         self.countIncludePad = countIncludePad
     }
 }
@@ -276,8 +298,11 @@ public struct KernelTable {
     /// Winograd F(4×4, 3×3) or F(2×2, 5×5) convolution, winograd43/25 packing: (geometry, batch,
     /// x, y, residual, weights, bias, scratch of `Winograd.scratchElements` floats (one per
     /// thread running it concurrently), chunk tiles, part).
-    public var winograd: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights,
-                          UnsafeMutablePointer<Float>, Int, WorkPart) -> Void
+    public var winograd:
+        (
+            ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights,
+            UnsafeMutablePointer<Float>, Int, WorkPart
+        ) -> Void
     /// Depthwise convolution: (geometry, batch, x, y, residual, weights, bias, part).
     public var depthwise: (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, WorkPart) -> Void
     /// Max (true) or average pooling: (geometry, isMax, batch, x, y, part).
@@ -303,22 +328,30 @@ public struct KernelTable {
     public var softmax: (Int, TensorView, TensorView) -> Void
 
     @inlinable
-    public init(isa: KernelISA,
-                conv: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, [Int], WorkPart) -> Void,
-                winograd: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights,
-                                     UnsafeMutablePointer<Float>, Int, WorkPart) -> Void,
-                depthwise: @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, WorkPart) -> Void,
-                pool: @escaping (PoolGeometry, Bool, Int, TensorView, TensorView, WorkPart) -> Void,
-                globalAvgPool: @escaping (Int, TensorView, TensorView) -> Void,
-                linear: @escaping (Int, Int, Activation, Int, TensorView, TensorView, Weights, Weights) -> Void,
-                add: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Activation) -> Void,
-                activation: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Activation) -> Void,
-                scaleShift: @escaping (Int, TensorView, TensorView, Weights, Weights, Activation) -> Void,
-                concat: @escaping (Int, UnsafeBufferPointer<TensorView>, TensorView) -> Void,
-                toPlain: @escaping (Int, TensorView, UnsafeMutablePointer<Float>, Int, WorkPart) -> Void,
-                toBlocked: @escaping (Int, TensorView, TensorView, WorkPart) -> Void,
-                softmax: @escaping (Int, TensorView, TensorView) -> Void)
-    {
+    public init(
+        isa: KernelISA,
+        conv:
+            @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, [Int], WorkPart) ->
+            Void,
+        winograd:
+            @escaping (
+                ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights,
+                UnsafeMutablePointer<Float>, Int, WorkPart
+            ) -> Void,
+        depthwise:
+            @escaping (ConvGeometry, Int, TensorView, TensorView, TensorView?, Weights, Weights, WorkPart) -> Void,
+        pool: @escaping (PoolGeometry, Bool, Int, TensorView, TensorView, WorkPart) -> Void,
+        globalAvgPool: @escaping (Int, TensorView, TensorView) -> Void,
+        linear: @escaping (Int, Int, Activation, Int, TensorView, TensorView, Weights, Weights) -> Void,
+        add:
+            @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Activation) -> Void,
+        activation: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Activation) -> Void,
+        scaleShift: @escaping (Int, TensorView, TensorView, Weights, Weights, Activation) -> Void,
+        concat: @escaping (Int, UnsafeBufferPointer<TensorView>, TensorView) -> Void,
+        toPlain: @escaping (Int, TensorView, UnsafeMutablePointer<Float>, Int, WorkPart) -> Void,
+        toBlocked: @escaping (Int, TensorView, TensorView, WorkPart) -> Void,
+        softmax: @escaping (Int, TensorView, TensorView) -> Void
+    ) {
         self.isa = isa
         self.conv = conv
         self.winograd = winograd

@@ -75,22 +75,25 @@ enum ConvDirect {
     ///
     /// A 1x1, stride-1, unpadded convolution of blocked input runs on merged rows
     /// (`pointwiseRows`).
-    static func run(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
-                    weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int],
-                    part: WorkPart)
-    {
-        runBlocks(pointwiseRows(g, blocked: x.blocked, batch: batch, parts: part.count), batch: batch, x: x, y: y,
-                  residual: residual, weights: weights, bias: bias, blockOffsets: blockOffsets, part: part)
+    static func run(
+        _ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
+        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int],
+        part: WorkPart
+    ) {
+        runBlocks(
+            pointwiseRows(g, blocked: x.blocked, batch: batch, parts: part.count), batch: batch, x: x, y: y,
+            residual: residual, weights: weights, bias: bias, blockOffsets: blockOffsets, part: part)
     }
 
     /// `run` on the geometry it runs on.
     // Not inlined into `run`: computing the geometry there moved the AVX-512 quad tiles'
     // register allocation (stack accesses in their 72-FMA loops 64 → 102, kernel_loops.py).
     @inline(never)
-    static func runBlocks(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
-                          weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int],
-                          part: WorkPart)
-    {
+    static func runBlocks(
+        _ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
+        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int],
+        part: WorkPart
+    ) {
         let (lo, hi) = part.units(batch * g.outBlocks * g.outH)
         let kk = g.kernelH * g.kernelW
         let outPlane = g.outH * g.outW
@@ -107,8 +110,9 @@ enum ConvDirect {
                 let imageBase = n * g.outBlocks * g.outH
                 if imageBase >= hi { break }
                 if imageBase + g.outBlocks * g.outH <= lo { continue }
-                let xa = ActivationAddressing(base: UnsafePointer<Float>(x.base + n * x.imageStride),
-                                              planeElements: g.inH * g.inW, blocked: x.blocked)
+                let xa = ActivationAddressing(
+                    base: UnsafePointer<Float>(x.base + n * x.imageStride),
+                    planeElements: g.inH * g.inW, blocked: x.blocked)
                 let yImage = y.base + n * y.imageStride
                 let rImage = residual.map { UnsafePointer<Float>($0.base + n * $0.imageStride) }
                 var b = 0
@@ -122,25 +126,31 @@ enum ConvDirect {
                         while b + same < g.outBlocks && g.blockInputRange(b + same) == (cBegin, cCount) { same += 1 }
                         // 4 left of at most 3 per tile: 2 + 2 (14 accumulators each) beat 3 + 1 (7).
                         let count = same == 4 && narrow.blocks == 3 ? 2 : kmin(same, narrow.blocks)
-                        let (rowBegin, rowEnd) = WorkPart.rows(g.outH, base: imageBase + b * g.outH,
-                                                               rowUnits: count, lo: lo, hi: hi)
+                        let (rowBegin, rowEnd) = WorkPart.rows(
+                            g.outH, base: imageBase + b * g.outH,
+                            rowUnits: count, lo: lo, hi: hi)
                         if rowBegin < rowEnd {
-                            let b1 = kmin(b + 1, b + count - 1), b2 = kmin(b + 2, b + count - 1)
-                            let q = QuadBlocks(w: (weights + offsets[b], weights + offsets[b1], weights + offsets[b2], weights),
-                                               bias: (load16(bias + b * 16), load16(bias + b1 * 16), load16(bias + b2 * 16), V16()),
-                                               y: yImage + b * outPlane * 16, r: rImage.map { $0 + b * outPlane * 16 },
-                                               blockStride: outPlane * 16)
+                            let b1 = kmin(b + 1, b + count - 1)
+                            let b2 = kmin(b + 2, b + count - 1)
+                            let q = QuadBlocks(
+                                w: (weights + offsets[b], weights + offsets[b1], weights + offsets[b2], weights),
+                                bias: (load16(bias + b * 16), load16(bias + b1 * 16), load16(bias + b2 * 16), V16()),
+                                y: yImage + b * outPlane * 16, r: rImage.map { $0 + b * outPlane * 16 },
+                                blockStride: outPlane * 16)
                             runNarrow(g, xa, q, cBegin, cCount, rows: rowBegin..<rowEnd, kind: narrow, blocks: count)
                         }
                         b += count
                         continue
                     }
-                    let quad = wideRegisterFile && b + 3 < g.outBlocks && g.blockInputRange(b + 3) == (cBegin, cCount)
+                    let quad =
+                        wideRegisterFile && b + 3 < g.outBlocks && g.blockInputRange(b + 3) == (cBegin, cCount)
                         && g.blockInputRange(b + 1) == (cBegin, cCount) && g.blockInputRange(b + 2) == (cBegin, cCount)
-                    let paired = wideRegisterFile && !quad && b + 1 < g.outBlocks && g.blockInputRange(b + 1) == (cBegin, cCount)
+                    let paired =
+                        wideRegisterFile && !quad && b + 1 < g.outBlocks && g.blockInputRange(b + 1) == (cBegin, cCount)
                     let blocks = quad ? 4 : (paired ? 2 : 1)
-                    let (rowBegin, rowEnd) = WorkPart.rows(g.outH, base: imageBase + b * g.outH, rowUnits: blocks,
-                                                           lo: lo, hi: hi)
+                    let (rowBegin, rowEnd) = WorkPart.rows(
+                        g.outH, base: imageBase + b * g.outH, rowUnits: blocks,
+                        lo: lo, hi: hi)
                     if rowBegin >= rowEnd {
                         b += blocks
                         continue
@@ -152,33 +162,38 @@ enum ConvDirect {
                     if quad {
                         let q = QuadBlocks(
                             w: (wBlock, weights + offsets[b + 1], weights + offsets[b + 2], weights + offsets[b + 3]),
-                            bias: (load16(bias + b * 16), load16(bias + (b + 1) * 16), load16(bias + (b + 2) * 16),
-                                   load16(bias + (b + 3) * 16)),
+                            bias: (
+                                load16(bias + b * 16), load16(bias + (b + 1) * 16), load16(bias + (b + 2) * 16),
+                                load16(bias + (b + 3) * 16)
+                            ),
                             y: yBlock, r: rBlock, blockStride: outPlane * 16)
                         runQuad(g, xa, q, cBegin, cCount, kk, owLo: owLo, owHi: owHi, rows: mine)
                         b += 4
                         continue
                     }
                     if paired {
-                        let pair = PairBlocks(w0: wBlock, w1: weights + offsets[b + 1],
-                                              bias0: load16(bias + b * 16), bias1: load16(bias + (b + 1) * 16),
-                                              y0: yBlock, y1: yBlock + outPlane * 16,
-                                              r0: rBlock, r1: rBlock.map { $0 + outPlane * 16 })
+                        let pair = PairBlocks(
+                            w0: wBlock, w1: weights + offsets[b + 1],
+                            bias0: load16(bias + b * 16), bias1: load16(bias + (b + 1) * 16),
+                            y0: yBlock, y1: yBlock + outPlane * 16,
+                            r0: rBlock, r1: rBlock.map { $0 + outPlane * 16 })
                         runPair(g, xa, pair, cBegin, cCount, kk, owLo: owLo, owHi: owHi, rows: mine)
                         b += 2
                         continue
                     }
                     #if arch(arm)
                     if laneTiles {
-                        runLanes(g, xa, wBlock, bias + b * 16, yBlock, rBlock, cBegin, cCount, kk,
-                                 owLo: owLo, owHi: owHi, rows: mine)
+                        runLanes(
+                            g, xa, wBlock, bias + b * 16, yBlock, rBlock, cBegin, cCount, kk,
+                            owLo: owLo, owHi: owHi, rows: mine)
                         b += 1
                         continue
                     }
                     #endif
                     if singleBlockTiles {
-                        runSingle(g, xa, wBlock, load16(bias + b * 16), yBlock, rBlock, cBegin, cCount, kk,
-                                  owLo: owLo, owHi: owHi, rows: mine)
+                        runSingle(
+                            g, xa, wBlock, load16(bias + b * 16), yBlock, rBlock, cBegin, cCount, kk,
+                            owLo: owLo, owHi: owHi, rows: mine)
                         b += 1
                         continue
                     }
@@ -228,7 +243,8 @@ enum ConvDirect {
     @inline(__always)
     static func pointwiseRows(_ g: ConvGeometry, blocked: Bool, batch: Int, parts: Int) -> ConvGeometry {
         guard blocked, g.kernelH == 1, g.kernelW == 1, g.strideH == 1, g.strideW == 1, g.padTop == 0,
-              g.padLeft == 0, g.outH == g.inH, g.outW == g.inW, g.outH > 1 else { return g }
+            g.padLeft == 0, g.outH == g.inH, g.outW == g.inW, g.outH > 1
+        else { return g }
         var k = g.outH
         while k > 1 && (g.outH % k != 0 || batch * g.outBlocks * (g.outH / k) < 2 * parts) { k -= 1 }
         guard k > 1 else { return g }
@@ -286,9 +302,10 @@ enum ConvDirect {
     #if hasFeature(Embedded)
     @inline(never)
     #endif
-    static func runQuad(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
-                        _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>)
-    {
+    static func runQuad(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>
+    ) {
         let ps = xa.pixelStride
         let (ohLo, ohHi) = interiorRows(g)
         let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / 6 * 6 : owLo
@@ -304,23 +321,28 @@ enum ConvDirect {
             let unit3 = g.kernelW == 3 && g.strideW == 1 && g.dilationW == 1
             while ow < tilesEnd {
                 if unit3 && ps == 1 {
-                    interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, ow, oh, step: 1, outStep: 1,
-                                     kwBegin: 0, kwEnd: 3, kernelW: 3)
+                    interiorQuadTile(
+                        g, xa, q, cBegin, cCount, kk, rows, ow, oh, step: 1, outStep: 1,
+                        kwBegin: 0, kwEnd: 3, kernelW: 3)
                 } else if unit3 {
-                    interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, ow, oh, step: 16, outStep: 1,
-                                     kwBegin: 0, kwEnd: 3, kernelW: 3)
+                    interiorQuadTile(
+                        g, xa, q, cBegin, cCount, kk, rows, ow, oh, step: 16, outStep: 1,
+                        kwBegin: 0, kwEnd: 3, kernelW: 3)
                 } else {
-                    interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, ow, oh, step: g.strideW * ps, outStep: 1,
-                                     kwBegin: 0, kwEnd: g.kernelW)
+                    interiorQuadTile(
+                        g, xa, q, cBegin, cCount, kk, rows, ow, oh, step: g.strideW * ps, outStep: 1,
+                        kwBegin: 0, kwEnd: g.kernelW)
                 }
                 ow += 6
             }
             if rightEdge > tilesEnd && owHi - tilesEnd <= 4 {
-                interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, tilesEnd, oh, step: g.strideW * ps, outStep: 1,
-                                 kwBegin: 0, kwEnd: g.kernelW, count: owHi - tilesEnd, width: 4)
+                interiorQuadTile(
+                    g, xa, q, cBegin, cCount, kk, rows, tilesEnd, oh, step: g.strideW * ps, outStep: 1,
+                    kwBegin: 0, kwEnd: g.kernelW, count: owHi - tilesEnd, width: 4)
             } else if rightEdge > tilesEnd {
-                interiorQuadTile(g, xa, q, cBegin, cCount, kk, rows, tilesEnd, oh, step: g.strideW * ps, outStep: 1,
-                                 kwBegin: 0, kwEnd: g.kernelW, count: owHi - tilesEnd)
+                interiorQuadTile(
+                    g, xa, q, cBegin, cCount, kk, rows, tilesEnd, oh, step: g.strideW * ps, outStep: 1,
+                    kwBegin: 0, kwEnd: g.kernelW, count: owHi - tilesEnd)
             }
             if !edgesLater { for o in rightEdge..<g.outW { quadPixel(g, xa, q, cBegin, cCount, kk, rows, o, oh) } }
         }
@@ -335,14 +357,17 @@ enum ConvDirect {
                 r.ih0 = oh * g.strideH - g.padTop
                 let n = kmin(6, ohHi - oh)
                 if n == 6 {  // the constant count keeps the full tile's input offsets constant-folded
-                    interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
-                                     outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd)
+                    interiorQuadTile(
+                        g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
+                        outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd)
                 } else if n >= 5 {
-                    interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
-                                     outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: n)
+                    interiorQuadTile(
+                        g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
+                        outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: n)
                 } else if n >= 2 {
-                    interiorQuadTile(g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
-                                     outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: n, width: 4)
+                    interiorQuadTile(
+                        g, xa, q, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
+                        outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: n, width: 4)
                 } else {
                     quadPixel(g, xa, q, cBegin, cCount, kk, rows(g, oh), o, oh)
                 }
@@ -367,7 +392,9 @@ enum ConvDirect {
     /// tile, of 1 row a single pixel). A part owning output rows `mine` runs the chunks that
     /// start in it: those starting in [begin, end), stepping by `tile` from `begin`.
     @inline(__always)
-    static func edgeChunks(_ ohLo: Int, _ ohHi: Int, _ mine: Range<Int>, tile: Int)
+    static func edgeChunks(
+        _ ohLo: Int, _ ohHi: Int, _ mine: Range<Int>, tile: Int
+    )
         -> (begin: Int, end: Int)
     {
         let begin = mine.lowerBound <= ohLo ? ohLo : ohLo + ceilDiv(mine.lowerBound - ohLo, tile) * tile
@@ -395,20 +422,44 @@ enum ConvDirect {
     #else
     @inline(__always)
     #endif
-    static func interiorQuadTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
-                                 _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
-                                 step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 6,
-                                 kernelW: Int? = nil, width: Int = 6)
-    {
+    static func interiorQuadTile(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
+        step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 6,
+        kernelW: Int? = nil, width: Int = 6
+    ) {
         // Pixels count ≤ k < width repeat pixel count−1's input (in bounds) and are not stored:
         // a remainder of 2–5 pixels costs one tile instead of that many single pixels; with
         // `width` 4 (a literal: ≤ 4 pixels) the tile runs 16 accumulators instead of 24.
-        let s1 = kmin(1, count - 1) * step, s2 = kmin(2, count - 1) * step, s3 = kmin(3, count - 1) * step
-        let s4 = kmin(4, count - 1) * step, s5 = kmin(5, count - 1) * step
-        var a0 = q.bias.0, a1 = q.bias.0, a2 = q.bias.0, a3 = q.bias.0, a4 = q.bias.0, a5 = q.bias.0
-        var b0 = q.bias.1, b1 = q.bias.1, b2 = q.bias.1, b3 = q.bias.1, b4 = q.bias.1, b5 = q.bias.1
-        var c0 = q.bias.2, c1 = q.bias.2, c2 = q.bias.2, c3 = q.bias.2, c4 = q.bias.2, c5 = q.bias.2
-        var d0 = q.bias.3, d1 = q.bias.3, d2 = q.bias.3, d3 = q.bias.3, d4 = q.bias.3, d5 = q.bias.3
+        let s1 = kmin(1, count - 1) * step
+        let s2 = kmin(2, count - 1) * step
+        let s3 = kmin(3, count - 1) * step
+        let s4 = kmin(4, count - 1) * step
+        let s5 = kmin(5, count - 1) * step
+        var a0 = q.bias.0
+        var a1 = q.bias.0
+        var a2 = q.bias.0
+        var a3 = q.bias.0
+        var a4 = q.bias.0
+        var a5 = q.bias.0
+        var b0 = q.bias.1
+        var b1 = q.bias.1
+        var b2 = q.bias.1
+        var b3 = q.bias.1
+        var b4 = q.bias.1
+        var b5 = q.bias.1
+        var c0 = q.bias.2
+        var c1 = q.bias.2
+        var c2 = q.bias.2
+        var c3 = q.bias.2
+        var c4 = q.bias.2
+        var c5 = q.bias.2
+        var d0 = q.bias.3
+        var d1 = q.bias.3
+        var d2 = q.bias.3
+        var d3 = q.bias.3
+        var d4 = q.bias.3
+        var d5 = q.bias.3
         let ps = xa.pixelStride
         let iw0 = ow * g.strideW - g.padLeft + kwBegin * g.dilationW
         let kw = kernelW ?? g.kernelW  // a literal at the call site lets the tap loop unroll
@@ -419,39 +470,95 @@ enum ConvDirect {
                 var xp = xc + ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
                 var off = ci * kk * 16 + (kh * kw + kwBegin) * 16
                 for _ in kwBegin..<kwEnd {
-                    let w0 = load16(q.w.0 + off), w1 = load16(q.w.1 + off)
-                    let w2 = load16(q.w.2 + off), w3 = load16(q.w.3 + off)
+                    let w0 = load16(q.w.0 + off)
+                    let w1 = load16(q.w.1 + off)
+                    let w2 = load16(q.w.2 + off)
+                    let w3 = load16(q.w.3 + off)
                     let x0 = xp[0]
-                    a0 = a0.madd(x0, w0); b0 = b0.madd(x0, w1); c0 = c0.madd(x0, w2); d0 = d0.madd(x0, w3)
+                    a0 = a0.madd(x0, w0)
+                    b0 = b0.madd(x0, w1)
+                    c0 = c0.madd(x0, w2)
+                    d0 = d0.madd(x0, w3)
                     let x1 = xp[s1]
-                    a1 = a1.madd(x1, w0); b1 = b1.madd(x1, w1); c1 = c1.madd(x1, w2); d1 = d1.madd(x1, w3)
+                    a1 = a1.madd(x1, w0)
+                    b1 = b1.madd(x1, w1)
+                    c1 = c1.madd(x1, w2)
+                    d1 = d1.madd(x1, w3)
                     let x2 = xp[s2]
-                    a2 = a2.madd(x2, w0); b2 = b2.madd(x2, w1); c2 = c2.madd(x2, w2); d2 = d2.madd(x2, w3)
+                    a2 = a2.madd(x2, w0)
+                    b2 = b2.madd(x2, w1)
+                    c2 = c2.madd(x2, w2)
+                    d2 = d2.madd(x2, w3)
                     let x3 = xp[s3]
-                    a3 = a3.madd(x3, w0); b3 = b3.madd(x3, w1); c3 = c3.madd(x3, w2); d3 = d3.madd(x3, w3)
+                    a3 = a3.madd(x3, w0)
+                    b3 = b3.madd(x3, w1)
+                    c3 = c3.madd(x3, w2)
+                    d3 = d3.madd(x3, w3)
                     if width > 4 {
                         let x4 = xp[s4]
-                        a4 = a4.madd(x4, w0); b4 = b4.madd(x4, w1); c4 = c4.madd(x4, w2); d4 = d4.madd(x4, w3)
+                        a4 = a4.madd(x4, w0)
+                        b4 = b4.madd(x4, w1)
+                        c4 = c4.madd(x4, w2)
+                        d4 = d4.madd(x4, w3)
                         let x5 = xp[s5]
-                        a5 = a5.madd(x5, w0); b5 = b5.madd(x5, w1); c5 = c5.madd(x5, w2); d5 = d5.madd(x5, w3)
+                        a5 = a5.madd(x5, w0)
+                        b5 = b5.madd(x5, w1)
+                        c5 = c5.madd(x5, w2)
+                        d5 = d5.madd(x5, w3)
                     }
                     xp += dws
                     off += 16
                 }
             }
         }
-        let p = oh * g.outW + ow, p1 = p + outStep, p2 = p + 2 * outStep, p3 = p + 3 * outStep
-        let p4 = p + 4 * outStep, p5 = p + 5 * outStep
-        let y0 = q.y, r0 = q.r
-        let y1 = q.y + 1 * q.blockStride, r1 = q.r.map { $0 + 1 * q.blockStride }
-        let y2 = q.y + 2 * q.blockStride, r2 = q.r.map { $0 + 2 * q.blockStride }
-        let y3 = q.y + 3 * q.blockStride, r3 = q.r.map { $0 + 3 * q.blockStride }
-        finish(a0, g, y0, r0, p); finish(b0, g, y1, r1, p); finish(c0, g, y2, r2, p); finish(d0, g, y3, r3, p)
-        if count > 1 { finish(a1, g, y0, r0, p1); finish(b1, g, y1, r1, p1); finish(c1, g, y2, r2, p1); finish(d1, g, y3, r3, p1) }
-        if count > 2 { finish(a2, g, y0, r0, p2); finish(b2, g, y1, r1, p2); finish(c2, g, y2, r2, p2); finish(d2, g, y3, r3, p2) }
-        if count > 3 { finish(a3, g, y0, r0, p3); finish(b3, g, y1, r1, p3); finish(c3, g, y2, r2, p3); finish(d3, g, y3, r3, p3) }
-        if count > 4 { finish(a4, g, y0, r0, p4); finish(b4, g, y1, r1, p4); finish(c4, g, y2, r2, p4); finish(d4, g, y3, r3, p4) }
-        if count > 5 { finish(a5, g, y0, r0, p5); finish(b5, g, y1, r1, p5); finish(c5, g, y2, r2, p5); finish(d5, g, y3, r3, p5) }
+        let p = oh * g.outW + ow
+        let p1 = p + outStep
+        let p2 = p + 2 * outStep
+        let p3 = p + 3 * outStep
+        let p4 = p + 4 * outStep
+        let p5 = p + 5 * outStep
+        let y0 = q.y
+        let r0 = q.r
+        let y1 = q.y + 1 * q.blockStride
+        let r1 = q.r.map { $0 + 1 * q.blockStride }
+        let y2 = q.y + 2 * q.blockStride
+        let r2 = q.r.map { $0 + 2 * q.blockStride }
+        let y3 = q.y + 3 * q.blockStride
+        let r3 = q.r.map { $0 + 3 * q.blockStride }
+        finish(a0, g, y0, r0, p)
+        finish(b0, g, y1, r1, p)
+        finish(c0, g, y2, r2, p)
+        finish(d0, g, y3, r3, p)
+        if count > 1 {
+            finish(a1, g, y0, r0, p1)
+            finish(b1, g, y1, r1, p1)
+            finish(c1, g, y2, r2, p1)
+            finish(d1, g, y3, r3, p1)
+        }
+        if count > 2 {
+            finish(a2, g, y0, r0, p2)
+            finish(b2, g, y1, r1, p2)
+            finish(c2, g, y2, r2, p2)
+            finish(d2, g, y3, r3, p2)
+        }
+        if count > 3 {
+            finish(a3, g, y0, r0, p3)
+            finish(b3, g, y1, r1, p3)
+            finish(c3, g, y2, r2, p3)
+            finish(d3, g, y3, r3, p3)
+        }
+        if count > 4 {
+            finish(a4, g, y0, r0, p4)
+            finish(b4, g, y1, r1, p4)
+            finish(c4, g, y2, r2, p4)
+            finish(d4, g, y3, r3, p4)
+        }
+        if count > 5 {
+            finish(a5, g, y0, r0, p5)
+            finish(b5, g, y1, r1, p5)
+            finish(c5, g, y2, r2, p5)
+            finish(d5, g, y3, r3, p5)
+        }
     }
 
     /// One output pixel of four adjacent blocks over its in-bounds kernel columns: eight
@@ -463,31 +570,45 @@ enum ConvDirect {
     #else
     @inline(__always)
     #endif
-    static func quadPixel(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
-                          _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int)
-    {
+    static func quadPixel(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int
+    ) {
         let iw0 = ow * g.strideW - g.padLeft
         var kwBegin = 0
         while kwBegin < g.kernelW && iw0 + kwBegin * g.dilationW < 0 { kwBegin += 1 }
         var kwEnd = g.kernelW
         while kwEnd > kwBegin && iw0 + (kwEnd - 1) * g.dilationW >= g.inW { kwEnd -= 1 }
-        var a = q.bias.0, b = q.bias.1, c = q.bias.2, d = q.bias.3
-        var a1 = V16(), b1 = V16(), c1 = V16(), d1 = V16()
+        var a = q.bias.0
+        var b = q.bias.1
+        var c = q.bias.2
+        var d = q.bias.3
+        var a1 = V16()
+        var b1 = V16()
+        var c1 = V16()
+        var d1 = V16()
         let ps = xa.pixelStride
         let dws = g.dilationW * ps
         var ci = 0
         while ci + 2 <= cCount {
-            let x0 = xa.channelBase(cBegin + ci), x1 = xa.channelBase(cBegin + ci + 1)
+            let x0 = xa.channelBase(cBegin + ci)
+            let x1 = xa.channelBase(cBegin + ci + 1)
             for kh in rows.khBegin..<rows.khEnd {
                 let r = ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
                 let off = ci * kk * 16 + kh * g.kernelW * 16
                 for kw in kwBegin..<kwEnd {
-                    let u = x0[r + kw * dws], v = x1[r + kw * dws]
-                    let o = off + kw * 16, o1 = o + kk * 16
-                    a = a.madd(u, load16(q.w.0 + o)); a1 = a1.madd(v, load16(q.w.0 + o1))
-                    b = b.madd(u, load16(q.w.1 + o)); b1 = b1.madd(v, load16(q.w.1 + o1))
-                    c = c.madd(u, load16(q.w.2 + o)); c1 = c1.madd(v, load16(q.w.2 + o1))
-                    d = d.madd(u, load16(q.w.3 + o)); d1 = d1.madd(v, load16(q.w.3 + o1))
+                    let u = x0[r + kw * dws]
+                    let v = x1[r + kw * dws]
+                    let o = off + kw * 16
+                    let o1 = o + kk * 16
+                    a = a.madd(u, load16(q.w.0 + o))
+                    a1 = a1.madd(v, load16(q.w.0 + o1))
+                    b = b.madd(u, load16(q.w.1 + o))
+                    b1 = b1.madd(v, load16(q.w.1 + o1))
+                    c = c.madd(u, load16(q.w.2 + o))
+                    c1 = c1.madd(v, load16(q.w.2 + o1))
+                    d = d.madd(u, load16(q.w.3 + o))
+                    d1 = d1.madd(v, load16(q.w.3 + o1))
                 }
             }
             ci += 2
@@ -498,13 +619,19 @@ enum ConvDirect {
                 let r = ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
                 let off = ci * kk * 16 + kh * g.kernelW * 16
                 for kw in kwBegin..<kwEnd {
-                    let u = x0[r + kw * dws], o = off + kw * 16
-                    a = a.madd(u, load16(q.w.0 + o)); b = b.madd(u, load16(q.w.1 + o))
-                    c = c.madd(u, load16(q.w.2 + o)); d = d.madd(u, load16(q.w.3 + o))
+                    let u = x0[r + kw * dws]
+                    let o = off + kw * 16
+                    a = a.madd(u, load16(q.w.0 + o))
+                    b = b.madd(u, load16(q.w.1 + o))
+                    c = c.madd(u, load16(q.w.2 + o))
+                    d = d.madd(u, load16(q.w.3 + o))
                 }
             }
         }
-        a += a1; b += b1; c += c1; d += d1
+        a += a1
+        b += b1
+        c += c1
+        d += d1
         let p = oh * g.outW + ow
         finish(a, g, q.y, q.r, p)
         finish(b, g, q.y + q.blockStride, q.r.map { $0 + q.blockStride }, p)
@@ -518,9 +645,10 @@ enum ConvDirect {
     #if hasFeature(Embedded)
     @inline(never)  // see `runQuad`
     #endif
-    static func runPair(_ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
-                        _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>)
-    {
+    static func runPair(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>
+    ) {
         let ps = xa.pixelStride
         let (ohLo, ohHi) = interiorRows(g)
         let n = kmax(0, owHi - owLo)
@@ -547,12 +675,14 @@ enum ConvDirect {
                 ow += 12
             }
             if ow < tilesEnd {
-                interiorPairTile(g, xa, pb, cBegin, cCount, kk, rows, ow, oh, step: g.strideW * ps, outStep: 1,
-                                 kwBegin: 0, kwEnd: g.kernelW)
+                interiorPairTile(
+                    g, xa, pb, cBegin, cCount, kk, rows, ow, oh, step: g.strideW * ps, outStep: 1,
+                    kwBegin: 0, kwEnd: g.kernelW)
             }
             if rightEdge > tilesEnd {
-                interiorPairTile(g, xa, pb, cBegin, cCount, kk, rows, tilesEnd, oh, step: g.strideW * ps, outStep: 1,
-                                 kwBegin: 0, kwEnd: g.kernelW, count: rightEdge - tilesEnd)
+                interiorPairTile(
+                    g, xa, pb, cBegin, cCount, kk, rows, tilesEnd, oh, step: g.strideW * ps, outStep: 1,
+                    kwBegin: 0, kwEnd: g.kernelW, count: rightEdge - tilesEnd)
             }
             if !edgesLater { for o in rightEdge..<g.outW { pixels(rows, o, oh) } }
         }
@@ -565,8 +695,9 @@ enum ConvDirect {
                 let count = kmin(6, ohHi - oh)
                 if count >= 2 {
                     let r = Rows(ih0: oh * g.strideH - g.padTop, khBegin: 0, khEnd: g.kernelH)
-                    interiorPairTile(g, xa, pb, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
-                                     outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: count)
+                    interiorPairTile(
+                        g, xa, pb, cBegin, cCount, kk, r, o, oh, step: g.strideH * g.inW * ps,
+                        outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: count)
                 } else {
                     pixels(rows(g, oh), o, oh)
                 }
@@ -579,10 +710,11 @@ enum ConvDirect {
     /// `runQuad`: rows in 8-pixel tiles, a 2–7-pixel remainder as one partial tile, edge
     /// columns in (partial) 8-pixel tiles down the vertical interior, the rest pixel by pixel.
     @inline(never)  // inlined into `run`, its growth moved the other drivers' codegen (±4–10%)
-    static func runSingle(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>, _ biasV: V16,
-                          _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
-                          _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>)
-    {
+    static func runSingle(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>, _ biasV: V16,
+        _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>
+    ) {
         let ps = xa.pixelStride
         let (ohLo, ohHi) = interiorRows(g)
         let tilesEnd = owHi > owLo ? owLo + (owHi - owLo) / tile * tile : owLo
@@ -594,7 +726,8 @@ enum ConvDirect {
         let pointwise = g.kernelW == 1 && g.kernelH == 1 && g.strideW == 1
         // 3x3 stride-1 kernels run two vertical-interior rows at a time (`rowPairTiles`) over
         // the row tiles' columns [owLo, rightEdge).
-        let rowPairs = wideRegisterFile && unit3 && g.kernelH == 3 && g.strideH == 1 && g.dilationH == 1 && tilesEnd > owLo
+        let rowPairs =
+            wideRegisterFile && unit3 && g.kernelH == 3 && g.strideH == 1 && g.dilationH == 1 && tilesEnd > owLo
             && rightEdge - owLo >= 8
         var pairedRow = -1  // the second row of the last row pair, whose row tiles are done
         for oh in mine {
@@ -614,23 +747,28 @@ enum ConvDirect {
             let unit1 = pointwise && rows.khBegin == 0 && rows.khEnd == 1
             while ow < tilesEnd {
                 if unit1 && ps == 16 {
-                    interiorTile(g, xa, w, cBegin, cCount, 1, Rows(ih0: rows.ih0, khBegin: 0, khEnd: 1), ow, biasV, y, r,
-                                 oh, step: 16, outStep: 1, kwBegin: 0, kwEnd: 1, kernelW: 1)
+                    interiorTile(
+                        g, xa, w, cBegin, cCount, 1, Rows(ih0: rows.ih0, khBegin: 0, khEnd: 1), ow, biasV, y, r,
+                        oh, step: 16, outStep: 1, kwBegin: 0, kwEnd: 1, kernelW: 1)
                 } else if unit3 && ps == 16 {
-                    interiorTile(g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: 16, outStep: 1,
-                                 kwBegin: 0, kwEnd: 3, kernelW: 3)
+                    interiorTile(
+                        g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: 16, outStep: 1,
+                        kwBegin: 0, kwEnd: 3, kernelW: 3)
                 } else if unit3 {
-                    interiorTile(g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: 1, outStep: 1,
-                                 kwBegin: 0, kwEnd: 3, kernelW: 3)
+                    interiorTile(
+                        g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: 1, outStep: 1,
+                        kwBegin: 0, kwEnd: 3, kernelW: 3)
                 } else {
-                    interiorTile(g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: g.strideW * ps, outStep: 1,
-                                 kwBegin: 0, kwEnd: g.kernelW)
+                    interiorTile(
+                        g, xa, w, cBegin, cCount, kk, rows, ow, biasV, y, r, oh, step: g.strideW * ps, outStep: 1,
+                        kwBegin: 0, kwEnd: g.kernelW)
                 }
                 ow += tile
             }
             if rightEdge > tilesEnd && ow < rightEdge {  // (a row pair did it already)
-                interiorTile(g, xa, w, cBegin, cCount, kk, rows, tilesEnd, biasV, y, r, oh, step: g.strideW * ps,
-                             outStep: 1, kwBegin: 0, kwEnd: g.kernelW, count: rightEdge - tilesEnd)
+                interiorTile(
+                    g, xa, w, cBegin, cCount, kk, rows, tilesEnd, biasV, y, r, oh, step: g.strideW * ps,
+                    outStep: 1, kwBegin: 0, kwEnd: g.kernelW, count: rightEdge - tilesEnd)
             }
             if !edgesLater {
                 for o in rightEdge..<g.outW { edgePixel(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh) }
@@ -645,8 +783,9 @@ enum ConvDirect {
                 let count = kmin(tile, ohHi - oh)
                 if count >= 2 {
                     let rows = Rows(ih0: oh * g.strideH - g.padTop, khBegin: 0, khEnd: g.kernelH)
-                    interiorTile(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh, step: g.strideH * g.inW * ps,
-                                 outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: count)
+                    interiorTile(
+                        g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh, step: g.strideH * g.inW * ps,
+                        outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: count)
                 } else {
                     edgePixel(g, xa, w, cBegin, cCount, kk, rows(g, oh), o, biasV, y, r, oh)
                 }
@@ -663,17 +802,24 @@ enum ConvDirect {
         /// Adds x[k·step + j·step] · w[j] to accumulator k for the three kernel columns j.
         @inline(__always) mutating func madd3(_ x: UnsafePointer<Float>, _ step: Int, _ w: UnsafePointer<Float>) {
             for j in 0..<3 {
-                let u = load16(w + j * 16), q = x + j * step
-                v0 = v0.madd(q[0], u); v1 = v1.madd(q[step], u); v2 = v2.madd(q[2 * step], u)
-                v3 = v3.madd(q[3 * step], u); v4 = v4.madd(q[4 * step], u); v5 = v5.madd(q[5 * step], u)
-                v6 = v6.madd(q[6 * step], u); v7 = v7.madd(q[7 * step], u)
+                let u = load16(w + j * 16)
+                let q = x + j * step
+                v0 = v0.madd(q[0], u)
+                v1 = v1.madd(q[step], u)
+                v2 = v2.madd(q[2 * step], u)
+                v3 = v3.madd(q[3 * step], u)
+                v4 = v4.madd(q[4 * step], u)
+                v5 = v5.madd(q[5 * step], u)
+                v6 = v6.madd(q[6 * step], u)
+                v7 = v7.madd(q[7 * step], u)
             }
         }
 
         /// Stores pixels `skip`..<8 at output pixel index `p` + k (see `finish`).
-        @inline(__always) func finish(_ g: ConvGeometry, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
-                                      _ p: Int, skip: Int)
-        {
+        @inline(__always) func finish(
+            _ g: ConvGeometry, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
+            _ p: Int, skip: Int
+        ) {
             if skip < 1 { ConvDirect.finish(v0, g, y, r, p) }
             if skip < 2 { ConvDirect.finish(v1, g, y, r, p + 1) }
             if skip < 3 { ConvDirect.finish(v2, g, y, r, p + 2) }
@@ -692,18 +838,25 @@ enum ConvDirect {
     /// pixels (literal geometry instead of a partial tile's). Not inlined, so the tiles inline
     /// here with a literal step.
     @inline(never)
-    static func rowPairTiles(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
-                             _ cBegin: Int, _ cCount: Int, _ ow: Int, _ tilesEnd: Int, _ end: Int, _ oh: Int,
-                             _ biasV: V16, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?)
-    {
+    static func rowPairTiles(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+        _ cBegin: Int, _ cCount: Int, _ ow: Int, _ tilesEnd: Int, _ end: Int, _ oh: Int,
+        _ biasV: V16, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?
+    ) {
         var o = ow
         let skip = 8 - (end - tilesEnd)
         if xa.pixelStride == 16 {
-            while o < tilesEnd { rowPairTile8(g, xa, w, cBegin, cCount, o, oh, biasV, y, r, step: 16); o += 8 }
+            while o < tilesEnd {
+                rowPairTile8(g, xa, w, cBegin, cCount, o, oh, biasV, y, r, step: 16)
+                o += 8
+            }
             if end > tilesEnd { rowPairTile8(g, xa, w, cBegin, cCount, end - 8, oh, biasV, y, r, step: 16, skip: skip) }
         } else {
             let ps = xa.pixelStride
-            while o < tilesEnd { rowPairTile8(g, xa, w, cBegin, cCount, o, oh, biasV, y, r, step: ps); o += 8 }
+            while o < tilesEnd {
+                rowPairTile8(g, xa, w, cBegin, cCount, o, oh, biasV, y, r, step: ps)
+                o += 8
+            }
             if end > tilesEnd { rowPairTile8(g, xa, w, cBegin, cCount, end - 8, oh, biasV, y, r, step: ps, skip: skip) }
         }
     }
@@ -715,11 +868,13 @@ enum ConvDirect {
     /// runs in `interiorTile`'s order (channels, kernel rows, kernel columns), so results are
     /// bit-identical to the single-row tiles and independent of the pairing.
     @_transparent  // @inline(__always) left it outlined, with a run-time step
-    static func rowPairTile8(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
-                             _ cBegin: Int, _ cCount: Int, _ ow: Int, _ oh: Int, _ biasV: V16,
-                             _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?, step: Int, skip: Int = 0)
-    {
-        var a = Row8(biasV), c = Row8(biasV)
+    static func rowPairTile8(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+        _ cBegin: Int, _ cCount: Int, _ ow: Int, _ oh: Int, _ biasV: V16,
+        _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?, step: Int, skip: Int = 0
+    ) {
+        var a = Row8(biasV)
+        var c = Row8(biasV)
         let rowStride = g.inW * step
         let origin = ((oh - g.padTop) * g.inW + ow - g.padLeft) * step
         for ci in 0..<cCount {
@@ -743,9 +898,10 @@ enum ConvDirect {
     /// output (stored and reloaded exactly, so the result equals one pass over all channels,
     /// whatever the split of rows over threads).
     @inline(never)
-    static func runNarrow(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
-                          rows mine: Range<Int>, kind: RowTileKind, blocks: Int)
-    {
+    static func runNarrow(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
+        rows mine: Range<Int>, kind: RowTileKind, blocks: Int
+    ) {
         let kk = g.kernelH * g.kernelW
         // A pass's weights (`kind.blocks` × chunk × KH·KW × 64 B) stay within ~27 KB of the
         // 48 KB L1: 16 channels of 3x3 for 3 blocks, 8 of 5x5 for 2.
@@ -755,22 +911,45 @@ enum ConvDirect {
             let n = kmin(chunk, cCount - c0)
             var qc = q
             qc.w = (q.w.0 + c0 * kk * 16, q.w.1 + c0 * kk * 16, q.w.2 + c0 * kk * 16, q.w.3)
-            let first = c0 == 0, last = c0 + n == cCount
+            let first = c0 == 0
+            let last = c0 + n == cCount
             let next = kmin(chunk, cCount - c0 - n) * kk * 16  // the next chunk's weights per block
             let c = cBegin + c0
             // One case per `ConvGeometry.rowTileKind` kind, matched exactly.
             switch (kind.width, kind.kernel, kind.stride) {
-            case (7, 3, 1): narrowRows(W7K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
-            case (7, 3, 2): narrowRows(W7K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
-            case (8, 3, 1): narrowRows(W8K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
-            case (8, 5, 1): narrowRows(W8K5S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
-            case (14, 3, 1): narrowRows(W14K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
-            case (14, 3, 2): narrowRows(W14K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
-            case (16, 3, 1): narrowRows(W16K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
-            case (16, 3, 2): narrowRows(W16K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
-            case (16, 5, 1): narrowRows(W16K5S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
-            case (28, 3, 1): narrowRows(W28K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
-            case (28, 3, 2): narrowRows(W28K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (7, 3, 1):
+                narrowRows(
+                    W7K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (7, 3, 2):
+                narrowRows(
+                    W7K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (8, 3, 1):
+                narrowRows(
+                    W8K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (8, 5, 1):
+                narrowRows(
+                    W8K5S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (14, 3, 1):
+                narrowRows(
+                    W14K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (14, 3, 2):
+                narrowRows(
+                    W14K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (16, 3, 1):
+                narrowRows(
+                    W16K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (16, 3, 2):
+                narrowRows(
+                    W16K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (16, 5, 1):
+                narrowRows(
+                    W16K5S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (28, 3, 1):
+                narrowRows(
+                    W28K3S1.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
+            case (28, 3, 2):
+                narrowRows(
+                    W28K3S2.self, g, xa, qc, c, n, rows: mine, blocks: blocks, next: next, first: first, last: last)
             default: preconditionFailure("no row shape for \(kind)")
             }
             c0 += n
@@ -780,26 +959,31 @@ enum ConvDirect {
     /// One output row of a `RowTileKind` layer (`outW`, `kernel`, `stride`, `blocks`: literals)
     /// as 1–4 `rowTile`s of `RowTileKind.tile` pixels; only the first prefetches.
     @_transparent
-    static func rowTiles(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
-                         _ rows: Rows, _ oh: Int, outW: Int, kernel: Int, stride: Int, blocks: Int, first: Bool,
-                         last: Bool)
-    {
+    static func rowTiles(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
+        _ rows: Rows, _ oh: Int, outW: Int, kernel: Int, stride: Int, blocks: Int, first: Bool,
+        last: Bool
+    ) {
         let tile = RowTileKind(width: outW, kernel: kernel, stride: stride).tile
         var q = q
-        rowTile(g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: 0, count: tile, kernel: kernel, stride: stride,
-                blocks: blocks, first: first, last: last)
+        rowTile(
+            g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: 0, count: tile, kernel: kernel, stride: stride,
+            blocks: blocks, first: first, last: last)
         q.prefetchOffset = -1
         if outW > tile {
-            rowTile(g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: tile, count: tile, kernel: kernel,
-                    stride: stride, blocks: blocks, first: first, last: last)
+            rowTile(
+                g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: tile, count: tile, kernel: kernel,
+                stride: stride, blocks: blocks, first: first, last: last)
         }
         if outW > 2 * tile {
-            rowTile(g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: 2 * tile, count: tile, kernel: kernel,
-                    stride: stride, blocks: blocks, first: first, last: last)
+            rowTile(
+                g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: 2 * tile, count: tile, kernel: kernel,
+                stride: stride, blocks: blocks, first: first, last: last)
         }
         if outW > 3 * tile {
-            rowTile(g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: 3 * tile, count: tile, kernel: kernel,
-                    stride: stride, blocks: blocks, first: first, last: last)
+            rowTile(
+                g, xa, q, cBegin, cCount, rows, oh, outW: outW, from: 3 * tile, count: tile, kernel: kernel,
+                stride: stride, blocks: blocks, first: first, last: last)
         }
     }
 
@@ -808,10 +992,11 @@ enum ConvDirect {
     /// in debug builds, a stack frame of ~12 tiles rather than all kinds' ~60). `next`: the
     /// next chunk's weight elements per block (0 after the last chunk), the prefetch bound.
     @inline(never)
-    static func narrowRows<S: RowShape>(_: S.Type, _ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
-                                        _ cBegin: Int, _ cCount: Int, rows mine: Range<Int>, blocks: Int, next: Int,
-                                        first: Bool, last: Bool)
-    {
+    static func narrowRows<S: RowShape>(
+        _: S.Type, _ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks,
+        _ cBegin: Int, _ cCount: Int, rows mine: Range<Int>, blocks: Int, next: Int,
+        first: Bool, last: Bool
+    ) {
         let kind = RowTileKind(width: S.outW, kernel: S.kernel, stride: S.stride)
         assert(S.outW == g.outW && S.kernel == g.kernelW && S.stride == g.strideW, "row shape \(S.self) for \(g)")
         assert(blocks >= 1 && blocks <= kind.blocks)
@@ -826,14 +1011,17 @@ enum ConvDirect {
             q.prefetchOffset = offset < next ? offset : -1
             switch blocks {
             case 3 where kind.blocks == 3:
-                rowTiles(g, xa, q, cBegin, cCount, r, oh, outW: S.outW, kernel: S.kernel, stride: S.stride, blocks: 3,
-                         first: first, last: last)
+                rowTiles(
+                    g, xa, q, cBegin, cCount, r, oh, outW: S.outW, kernel: S.kernel, stride: S.stride, blocks: 3,
+                    first: first, last: last)
             case 2:
-                rowTiles(g, xa, q, cBegin, cCount, r, oh, outW: S.outW, kernel: S.kernel, stride: S.stride, blocks: 2,
-                         first: first, last: last)
+                rowTiles(
+                    g, xa, q, cBegin, cCount, r, oh, outW: S.outW, kernel: S.kernel, stride: S.stride, blocks: 2,
+                    first: first, last: last)
             default:
-                rowTiles(g, xa, q, cBegin, cCount, r, oh, outW: S.outW, kernel: S.kernel, stride: S.stride, blocks: 1,
-                         first: first, last: last)
+                rowTiles(
+                    g, xa, q, cBegin, cCount, r, oh, outW: S.outW, kernel: S.kernel, stride: S.stride, blocks: 1,
+                    first: first, last: last)
             }
         }
     }
@@ -846,7 +1034,9 @@ enum ConvDirect {
 
         /// The partial sums stored at output pixel indices p… (`store`).
         @inline(__always) init(_ y: UnsafePointer<Float>, _ p: Int, count: Int) {
-            (v0, v1, v2, v3) = (load16(y + p * 16), load16(y + (p + 1) * 16), load16(y + (p + 2) * 16), load16(y + (p + 3) * 16))
+            (v0, v1, v2, v3) = (
+                load16(y + p * 16), load16(y + (p + 1) * 16), load16(y + (p + 2) * 16), load16(y + (p + 3) * 16)
+            )
             v4 = count > 4 ? load16(y + (p + 4) * 16) : V16()
             v5 = count > 5 ? load16(y + (p + 5) * 16) : V16()
             v6 = count > 6 ? load16(y + (p + 6) * 16) : V16()
@@ -857,9 +1047,10 @@ enum ConvDirect {
         /// (from + j)·stride + kw − kernel/2 of the blocked input row `x` (column 0), whose
         /// width is `inW`; with literal arguments the taps on the padding are left out at
         /// compile time.
-        @inline(__always) mutating func tap(_ x: UnsafePointer<Float>, _ w: V16, kw: Int, from: Int, count: Int, inW: Int,
-                                            kernel: Int, stride: Int)
-        {
+        @inline(__always) mutating func tap(
+            _ x: UnsafePointer<Float>, _ w: V16, kw: Int, from: Int, count: Int, inW: Int,
+            kernel: Int, stride: Int
+        ) {
             let o = from * stride + kw - kernel / 2  // pixel j's column: j·stride + o
             @inline(__always) func inside(_ j: Int) -> Bool { j < count && j * stride + o >= 0 && j * stride + o < inW }
             if inside(0) { v0 = v0.madd(x[o * 16], w) }
@@ -874,7 +1065,9 @@ enum ConvDirect {
 
         /// Stores the partial sums as they are (no residual, no activation).
         @inline(__always) func store(_ y: UnsafeMutablePointer<Float>, _ p: Int, count: Int) {
-            store16(y + p * 16, v0); store16(y + (p + 1) * 16, v1); store16(y + (p + 2) * 16, v2)
+            store16(y + p * 16, v0)
+            store16(y + (p + 1) * 16, v1)
+            store16(y + (p + 2) * 16, v2)
             store16(y + (p + 3) * 16, v3)
             if count > 4 { store16(y + (p + 4) * 16, v4) }
             if count > 5 { store16(y + (p + 5) * 16, v5) }
@@ -882,11 +1075,14 @@ enum ConvDirect {
             if count > 7 { store16(y + (p + 7) * 16, v7) }
         }
 
-        @inline(__always) func finish(_ g: ConvGeometry, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
-                                      _ p: Int, count: Int)
-        {
-            ConvDirect.finish(v0, g, y, r, p); ConvDirect.finish(v1, g, y, r, p + 1)
-            ConvDirect.finish(v2, g, y, r, p + 2); ConvDirect.finish(v3, g, y, r, p + 3)
+        @inline(__always) func finish(
+            _ g: ConvGeometry, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
+            _ p: Int, count: Int
+        ) {
+            ConvDirect.finish(v0, g, y, r, p)
+            ConvDirect.finish(v1, g, y, r, p + 1)
+            ConvDirect.finish(v2, g, y, r, p + 2)
+            ConvDirect.finish(v3, g, y, r, p + 3)
             if count > 4 { ConvDirect.finish(v4, g, y, r, p + 4) }
             if count > 5 { ConvDirect.finish(v5, g, y, r, p + 5) }
             if count > 6 { ConvDirect.finish(v6, g, y, r, p + 6) }
@@ -903,12 +1099,15 @@ enum ConvDirect {
     /// `finish` (`last`) or are stored as they are. Sums run over channels, kernel rows,
     /// kernel columns, as in every tile.
     @_transparent  // inlined with literal geometry and block count (see `rowPairTile8`)
-    static func rowTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
-                        _ rows: Rows, _ oh: Int, outW: Int, from: Int, count: Int, kernel: Int, stride: Int,
-                        blocks: Int, first: Bool, last: Bool)
-    {
-        let p = oh * outW + from, inW = outW * stride
-        let y1 = q.y + q.blockStride, y2 = q.y + 2 * q.blockStride
+    static func rowTile(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ q: QuadBlocks, _ cBegin: Int, _ cCount: Int,
+        _ rows: Rows, _ oh: Int, outW: Int, from: Int, count: Int, kernel: Int, stride: Int,
+        blocks: Int, first: Bool, last: Bool
+    ) {
+        let p = oh * outW + from
+        let inW = outW * stride
+        let y1 = q.y + q.blockStride
+        let y2 = q.y + 2 * q.blockStride
         var a = first ? RowAcc(q.bias.0) : RowAcc(q.y, p, count: count)
         var b = first || blocks < 2 ? RowAcc(q.bias.1) : RowAcc(y1, p, count: count)
         var c = first || blocks < 3 ? RowAcc(q.bias.2) : RowAcc(y2, p, count: count)
@@ -919,13 +1118,22 @@ enum ConvDirect {
         let pfBase = cCount * kk * 16 + q.prefetchOffset
         for ci in 0..<cCount {
             let xc = xa.channelBase(cBegin + ci)
-            let w0 = q.w.0 + ci * kk * 16, w1 = q.w.1 + ci * kk * 16, w2 = q.w.2 + ci * kk * 16
+            let w0 = q.w.0 + ci * kk * 16
+            let w1 = q.w.1 + ci * kk * 16
+            let w2 = q.w.2 + ci * kk * 16
             if pfOn {
-                let pf: Int = pfBase + ci * 32, pf16: Int = pf + 16
+                let pf: Int = pfBase + ci * 32
+                let pf16: Int = pf + 16
                 acnet_prefetch(q.w.0 + pf)
                 acnet_prefetch(q.w.0 + pf16)
-                if blocks > 1 { acnet_prefetch(q.w.1 + pf); acnet_prefetch(q.w.1 + pf16) }
-                if blocks > 2 { acnet_prefetch(q.w.2 + pf); acnet_prefetch(q.w.2 + pf16) }
+                if blocks > 1 {
+                    acnet_prefetch(q.w.1 + pf)
+                    acnet_prefetch(q.w.1 + pf16)
+                }
+                if blocks > 2 {
+                    acnet_prefetch(q.w.2 + pf)
+                    acnet_prefetch(q.w.2 + pf16)
+                }
             }
             for kh in rows.khBegin..<rows.khEnd {
                 let xr = xc + (rows.ih0 + kh * g.dilationH) * inW * 16  // input column 0 of the row
@@ -934,17 +1142,22 @@ enum ConvDirect {
                 // Unrolled by hand: a `for kw` loop stayed a run-time loop, with a branch per
                 // tap, in the right-hand 5x5 tile (0.079 ms against 0.077 for the pair tiles).
                 let w = (w0 + o, w1 + o, w2 + o)
-                rowColumn(&a, &b, &c, xr, w, kw: 0, from: from, count: count, inW: inW, kernel: kernel, stride: stride,
-                          blocks: blocks)
-                rowColumn(&a, &b, &c, xr, w, kw: 1, from: from, count: count, inW: inW, kernel: kernel, stride: stride,
-                          blocks: blocks)
-                rowColumn(&a, &b, &c, xr, w, kw: 2, from: from, count: count, inW: inW, kernel: kernel, stride: stride,
-                          blocks: blocks)
+                rowColumn(
+                    &a, &b, &c, xr, w, kw: 0, from: from, count: count, inW: inW, kernel: kernel, stride: stride,
+                    blocks: blocks)
+                rowColumn(
+                    &a, &b, &c, xr, w, kw: 1, from: from, count: count, inW: inW, kernel: kernel, stride: stride,
+                    blocks: blocks)
+                rowColumn(
+                    &a, &b, &c, xr, w, kw: 2, from: from, count: count, inW: inW, kernel: kernel, stride: stride,
+                    blocks: blocks)
                 if kernel > 3 {
-                    rowColumn(&a, &b, &c, xr, w, kw: 3, from: from, count: count, inW: inW, kernel: kernel,
-                              stride: stride, blocks: blocks)
-                    rowColumn(&a, &b, &c, xr, w, kw: 4, from: from, count: count, inW: inW, kernel: kernel,
-                              stride: stride, blocks: blocks)
+                    rowColumn(
+                        &a, &b, &c, xr, w, kw: 3, from: from, count: count, inW: inW, kernel: kernel,
+                        stride: stride, blocks: blocks)
+                    rowColumn(
+                        &a, &b, &c, xr, w, kw: 4, from: from, count: count, inW: inW, kernel: kernel,
+                        stride: stride, blocks: blocks)
                 }
             }
         }
@@ -962,10 +1175,11 @@ enum ConvDirect {
     /// Kernel column `kw` of one kernel row for `rowTile`'s 1–3 blocks (`w`: the kernel row's
     /// weights in each block).
     @_transparent
-    static func rowColumn(_ a: inout RowAcc, _ b: inout RowAcc, _ c: inout RowAcc, _ xr: UnsafePointer<Float>,
-                          _ w: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>), kw: Int, from: Int,
-                          count: Int, inW: Int, kernel: Int, stride: Int, blocks: Int)
-    {
+    static func rowColumn(
+        _ a: inout RowAcc, _ b: inout RowAcc, _ c: inout RowAcc, _ xr: UnsafePointer<Float>,
+        _ w: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>), kw: Int, from: Int,
+        count: Int, inW: Int, kernel: Int, stride: Int, blocks: Int
+    ) {
         a.tap(xr, load16(w.0 + kw * 16), kw: kw, from: from, count: count, inW: inW, kernel: kernel, stride: stride)
         if blocks > 1 {
             b.tap(xr, load16(w.1 + kw * 16), kw: kw, from: from, count: count, inW: inW, kernel: kernel, stride: stride)
@@ -983,7 +1197,6 @@ enum ConvDirect {
         var r0: UnsafePointer<Float>?, r1: UnsafePointer<Float>?
     }
 
-
     /// Twelve adjacent interior output pixels × two output blocks: 24 accumulators (of the 32
     /// AVX-512 registers); per tap 2 weight loads + 12 broadcasts feed 24 FMAs, so the loop is
     /// bound by the FMA ports, not by loads.
@@ -992,14 +1205,35 @@ enum ConvDirect {
     #else
     @inline(__always)
     #endif
-    static func interiorPairTile12(_ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
-                                   _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
-                                   step: Int, kernelW: Int?)
-    {
-        var a0 = pb.bias0, a1 = pb.bias0, a2 = pb.bias0, a3 = pb.bias0, a4 = pb.bias0, a5 = pb.bias0
-        var a6 = pb.bias0, a7 = pb.bias0, a8 = pb.bias0, a9 = pb.bias0, a10 = pb.bias0, a11 = pb.bias0
-        var c0 = pb.bias1, c1 = pb.bias1, c2 = pb.bias1, c3 = pb.bias1, c4 = pb.bias1, c5 = pb.bias1
-        var c6 = pb.bias1, c7 = pb.bias1, c8 = pb.bias1, c9 = pb.bias1, c10 = pb.bias1, c11 = pb.bias1
+    static func interiorPairTile12(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
+        step: Int, kernelW: Int?
+    ) {
+        var a0 = pb.bias0
+        var a1 = pb.bias0
+        var a2 = pb.bias0
+        var a3 = pb.bias0
+        var a4 = pb.bias0
+        var a5 = pb.bias0
+        var a6 = pb.bias0
+        var a7 = pb.bias0
+        var a8 = pb.bias0
+        var a9 = pb.bias0
+        var a10 = pb.bias0
+        var a11 = pb.bias0
+        var c0 = pb.bias1
+        var c1 = pb.bias1
+        var c2 = pb.bias1
+        var c3 = pb.bias1
+        var c4 = pb.bias1
+        var c5 = pb.bias1
+        var c6 = pb.bias1
+        var c7 = pb.bias1
+        var c8 = pb.bias1
+        var c9 = pb.bias1
+        var c10 = pb.bias1
+        var c11 = pb.bias1
         let ps = xa.pixelStride
         let iw0 = ow * g.strideW - g.padLeft
         let kw = kernelW ?? g.kernelW  // literal: the tap loop unrolls
@@ -1012,31 +1246,44 @@ enum ConvDirect {
                 var wp0 = pb.w0 + base + kh * kw * 16
                 var wp1 = pb.w1 + base + kh * kw * 16
                 for _ in 0..<kw {
-                    let u = load16(wp0), v = load16(wp1)
+                    let u = load16(wp0)
+                    let v = load16(wp1)
                     let x0 = xp[0]
-                    a0 = a0.madd(x0, u); c0 = c0.madd(x0, v)
+                    a0 = a0.madd(x0, u)
+                    c0 = c0.madd(x0, v)
                     let x1 = xp[step]
-                    a1 = a1.madd(x1, u); c1 = c1.madd(x1, v)
+                    a1 = a1.madd(x1, u)
+                    c1 = c1.madd(x1, v)
                     let x2 = xp[2 * step]
-                    a2 = a2.madd(x2, u); c2 = c2.madd(x2, v)
+                    a2 = a2.madd(x2, u)
+                    c2 = c2.madd(x2, v)
                     let x3 = xp[3 * step]
-                    a3 = a3.madd(x3, u); c3 = c3.madd(x3, v)
+                    a3 = a3.madd(x3, u)
+                    c3 = c3.madd(x3, v)
                     let x4 = xp[4 * step]
-                    a4 = a4.madd(x4, u); c4 = c4.madd(x4, v)
+                    a4 = a4.madd(x4, u)
+                    c4 = c4.madd(x4, v)
                     let x5 = xp[5 * step]
-                    a5 = a5.madd(x5, u); c5 = c5.madd(x5, v)
+                    a5 = a5.madd(x5, u)
+                    c5 = c5.madd(x5, v)
                     let x6 = xp[6 * step]
-                    a6 = a6.madd(x6, u); c6 = c6.madd(x6, v)
+                    a6 = a6.madd(x6, u)
+                    c6 = c6.madd(x6, v)
                     let x7 = xp[7 * step]
-                    a7 = a7.madd(x7, u); c7 = c7.madd(x7, v)
+                    a7 = a7.madd(x7, u)
+                    c7 = c7.madd(x7, v)
                     let x8 = xp[8 * step]
-                    a8 = a8.madd(x8, u); c8 = c8.madd(x8, v)
+                    a8 = a8.madd(x8, u)
+                    c8 = c8.madd(x8, v)
                     let x9 = xp[9 * step]
-                    a9 = a9.madd(x9, u); c9 = c9.madd(x9, v)
+                    a9 = a9.madd(x9, u)
+                    c9 = c9.madd(x9, v)
                     let x10 = xp[10 * step]
-                    a10 = a10.madd(x10, u); c10 = c10.madd(x10, v)
+                    a10 = a10.madd(x10, u)
+                    c10 = c10.madd(x10, v)
                     let x11 = xp[11 * step]
-                    a11 = a11.madd(x11, u); c11 = c11.madd(x11, v)
+                    a11 = a11.madd(x11, u)
+                    c11 = c11.madd(x11, v)
                     xp += dws
                     wp0 += 16
                     wp1 += 16
@@ -1044,18 +1291,30 @@ enum ConvDirect {
             }
         }
         let p = oh * g.outW + ow
-        finish(a0, g, pb.y0, pb.r0, p); finish(c0, g, pb.y1, pb.r1, p)
-        finish(a1, g, pb.y0, pb.r0, p + 1); finish(c1, g, pb.y1, pb.r1, p + 1)
-        finish(a2, g, pb.y0, pb.r0, p + 2); finish(c2, g, pb.y1, pb.r1, p + 2)
-        finish(a3, g, pb.y0, pb.r0, p + 3); finish(c3, g, pb.y1, pb.r1, p + 3)
-        finish(a4, g, pb.y0, pb.r0, p + 4); finish(c4, g, pb.y1, pb.r1, p + 4)
-        finish(a5, g, pb.y0, pb.r0, p + 5); finish(c5, g, pb.y1, pb.r1, p + 5)
-        finish(a6, g, pb.y0, pb.r0, p + 6); finish(c6, g, pb.y1, pb.r1, p + 6)
-        finish(a7, g, pb.y0, pb.r0, p + 7); finish(c7, g, pb.y1, pb.r1, p + 7)
-        finish(a8, g, pb.y0, pb.r0, p + 8); finish(c8, g, pb.y1, pb.r1, p + 8)
-        finish(a9, g, pb.y0, pb.r0, p + 9); finish(c9, g, pb.y1, pb.r1, p + 9)
-        finish(a10, g, pb.y0, pb.r0, p + 10); finish(c10, g, pb.y1, pb.r1, p + 10)
-        finish(a11, g, pb.y0, pb.r0, p + 11); finish(c11, g, pb.y1, pb.r1, p + 11)
+        finish(a0, g, pb.y0, pb.r0, p)
+        finish(c0, g, pb.y1, pb.r1, p)
+        finish(a1, g, pb.y0, pb.r0, p + 1)
+        finish(c1, g, pb.y1, pb.r1, p + 1)
+        finish(a2, g, pb.y0, pb.r0, p + 2)
+        finish(c2, g, pb.y1, pb.r1, p + 2)
+        finish(a3, g, pb.y0, pb.r0, p + 3)
+        finish(c3, g, pb.y1, pb.r1, p + 3)
+        finish(a4, g, pb.y0, pb.r0, p + 4)
+        finish(c4, g, pb.y1, pb.r1, p + 4)
+        finish(a5, g, pb.y0, pb.r0, p + 5)
+        finish(c5, g, pb.y1, pb.r1, p + 5)
+        finish(a6, g, pb.y0, pb.r0, p + 6)
+        finish(c6, g, pb.y1, pb.r1, p + 6)
+        finish(a7, g, pb.y0, pb.r0, p + 7)
+        finish(c7, g, pb.y1, pb.r1, p + 7)
+        finish(a8, g, pb.y0, pb.r0, p + 8)
+        finish(c8, g, pb.y1, pb.r1, p + 8)
+        finish(a9, g, pb.y0, pb.r0, p + 9)
+        finish(c9, g, pb.y1, pb.r1, p + 9)
+        finish(a10, g, pb.y0, pb.r0, p + 10)
+        finish(c10, g, pb.y1, pb.r1, p + 10)
+        finish(a11, g, pb.y0, pb.r0, p + 11)
+        finish(c11, g, pb.y1, pb.r1, p + 11)
     }
 
     /// Six adjacent interior output pixels × two output blocks (32 channels): 12 accumulators,
@@ -1065,15 +1324,29 @@ enum ConvDirect {
     #else
     @inline(__always)
     #endif
-    static func interiorPairTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
-                                 _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
-                                 step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 6)
-    {
+    static func interiorPairTile(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ pb: PairBlocks,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ oh: Int,
+        step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = 6
+    ) {
         // Pixels k ≥ count repeat pixel count−1's input and are not stored (see interiorQuadTile).
-        let s1 = kmin(1, count - 1) * step, s2 = kmin(2, count - 1) * step, s3 = kmin(3, count - 1) * step
-        let s4 = kmin(4, count - 1) * step, s5 = kmin(5, count - 1) * step
-        var a0 = pb.bias0, a1 = pb.bias0, a2 = pb.bias0, a3 = pb.bias0, a4 = pb.bias0, a5 = pb.bias0
-        var c0 = pb.bias1, c1 = pb.bias1, c2 = pb.bias1, c3 = pb.bias1, c4 = pb.bias1, c5 = pb.bias1
+        let s1 = kmin(1, count - 1) * step
+        let s2 = kmin(2, count - 1) * step
+        let s3 = kmin(3, count - 1) * step
+        let s4 = kmin(4, count - 1) * step
+        let s5 = kmin(5, count - 1) * step
+        var a0 = pb.bias0
+        var a1 = pb.bias0
+        var a2 = pb.bias0
+        var a3 = pb.bias0
+        var a4 = pb.bias0
+        var a5 = pb.bias0
+        var c0 = pb.bias1
+        var c1 = pb.bias1
+        var c2 = pb.bias1
+        var c3 = pb.bias1
+        var c4 = pb.bias1
+        var c5 = pb.bias1
         let ps = xa.pixelStride
         let iw0 = ow * g.strideW - g.padLeft + kwBegin * g.dilationW
         let kw = g.kernelW
@@ -1086,15 +1359,26 @@ enum ConvDirect {
                 var wp0 = pb.w0 + base + (kh * kw + kwBegin) * 16
                 var wp1 = pb.w1 + base + (kh * kw + kwBegin) * 16
                 for _ in kwBegin..<kwEnd {
-                    let u = load16(wp0), v = load16(wp1)
-                    let x0 = xp[0], x1 = xp[s1], x2 = xp[s2]
-                    let x3 = xp[s3], x4 = xp[s4], x5 = xp[s5]
-                    a0 = a0.madd(x0, u); c0 = c0.madd(x0, v)
-                    a1 = a1.madd(x1, u); c1 = c1.madd(x1, v)
-                    a2 = a2.madd(x2, u); c2 = c2.madd(x2, v)
-                    a3 = a3.madd(x3, u); c3 = c3.madd(x3, v)
-                    a4 = a4.madd(x4, u); c4 = c4.madd(x4, v)
-                    a5 = a5.madd(x5, u); c5 = c5.madd(x5, v)
+                    let u = load16(wp0)
+                    let v = load16(wp1)
+                    let x0 = xp[0]
+                    let x1 = xp[s1]
+                    let x2 = xp[s2]
+                    let x3 = xp[s3]
+                    let x4 = xp[s4]
+                    let x5 = xp[s5]
+                    a0 = a0.madd(x0, u)
+                    c0 = c0.madd(x0, v)
+                    a1 = a1.madd(x1, u)
+                    c1 = c1.madd(x1, v)
+                    a2 = a2.madd(x2, u)
+                    c2 = c2.madd(x2, v)
+                    a3 = a3.madd(x3, u)
+                    c3 = c3.madd(x3, v)
+                    a4 = a4.madd(x4, u)
+                    c4 = c4.madd(x4, v)
+                    a5 = a5.madd(x5, u)
+                    c5 = c5.madd(x5, v)
                     xp += dws
                     wp0 += 16
                     wp1 += 16
@@ -1102,12 +1386,28 @@ enum ConvDirect {
             }
         }
         let p = oh * g.outW + ow
-        finish(a0, g, pb.y0, pb.r0, p); finish(c0, g, pb.y1, pb.r1, p)
-        if count > 1 { finish(a1, g, pb.y0, pb.r0, p + outStep); finish(c1, g, pb.y1, pb.r1, p + outStep) }
-        if count > 2 { finish(a2, g, pb.y0, pb.r0, p + 2 * outStep); finish(c2, g, pb.y1, pb.r1, p + 2 * outStep) }
-        if count > 3 { finish(a3, g, pb.y0, pb.r0, p + 3 * outStep); finish(c3, g, pb.y1, pb.r1, p + 3 * outStep) }
-        if count > 4 { finish(a4, g, pb.y0, pb.r0, p + 4 * outStep); finish(c4, g, pb.y1, pb.r1, p + 4 * outStep) }
-        if count > 5 { finish(a5, g, pb.y0, pb.r0, p + 5 * outStep); finish(c5, g, pb.y1, pb.r1, p + 5 * outStep) }
+        finish(a0, g, pb.y0, pb.r0, p)
+        finish(c0, g, pb.y1, pb.r1, p)
+        if count > 1 {
+            finish(a1, g, pb.y0, pb.r0, p + outStep)
+            finish(c1, g, pb.y1, pb.r1, p + outStep)
+        }
+        if count > 2 {
+            finish(a2, g, pb.y0, pb.r0, p + 2 * outStep)
+            finish(c2, g, pb.y1, pb.r1, p + 2 * outStep)
+        }
+        if count > 3 {
+            finish(a3, g, pb.y0, pb.r0, p + 3 * outStep)
+            finish(c3, g, pb.y1, pb.r1, p + 3 * outStep)
+        }
+        if count > 4 {
+            finish(a4, g, pb.y0, pb.r0, p + 4 * outStep)
+            finish(c4, g, pb.y1, pb.r1, p + 4 * outStep)
+        }
+        if count > 5 {
+            finish(a5, g, pb.y0, pb.r0, p + 5 * outStep)
+            finish(c5, g, pb.y1, pb.r1, p + 5 * outStep)
+        }
     }
 
     struct Rows {
@@ -1117,9 +1417,10 @@ enum ConvDirect {
     }
 
     @inline(__always)
-    static func finish(_ acc: V16, _ g: ConvGeometry, _ yBlock: UnsafeMutablePointer<Float>,
-                       _ rBlock: UnsafePointer<Float>?, _ pixel: Int)
-    {
+    static func finish(
+        _ acc: V16, _ g: ConvGeometry, _ yBlock: UnsafeMutablePointer<Float>,
+        _ rBlock: UnsafePointer<Float>?, _ pixel: Int
+    ) {
         var v = acc
         if let rBlock { v += load16(rBlock + pixel * 16) }
         store16(yBlock + pixel * 16, activate(v, g.activation))
@@ -1136,17 +1437,29 @@ enum ConvDirect {
     #else
     @inline(__always)
     #endif
-    static func interiorTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
-                             _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
-                             _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int,
-                             step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = tile,
-                             kernelW: Int? = nil)
-    {
+    static func interiorTile(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
+        _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int,
+        step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = tile,
+        kernelW: Int? = nil
+    ) {
         // Pixels k ≥ count repeat pixel count−1's input and are not stored (see interiorQuadTile).
-        let s1 = kmin(1, count - 1) * step, s2 = kmin(2, count - 1) * step, s3 = kmin(3, count - 1) * step
-        let s4 = kmin(4, count - 1) * step, s5 = kmin(5, count - 1) * step, s6 = kmin(6, count - 1) * step
+        let s1 = kmin(1, count - 1) * step
+        let s2 = kmin(2, count - 1) * step
+        let s3 = kmin(3, count - 1) * step
+        let s4 = kmin(4, count - 1) * step
+        let s5 = kmin(5, count - 1) * step
+        let s6 = kmin(6, count - 1) * step
         let s7 = kmin(7, count - 1) * step
-        var a0 = biasV, a1 = biasV, a2 = biasV, a3 = biasV, a4 = biasV, a5 = biasV, a6 = biasV, a7 = biasV
+        var a0 = biasV
+        var a1 = biasV
+        var a2 = biasV
+        var a3 = biasV
+        var a4 = biasV
+        var a5 = biasV
+        var a6 = biasV
+        var a7 = biasV
         let ps = xa.pixelStride
         let iw0 = ow * g.strideW - g.padLeft + kwBegin * g.dilationW
         let kw = kernelW ?? g.kernelW  // a literal at the call site lets the tap loop unroll
@@ -1210,9 +1523,10 @@ enum ConvDirect {
 
     /// `acc` (+ the residual) through the activation, stored to 4 lanes of pixel `pixel`.
     @inline(__always)
-    static func finish4(_ acc: V4, _ g: ConvGeometry, _ y: UnsafeMutablePointer<Float>,
-                        _ r: UnsafePointer<Float>?, _ pixel: Int)
-    {
+    static func finish4(
+        _ acc: V4, _ g: ConvGeometry, _ y: UnsafeMutablePointer<Float>,
+        _ r: UnsafePointer<Float>?, _ pixel: Int
+    ) {
         var v = acc
         if let r { v += load4(r + pixel * 16) }
         switch g.activation {
@@ -1229,10 +1543,11 @@ enum ConvDirect {
     /// schedule (row tiles in the horizontal interior, edge columns as tiles down the vertical
     /// interior, corners and leftovers pixel by pixel) with each tile run once per quarter of
     /// the block. Sums run over channels, kernel rows, kernel columns, as in every tile.
-    static func runLanes(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
-                         _ bias: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
-                         _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>)
-    {
+    static func runLanes(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+        _ bias: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>?,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, owLo: Int, owHi: Int, rows mine: Range<Int>
+    ) {
         let ps = xa.pixelStride
         let biasV = load16(bias)
         let (ohLo, ohHi) = interiorRows(g)
@@ -1246,20 +1561,24 @@ enum ConvDirect {
             var ow = owLo
             while ow < tilesEnd {
                 if unit3 && ps == 16 {
-                    laneTile(g, xa, w, cBegin, cCount, kk, rows, ow, bias, y, r, oh, step: 16, outStep: 1,
-                             kwBegin: 0, kwEnd: 3, kernelW: 3)
+                    laneTile(
+                        g, xa, w, cBegin, cCount, kk, rows, ow, bias, y, r, oh, step: 16, outStep: 1,
+                        kwBegin: 0, kwEnd: 3, kernelW: 3)
                 } else if unit3 {
-                    laneTile(g, xa, w, cBegin, cCount, kk, rows, ow, bias, y, r, oh, step: 1, outStep: 1,
-                             kwBegin: 0, kwEnd: 3, kernelW: 3)
+                    laneTile(
+                        g, xa, w, cBegin, cCount, kk, rows, ow, bias, y, r, oh, step: 1, outStep: 1,
+                        kwBegin: 0, kwEnd: 3, kernelW: 3)
                 } else {
-                    laneTile(g, xa, w, cBegin, cCount, kk, rows, ow, bias, y, r, oh, step: g.strideW * ps, outStep: 1,
-                             kwBegin: 0, kwEnd: g.kernelW)
+                    laneTile(
+                        g, xa, w, cBegin, cCount, kk, rows, ow, bias, y, r, oh, step: g.strideW * ps, outStep: 1,
+                        kwBegin: 0, kwEnd: g.kernelW)
                 }
                 ow += laneTile
             }
             if rightEdge > tilesEnd {
-                laneTile(g, xa, w, cBegin, cCount, kk, rows, tilesEnd, bias, y, r, oh, step: g.strideW * ps,
-                         outStep: 1, kwBegin: 0, kwEnd: g.kernelW, count: rightEdge - tilesEnd)
+                laneTile(
+                    g, xa, w, cBegin, cCount, kk, rows, tilesEnd, bias, y, r, oh, step: g.strideW * ps,
+                    outStep: 1, kwBegin: 0, kwEnd: g.kernelW, count: rightEdge - tilesEnd)
             }
             if !edgesLater {
                 for o in rightEdge..<g.outW { edgePixel(g, xa, w, cBegin, cCount, kk, rows, o, biasV, y, r, oh) }
@@ -1274,8 +1593,9 @@ enum ConvDirect {
                 let count = kmin(laneTile, ohHi - oh)
                 if count >= 2 {
                     let rows = Rows(ih0: oh * g.strideH - g.padTop, khBegin: 0, khEnd: g.kernelH)
-                    laneTile(g, xa, w, cBegin, cCount, kk, rows, o, bias, y, r, oh, step: g.strideH * g.inW * ps,
-                             outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: count)
+                    laneTile(
+                        g, xa, w, cBegin, cCount, kk, rows, o, bias, y, r, oh, step: g.strideH * g.inW * ps,
+                        outStep: g.outW, kwBegin: kwBegin, kwEnd: kwEnd, count: count)
                 } else {
                     edgePixel(g, xa, w, cBegin, cCount, kk, rows(g, oh), o, biasV, y, r, oh)
                 }
@@ -1289,14 +1609,18 @@ enum ConvDirect {
     /// block (4 lanes) at a time. `count` < `laneTile` computes a partial tile (pixels k ≥ count
     /// repeat pixel count−1's input and are not stored).
     @inline(__always)
-    static func laneTile(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
-                         _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ bias: UnsafePointer<Float>,
-                         _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int,
-                         step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = laneTile,
-                         kernelW: Int? = nil)
-    {
-        let s1 = kmin(1, count - 1) * step, s2 = kmin(2, count - 1) * step, s3 = kmin(3, count - 1) * step
-        let s4 = kmin(4, count - 1) * step, s5 = kmin(5, count - 1) * step
+    static func laneTile(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ bias: UnsafePointer<Float>,
+        _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int,
+        step: Int, outStep: Int, kwBegin: Int, kwEnd: Int, count: Int = laneTile,
+        kernelW: Int? = nil
+    ) {
+        let s1 = kmin(1, count - 1) * step
+        let s2 = kmin(2, count - 1) * step
+        let s3 = kmin(3, count - 1) * step
+        let s4 = kmin(4, count - 1) * step
+        let s5 = kmin(5, count - 1) * step
         let ps = xa.pixelStride
         let iw0 = ow * g.strideW - g.padLeft + kwBegin * g.dilationW
         let kw = kernelW ?? g.kernelW
@@ -1304,7 +1628,12 @@ enum ConvDirect {
         let p = oh * g.outW + ow
         for lane in stride(from: 0, to: 16, by: 4) {
             let b = load4(bias + lane)
-            var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b
+            var a0 = b
+            var a1 = b
+            var a2 = b
+            var a3 = b
+            var a4 = b
+            var a5 = b
             for ci in 0..<cCount {
                 let xc = xa.channelBase(cBegin + ci)
                 let wc = w + ci * kk * 16 + lane
@@ -1324,7 +1653,8 @@ enum ConvDirect {
                     }
                 }
             }
-            let y = yBlock + lane, r = rBlock.map { $0 + lane }
+            let y = yBlock + lane
+            let r = rBlock.map { $0 + lane }
             finish4(a0, g, y, r, p)
             if count > 1 { finish4(a1, g, y, r, p + outStep) }
             if count > 2 { finish4(a2, g, y, r, p + 2 * outStep) }
@@ -1337,11 +1667,15 @@ enum ConvDirect {
 
     /// Four adjacent interior output pixels (the narrow-register-file builds' tile).
     @inline(__always)
-    static func interiorTile4(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
-                              _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
-                              _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int)
-    {
-        var a0 = biasV, a1 = biasV, a2 = biasV, a3 = biasV
+    static func interiorTile4(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
+        _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int
+    ) {
+        var a0 = biasV
+        var a1 = biasV
+        var a2 = biasV
+        var a3 = biasV
         let ps = xa.pixelStride
         let step = g.strideW * ps
         let iw0 = ow * g.strideW - g.padLeft
@@ -1373,18 +1707,20 @@ enum ConvDirect {
 
     /// One interior output pixel (every tap in bounds horizontally).
     @inline(__always)
-    static func interiorPixel(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
-                              _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
-                              _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int)
-    {
+    static func interiorPixel(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
+        _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int
+    ) {
         pixel(g, xa, w, cBegin, cCount, kk, rows, ow, 0, g.kernelW, biasV, yBlock, rBlock, oh)
     }
 
     /// One output pixel whose taps may fall on the left or right padding.
-    static func edgePixel(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
-                          _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
-                          _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int)
-    {
+    static func edgePixel(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ biasV: V16,
+        _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int
+    ) {
         let iw0 = ow * g.strideW - g.padLeft
         var kwBegin = 0
         while kwBegin < g.kernelW && iw0 + kwBegin * g.dilationW < 0 { kwBegin += 1 }
@@ -1396,27 +1732,34 @@ enum ConvDirect {
     /// One output pixel over kernel columns [kwBegin, kwEnd) (the columns whose taps are in
     /// bounds).
     @inline(__always)
-    static func pixel(_ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
-                      _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ kwBegin: Int, _ kwEnd: Int,
-                      _ biasV: V16, _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int)
-    {
+    static func pixel(
+        _ g: ConvGeometry, _ xa: ActivationAddressing, _ w: UnsafePointer<Float>,
+        _ cBegin: Int, _ cCount: Int, _ kk: Int, _ rows: Rows, _ ow: Int, _ kwBegin: Int, _ kwEnd: Int,
+        _ biasV: V16, _ yBlock: UnsafeMutablePointer<Float>, _ rBlock: UnsafePointer<Float>?, _ oh: Int
+    ) {
         // Four input channels at a time into four accumulators: four independent FMA chains
         // instead of one (a single chain runs at 1/(2·latency) of the FMA rate, ~1/8).
-        var a0 = biasV, a1 = V16(), a2 = V16(), a3 = V16()
+        var a0 = biasV
+        var a1 = V16()
+        var a2 = V16()
+        var a3 = V16()
         let ps = xa.pixelStride
         let iw0 = ow * g.strideW - g.padLeft
         let dw = g.dilationW * ps
         let wStep = kk * 16
         var ci = 0
         while ci + 4 <= cCount {
-            let x0 = xa.channelBase(cBegin + ci), x1 = xa.channelBase(cBegin + ci + 1)
-            let x2 = xa.channelBase(cBegin + ci + 2), x3 = xa.channelBase(cBegin + ci + 3)
+            let x0 = xa.channelBase(cBegin + ci)
+            let x1 = xa.channelBase(cBegin + ci + 1)
+            let x2 = xa.channelBase(cBegin + ci + 2)
+            let x3 = xa.channelBase(cBegin + ci + 3)
             let wc = w + ci * wStep
             for kh in rows.khBegin..<rows.khEnd {
                 let r = ((rows.ih0 + kh * g.dilationH) * g.inW + iw0) * ps
                 let wr = wc + kh * g.kernelW * 16
                 for kw in kwBegin..<kwEnd {
-                    let o = r + kw * dw, wo = wr + kw * 16
+                    let o = r + kw * dw
+                    let wo = wr + kw * 16
                     a0 = a0.madd(x0[o], load16(wo))
                     a1 = a1.madd(x1[o], load16(wo + wStep))
                     a2 = a2.madd(x2[o], load16(wo + 2 * wStep))
@@ -1473,10 +1816,12 @@ enum ConvDepthwise {
     static let tile = 2
     #endif
 
-    static func run(_ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
-                    weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, part: WorkPart)
-    {
-        let inPlane = g.inH * g.inW, outPlane = g.outH * g.outW
+    static func run(
+        _ g: ConvGeometry, batch: Int, x: TensorView, y: TensorView, residual: TensorView?,
+        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, part: WorkPart
+    ) {
+        let inPlane = g.inH * g.inW
+        let outPlane = g.outH * g.outW
         // Interior output columns [owLo, owHi): every tap in bounds horizontally.
         let span = (g.kernelW - 1) * g.dilationW
         let owLo = kmin(g.outW, ceilDiv(g.padLeft, g.strideW))
@@ -1499,8 +1844,9 @@ enum ConvDepthwise {
             } else if g.dilationW == 1 && g.kernelW == 5 && g.strideW == 1 {
                 runRows(g, xb, wb, biasV, yb, rb, rows, owLo: owLo, owHi: owHi, kernelW: 5, step: 16, dil: 16)
             } else {
-                runRows(g, xb, wb, biasV, yb, rb, rows, owLo: owLo, owHi: owHi, kernelW: g.kernelW,
-                        step: g.strideW * 16, dil: g.dilationW * 16)
+                runRows(
+                    g, xb, wb, biasV, yb, rb, rows, owLo: owLo, owHi: owHi, kernelW: g.kernelW,
+                    step: g.strideW * 16, dil: g.dilationW * 16)
             }
         }
     }
@@ -1510,10 +1856,11 @@ enum ConvDepthwise {
     /// `step`: input elements between adjacent output pixels (strideW · 16); `dil`: between
     /// adjacent kernel columns (dilationW · 16).
     @_transparent  // inlined with the literal geometry of each call in `run`
-    static func runRows(_ g: ConvGeometry, _ xb: UnsafePointer<Float>, _ wb: UnsafePointer<Float>, _ biasV: V16,
-                        _ yb: UnsafeMutablePointer<Float>, _ rb: UnsafePointer<Float>?, _ rows: Range<Int>,
-                        owLo: Int, owHi: Int, kernelW: Int, step: Int, dil: Int)
-    {
+    static func runRows(
+        _ g: ConvGeometry, _ xb: UnsafePointer<Float>, _ wb: UnsafePointer<Float>, _ biasV: V16,
+        _ yb: UnsafeMutablePointer<Float>, _ rb: UnsafePointer<Float>?, _ rows: Range<Int>,
+        owLo: Int, owHi: Int, kernelW: Int, step: Int, dil: Int
+    ) {
         for oh in rows {
             let ih0 = oh * g.strideH - g.padTop
             var khBegin = 0
@@ -1526,8 +1873,9 @@ enum ConvDepthwise {
                 let count = kmin(tile, owHi - ow)
                 // Input of the tile's first pixel at its first kernel column and row.
                 let x0 = xb + ((ih0 + khBegin * g.dilationH) * g.inW + ow * g.strideW - g.padLeft) * 16
-                interiorTile(g, x0, wb, biasV, yb, rb, oh * g.outW + ow, khBegin, khEnd, count: count,
-                             kernelW: kernelW, step: step, dil: dil)
+                interiorTile(
+                    g, x0, wb, biasV, yb, rb, oh * g.outW + ow, khBegin, khEnd, count: count,
+                    kernelW: kernelW, step: step, dil: dil)
                 ow += count
             }
             for ow in kmax(owHi, owLo)..<g.outW { edgePixel(g, xb, wb, biasV, yb, rb, oh, ow, khBegin, khEnd) }
@@ -1539,14 +1887,26 @@ enum ConvDepthwise {
     /// first pixel's input at kernel row khBegin, column 0): no bounds checks. Pixels k ≥ count repeat pixel count−1's input (never read past it) and are not
     /// stored.
     @_transparent
-    static func interiorTile(_ g: ConvGeometry, _ x0: UnsafePointer<Float>, _ wb: UnsafePointer<Float>, _ biasV: V16,
-                             _ yb: UnsafeMutablePointer<Float>, _ rb: UnsafePointer<Float>?, _ p: Int,
-                             _ khBegin: Int, _ khEnd: Int, count: Int, kernelW: Int, step: Int, dil: Int)
-    {
-        let s1 = kmin(1, count - 1) * step, s2 = kmin(2, count - 1) * step, s3 = kmin(3, count - 1) * step
-        let s4 = kmin(4, count - 1) * step, s5 = kmin(5, count - 1) * step, s6 = kmin(6, count - 1) * step
+    static func interiorTile(
+        _ g: ConvGeometry, _ x0: UnsafePointer<Float>, _ wb: UnsafePointer<Float>, _ biasV: V16,
+        _ yb: UnsafeMutablePointer<Float>, _ rb: UnsafePointer<Float>?, _ p: Int,
+        _ khBegin: Int, _ khEnd: Int, count: Int, kernelW: Int, step: Int, dil: Int
+    ) {
+        let s1 = kmin(1, count - 1) * step
+        let s2 = kmin(2, count - 1) * step
+        let s3 = kmin(3, count - 1) * step
+        let s4 = kmin(4, count - 1) * step
+        let s5 = kmin(5, count - 1) * step
+        let s6 = kmin(6, count - 1) * step
         let s7 = kmin(7, count - 1) * step
-        var a0 = biasV, a1 = biasV, a2 = biasV, a3 = biasV, a4 = biasV, a5 = biasV, a6 = biasV, a7 = biasV
+        var a0 = biasV
+        var a1 = biasV
+        var a2 = biasV
+        var a3 = biasV
+        var a4 = biasV
+        var a5 = biasV
+        var a6 = biasV
+        var a7 = biasV
         let rowStride = g.dilationH * g.inW * 16
         var xr = x0
         var wr = wb + khBegin * kernelW * 16
@@ -1556,9 +1916,18 @@ enum ConvDepthwise {
                 let xp = xr + kw * dil
                 a0 = a0.madd(load16(xp), wv)
                 if tile > 1 { a1 = a1.madd(load16(xp + s1), wv) }
-                if tile > 2 { a2 = a2.madd(load16(xp + s2), wv); a3 = a3.madd(load16(xp + s3), wv) }
-                if tile > 4 { a4 = a4.madd(load16(xp + s4), wv); a5 = a5.madd(load16(xp + s5), wv) }
-                if tile > 6 { a6 = a6.madd(load16(xp + s6), wv); a7 = a7.madd(load16(xp + s7), wv) }
+                if tile > 2 {
+                    a2 = a2.madd(load16(xp + s2), wv)
+                    a3 = a3.madd(load16(xp + s3), wv)
+                }
+                if tile > 4 {
+                    a4 = a4.madd(load16(xp + s4), wv)
+                    a5 = a5.madd(load16(xp + s5), wv)
+                }
+                if tile > 6 {
+                    a6 = a6.madd(load16(xp + s6), wv)
+                    a7 = a7.madd(load16(xp + s7), wv)
+                }
             }
             xr += rowStride
             wr += kernelW * 16
@@ -1576,10 +1945,11 @@ enum ConvDepthwise {
     /// One output pixel whose taps may fall on padding horizontally (kernel rows already
     /// clipped to [khBegin, khEnd)).
     @inline(__always)
-    static func edgePixel(_ g: ConvGeometry, _ xb: UnsafePointer<Float>, _ wb: UnsafePointer<Float>, _ biasV: V16,
-                          _ yb: UnsafeMutablePointer<Float>, _ rb: UnsafePointer<Float>?, _ oh: Int, _ ow: Int,
-                          _ khBegin: Int, _ khEnd: Int)
-    {
+    static func edgePixel(
+        _ g: ConvGeometry, _ xb: UnsafePointer<Float>, _ wb: UnsafePointer<Float>, _ biasV: V16,
+        _ yb: UnsafeMutablePointer<Float>, _ rb: UnsafePointer<Float>?, _ oh: Int, _ ow: Int,
+        _ khBegin: Int, _ khEnd: Int
+    ) {
         let ih0 = oh * g.strideH - g.padTop
         let iw0 = ow * g.strideW - g.padLeft
         var acc = biasV
@@ -1595,9 +1965,10 @@ enum ConvDepthwise {
     }
 
     @inline(__always)
-    static func finish(_ acc: V16, _ g: ConvGeometry, _ yb: UnsafeMutablePointer<Float>,
-                       _ rb: UnsafePointer<Float>?, _ p: Int)
-    {
+    static func finish(
+        _ acc: V16, _ g: ConvGeometry, _ yb: UnsafeMutablePointer<Float>,
+        _ rb: UnsafePointer<Float>?, _ p: Int
+    ) {
         var v = acc
         if let rb { v += load16(rb + p * 16) }
         store16(yb + p * 16, activate(v, g.activation))
@@ -1616,18 +1987,66 @@ struct TwoRanges: Sequence, IteratorProtocol {
 }
 
 /// A `RowTileKind` (output width, kernel width, stride) as a type, for `narrowRows`.
-protocol RowShape { static var outW: Int { get }; static var kernel: Int { get }; static var stride: Int { get } }
-enum W7K3S1: RowShape { static var outW: Int { 7 }; static var kernel: Int { 3 }; static var stride: Int { 1 } }
-enum W7K3S2: RowShape { static var outW: Int { 7 }; static var kernel: Int { 3 }; static var stride: Int { 2 } }
-enum W8K3S1: RowShape { static var outW: Int { 8 }; static var kernel: Int { 3 }; static var stride: Int { 1 } }
-enum W8K5S1: RowShape { static var outW: Int { 8 }; static var kernel: Int { 5 }; static var stride: Int { 1 } }
-enum W14K3S1: RowShape { static var outW: Int { 14 }; static var kernel: Int { 3 }; static var stride: Int { 1 } }
-enum W14K3S2: RowShape { static var outW: Int { 14 }; static var kernel: Int { 3 }; static var stride: Int { 2 } }
-enum W16K3S1: RowShape { static var outW: Int { 16 }; static var kernel: Int { 3 }; static var stride: Int { 1 } }
-enum W16K3S2: RowShape { static var outW: Int { 16 }; static var kernel: Int { 3 }; static var stride: Int { 2 } }
-enum W16K5S1: RowShape { static var outW: Int { 16 }; static var kernel: Int { 5 }; static var stride: Int { 1 } }
-enum W28K3S1: RowShape { static var outW: Int { 28 }; static var kernel: Int { 3 }; static var stride: Int { 1 } }
-enum W28K3S2: RowShape { static var outW: Int { 28 }; static var kernel: Int { 3 }; static var stride: Int { 2 } }
+protocol RowShape {
+    static var outW: Int { get }
+    static var kernel: Int { get }
+    static var stride: Int { get }
+}
+enum W7K3S1: RowShape {
+    static var outW: Int { 7 }
+    static var kernel: Int { 3 }
+    static var stride: Int { 1 }
+}
+enum W7K3S2: RowShape {
+    static var outW: Int { 7 }
+    static var kernel: Int { 3 }
+    static var stride: Int { 2 }
+}
+enum W8K3S1: RowShape {
+    static var outW: Int { 8 }
+    static var kernel: Int { 3 }
+    static var stride: Int { 1 }
+}
+enum W8K5S1: RowShape {
+    static var outW: Int { 8 }
+    static var kernel: Int { 5 }
+    static var stride: Int { 1 }
+}
+enum W14K3S1: RowShape {
+    static var outW: Int { 14 }
+    static var kernel: Int { 3 }
+    static var stride: Int { 1 }
+}
+enum W14K3S2: RowShape {
+    static var outW: Int { 14 }
+    static var kernel: Int { 3 }
+    static var stride: Int { 2 }
+}
+enum W16K3S1: RowShape {
+    static var outW: Int { 16 }
+    static var kernel: Int { 3 }
+    static var stride: Int { 1 }
+}
+enum W16K3S2: RowShape {
+    static var outW: Int { 16 }
+    static var kernel: Int { 3 }
+    static var stride: Int { 2 }
+}
+enum W16K5S1: RowShape {
+    static var outW: Int { 16 }
+    static var kernel: Int { 5 }
+    static var stride: Int { 1 }
+}
+enum W28K3S1: RowShape {
+    static var outW: Int { 28 }
+    static var kernel: Int { 3 }
+    static var stride: Int { 1 }
+}
+enum W28K3S2: RowShape {
+    static var outW: Int { 28 }
+    static var kernel: Int { 3 }
+    static var stride: Int { 2 }
+}
 
 #if arch(arm)
 extension SIMD4 where Scalar == Float {

@@ -6,15 +6,19 @@ import ACKernelTypes
 /// [ceil(O/16)][F][16] (packing `oc16`), bias [ceil(O/16)·16]; output plain [N][O].
 /// Four partial accumulators hide FMA latency. Complexity: N · F · O multiply-accumulates.
 enum Dense {
-    static func run(inFeatures f: Int, outFeatures o: Int, activation: Activation, batch: Int,
-                    x: TensorView, y: TensorView, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>)
-    {
+    static func run(
+        inFeatures f: Int, outFeatures o: Int, activation: Activation, batch: Int,
+        x: TensorView, y: TensorView, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>
+    ) {
         for n in 0..<batch {
             let xp = UnsafePointer<Float>(x.base + n * x.imageStride)
             let yp = y.base + n * y.imageStride
             for b in 0..<ceilDiv(o, 16) {
                 let wb = weights + b * f * 16
-                var a0 = load16(bias + b * 16), a1 = V16(), a2 = V16(), a3 = V16()
+                var a0 = load16(bias + b * 16)
+                var a1 = V16()
+                var a2 = V16()
+                var a3 = V16()
                 var i = 0
                 while i + 4 <= f {
                     a0 = a0.madd(xp[i], load16(wb + i * 16))

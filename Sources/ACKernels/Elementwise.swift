@@ -7,9 +7,10 @@ import ACKernelTypes
 /// a valid channel.
 enum Elementwise {
     /// y = act(a + b) over `count` elements (the whole batch of storage).
-    static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                    count: Int, activation: Activation)
-    {
+    static func add(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+        count: Int, activation: Activation
+    ) {
         var i = 0
         while i + 16 <= count {
             store16(y + i, activate(load16(a + i) + load16(b + i), activation))
@@ -22,9 +23,10 @@ enum Elementwise {
     }
 
     /// y = act(x) over `count` elements.
-    static func activation(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
-                           _ act: Activation)
-    {
+    static func activation(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+        _ act: Activation
+    ) {
         var i = 0
         while i + 16 <= count {
             store16(y + i, activate(load16(x + i), act))
@@ -37,13 +39,15 @@ enum Elementwise {
     }
 
     /// Per-channel y = act(x·scale[c] + shift[c]) on blocked activations.
-    static func scaleShift(batch: Int, x: TensorView, y: TensorView, scale: UnsafePointer<Float>,
-                           shift: UnsafePointer<Float>, activation: Activation)
-    {
+    static func scaleShift(
+        batch: Int, x: TensorView, y: TensorView, scale: UnsafePointer<Float>,
+        shift: UnsafePointer<Float>, activation: Activation
+    ) {
         let plane = x.h * x.w
         for n in 0..<batch {
             for b in 0..<ceilDiv(x.c, 16) {
-                let s = load16(scale + b * 16), t = load16(shift + b * 16)
+                let s = load16(scale + b * 16)
+                let t = load16(shift + b * 16)
                 let xb = UnsafePointer<Float>(x.base + n * x.imageStride + b * plane * 16)
                 let yb = y.base + n * y.imageStride + b * plane * 16
                 for p in 0..<plane {
@@ -59,7 +63,8 @@ enum Elementwise {
         for n in 0..<batch {
             var offset = 0
             for x in inputs {
-                let xa = ActivationAddressing(base: UnsafePointer<Float>(x.base + n * x.imageStride), planeElements: plane, blocked: true)
+                let xa = ActivationAddressing(
+                    base: UnsafePointer<Float>(x.base + n * x.imageStride), planeElements: plane, blocked: true)
                 for c in 0..<x.c {
                     let src = xa.channelBase(c)
                     let oc = offset + c
@@ -125,7 +130,8 @@ enum Elementwise {
     /// Row-wise softmax on plain [N][F], numerically stable (subtracts the row maximum).
     static func softmax(batch: Int, x: TensorView, y: TensorView) {
         for n in 0..<batch {
-            let xp = UnsafePointer<Float>(x.base + n * x.imageStride), yp = y.base + n * y.imageStride
+            let xp = UnsafePointer<Float>(x.base + n * x.imageStride)
+            let yp = y.base + n * y.imageStride
             var m = -Float.infinity
             for i in 0..<x.c { m = kmax(m, xp[i]) }
             var sum: Float = 0

@@ -21,13 +21,20 @@ private let thisISA = KernelISA.baseline
 public func kernelTable() -> KernelTable {
     KernelTable(
         isa: thisISA,
-        conv: { ConvDirect.run($0, batch: $1, x: $2, y: $3, residual: $4, weights: $5, bias: $6, blockOffsets: $7, part: $8) },
-        winograd: { ConvWinograd.run($0, batch: $1, x: $2, y: $3, residual: $4, weights: $5, bias: $6, scratch: $7,
-                                     chunkTiles: $8, part: $9) },
+        conv: {
+            ConvDirect.run($0, batch: $1, x: $2, y: $3, residual: $4, weights: $5, bias: $6, blockOffsets: $7, part: $8)
+        },
+        winograd: {
+            ConvWinograd.run(
+                $0, batch: $1, x: $2, y: $3, residual: $4, weights: $5, bias: $6, scratch: $7,
+                chunkTiles: $8, part: $9)
+        },
         depthwise: { ConvDepthwise.run($0, batch: $1, x: $2, y: $3, residual: $4, weights: $5, bias: $6, part: $7) },
         pool: { Pooling.run($0, max: $1, batch: $2, x: $3, y: $4, part: $5) },
         globalAvgPool: { Pooling.global(batch: $0, x: $1, y: $2) },
-        linear: { Dense.run(inFeatures: $0, outFeatures: $1, activation: $2, batch: $3, x: $4, y: $5, weights: $6, bias: $7) },
+        linear: {
+            Dense.run(inFeatures: $0, outFeatures: $1, activation: $2, batch: $3, x: $4, y: $5, weights: $6, bias: $7)
+        },
         add: { Elementwise.add($0, $1, $2, count: $3, activation: $4) },
         activation: { Elementwise.activation($0, $1, count: $2, $3) },
         scaleShift: { Elementwise.scaleShift(batch: $0, x: $1, y: $2, scale: $3, shift: $4, activation: $5) },

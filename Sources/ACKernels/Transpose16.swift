@@ -23,10 +23,12 @@ typealias V16x16 = (V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, V16, 
 /// per 256 elements, all in registers.
 @inline(__always) func transposed(_ r: V16x16) -> V16x16 {
     @inline(__always) func round(_ r: V16x16) -> V16x16 {
-        (zipLow(r.0, r.8), zipHigh(r.0, r.8), zipLow(r.1, r.9), zipHigh(r.1, r.9),
-         zipLow(r.2, r.10), zipHigh(r.2, r.10), zipLow(r.3, r.11), zipHigh(r.3, r.11),
-         zipLow(r.4, r.12), zipHigh(r.4, r.12), zipLow(r.5, r.13), zipHigh(r.5, r.13),
-         zipLow(r.6, r.14), zipHigh(r.6, r.14), zipLow(r.7, r.15), zipHigh(r.7, r.15))
+        (
+            zipLow(r.0, r.8), zipHigh(r.0, r.8), zipLow(r.1, r.9), zipHigh(r.1, r.9),
+            zipLow(r.2, r.10), zipHigh(r.2, r.10), zipLow(r.3, r.11), zipHigh(r.3, r.11),
+            zipLow(r.4, r.12), zipHigh(r.4, r.12), zipLow(r.5, r.13), zipHigh(r.5, r.13),
+            zipLow(r.6, r.14), zipHigh(r.6, r.14), zipLow(r.7, r.15), zipHigh(r.7, r.15)
+        )
     }
     return round(round(round(round(r))))
 }

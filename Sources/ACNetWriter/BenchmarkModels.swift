@@ -19,7 +19,8 @@ public enum BenchmarkModels {
             throw WriterError("'\(name)': expected conv:IN:OUT:HW[:K[:S]] with integers 1...4096")
         }
         let n = v.map { $0! }
-        let k = n.count > 3 ? n[3] : 3, s = n.count > 4 ? n[4] : 1
+        let k = n.count > 3 ? n[3] : 3
+        let s = n.count > 4 ? n[4] : 1
         guard k <= 15, s <= 8 else { throw WriterError("'\(name)': kernel at most 15, stride at most 8") }
         return (n[0], n[1], n[2], k, s)
     }
@@ -53,9 +54,10 @@ public enum BenchmarkModels {
     /// equal the layer's, and the list must have exactly one entry per conv/linear layer.
     /// `winograd` chooses which 3×3 stride-1 convolutions also get Winograd weights.
     /// - Throws: `WriterError` for an unknown name or any parameter mismatch.
-    public static func build(_ name: String, seed: UInt64 = 20240601, parameters: [LayerParameters]? = nil,
-                             winograd: WinogradPolicy = .off) throws(WriterError) -> [UInt8]
-    {
+    public static func build(
+        _ name: String, seed: UInt64 = 20_240_601, parameters: [LayerParameters]? = nil,
+        winograd: WinogradPolicy = .off
+    ) throws(WriterError) -> [UInt8] {
         var net = Net(seed: seed)
         net.winograd = winograd
         net.given = parameters
@@ -72,7 +74,8 @@ public enum BenchmarkModels {
             case "resnet20": bytes = try net.cifarResNet(blocksPerStage: 3)
             case "resnet18": bytes = try net.resnet18()
             default:
-                throw WriterError("unknown architecture '\(name)'; one of \(names.joined(separator: ", ")) or conv:IN:OUT:HW[:K[:S]]")
+                throw WriterError(
+                    "unknown architecture '\(name)'; one of \(names.joined(separator: ", ")) or conv:IN:OUT:HW[:K[:S]]")
             }
         }
         if let given = net.given, net.used != given.count {
@@ -100,23 +103,28 @@ public enum BenchmarkModels {
                 z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
                 return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
             }
-            let u = max(next(&rng), 1e-12), v = next(&rng)
+            let u = max(next(&rng), 1e-12)
+            let v = next(&rng)
             return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
         }
 
         mutating func weights(_ n: Int, std: Float) -> [Float] { (0..<n).map { _ in normal() * std } }
 
         mutating func start(c: Int, hw: Int, labels: Int) {
-            b = ModelBuilder(inputChannels: c, height: hw, width: hw,
-                             inputSpec: InputSpec(channelOrder: .none, mean: .init(repeating: 0, count: c),
-                                                  std: .init(repeating: 1, count: c)),
-                             labels: (0..<labels).map { "class \($0)" })
+            b = ModelBuilder(
+                inputChannels: c, height: hw, width: hw,
+                inputSpec: InputSpec(
+                    channelOrder: .none, mean: .init(repeating: 0, count: c),
+                    std: .init(repeating: 1, count: c)),
+                labels: (0..<labels).map { "class \($0)" })
             b.winograd = winograd
         }
 
         /// The next layer's (weight, bias): random (He-normal × `wscale`, bias N(0, 0.01)) or the
         /// next given entry, whose shapes must match exactly.
-        mutating func parameters(_ shape: [Int], wscale: Float = 1, linear: Bool = false) throws(WriterError)
+        mutating func parameters(
+            _ shape: [Int], wscale: Float = 1, linear: Bool = false
+        ) throws(WriterError)
             -> (weight: [Float], bias: [Float])
         {
             let fanIn = shape.dropFirst().reduce(1, *)
@@ -124,11 +132,16 @@ public enum BenchmarkModels {
                 let w = weights(shape.reduce(1, *), std: ((linear ? 1 : 2) / Float(fanIn)).squareRoot() * wscale)
                 return (w, weights(shape[0], std: 0.01))
             }
-            let what = "\(linear ? "linear" : "conv") layer #\(used) (weight \(shape.map(String.init).joined(separator: "x")))"
-            guard used < given.count else { throw WriterError("no parameters given for \(what): only \(given.count) given") }
+            let what =
+                "\(linear ? "linear" : "conv") layer #\(used) (weight \(shape.map(String.init).joined(separator: "x")))"
+            guard used < given.count else {
+                throw WriterError("no parameters given for \(what): only \(given.count) given")
+            }
             let p = given[used]
             guard p.weightShape == shape else {
-                throw WriterError("\(what): given '\(p.name)' has weight shape \(p.weightShape.map(String.init).joined(separator: "x"))")
+                throw WriterError(
+                    "\(what): given '\(p.name)' has weight shape \(p.weightShape.map(String.init).joined(separator: "x"))"
+                )
             }
             guard p.weight.count == shape.reduce(1, *) else {
                 throw WriterError("\(what): given '\(p.name)' has \(p.weight.count) weight values")
@@ -140,24 +153,28 @@ public enum BenchmarkModels {
             return (p.weight, p.bias)
         }
 
-        mutating func conv(_ x: TensorRef, _ o: Int, _ k: Int, _ s: Int = 1, _ p: Int = 0, relu: Bool = true,
-                           wscale: Float = 1, residual: TensorRef? = nil) throws(WriterError) -> TensorRef
-        {
+        mutating func conv(
+            _ x: TensorRef, _ o: Int, _ k: Int, _ s: Int = 1, _ p: Int = 0, relu: Bool = true,
+            wscale: Float = 1, residual: TensorRef? = nil
+        ) throws(WriterError) -> TensorRef {
             let params = try parameters([o, b.shape(of: x)[1], k, k], wscale: wscale)
             return try conv(x, params, o, k, s, p, relu: relu, residual: residual)
         }
 
-        mutating func conv(_ x: TensorRef, _ params: (weight: [Float], bias: [Float]), _ o: Int, _ k: Int, _ s: Int,
-                           _ p: Int, relu: Bool, residual: TensorRef? = nil) throws(WriterError) -> TensorRef
-        {
-            try b.conv2d(x, weight: params.weight, bias: params.bias, outputChannels: o, kernelSize: (k, k),
-                         stride: (s, s), padding: .symmetric(p), activation: relu ? .relu : .none, residual: residual)
+        mutating func conv(
+            _ x: TensorRef, _ params: (weight: [Float], bias: [Float]), _ o: Int, _ k: Int, _ s: Int,
+            _ p: Int, relu: Bool, residual: TensorRef? = nil
+        ) throws(WriterError) -> TensorRef {
+            try b.conv2d(
+                x, weight: params.weight, bias: params.bias, outputChannels: o, kernelSize: (k, k),
+                stride: (s, s), padding: .symmetric(p), activation: relu ? .relu : .none, residual: residual)
         }
 
         mutating func fc(_ x: TensorRef, _ o: Int, relu: Bool = false) throws(WriterError) -> TensorRef {
             let params = try parameters([o, b.shape(of: x)[1]], linear: true)
-            return try b.linear(x, weight: params.weight, bias: params.bias, outputFeatures: o,
-                                activation: relu ? .relu : .none)
+            return try b.linear(
+                x, weight: params.weight, bias: params.bias, outputFeatures: o,
+                activation: relu ? .relu : .none)
         }
 
         /// ResNet basic block: conv-ReLU, conv + shortcut (1x1 projection when the shape

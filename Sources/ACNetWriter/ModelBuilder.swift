@@ -20,7 +20,10 @@ public struct TensorRef: Sendable, Equatable {
 public struct Padding: Sendable, Equatable {
     public var top: Int, left: Int, bottom: Int, right: Int
     public init(top: Int, left: Int, bottom: Int, right: Int) {
-        self.top = top; self.left = left; self.bottom = bottom; self.right = right
+        self.top = top
+        self.left = left
+        self.bottom = bottom
+        self.right = right
     }
     public static func symmetric(_ p: Int) -> Padding { Padding(top: p, left: p, bottom: p, right: p) }
     public static func symmetric(_ ph: Int, _ pw: Int) -> Padding { Padding(top: ph, left: pw, bottom: ph, right: pw) }
@@ -70,8 +73,9 @@ public struct ModelBuilder {
     ///   - labels: class names (may be empty).
     public init(inputChannels: Int, height: Int, width: Int, inputSpec: InputSpec, labels: [String] = []) {
         precondition(inputChannels >= 1 && height >= 1 && width >= 1, "ModelBuilder: empty input")
-        precondition(inputSpec.mean.count == inputChannels && inputSpec.std.count == inputChannels,
-                     "ModelBuilder: input spec needs \(inputChannels) mean and std entries")
+        precondition(
+            inputSpec.mean.count == inputChannels && inputSpec.std.count == inputChannels,
+            "ModelBuilder: input spec needs \(inputChannels) mean and std entries")
         self.inputSpec = inputSpec
         self.labels = labels
         tensors.append(Tensor(kind: .activation, dims: [1, inputChannels, height, width], data: [], packing: .plain))
@@ -91,13 +95,15 @@ public struct ModelBuilder {
         return tensors.count - 1
     }
 
-    private mutating func emit(_ code: OpCode, _ inputs: [TensorRef], _ outDims: [Int], weight: Int? = nil,
-                               bias: Int? = nil, params: [Int] = []) -> TensorRef
-    {
+    private mutating func emit(
+        _ code: OpCode, _ inputs: [TensorRef], _ outDims: [Int], weight: Int? = nil,
+        bias: Int? = nil, params: [Int] = []
+    ) -> TensorRef {
         let out = activation(outDims)
         var p = params.map { Int32($0) }
         p += [Int32](repeating: 0, count: ACNBFormat.paramCount - p.count)
-        ops.append(Op(code: code, inputs: inputs.map(\.index), output: out.index, weight: weight, bias: bias, params: p))
+        ops.append(
+            Op(code: code, inputs: inputs.map(\.index), output: out.index, weight: weight, bias: bias, params: p))
         return out
     }
 
@@ -115,22 +121,26 @@ public struct ModelBuilder {
     ///   - weight: OIHW, O × C/groups × KH × KW.
     ///   - bias: O values, or nil for zeros.
     ///   - residual: a tensor of the output's shape added before the activation.
-    public mutating func conv2d(_ x: TensorRef, weight: [Float], bias: [Float]?, outputChannels o: Int,
-                                kernelSize: (Int, Int), stride: (Int, Int) = (1, 1), padding: Padding = .zero,
-                                dilation: (Int, Int) = (1, 1), groups: Int = 1, activation: Activation = .none,
-                                residual: TensorRef? = nil) throws(WriterError) -> TensorRef
-    {
+    public mutating func conv2d(
+        _ x: TensorRef, weight: [Float], bias: [Float]?, outputChannels o: Int,
+        kernelSize: (Int, Int), stride: (Int, Int) = (1, 1), padding: Padding = .zero,
+        dilation: (Int, Int) = (1, 1), groups: Int = 1, activation: Activation = .none,
+        residual: TensorRef? = nil
+    ) throws(WriterError) -> TensorRef {
         let (c, h, w) = try rank4(x, "conv2d")
-        let (kh, kw) = kernelSize, (sh, sw) = stride, (dh, dw) = dilation
+        let (kh, kw) = kernelSize
+        let (sh, sw) = stride
+        let (dh, dw) = dilation
         guard o >= 1, kh >= 1, kw >= 1, sh >= 1, sw >= 1, dh >= 1, dw >= 1, groups >= 1,
-              padding.top >= 0, padding.left >= 0, padding.bottom >= 0, padding.right >= 0
+            padding.top >= 0, padding.left >= 0, padding.bottom >= 0, padding.right >= 0
         else { throw WriterError("conv2d: invalid parameters") }
         guard c % groups == 0, o % groups == 0 else {
             throw WriterError("conv2d: groups \(groups) must divide input channels \(c) and output channels \(o)")
         }
         let cg = c / groups
         guard weight.count == o * cg * kh * kw else {
-            throw WriterError("conv2d: weight has \(weight.count) elements, OIHW \(o)×\(cg)×\(kh)×\(kw) needs \(o * cg * kh * kw)")
+            throw WriterError(
+                "conv2d: weight has \(weight.count) elements, OIHW \(o)×\(cg)×\(kh)×\(kw) needs \(o * cg * kh * kw)")
         }
         if let bias, bias.count != o { throw WriterError("conv2d: bias has \(bias.count) elements, expected \(o)") }
         let numH = h + padding.top + padding.bottom - dh * (kh - 1) - 1
@@ -141,17 +151,21 @@ public struct ModelBuilder {
             throw WriterError("conv2d: residual shape \(shape(of: residual)) differs from the output \(outDims)")
         }
         let depthwise = cg == 1 && o == c
-        let packed = depthwise
+        let packed =
+            depthwise
             ? Packing.depthwise16(weight, channels: c, kernelH: kh, kernelW: kw)
             : Packing.convOC16(weight, outputChannels: o, inputChannels: c, kernelH: kh, kernelW: kw, groups: groups)
         let wi = constant(packed, depthwise ? .depthwise16 : .oc16)
         let bi = constant(Packing.padded16(bias ?? [Float](repeating: 0, count: o)), .plain)
-        let params = [kh, kw, sh, sw, padding.top, padding.left, padding.bottom, padding.right, dh, dw, groups,
-                      Int(activation.rawValue), o]
+        let params = [
+            kh, kw, sh, sw, padding.top, padding.left, padding.bottom, padding.right, dh, dw, groups,
+            Int(activation.rawValue), o,
+        ]
         let out = emit(.conv2d, residual.map { [x, $0] } ?? [x], outDims, weight: wi, bias: bi, params: params)
-        let g = ConvGeometry(inC: c, inH: h, inW: w, outC: o, outH: outDims[2], outW: outDims[3], kernelH: kh,
-                             kernelW: kw, strideH: sh, strideW: sw, padTop: padding.top, padLeft: padding.left,
-                             dilationH: dh, dilationW: dw, groups: groups, activation: activation)
+        let g = ConvGeometry(
+            inC: c, inH: h, inW: w, outC: o, outH: outDims[2], outW: outDims[3], kernelH: kh,
+            kernelW: kw, strideH: sh, strideW: sw, padTop: padding.top, padLeft: padding.left,
+            dilationH: dh, dilationW: dw, groups: groups, activation: activation)
         if winograd.selects(g) {
             ops[ops.count - 1].winogradWeight = constant(
                 Packing.winograd(weight, outputChannels: o, inputChannels: c, kernel: kh), .winograd(kernel: kh)!)
@@ -159,31 +173,35 @@ public struct ModelBuilder {
         return out
     }
 
-    private mutating func pool(_ code: OpCode, _ x: TensorRef, _ k: (Int, Int), _ s: (Int, Int), _ p: Padding,
-                               _ ceilMode: Bool, _ cip: Bool) throws(WriterError) -> TensorRef
-    {
+    private mutating func pool(
+        _ code: OpCode, _ x: TensorRef, _ k: (Int, Int), _ s: (Int, Int), _ p: Padding,
+        _ ceilMode: Bool, _ cip: Bool
+    ) throws(WriterError) -> TensorRef {
         let (c, h, w) = try rank4(x, code.name)
         guard k.0 >= 1, k.1 >= 1, s.0 >= 1, s.1 >= 1, p.top >= 0, p.left >= 0, p.bottom >= 0, p.right >= 0,
-              2 * max(p.top, p.bottom) <= k.0, 2 * max(p.left, p.right) <= k.1
+            2 * max(p.top, p.bottom) <= k.0, 2 * max(p.left, p.right) <= k.1
         else { throw WriterError("\(code.name): invalid kernel/stride/padding (padding must be ≤ kernel/2)") }
         guard let oh = poolExtent(h, k.0, s.0, p.top, p.bottom, ceilMode),
-              let ow = poolExtent(w, k.1, s.1, p.left, p.right, ceilMode)
+            let ow = poolExtent(w, k.1, s.1, p.left, p.right, ceilMode)
         else { throw WriterError("\(code.name): window larger than the padded input") }
-        return emit(code, [x], [1, c, oh, ow],
-                    params: [k.0, k.1, s.0, s.1, p.top, p.left, p.bottom, p.right, ceilMode ? 1 : 0, cip ? 1 : 0])
+        return emit(
+            code, [x], [1, c, oh, ow],
+            params: [k.0, k.1, s.0, s.1, p.top, p.left, p.bottom, p.right, ceilMode ? 1 : 0, cip ? 1 : 0])
     }
 
     /// Max pooling (PyTorch semantics; padding counts as −∞).
-    public mutating func maxPool(_ x: TensorRef, kernelSize: (Int, Int), stride: (Int, Int), padding: Padding = .zero,
-                                 ceilMode: Bool = false) throws(WriterError) -> TensorRef
-    {
+    public mutating func maxPool(
+        _ x: TensorRef, kernelSize: (Int, Int), stride: (Int, Int), padding: Padding = .zero,
+        ceilMode: Bool = false
+    ) throws(WriterError) -> TensorRef {
         try pool(.maxPool, x, kernelSize, stride, padding, ceilMode, true)
     }
 
     /// Average pooling (PyTorch semantics).
-    public mutating func avgPool(_ x: TensorRef, kernelSize: (Int, Int), stride: (Int, Int), padding: Padding = .zero,
-                                 ceilMode: Bool = false, countIncludePad: Bool = true) throws(WriterError) -> TensorRef
-    {
+    public mutating func avgPool(
+        _ x: TensorRef, kernelSize: (Int, Int), stride: (Int, Int), padding: Padding = .zero,
+        ceilMode: Bool = false, countIncludePad: Bool = true
+    ) throws(WriterError) -> TensorRef {
         try pool(.avgPool, x, kernelSize, stride, padding, ceilMode, countIncludePad)
     }
 
@@ -200,9 +218,10 @@ public struct ModelBuilder {
     }
 
     /// y = act(x·Wᵀ + b); x: [1, F], weight: [O][F] row-major, bias: O values or nil.
-    public mutating func linear(_ x: TensorRef, weight: [Float], bias: [Float]?, outputFeatures o: Int,
-                                activation: Activation = .none) throws(WriterError) -> TensorRef
-    {
+    public mutating func linear(
+        _ x: TensorRef, weight: [Float], bias: [Float]?, outputFeatures o: Int,
+        activation: Activation = .none
+    ) throws(WriterError) -> TensorRef {
         let d = shape(of: x)
         guard d.count == 2 else { throw WriterError("linear: input must be [1, F] (flatten first), got \(d)") }
         guard o >= 1, weight.count == o * d[1] else {
@@ -215,8 +234,12 @@ public struct ModelBuilder {
     }
 
     /// y = act(a + b) for tensors of equal shape.
-    public mutating func add(_ a: TensorRef, _ b: TensorRef, activation: Activation = .none) throws(WriterError) -> TensorRef {
-        guard shape(of: a) == shape(of: b) else { throw WriterError("add: shapes \(shape(of: a)) and \(shape(of: b)) differ") }
+    public mutating func add(
+        _ a: TensorRef, _ b: TensorRef, activation: Activation = .none
+    ) throws(WriterError) -> TensorRef {
+        guard shape(of: a) == shape(of: b) else {
+            throw WriterError("add: shapes \(shape(of: a)) and \(shape(of: b)) differ")
+        }
         return emit(.add, [a, b], shape(of: a), params: [Int(activation.rawValue)])
     }
 
@@ -227,12 +250,17 @@ public struct ModelBuilder {
 
     /// Per-channel y = act(x·scale[c] + shift[c]) (e.g. a pre-activation BatchNorm in eval
     /// mode: scale = γ/√(running_var + eps), shift = β − running_mean·scale).
-    public mutating func scaleShift(_ x: TensorRef, scale: [Float], shift: [Float], activation: Activation = .none)
+    public mutating func scaleShift(
+        _ x: TensorRef, scale: [Float], shift: [Float], activation: Activation = .none
+    )
         throws(WriterError) -> TensorRef
     {
         let (c, _, _) = try rank4(x, "scale_shift")
-        guard scale.count == c, shift.count == c else { throw WriterError("scale_shift: needs \(c) scale and shift values") }
-        let s = constant(Packing.padded16(scale), .plain), t = constant(Packing.padded16(shift), .plain)
+        guard scale.count == c, shift.count == c else {
+            throw WriterError("scale_shift: needs \(c) scale and shift values")
+        }
+        let s = constant(Packing.padded16(scale), .plain)
+        let t = constant(Packing.padded16(shift), .plain)
         return emit(.scaleShift, [x], shape(of: x), weight: s, bias: t, params: [Int(activation.rawValue)])
     }
 

@@ -30,8 +30,12 @@ extension ModelBuilder {
             cursor = roundUp(cursor + t.data.count * 4, F.alignment)
         }
         var b = [UInt8](repeating: 0, count: cursor)
-        func put32(_ v: UInt32, _ at: Int) { withUnsafeBytes(of: v.littleEndian) { for k in 0..<4 { b[at + k] = $0[k] } } }
-        func put64(_ v: UInt64, _ at: Int) { withUnsafeBytes(of: v.littleEndian) { for k in 0..<8 { b[at + k] = $0[k] } } }
+        func put32(_ v: UInt32, _ at: Int) {
+            withUnsafeBytes(of: v.littleEndian) { for k in 0..<4 { b[at + k] = $0[k] } }
+        }
+        func put64(_ v: UInt64, _ at: Int) {
+            withUnsafeBytes(of: v.littleEndian) { for k in 0..<8 { b[at + k] = $0[k] } }
+        }
         func putF(_ v: Float, _ at: Int) { put32(v.bitPattern, at) }
 
         let H = ACNBFormat.Header.self
@@ -84,7 +88,9 @@ extension ModelBuilder {
             let e = opTable + i * F.opEntrySize
             put32(op.code.rawValue, e + O.opcode)
             put32(UInt32(op.inputs.count), e + O.inputCount)
-            for k in 0..<F.maxOpInputs { put32(k < op.inputs.count ? UInt32(op.inputs[k]) : F.none, e + O.inputs + 4 * k) }
+            for k in 0..<F.maxOpInputs {
+                put32(k < op.inputs.count ? UInt32(op.inputs[k]) : F.none, e + O.inputs + 4 * k)
+            }
             put32(UInt32(op.output), e + O.output)
             put32(op.weight.map { UInt32($0) } ?? F.none, e + O.weight)
             put32(op.bias.map { UInt32($0) } ?? F.none, e + O.bias)

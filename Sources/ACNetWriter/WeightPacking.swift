@@ -9,16 +9,24 @@ public enum Packing {
     /// channels [g0·C/G, (g1+1)·C/G) for the groups g0…g1 its output channels belong to, and
     /// lanes are zero where an output channel does not read that input channel (block-diagonal
     /// groups) or does not exist (O not a multiple of 16).
-    public static func convOC16(_ weight: [Float], outputChannels o: Int, inputChannels c: Int,
-                                kernelH kh: Int, kernelW kw: Int, groups: Int) -> [Float]
-    {
-        let cg = c / groups, og = o / groups, kk = kh * kw
-        precondition(weight.count == o * cg * kk, "Packing.convOC16: weight has \(weight.count) elements, OIHW needs \(o * cg * kk)")
+    public static func convOC16(
+        _ weight: [Float], outputChannels o: Int, inputChannels c: Int,
+        kernelH kh: Int, kernelW kw: Int, groups: Int
+    ) -> [Float] {
+        let cg = c / groups
+        let og = o / groups
+        let kk = kh * kw
+        precondition(
+            weight.count == o * cg * kk,
+            "Packing.convOC16: weight has \(weight.count) elements, OIHW needs \(o * cg * kk)")
         var out = [Float]()
         for b in 0..<ceilDiv(o, 16) {
-            let first = b * 16, last = min(first + 15, o - 1)
-            let g0 = first / og, g1 = last / og
-            let cBegin = g0 * cg, cCount = (g1 - g0 + 1) * cg
+            let first = b * 16
+            let last = min(first + 15, o - 1)
+            let g0 = first / og
+            let g1 = last / og
+            let cBegin = g0 * cg
+            let cCount = (g1 - g0 + 1) * cg
             var block = [Float](repeating: 0, count: cCount * kk * 16)
             for lane in 0..<16 {
                 let oc = first + lane
@@ -39,7 +47,8 @@ public enum Packing {
     /// Depthwise weights (C × 1 × KH × KW) → `depthwise16`: [ceil(C/16)][KH][KW][16].
     public static func depthwise16(_ weight: [Float], channels c: Int, kernelH kh: Int, kernelW kw: Int) -> [Float] {
         let kk = kh * kw
-        precondition(weight.count == c * kk, "Packing.depthwise16: weight has \(weight.count) elements, expected \(c * kk)")
+        precondition(
+            weight.count == c * kk, "Packing.depthwise16: weight has \(weight.count) elements, expected \(c * kk)")
         var out = [Float](repeating: 0, count: ceilDiv(c, 16) * kk * 16)
         for ch in 0..<c {
             for t in 0..<kk { out[((ch / 16) * kk + t) * 16 + ch % 16] = weight[ch * kk + t] }
@@ -56,10 +65,15 @@ public enum Packing {
     /// U = G·g·Gᵀ per (o, c), computed in Double and rounded once, laid out [⌈O/16⌉][36][C][16]
     /// (`Winograd`; G's row for point p is s_p·(1, p, …, p^(r−1)), points 0, 1, −1, 2, −2 with
     /// s = 1/4, −1/6, −1/6, 1/24, 1/24, and (0, …, 0, 1) for ∞; Lavin & Gray 2016).
-    public static func winograd(_ weight: [Float], outputChannels o: Int, inputChannels c: Int, kernel r: Int) -> [Float] {
+    public static func winograd(
+        _ weight: [Float], outputChannels o: Int, inputChannels c: Int, kernel r: Int
+    ) -> [Float] {
         precondition(r == 3 || r == 5, "Packing.winograd: kernel \(r) (3 or 5)")
-        precondition(weight.count == o * c * r * r, "Packing.winograd: weight has \(weight.count) elements, O×C×\(r)×\(r) needs \(o * c * r * r)")
-        let points: [Double] = [0, 1, -1, 2, -2], scales: [Double] = [1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24]
+        precondition(
+            weight.count == o * c * r * r,
+            "Packing.winograd: weight has \(weight.count) elements, O×C×\(r)×\(r) needs \(o * c * r * r)")
+        let points: [Double] = [0, 1, -1, 2, -2]
+        let scales: [Double] = [1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24]
         var G = [[Double]](repeating: [Double](repeating: 0, count: r), count: 6)
         for i in 0..<5 { for k in 0..<r { G[i][k] = scales[i] * pow(points[i], Double(k)) } }
         G[5][r - 1] = 1

@@ -19,11 +19,15 @@ typealias V16 = SIMD16<Float>
 }
 
 @inline(__always) private func vst3(_ a: V16, _ b: V16, _ c: V16, _ p: UnsafeMutablePointer<Float>) {
-    vst(a, p); vst(b, p + 16); vst(c, p + 32)
+    vst(a, p)
+    vst(b, p + 16)
+    vst(c, p + 32)
 }
 
-@inline(__always) private func fma3(_ a: inout V16, _ b: inout V16, _ c: inout V16,
-                                    _ x0: V16, _ x1: V16, _ x2: V16, _ w: Float) {
+@inline(__always) private func fma3(
+    _ a: inout V16, _ b: inout V16, _ c: inout V16,
+    _ x0: V16, _ x1: V16, _ x2: V16, _ w: Float
+) {
     a = a.addingProduct(x0, w)
     b = b.addingProduct(x1, w)
     c = c.addingProduct(x2, w)
@@ -33,19 +37,43 @@ typealias V16 = SIMD16<Float>
 /// out[i·ld + q] = Σ_{s<S} w[s·8 + i] · base[offs[s] + q] for i < 8 and q < 16·nv: 8 rows ×
 /// 3 vectors (24 accumulators) per tile, single vectors for the remainder.
 @inline(never)
-public func directTiles(_ base: UnsafePointer<Float>, _ offs: UnsafePointer<Int>, _ S: Int, _ w: UnsafePointer<Float>,
-                 _ out: UnsafeMutablePointer<Float>, _ ld: Int, nv: Int) {
+public func directTiles(
+    _ base: UnsafePointer<Float>, _ offs: UnsafePointer<Int>, _ S: Int, _ w: UnsafePointer<Float>,
+    _ out: UnsafeMutablePointer<Float>, _ ld: Int, nv: Int
+) {
     var v = 0
     while v &+ 3 <= nv {
         let q = v &* 16
-        var a0 = V16(), a1 = V16(), a2 = V16(), b0 = V16(), b1 = V16(), b2 = V16()
-        var c0 = V16(), c1 = V16(), c2 = V16(), d0 = V16(), d1 = V16(), d2 = V16()
-        var e0 = V16(), e1 = V16(), e2 = V16(), f0 = V16(), f1 = V16(), f2 = V16()
-        var g0 = V16(), g1 = V16(), g2 = V16(), h0 = V16(), h1 = V16(), h2 = V16()
+        var a0 = V16()
+        var a1 = V16()
+        var a2 = V16()
+        var b0 = V16()
+        var b1 = V16()
+        var b2 = V16()
+        var c0 = V16()
+        var c1 = V16()
+        var c2 = V16()
+        var d0 = V16()
+        var d1 = V16()
+        var d2 = V16()
+        var e0 = V16()
+        var e1 = V16()
+        var e2 = V16()
+        var f0 = V16()
+        var f1 = V16()
+        var f2 = V16()
+        var g0 = V16()
+        var g1 = V16()
+        var g2 = V16()
+        var h0 = V16()
+        var h1 = V16()
+        var h2 = V16()
         var s = 0
         while s < S {
             let p = base + (offs[s] &+ q)
-            let x0 = vld(p), x1 = vld(p + 16), x2 = vld(p + 32)
+            let x0 = vld(p)
+            let x1 = vld(p + 16)
+            let x2 = vld(p + 32)
             let ws = w + (s &* 8)
             fma3(&a0, &a1, &a2, x0, x1, x2, ws[0])
             fma3(&b0, &b1, &b2, x0, x1, x2, ws[1])
@@ -58,27 +86,49 @@ public func directTiles(_ base: UnsafePointer<Float>, _ offs: UnsafePointer<Int>
             s &+= 1
         }
         let o = out + q
-        vst3(a0, a1, a2, o); vst3(b0, b1, b2, o + ld); vst3(c0, c1, c2, o + 2 &* ld)
-        vst3(d0, d1, d2, o + 3 &* ld); vst3(e0, e1, e2, o + 4 &* ld); vst3(f0, f1, f2, o + 5 &* ld)
-        vst3(g0, g1, g2, o + 6 &* ld); vst3(h0, h1, h2, o + 7 &* ld)
+        vst3(a0, a1, a2, o)
+        vst3(b0, b1, b2, o + ld)
+        vst3(c0, c1, c2, o + 2 &* ld)
+        vst3(d0, d1, d2, o + 3 &* ld)
+        vst3(e0, e1, e2, o + 4 &* ld)
+        vst3(f0, f1, f2, o + 5 &* ld)
+        vst3(g0, g1, g2, o + 6 &* ld)
+        vst3(h0, h1, h2, o + 7 &* ld)
         v &+= 3
     }
     while v < nv {
         let q = v &* 16
-        var a = V16(), b = V16(), c = V16(), d = V16(), e = V16(), f = V16(), g = V16(), h = V16()
+        var a = V16()
+        var b = V16()
+        var c = V16()
+        var d = V16()
+        var e = V16()
+        var f = V16()
+        var g = V16()
+        var h = V16()
         var s = 0
         while s < S {
             let x0 = vld(base + (offs[s] &+ q))
             let ws = w + (s &* 8)
-            a = a.addingProduct(x0, ws[0]); b = b.addingProduct(x0, ws[1])
-            c = c.addingProduct(x0, ws[2]); d = d.addingProduct(x0, ws[3])
-            e = e.addingProduct(x0, ws[4]); f = f.addingProduct(x0, ws[5])
-            g = g.addingProduct(x0, ws[6]); h = h.addingProduct(x0, ws[7])
+            a = a.addingProduct(x0, ws[0])
+            b = b.addingProduct(x0, ws[1])
+            c = c.addingProduct(x0, ws[2])
+            d = d.addingProduct(x0, ws[3])
+            e = e.addingProduct(x0, ws[4])
+            f = f.addingProduct(x0, ws[5])
+            g = g.addingProduct(x0, ws[6])
+            h = h.addingProduct(x0, ws[7])
             s &+= 1
         }
         let o = out + q
-        vst(a, o); vst(b, o + ld); vst(c, o + 2 &* ld); vst(d, o + 3 &* ld)
-        vst(e, o + 4 &* ld); vst(f, o + 5 &* ld); vst(g, o + 6 &* ld); vst(h, o + 7 &* ld)
+        vst(a, o)
+        vst(b, o + ld)
+        vst(c, o + 2 &* ld)
+        vst(d, o + 3 &* ld)
+        vst(e, o + 4 &* ld)
+        vst(f, o + 5 &* ld)
+        vst(g, o + 6 &* ld)
+        vst(h, o + 7 &* ld)
         v &+= 1
     }
 }
@@ -90,28 +140,49 @@ public func directTiles(_ base: UnsafePointer<Float>, _ offs: UnsafePointer<Int>
 /// dst[p·ldd + o] = src[o·lds + p] for p < n and o < 16·⌈rows/16⌉, with zeros for o ≥ rows
 /// (channel-major rows → pixel-major, lanes padded to whole vectors). ldd ≥ 16·⌈rows/16⌉.
 @inline(never)
-public func transposeToPixelMajor(_ src: UnsafePointer<Float>, _ lds: Int, rows: Int, _ n: Int,
-                                  _ dst: UnsafeMutablePointer<Float>, _ ldd: Int) {
+public func transposeToPixelMajor(
+    _ src: UnsafePointer<Float>, _ lds: Int, rows: Int, _ n: Int,
+    _ dst: UnsafeMutablePointer<Float>, _ ldd: Int
+) {
     var o0 = 0
     while o0 < rows {
         let count = min(16, rows &- o0)
-        let s = src + o0 &* lds, d = dst + o0
+        let s = src + o0 &* lds
+        let d = dst + o0
         @inline(__always) func r(_ k: Int, _ p: Int) -> V16 { k < count ? vld(s + (k &* lds &+ p)) : V16() }
         var p = 0
         while p &+ 16 <= n {
-            let t = transposed((r(0, p), r(1, p), r(2, p), r(3, p), r(4, p), r(5, p), r(6, p), r(7, p),
-                                r(8, p), r(9, p), r(10, p), r(11, p), r(12, p), r(13, p), r(14, p), r(15, p)))
+            let t = transposed(
+                (
+                    r(0, p), r(1, p), r(2, p), r(3, p), r(4, p), r(5, p), r(6, p), r(7, p),
+                    r(8, p), r(9, p), r(10, p), r(11, p), r(12, p), r(13, p), r(14, p), r(15, p)
+                ))
             let q = d + p &* ldd
-            vst(t.0, q); vst(t.1, q + ldd); vst(t.2, q + 2 &* ldd); vst(t.3, q + 3 &* ldd)
-            vst(t.4, q + 4 &* ldd); vst(t.5, q + 5 &* ldd); vst(t.6, q + 6 &* ldd); vst(t.7, q + 7 &* ldd)
-            vst(t.8, q + 8 &* ldd); vst(t.9, q + 9 &* ldd); vst(t.10, q + 10 &* ldd); vst(t.11, q + 11 &* ldd)
-            vst(t.12, q + 12 &* ldd); vst(t.13, q + 13 &* ldd); vst(t.14, q + 14 &* ldd); vst(t.15, q + 15 &* ldd)
+            vst(t.0, q)
+            vst(t.1, q + ldd)
+            vst(t.2, q + 2 &* ldd)
+            vst(t.3, q + 3 &* ldd)
+            vst(t.4, q + 4 &* ldd)
+            vst(t.5, q + 5 &* ldd)
+            vst(t.6, q + 6 &* ldd)
+            vst(t.7, q + 7 &* ldd)
+            vst(t.8, q + 8 &* ldd)
+            vst(t.9, q + 9 &* ldd)
+            vst(t.10, q + 10 &* ldd)
+            vst(t.11, q + 11 &* ldd)
+            vst(t.12, q + 12 &* ldd)
+            vst(t.13, q + 13 &* ldd)
+            vst(t.14, q + 14 &* ldd)
+            vst(t.15, q + 15 &* ldd)
             p &+= 16
         }
         while p < n {
             var v = V16()
             var k = 0
-            while k < count { v[k] = s[k &* lds &+ p]; k &+= 1 }
+            while k < count {
+                v[k] = s[k &* lds &+ p]
+                k &+= 1
+            }
             vst(v, d + p &* ldd)
             p &+= 1
         }
@@ -133,39 +204,69 @@ public func transposeToPixelMajor(_ src: UnsafePointer<Float>, _ lds: Int, rows:
 /// the H·W interior pixels are visited; every x value is a broadcast scalar, so no load splits
 /// a cache line, and the accumulators stay vectors (no horizontal sums).
 @inline(never)
-public func directWeightTileT2(_ dz: UnsafePointer<Float>, ldz: Int, _ x: UnsafePointer<Float>, _ xo: UnsafePointer<Int>,
-                               H: Int, W: Int, Wp: Int, images: Int, zImage: Int, xImage: Int,
-                               _ acc: UnsafeMutablePointer<Float>, lda: Int) {
-    var a0 = vld(acc), b0 = vld(acc + 16)
-    var a1 = vld(acc + lda), b1 = vld(acc + (lda &+ 16))
-    var a2 = vld(acc + 2 &* lda), b2 = vld(acc + (2 &* lda &+ 16))
-    var a3 = vld(acc + 3 &* lda), b3 = vld(acc + (3 &* lda &+ 16))
-    var a4 = vld(acc + 4 &* lda), b4 = vld(acc + (4 &* lda &+ 16))
-    var a5 = vld(acc + 5 &* lda), b5 = vld(acc + (5 &* lda &+ 16))
-    var a6 = vld(acc + 6 &* lda), b6 = vld(acc + (6 &* lda &+ 16))
-    var a7 = vld(acc + 7 &* lda), b7 = vld(acc + (7 &* lda &+ 16))
-    var a8 = vld(acc + 8 &* lda), b8 = vld(acc + (8 &* lda &+ 16))
-    var a9 = vld(acc + 9 &* lda), b9 = vld(acc + (9 &* lda &+ 16))
-    var a10 = vld(acc + 10 &* lda), b10 = vld(acc + (10 &* lda &+ 16))
-    var a11 = vld(acc + 11 &* lda), b11 = vld(acc + (11 &* lda &+ 16))
+public func directWeightTileT2(
+    _ dz: UnsafePointer<Float>, ldz: Int, _ x: UnsafePointer<Float>, _ xo: UnsafePointer<Int>,
+    H: Int, W: Int, Wp: Int, images: Int, zImage: Int, xImage: Int,
+    _ acc: UnsafeMutablePointer<Float>, lda: Int
+) {
+    var a0 = vld(acc)
+    var b0 = vld(acc + 16)
+    var a1 = vld(acc + lda)
+    var b1 = vld(acc + (lda &+ 16))
+    var a2 = vld(acc + 2 &* lda)
+    var b2 = vld(acc + (2 &* lda &+ 16))
+    var a3 = vld(acc + 3 &* lda)
+    var b3 = vld(acc + (3 &* lda &+ 16))
+    var a4 = vld(acc + 4 &* lda)
+    var b4 = vld(acc + (4 &* lda &+ 16))
+    var a5 = vld(acc + 5 &* lda)
+    var b5 = vld(acc + (5 &* lda &+ 16))
+    var a6 = vld(acc + 6 &* lda)
+    var b6 = vld(acc + (6 &* lda &+ 16))
+    var a7 = vld(acc + 7 &* lda)
+    var b7 = vld(acc + (7 &* lda &+ 16))
+    var a8 = vld(acc + 8 &* lda)
+    var b8 = vld(acc + (8 &* lda &+ 16))
+    var a9 = vld(acc + 9 &* lda)
+    var b9 = vld(acc + (9 &* lda &+ 16))
+    var a10 = vld(acc + 10 &* lda)
+    var b10 = vld(acc + (10 &* lda &+ 16))
+    var a11 = vld(acc + 11 &* lda)
+    var b11 = vld(acc + (11 &* lda &+ 16))
     var img = 0
     while img < images {
         var i = 0
         while i < H {
             var zp = dz + (img &* zImage &+ i &* W &* ldz)
             let xr = x + (img &* xImage &+ i &* Wp)
-            let p0 = xr + xo[0], p1 = xr + xo[1], p2 = xr + xo[2], p3 = xr + xo[3]
-            let p4 = xr + xo[4], p5 = xr + xo[5], p6 = xr + xo[6], p7 = xr + xo[7]
-            let p8 = xr + xo[8], p9 = xr + xo[9], p10 = xr + xo[10], p11 = xr + xo[11]
+            let p0 = xr + xo[0]
+            let p1 = xr + xo[1]
+            let p2 = xr + xo[2]
+            let p3 = xr + xo[3]
+            let p4 = xr + xo[4]
+            let p5 = xr + xo[5]
+            let p6 = xr + xo[6]
+            let p7 = xr + xo[7]
+            let p8 = xr + xo[8]
+            let p9 = xr + xo[9]
+            let p10 = xr + xo[10]
+            let p11 = xr + xo[11]
             var j = 0
             while j < W {
-                let d0 = vld(zp), d1 = vld(zp + 16)
-                fma2(&a0, &b0, d0, d1, p0[j]); fma2(&a1, &b1, d0, d1, p1[j])
-                fma2(&a2, &b2, d0, d1, p2[j]); fma2(&a3, &b3, d0, d1, p3[j])
-                fma2(&a4, &b4, d0, d1, p4[j]); fma2(&a5, &b5, d0, d1, p5[j])
-                fma2(&a6, &b6, d0, d1, p6[j]); fma2(&a7, &b7, d0, d1, p7[j])
-                fma2(&a8, &b8, d0, d1, p8[j]); fma2(&a9, &b9, d0, d1, p9[j])
-                fma2(&a10, &b10, d0, d1, p10[j]); fma2(&a11, &b11, d0, d1, p11[j])
+                let d0 = vld(zp)
+                let d1 = vld(zp + 16)
+                fma2(&a0, &b0, d0, d1, p0[j])
+                fma2(&a1, &b1, d0, d1, p1[j])
+                fma2(&a2, &b2, d0, d1, p2[j])
+                fma2(&a3, &b3, d0, d1, p3[j])
+                fma2(&a4, &b4, d0, d1, p4[j])
+                fma2(&a5, &b5, d0, d1, p5[j])
+                fma2(&a6, &b6, d0, d1, p6[j])
+                fma2(&a7, &b7, d0, d1, p7[j])
+                fma2(&a8, &b8, d0, d1, p8[j])
+                fma2(&a9, &b9, d0, d1, p9[j])
+                fma2(&a10, &b10, d0, d1, p10[j])
+                fma2(&a11, &b11, d0, d1, p11[j])
                 zp += ldz
                 j &+= 1
             }
@@ -173,47 +274,85 @@ public func directWeightTileT2(_ dz: UnsafePointer<Float>, ldz: Int, _ x: Unsafe
         }
         img &+= 1
     }
-    vst(a0, acc); vst(b0, acc + 16)
-    vst(a1, acc + lda); vst(b1, acc + (lda &+ 16))
-    vst(a2, acc + 2 &* lda); vst(b2, acc + (2 &* lda &+ 16))
-    vst(a3, acc + 3 &* lda); vst(b3, acc + (3 &* lda &+ 16))
-    vst(a4, acc + 4 &* lda); vst(b4, acc + (4 &* lda &+ 16))
-    vst(a5, acc + 5 &* lda); vst(b5, acc + (5 &* lda &+ 16))
-    vst(a6, acc + 6 &* lda); vst(b6, acc + (6 &* lda &+ 16))
-    vst(a7, acc + 7 &* lda); vst(b7, acc + (7 &* lda &+ 16))
-    vst(a8, acc + 8 &* lda); vst(b8, acc + (8 &* lda &+ 16))
-    vst(a9, acc + 9 &* lda); vst(b9, acc + (9 &* lda &+ 16))
-    vst(a10, acc + 10 &* lda); vst(b10, acc + (10 &* lda &+ 16))
-    vst(a11, acc + 11 &* lda); vst(b11, acc + (11 &* lda &+ 16))
+    vst(a0, acc)
+    vst(b0, acc + 16)
+    vst(a1, acc + lda)
+    vst(b1, acc + (lda &+ 16))
+    vst(a2, acc + 2 &* lda)
+    vst(b2, acc + (2 &* lda &+ 16))
+    vst(a3, acc + 3 &* lda)
+    vst(b3, acc + (3 &* lda &+ 16))
+    vst(a4, acc + 4 &* lda)
+    vst(b4, acc + (4 &* lda &+ 16))
+    vst(a5, acc + 5 &* lda)
+    vst(b5, acc + (5 &* lda &+ 16))
+    vst(a6, acc + 6 &* lda)
+    vst(b6, acc + (6 &* lda &+ 16))
+    vst(a7, acc + 7 &* lda)
+    vst(b7, acc + (7 &* lda &+ 16))
+    vst(a8, acc + 8 &* lda)
+    vst(b8, acc + (8 &* lda &+ 16))
+    vst(a9, acc + 9 &* lda)
+    vst(b9, acc + (9 &* lda &+ 16))
+    vst(a10, acc + 10 &* lda)
+    vst(b10, acc + (10 &* lda &+ 16))
+    vst(a11, acc + 11 &* lda)
+    vst(b11, acc + (11 &* lda &+ 16))
 }
 
 /// `directWeightTileT2` for a single vector of 16 output channels (the last block when the
 /// channel count is an odd number of vectors).
 @inline(never)
-public func directWeightTileT1(_ dz: UnsafePointer<Float>, ldz: Int, _ x: UnsafePointer<Float>, _ xo: UnsafePointer<Int>,
-                               H: Int, W: Int, Wp: Int, images: Int, zImage: Int, xImage: Int,
-                               _ acc: UnsafeMutablePointer<Float>, lda: Int) {
-    var a0 = vld(acc), a1 = vld(acc + lda), a2 = vld(acc + 2 &* lda), a3 = vld(acc + 3 &* lda)
-    var a4 = vld(acc + 4 &* lda), a5 = vld(acc + 5 &* lda), a6 = vld(acc + 6 &* lda), a7 = vld(acc + 7 &* lda)
-    var a8 = vld(acc + 8 &* lda), a9 = vld(acc + 9 &* lda), a10 = vld(acc + 10 &* lda), a11 = vld(acc + 11 &* lda)
+public func directWeightTileT1(
+    _ dz: UnsafePointer<Float>, ldz: Int, _ x: UnsafePointer<Float>, _ xo: UnsafePointer<Int>,
+    H: Int, W: Int, Wp: Int, images: Int, zImage: Int, xImage: Int,
+    _ acc: UnsafeMutablePointer<Float>, lda: Int
+) {
+    var a0 = vld(acc)
+    var a1 = vld(acc + lda)
+    var a2 = vld(acc + 2 &* lda)
+    var a3 = vld(acc + 3 &* lda)
+    var a4 = vld(acc + 4 &* lda)
+    var a5 = vld(acc + 5 &* lda)
+    var a6 = vld(acc + 6 &* lda)
+    var a7 = vld(acc + 7 &* lda)
+    var a8 = vld(acc + 8 &* lda)
+    var a9 = vld(acc + 9 &* lda)
+    var a10 = vld(acc + 10 &* lda)
+    var a11 = vld(acc + 11 &* lda)
     var img = 0
     while img < images {
         var i = 0
         while i < H {
             var zp = dz + (img &* zImage &+ i &* W &* ldz)
             let xr = x + (img &* xImage &+ i &* Wp)
-            let p0 = xr + xo[0], p1 = xr + xo[1], p2 = xr + xo[2], p3 = xr + xo[3]
-            let p4 = xr + xo[4], p5 = xr + xo[5], p6 = xr + xo[6], p7 = xr + xo[7]
-            let p8 = xr + xo[8], p9 = xr + xo[9], p10 = xr + xo[10], p11 = xr + xo[11]
+            let p0 = xr + xo[0]
+            let p1 = xr + xo[1]
+            let p2 = xr + xo[2]
+            let p3 = xr + xo[3]
+            let p4 = xr + xo[4]
+            let p5 = xr + xo[5]
+            let p6 = xr + xo[6]
+            let p7 = xr + xo[7]
+            let p8 = xr + xo[8]
+            let p9 = xr + xo[9]
+            let p10 = xr + xo[10]
+            let p11 = xr + xo[11]
             var j = 0
             while j < W {
                 let d = vld(zp)
-                a0 = a0.addingProduct(d, p0[j]); a1 = a1.addingProduct(d, p1[j])
-                a2 = a2.addingProduct(d, p2[j]); a3 = a3.addingProduct(d, p3[j])
-                a4 = a4.addingProduct(d, p4[j]); a5 = a5.addingProduct(d, p5[j])
-                a6 = a6.addingProduct(d, p6[j]); a7 = a7.addingProduct(d, p7[j])
-                a8 = a8.addingProduct(d, p8[j]); a9 = a9.addingProduct(d, p9[j])
-                a10 = a10.addingProduct(d, p10[j]); a11 = a11.addingProduct(d, p11[j])
+                a0 = a0.addingProduct(d, p0[j])
+                a1 = a1.addingProduct(d, p1[j])
+                a2 = a2.addingProduct(d, p2[j])
+                a3 = a3.addingProduct(d, p3[j])
+                a4 = a4.addingProduct(d, p4[j])
+                a5 = a5.addingProduct(d, p5[j])
+                a6 = a6.addingProduct(d, p6[j])
+                a7 = a7.addingProduct(d, p7[j])
+                a8 = a8.addingProduct(d, p8[j])
+                a9 = a9.addingProduct(d, p9[j])
+                a10 = a10.addingProduct(d, p10[j])
+                a11 = a11.addingProduct(d, p11[j])
                 zp += ldz
                 j &+= 1
             }
@@ -221,9 +360,18 @@ public func directWeightTileT1(_ dz: UnsafePointer<Float>, ldz: Int, _ x: Unsafe
         }
         img &+= 1
     }
-    vst(a0, acc); vst(a1, acc + lda); vst(a2, acc + 2 &* lda); vst(a3, acc + 3 &* lda)
-    vst(a4, acc + 4 &* lda); vst(a5, acc + 5 &* lda); vst(a6, acc + 6 &* lda); vst(a7, acc + 7 &* lda)
-    vst(a8, acc + 8 &* lda); vst(a9, acc + 9 &* lda); vst(a10, acc + 10 &* lda); vst(a11, acc + 11 &* lda)
+    vst(a0, acc)
+    vst(a1, acc + lda)
+    vst(a2, acc + 2 &* lda)
+    vst(a3, acc + 3 &* lda)
+    vst(a4, acc + 4 &* lda)
+    vst(a5, acc + 5 &* lda)
+    vst(a6, acc + 6 &* lda)
+    vst(a7, acc + 7 &* lda)
+    vst(a8, acc + 8 &* lda)
+    vst(a9, acc + 9 &* lda)
+    vst(a10, acc + 10 &* lda)
+    vst(a11, acc + 11 &* lda)
 }
 #endif
 
@@ -231,31 +379,45 @@ public func directWeightTileT1(_ dz: UnsafePointer<Float>, ldz: Int, _ x: Unsafe
 
 @inline(__always) private func copyRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
     var i = 0
-    while i &+ 16 <= n { vst(vld(s + i), d + i); i &+= 16 }
+    while i &+ 16 <= n {
+        vst(vld(s + i), d + i)
+        i &+= 16
+    }
     if i &+ 8 <= n {
-        UnsafeMutableRawPointer(d + i).storeBytes(of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<Float>.self),
-                                                  as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(d + i).storeBytes(
+            of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<Float>.self),
+            as: SIMD8<Float>.self)
         i &+= 8
     }
     if i &+ 4 <= n {
-        UnsafeMutableRawPointer(d + i).storeBytes(of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD4<Float>.self),
-                                                  as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(d + i).storeBytes(
+            of: UnsafeRawPointer(s + i).loadUnaligned(as: SIMD4<Float>.self),
+            as: SIMD4<Float>.self)
         i &+= 4
     }
-    while i < n { d[i] = s[i]; i &+= 1 }
+    while i < n {
+        d[i] = s[i]
+        i &+= 1
+    }
 }
 
 /// For each of `planes` planes: rows × width floats from `src` (row pitch sp, plane pitch sPlane)
 /// to `dst` (row pitch dp, plane pitch dPlane): compact ↔ padded-plane copies of the direct
 /// convolution, 16/8/4-wide steps.
 @inline(never)
-public func copyPlaneRows(_ src: UnsafePointer<Float>, sp: Int, sPlane: Int, _ dst: UnsafeMutablePointer<Float>,
-                          dp: Int, dPlane: Int, planes: Int, rows: Int, width: Int) {
+public func copyPlaneRows(
+    _ src: UnsafePointer<Float>, sp: Int, sPlane: Int, _ dst: UnsafeMutablePointer<Float>,
+    dp: Int, dPlane: Int, planes: Int, rows: Int, width: Int
+) {
     var c = 0
     while c < planes {
-        let s = src + c &* sPlane, d = dst + c &* dPlane
+        let s = src + c &* sPlane
+        let d = dst + c &* dPlane
         var i = 0
-        while i < rows { copyRow(s + i &* sp, d + i &* dp, width); i &+= 1 }
+        while i < rows {
+            copyRow(s + i &* sp, d + i &* dp, width)
+            i &+= 1
+        }
         c &+= 1
     }
 }
@@ -268,9 +430,11 @@ public func copyPlaneRows(_ src: UnsafePointer<Float>, sp: Int, sPlane: Int, _ d
 /// and with `argmax` its index in x. 8 windows per step; the lanes read up to 2j + 17 of a
 /// window row (unused lanes may run into the next row, never past `end`).
 @inline(never)
-public func maxPoolStride2(_ x: UnsafePointer<Float>, planes p0: Int, _ p1: Int, h: Int, w: Int, k: Int, oh: Int, ow: Int,
-                           _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>?,
-                           end: UnsafePointer<Float>) {
+public func maxPoolStride2(
+    _ x: UnsafePointer<Float>, planes p0: Int, _ p1: Int, h: Int, w: Int, k: Int, oh: Int, ow: Int,
+    _ y: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>?,
+    end: UnsafePointer<Float>
+) {
     let ninf = SIMD8<Float>(repeating: -.infinity)
     let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
     var plane = p0
@@ -289,7 +453,8 @@ public func maxPoolStride2(_ x: UnsafePointer<Float>, planes p0: Int, _ p1: Int,
                 while a < k {
                     let ra = r0 + (a &* w &+ 2 &* j)
                     let u = vld(ra)
-                    let cand0 = u.evenHalf, cand1 = u.oddHalf
+                    let cand0 = u.evenHalf
+                    let cand1 = u.oddHalf
                     var m = cand0 .> best
                     best.replace(with: cand0, where: m)
                     off.replace(with: Int32(truncatingIfNeeded: a &* w), where: m)
@@ -306,7 +471,8 @@ public func maxPoolStride2(_ x: UnsafePointer<Float>, planes p0: Int, _ p1: Int,
                 }
                 UnsafeMutableRawPointer(y + o).storeBytes(of: best, as: SIMD8<Float>.self)
                 if let argmax {
-                    let base = lanes &+ SIMD8<Int32>(repeating: planeBase &+ Int32(truncatingIfNeeded: 2 &* i &* w &+ 2 &* j))
+                    let base =
+                        lanes &+ SIMD8<Int32>(repeating: planeBase &+ Int32(truncatingIfNeeded: 2 &* i &* w &+ 2 &* j))
                     UnsafeMutableRawPointer(argmax + o).storeBytes(of: base &+ off, as: SIMD8<Int32>.self)
                 }
                 o &+= 8
@@ -314,13 +480,17 @@ public func maxPoolStride2(_ x: UnsafePointer<Float>, planes p0: Int, _ p1: Int,
             }
             while j < ow {
                 let i0 = 2 &* i &* w &+ 2 &* j
-                var best = -Float.infinity, bi = i0
+                var best = -Float.infinity
+                var bi = i0
                 var a = 0
                 while a < k {
                     var b = 0
                     while b < k {
                         let v = src[i0 &+ a &* w &+ b]
-                        if v > best { best = v; bi = i0 &+ a &* w &+ b }
+                        if v > best {
+                            best = v
+                            bi = i0 &+ a &* w &+ b
+                        }
                         b &+= 1
                     }
                     a &+= 1

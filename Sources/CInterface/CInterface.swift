@@ -37,7 +37,9 @@ final class SessionHandle {
 
 private func fail(_ status: ACNetStatus, _ message: String) -> acnet_status {
     var m = message
-    m.withUTF8 { acnet_support_set_error(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count) }
+    m.withUTF8 {
+        acnet_support_set_error(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count)
+    }
     return status.rawValue
 }
 
@@ -69,10 +71,14 @@ private func publish(_ model: Model, _ out: UnsafeMutablePointer<OpaquePointer?>
 }
 
 @c @implementation
-public func acnet_model_load_file(_ path: UnsafePointer<CChar>?, _ model: UnsafeMutablePointer<OpaquePointer?>?)
+public func acnet_model_load_file(
+    _ path: UnsafePointer<CChar>?, _ model: UnsafeMutablePointer<OpaquePointer?>?
+)
     -> acnet_status
 {
-    guard let path, let model else { return fail(.invalidArgument, "acnet_model_load_file: path and model must not be NULL") }
+    guard let path, let model else {
+        return fail(.invalidArgument, "acnet_model_load_file: path and model must not be NULL")
+    }
     do {
         return publish(try Model(contentsOfFile: String(cString: path)), model)
     } catch {
@@ -81,14 +87,19 @@ public func acnet_model_load_file(_ path: UnsafePointer<CChar>?, _ model: Unsafe
 }
 
 @c @implementation
-public func acnet_model_load_memory(_ data: UnsafeRawPointer?, _ size: Int,
-                                    _ model: UnsafeMutablePointer<OpaquePointer?>?) -> acnet_status
-{
-    guard let data, let model else { return fail(.invalidArgument, "acnet_model_load_memory: data and model must not be NULL") }
+public func acnet_model_load_memory(
+    _ data: UnsafeRawPointer?, _ size: Int,
+    _ model: UnsafeMutablePointer<OpaquePointer?>?
+) -> acnet_status {
+    guard let data, let model else {
+        return fail(.invalidArgument, "acnet_model_load_memory: data and model must not be NULL")
+    }
     guard size != 0 else { return fail(.invalidArgument, "acnet_model_load_memory: size is 0") }
     // size_t arrives as Int: a size above Int.max (e.g. SIZE_MAX) shows up negative.
     guard size > 0 else {
-        return fail(.invalidArgument, "acnet_model_load_memory: size \(UInt(bitPattern: size)) is larger than any buffer can be")
+        return fail(
+            .invalidArgument, "acnet_model_load_memory: size \(UInt(bitPattern: size)) is larger than any buffer can be"
+        )
     }
     do {
         return publish(try Model(borrowing: UnsafeRawBufferPointer(start: data, count: size)), model)
@@ -115,25 +126,33 @@ private func writeShape(_ dims: [Int], _ shape: UnsafeMutablePointer<Int64>, _ r
 }
 
 @c @implementation
-public func acnet_model_input_shape(_ model: OpaquePointer?, _ shape: UnsafeMutablePointer<Int64>?,
-                                    _ rank: UnsafeMutablePointer<Int>?) -> acnet_status
-{
-    guard let model, let shape, let rank else { return fail(.invalidArgument, "acnet_model_input_shape: NULL argument") }
+public func acnet_model_input_shape(
+    _ model: OpaquePointer?, _ shape: UnsafeMutablePointer<Int64>?,
+    _ rank: UnsafeMutablePointer<Int>?
+) -> acnet_status {
+    guard let model, let shape, let rank else {
+        return fail(.invalidArgument, "acnet_model_input_shape: NULL argument")
+    }
     writeShape([1] + modelHandle(model).model.inputShape, shape, rank)
     return ACNetStatus.ok.rawValue
 }
 
 @c @implementation
-public func acnet_model_output_shape(_ model: OpaquePointer?, _ shape: UnsafeMutablePointer<Int64>?,
-                                     _ rank: UnsafeMutablePointer<Int>?) -> acnet_status
-{
-    guard let model, let shape, let rank else { return fail(.invalidArgument, "acnet_model_output_shape: NULL argument") }
+public func acnet_model_output_shape(
+    _ model: OpaquePointer?, _ shape: UnsafeMutablePointer<Int64>?,
+    _ rank: UnsafeMutablePointer<Int>?
+) -> acnet_status {
+    guard let model, let shape, let rank else {
+        return fail(.invalidArgument, "acnet_model_output_shape: NULL argument")
+    }
     writeShape([1] + modelHandle(model).model.outputShape, shape, rank)
     return ACNetStatus.ok.rawValue
 }
 
 @c @implementation
-public func acnet_model_input_spec(_ model: OpaquePointer?, _ spec: UnsafeMutablePointer<acnet_input_spec>?)
+public func acnet_model_input_spec(
+    _ model: OpaquePointer?, _ spec: UnsafeMutablePointer<acnet_input_spec>?
+)
     -> acnet_status
 {
     guard let model, let spec else { return fail(.invalidArgument, "acnet_model_input_spec: NULL argument") }
@@ -164,9 +183,10 @@ public func acnet_model_label_count(_ model: OpaquePointer?, _ count: UnsafeMuta
 }
 
 @c @implementation
-public func acnet_model_label(_ model: OpaquePointer?, _ index: Int,
-                              _ label: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> acnet_status
-{
+public func acnet_model_label(
+    _ model: OpaquePointer?, _ index: Int,
+    _ label: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+) -> acnet_status {
     guard let model, let label else { return fail(.invalidArgument, "acnet_model_label: NULL argument") }
     let m = modelHandle(model).model
     guard let p = m.labelCString(index) else {
@@ -178,7 +198,9 @@ public func acnet_model_label(_ model: OpaquePointer?, _ index: Int,
 
 // MARK: Sessions
 
-private func sessionOptions(_ options: UnsafePointer<acnet_session_options>?, _ fn: String)
+private func sessionOptions(
+    _ options: UnsafePointer<acnet_session_options>?, _ fn: String
+)
     -> Result<SessionOptions, ACNetError>
 {
     guard let options else { return .success(SessionOptions()) }
@@ -186,8 +208,11 @@ private func sessionOptions(_ options: UnsafePointer<acnet_session_options>?, _ 
     // 16 bytes: the first layout (struct_size … isa); later fields are read only when present.
     let firstLayoutSize = MemoryLayout<acnet_session_options>.offset(of: \acnet_session_options.convolution)!
     guard size >= firstLayoutSize else {
-        return .failure(ACNetError(.invalidArgument,
-            "\(fn): options.struct_size is \(size), expected \(MemoryLayout<acnet_session_options>.size); call acnet_session_options_init"))
+        return .failure(
+            ACNetError(
+                .invalidArgument,
+                "\(fn): options.struct_size is \(size), expected \(MemoryLayout<acnet_session_options>.size); call acnet_session_options_init"
+            ))
     }
     var useWinograd = true
     if size >= MemoryLayout<acnet_session_options>.size {
@@ -195,38 +220,45 @@ private func sessionOptions(_ options: UnsafePointer<acnet_session_options>?, _ 
         case ACNET_CONVOLUTION_AUTO.rawValue: useWinograd = true
         case ACNET_CONVOLUTION_DIRECT.rawValue: useWinograd = false
         default:
-            return .failure(ACNetError(.invalidArgument,
-                "\(fn): options.convolution \(options.pointee.convolution) is not an acnet_convolution"))
+            return .failure(
+                ACNetError(
+                    .invalidArgument,
+                    "\(fn): options.convolution \(options.pointee.convolution) is not an acnet_convolution"))
         }
     }
     var isa: KernelISA?
     if options.pointee.isa != ACNET_ISA_AUTO.rawValue {
         guard let requested = KernelISA(rawValue: Int32(bitPattern: options.pointee.isa)) else {
-            return .failure(ACNetError(.invalidArgument, "\(fn): options.isa \(options.pointee.isa) is not an acnet_isa"))
+            return .failure(
+                ACNetError(.invalidArgument, "\(fn): options.isa \(options.pointee.isa) is not an acnet_isa"))
         }
         isa = requested
     }
-    return .success(SessionOptions(threads: Int(options.pointee.threads), maxBatch: Int(options.pointee.max_batch),
-                                   isa: isa, useWinograd: useWinograd))
+    return .success(
+        SessionOptions(
+            threads: Int(options.pointee.threads), maxBatch: Int(options.pointee.max_batch),
+            isa: isa, useWinograd: useWinograd))
 }
 
 @c @implementation
 public func acnet_session_options_init(_ options: UnsafeMutablePointer<acnet_session_options>?) -> acnet_status {
     guard let options else { return fail(.invalidArgument, "acnet_session_options_init: options is NULL") }
     options.pointee = acnet_session_options(
-        struct_size: UInt32(MemoryLayout<acnet_session_options>.size), threads: 1, max_batch: 1, isa: ACNET_ISA_AUTO.rawValue,
+        struct_size: UInt32(MemoryLayout<acnet_session_options>.size), threads: 1, max_batch: 1,
+        isa: ACNET_ISA_AUTO.rawValue,
         convolution: ACNET_CONVOLUTION_AUTO.rawValue)
     return ACNetStatus.ok.rawValue
 }
 
 @c @implementation
-public func acnet_session_workspace_size(_ model: OpaquePointer?, _ options: UnsafePointer<acnet_session_options>?,
-                                         _ size: UnsafeMutablePointer<Int>?) -> acnet_status
-{
+public func acnet_session_workspace_size(
+    _ model: OpaquePointer?, _ options: UnsafePointer<acnet_session_options>?,
+    _ size: UnsafeMutablePointer<Int>?
+) -> acnet_status {
     guard let model, let size else { return fail(.invalidArgument, "acnet_session_workspace_size: NULL argument") }
     switch sessionOptions(options, "acnet_session_workspace_size") {
-    case let .failure(e): return fail(e)
-    case let .success(o):
+    case .failure(let e): return fail(e)
+    case .success(let o):
         do {
             size.pointee = try Session.workspaceSize(for: modelHandle(model).model, options: o)
             return ACNetStatus.ok.rawValue
@@ -237,20 +269,24 @@ public func acnet_session_workspace_size(_ model: OpaquePointer?, _ options: Uns
 }
 
 @c @implementation
-public func acnet_session_create(_ model: OpaquePointer?, _ options: UnsafePointer<acnet_session_options>?,
-                                 _ workspace: UnsafeMutableRawPointer?, _ workspace_size: Int,
-                                 _ session: UnsafeMutablePointer<OpaquePointer?>?) -> acnet_status
-{
-    guard let model, let session else { return fail(.invalidArgument, "acnet_session_create: model and session must not be NULL") }
+public func acnet_session_create(
+    _ model: OpaquePointer?, _ options: UnsafePointer<acnet_session_options>?,
+    _ workspace: UnsafeMutableRawPointer?, _ workspace_size: Int,
+    _ session: UnsafeMutablePointer<OpaquePointer?>?
+) -> acnet_status {
+    guard let model, let session else {
+        return fail(.invalidArgument, "acnet_session_create: model and session must not be NULL")
+    }
     let h = modelHandle(model)
     switch sessionOptions(options, "acnet_session_create") {
-    case let .failure(e): return fail(e)
-    case let .success(o):
+    case .failure(let e): return fail(e)
+    case .success(let o):
         do {
             let s: Session
             if let workspace {
-                s = try Session(model: h.model, options: o,
-                                workspace: UnsafeMutableRawBufferPointer(start: workspace, count: workspace_size))
+                s = try Session(
+                    model: h.model, options: o,
+                    workspace: UnsafeMutableRawBufferPointer(start: workspace, count: workspace_size))
             } else {
                 s = try Session(model: h.model, options: o)
             }
@@ -264,16 +300,19 @@ public func acnet_session_create(_ model: OpaquePointer?, _ options: UnsafePoint
 }
 
 @c @implementation
-public func acnet_session_run(_ session: OpaquePointer?, _ batch: Int, _ input: UnsafePointer<Float>?,
-                              _ input_count: Int, _ output: UnsafeMutablePointer<Float>?, _ output_count: Int)
+public func acnet_session_run(
+    _ session: OpaquePointer?, _ batch: Int, _ input: UnsafePointer<Float>?,
+    _ input_count: Int, _ output: UnsafeMutablePointer<Float>?, _ output_count: Int
+)
     -> acnet_status
 {
     guard let session, let input, let output else {
         return fail(.invalidArgument, "acnet_session_run: session, input and output must not be NULL")
     }
     do {
-        try sessionHandle(session).session.run(input: input, inputCount: input_count, output: output,
-                                               outputCount: output_count, batch: batch)
+        try sessionHandle(session).session.run(
+            input: input, inputCount: input_count, output: output,
+            outputCount: output_count, batch: batch)
         return ACNetStatus.ok.rawValue
     } catch {
         return fail(error)

@@ -22,9 +22,11 @@ enum AnalysisModel {
             let model = try info.recipe.makeModel()
             try ModelState.load(model, from: file)
             let variant = info.recipe.acb ? ", ACB variant \((info.recipe.acbVariant ?? .full).rawValue)" : ""
-            return (try ModelExport.fusedModelBytes(model: model, info: info),
-                    "checkpoint of \(info.recipe.model)\(info.recipe.acb ? " with ACBs" : " (plain)")\(variant), "
-                    + "epoch \(info.epoch), fused")
+            return (
+                try ModelExport.fusedModelBytes(model: model, info: info),
+                "checkpoint of \(info.recipe.model)\(info.recipe.acb ? " with ACBs" : " (plain)")\(variant), "
+                    + "epoch \(info.epoch), fused"
+            )
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
         return ([UInt8](data), "fused .acnb")
@@ -74,9 +76,11 @@ struct SkeletonCommand: ParsableCommand {
         guard !grids.isEmpty else { throw CLIError("\(model) has no square KxK convolution with K > 1") }
         if perLayer {
             for k in kernels where k.kernelHeight == k.kernelWidth && k.kernelHeight > 1 {
-                let g = KernelSkeleton.Grid(kernelSize: k.kernelHeight, values: KernelSkeleton.relativeImportance(k),
-                                            layerCount: 1)
-                print("\(k.name) [\(k.outputChannels), \(k.inputChannelsPerGroup), \(k.kernelHeight), \(k.kernelWidth)]:")
+                let g = KernelSkeleton.Grid(
+                    kernelSize: k.kernelHeight, values: KernelSkeleton.relativeImportance(k),
+                    layerCount: 1)
+                print(
+                    "\(k.name) [\(k.outputChannels), \(k.inputChannelsPerGroup), \(k.kernelHeight), \(k.kernelWidth)]:")
                 print(KernelSkeleton.text(g))
             }
         }
@@ -84,7 +88,8 @@ struct SkeletonCommand: ParsableCommand {
             let K = g.kernelSize
             print("\(K)x\(K): average relative importance over \(g.layerCount) layer\(g.layerCount == 1 ? "" : "s")")
             print(KernelSkeleton.text(g))
-            var skel = [Double](), corners = [Double]()
+            var skel = [Double]()
+            var corners = [Double]()
             for h in 0..<K {
                 for w in 0..<K where !(h == K / 2 && w == K / 2) {
                     if PruneRegion.skeleton.contains(kh: h, kw: w, kernelSize: K) {
@@ -95,8 +100,10 @@ struct SkeletonCommand: ParsableCommand {
                 }
             }
             func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(max(v.count, 1)) }
-            print(String(format: "centre %.3f, rest of skeleton mean %.3f, corners mean %.3f (corners/centre %.3f)",
-                         g[K / 2, K / 2], mean(skel), mean(corners), mean(corners) / max(g[K / 2, K / 2], 1e-12)))
+            print(
+                String(
+                    format: "centre %.3f, rest of skeleton mean %.3f, corners mean %.3f (corners/centre %.3f)",
+                    g[K / 2, K / 2], mean(skel), mean(corners), mean(corners) / max(g[K / 2, K / 2], 1e-12)))
         }
         if let svg {
             try AnalysisModel.write(KernelSkeleton.svg(grids, title: title ?? "kernel skeleton: \(model)"), to: svg)
@@ -136,7 +143,11 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .long, help: "Comma-separated regions: corners, skeleton, global.")
     var regions = "corners,skeleton,global"
 
-    @Option(name: .long, help: "Evaluate only N test images (the seeded class-covering subset of `acnet eval --limit`; default: all), 1...100000000.")
+    @Option(
+        name: .long,
+        help:
+            "Evaluate only N test images (the seeded class-covering subset of `acnet eval --limit`; default: all), 1...100000000."
+    )
     var limit: Int?
 
     @Option(name: .long, help: "Images per runtime call, 1...4096.")
@@ -145,7 +156,10 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .long, help: "Write an SVG plot of accuracy against sparsity to this file (must not be an input).")
     var svg: String?
 
-    @Option(name: .long, help: "Write every evaluation as CSV (region,sparsity,seed,pruned,accuracy) to this file (must not be an input).")
+    @Option(
+        name: .long,
+        help:
+            "Write every evaluation as CSV (region,sparsity,seed,pruned,accuracy) to this file (must not be an input).")
     var csv: String?
 
     @Option(name: .long, help: "Title of the SVG (default: the model path).")
@@ -180,7 +194,8 @@ struct PruneCommand: ParsableCommand {
     }
 
     func run() throws {
-        let ratios = try parsedRatios(), regions = try parsedRegions()
+        let ratios = try parsedRatios()
+        let regions = try parsedRegions()
         let (bytes, note) = try AnalysisModel.fusedBytes(model)
         let runtimeModel = try Model(bytes: bytes)
         let test = try EvaluationData(directory: data, model: runtimeModel, limit: limit)
@@ -189,7 +204,8 @@ struct PruneCommand: ParsableCommand {
         print("data: \(test.source); seeds 1…\(seeds)")
         let stderr = FileHandle.standardError
         let started = Date()
-        let base = try RuntimeAccuracy.accuracy(bytes: bytes, inputs: test.inputs, labels: test.labels, batch: batchSize)
+        let base = try RuntimeAccuracy.accuracy(
+            bytes: bytes, inputs: test.inputs, labels: test.labels, batch: batchSize)
         var points = [PrunePoint]()
         var rows = ["region,sparsity,seed,pruned,accuracy"]
         for region in regions {
@@ -203,15 +219,20 @@ struct PruneCommand: ParsableCommand {
                             acc = base  // nothing pruned: the unpruned model's accuracy, evaluated once
                         } else {
                             let pruned = pruner.pruned(region: region, sparsity: s, seed: UInt64(seed))!
-                            acc = try RuntimeAccuracy.accuracy(bytes: pruned, inputs: test.inputs, labels: test.labels,
-                                                               batch: batchSize)
+                            acc = try RuntimeAccuracy.accuracy(
+                                bytes: pruned, inputs: test.inputs, labels: test.labels,
+                                batch: batchSize)
                         }
                         accs.append(acc)
                         rows.append("\(region.rawValue),\(s),\(seed),\(n),\(String(format: "%.4f", acc))")
                     }
-                    stderr.write(Data(String(format: "%@ s=%.3f: %@ (%.0f s)\n", region.rawValue, s,
-                                             accs.map { String(format: "%.4f", $0) }.joined(separator: " "),
-                                             Date().timeIntervalSince(started)).utf8))
+                    stderr.write(
+                        Data(
+                            String(
+                                format: "%@ s=%.3f: %@ (%.0f s)\n", region.rawValue, s,
+                                accs.map { String(format: "%.4f", $0) }.joined(separator: " "),
+                                Date().timeIntervalSince(started)
+                            ).utf8))
                 }
                 points.append(PrunePoint(region: region, sparsity: s, accuracies: accs))
             }
@@ -228,10 +249,14 @@ struct PruneCommand: ParsableCommand {
         }
         let widths = header.indices.map { c in table.map { $0[c].count }.max()! }
         for r in table {
-            print(r.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            print(
+                r.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
+                    separator: "  "))
         }
-        print(String(format: "(accuracy mean ± sample std over %d seeds on %d images; %.0f s)", seeds, test.count,
-                     Date().timeIntervalSince(started)))
+        print(
+            String(
+                format: "(accuracy mean ± sample std over %d seeds on %d images; %.0f s)", seeds, test.count,
+                Date().timeIntervalSince(started)))
         if let csv {
             try AnalysisModel.write(rows.joined(separator: "\n") + "\n", to: csv)
             print("wrote \(csv)")

@@ -45,25 +45,32 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "With --arch: also write the generated model to this .acnb file (replaced atomically).")
     var saveModel: String?
 
-    @Option(help: ArgumentHelp(
-        "With --arch: take the weights from this file instead of random ones.",
-        discussion: "A safetensors file written by bench/onnx_weights.py from gen_models.py's ONNX model of the same architecture; every layer's shape is checked."))
+    @Option(
+        help: ArgumentHelp(
+            "With --arch: take the weights from this file instead of random ones.",
+            discussion:
+                "A safetensors file written by bench/onnx_weights.py from gen_models.py's ONNX model of the same architecture; every layer's shape is checked."
+        ))
     var weights: String?
 
     @Option(help: "Kernel instruction set: auto (the fastest this CPU supports), baseline, avx2 or avx512.")
     var isa: String = "auto"
 
-    @Option(help: ArgumentHelp(
-        "With --arch: which 3x3 stride-1 convolutions get Winograd F(4x4,3x3) weights: auto, all or off.",
-        discussion: "auto follows the export rule (Winograd.isProfitable)."))
+    @Option(
+        help: ArgumentHelp(
+            "With --arch: which 3x3 stride-1 convolutions get Winograd F(4x4,3x3) weights: auto, all or off.",
+            discussion: "auto follows the export rule (Winograd.isProfitable)."))
     var winograd: String = "auto"
 
     @Flag(help: "Run direct convolution even where the model has Winograd weights.")
     var direct = false
 
-    @Flag(help: ArgumentHelp(
-        "Also time every step on one thread: median ms per run, share, GFLOP/s and fraction of the 1-thread peak.",
-        discussion: "Runs the timed iterations again through Session.runProfiled (one thread, a clock read around each step)."))
+    @Flag(
+        help: ArgumentHelp(
+            "Also time every step on one thread: median ms per run, share, GFLOP/s and fraction of the 1-thread peak.",
+            discussion:
+                "Runs the timed iterations again through Session.runProfiled (one thread, a clock read around each step)."
+        ))
     var profile = false
 
     func validate() throws {
@@ -79,7 +86,9 @@ struct BenchCommand: ParsableCommand {
             try OptionCheck.outputFile("--save-model", saveModel, inputs: [weights].compactMap { $0 })
         }
         if weights != nil, arch == nil { throw ValidationError("--weights needs --arch") }
-        guard WinogradPolicy(rawValue: winograd) != nil else { throw ValidationError("--winograd must be auto, all or off") }
+        guard WinogradPolicy(rawValue: winograd) != nil else {
+            throw ValidationError("--winograd must be auto, all or off")
+        }
         if isa != "auto" {
             guard let k = KernelISA.allCases.first(where: { $0.name == isa }) else {
                 throw ValidationError("--isa must be auto, baseline, avx2 or avx512")
@@ -97,12 +106,16 @@ struct BenchCommand: ParsableCommand {
                 if let weights {
                     let w = try BenchWeights.load(weights)
                     given = w.layers
-                    FileHandle.standardError.write(Data("weights: \(w.layers.count) layers of \(w.model) from \(weights)\n".utf8))
+                    FileHandle.standardError.write(
+                        Data("weights: \(w.layers.count) layers of \(w.model) from \(weights)\n".utf8))
                 }
-                let bytes = try BenchmarkModels.build(arch, parameters: given, winograd: WinogradPolicy(rawValue: winograd)!)
+                let bytes = try BenchmarkModels.build(
+                    arch, parameters: given, winograd: WinogradPolicy(rawValue: winograd)!)
                 if let saveModel {
                     do { try Data(bytes).write(to: URL(fileURLWithPath: saveModel), options: .atomic) } catch {
-                        throw CLIError("cannot write --save-model \(saveModel): \((error as NSError).localizedFailureReason ?? "\(error)")")
+                        throw CLIError(
+                            "cannot write --save-model \(saveModel): \((error as NSError).localizedFailureReason ?? "\(error)")"
+                        )
                     }
                 }
                 m = try Model(bytes: bytes)
@@ -118,9 +131,12 @@ struct BenchCommand: ParsableCommand {
         } catch {
             throw CLIError("\(model ?? ""): \(error)")
         }
-        let session = try Session(model: m, options: SessionOptions(threads: threads, maxBatch: batch,
-                                                                       isa: KernelISA.allCases.first { $0.name == isa },
-                                                                       useWinograd: !direct))
+        let session = try Session(
+            model: m,
+            options: SessionOptions(
+                threads: threads, maxBatch: batch,
+                isa: KernelISA.allCases.first { $0.name == isa },
+                useWinograd: !direct))
         let winogradLayers = direct ? 0 : m.layers.filter { $0.kernel.hasPrefix("conv.winograd") }.count
         var rng = SystemRandomNumberGenerator()
         let input = (0..<(batch * m.inputElementCount)).map { _ in Float.random(in: -1...1, using: &rng) }
@@ -129,8 +145,9 @@ struct BenchCommand: ParsableCommand {
         func once() throws {
             try input.withUnsafeBufferPointer { i in
                 try output.withUnsafeMutableBufferPointer { o in
-                    try session.run(input: i.baseAddress!, inputCount: i.count, output: o.baseAddress!, outputCount: oc,
-                                    batch: batch)
+                    try session.run(
+                        input: i.baseAddress!, inputCount: i.count, output: o.baseAddress!, outputCount: oc,
+                        batch: batch)
                 }
             }
         }
@@ -151,7 +168,9 @@ struct BenchCommand: ParsableCommand {
         }
         times.sort()
         func pct(_ p: Double) -> Double { times[min(times.count - 1, Int(p * Double(times.count - 1) + 0.5))] }
-        let median = pct(0.5), p10 = pct(0.1), p90 = pct(0.9)
+        let median = pct(0.5)
+        let p10 = pct(0.1)
+        let p90 = pct(0.9)
         let flops = 2 * Double(m.macs) * Double(batch)
         let gflops = flops / (median * 1e6)
         let peak = acnet_support_fma_peak_gflops_threads(200_000_000, 3, Int32(threads))
@@ -166,8 +185,9 @@ struct BenchCommand: ParsableCommand {
                 try input.withUnsafeBufferPointer { i in
                     try output.withUnsafeMutableBufferPointer { o in
                         try ns.withUnsafeMutableBufferPointer { t in
-                            try session.runProfiled(input: i.baseAddress!, inputCount: i.count, output: o.baseAddress!,
-                                                    outputCount: oc, batch: batch, nanoseconds: t.baseAddress!)
+                            try session.runProfiled(
+                                input: i.baseAddress!, inputCount: i.count, output: o.baseAddress!,
+                                outputCount: oc, batch: batch, nanoseconds: t.baseAddress!)
                         }
                     }
                 }
@@ -177,23 +197,30 @@ struct BenchCommand: ParsableCommand {
         }
         let peak1 = profile ? acnet_support_fma_peak_gflops(200_000_000, 3) : 0
         if json {
-            let steps = profile
-                ? ",\"steps\":[" + zip(session.stepSummaries, zip(stepMedians, session.stepMACs)).map { s, t in
-                    "{\"step\":\"\(s)\",\"median_ms\":\(t.0),\"macs\":\(t.1 * batch)}"
-                }.joined(separator: ",") + "]"
+            let steps =
+                profile
+                ? ",\"steps\":["
+                    + zip(session.stepSummaries, zip(stepMedians, session.stepMACs)).map { s, t in
+                        "{\"step\":\"\(s)\",\"median_ms\":\(t.0),\"macs\":\(t.1 * batch)}"
+                    }.joined(separator: ",") + "]"
                 : ""
-            print("""
+            print(
+                """
                 {"model":"\(name)","batch":\(batch),"threads":\(threads),"isa":"\(session.isa.name)","winograd_layers":\(winogradLayers),"macs":\(m.macs),"iterations":\(n),\
                 "median_ms":\(median),"p10_ms":\(p10),"p90_ms":\(p90),"gflops":\(gflops),\
                 "fma_peak_gflops":\(peak),"fraction_of_peak":\(peak > 0 ? gflops / peak : 0)\(steps)}
                 """)
         } else {
-            print("model: \(name)  batch \(batch)  threads \(threads)  isa \(session.isa.name)  winograd layers \(winogradLayers)  MACs/image \(m.macs)  runs \(n) (+\(warmup) warm-up)")
+            print(
+                "model: \(name)  batch \(batch)  threads \(threads)  isa \(session.isa.name)  winograd layers \(winogradLayers)  MACs/image \(m.macs)  runs \(n) (+\(warmup) warm-up)"
+            )
             print(String(format: "latency ms: median %.4f  p10 %.4f  p90 %.4f", median, p10, p90))
             print(String(format: "throughput: %.1f GFLOP/s", gflops))
             if peak > 0 {
                 let label = threads == 1 ? "1 thread" : "\(threads) threads"
-                print("FMA peak (measured now, \(label)): " + String(format: "%.1f GFLOP/s  ->  %.3f of peak", peak, gflops / peak))
+                print(
+                    "FMA peak (measured now, \(label)): "
+                        + String(format: "%.1f GFLOP/s  ->  %.3f of peak", peak, gflops / peak))
             } else {
                 print("FMA peak: not measurable on this CPU (no AVX2+FMA)")
             }
@@ -211,7 +238,9 @@ struct BenchCommand: ParsableCommand {
             let ms = medians[i]
             let g = macs > 0 && ms > 0 ? 2 * Double(macs * batch) / (ms * 1e6) : 0
             let ofPeak = g > 0 && peak > 0 ? String(format: "%7.2f", g / peak) : "       "
-            print(String(format: "%3d  %10.4f  %5.1f%%  %8.1f", i, ms, 100 * ms / max(total, 1e-12), g) + "  \(ofPeak)  \(s)")
+            print(
+                String(format: "%3d  %10.4f  %5.1f%%  %8.1f", i, ms, 100 * ms / max(total, 1e-12), g)
+                    + "  \(ofPeak)  \(s)")
         }
     }
 }

@@ -22,12 +22,15 @@ enum BenchWeights {
         guard meta["format"] == "acnet-bench-weights-1" else {
             throw fail("not written by bench/onnx_weights.py (metadata format \(meta["format"] ?? "missing"))")
         }
-        let names = (meta["layers"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String]) ?? []
+        let names =
+            (meta["layers"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String]) ?? []
         func tensor(_ key: String) throws -> (shape: [Int], values: [Float]) {
             guard let e = header[key] as? [String: Any] else { throw fail("missing tensor '\(key)'") }
-            guard e["dtype"] as? String == "F32" else { throw fail("'\(key)': dtype \(e["dtype"] ?? "?"), expected F32") }
+            guard e["dtype"] as? String == "F32" else {
+                throw fail("'\(key)': dtype \(e["dtype"] ?? "?"), expected F32")
+            }
             guard let shape = e["shape"] as? [Int], let off = e["data_offsets"] as? [Int], off.count == 2,
-                  shape.allSatisfy({ $0 >= 1 }), off[0] >= 0, off[0] <= off[1], base + off[1] <= bytes.count
+                shape.allSatisfy({ $0 >= 1 }), off[0] >= 0, off[0] <= off[1], base + off[1] <= bytes.count
             else { throw fail("'\(key)': bad shape or data_offsets") }
             let count = shape.reduce(1, *)
             guard off[1] - off[0] == 4 * count else {
@@ -43,15 +46,22 @@ enum BenchWeights {
         }
         let keys = header.keys.filter { $0 != "__metadata__" }
         let count = keys.count / 2
-        guard keys.count % 2 == 0, Set(keys) == Set((0..<count).flatMap { i in
-            [String(format: "%03d.weight", i), String(format: "%03d.bias", i)]
-        }) else { throw fail("tensors must be named 000.weight, 000.bias, 001.weight, ... without gaps") }
+        guard keys.count % 2 == 0,
+            Set(keys)
+                == Set(
+                    (0..<count).flatMap { i in
+                        [String(format: "%03d.weight", i), String(format: "%03d.bias", i)]
+                    })
+        else { throw fail("tensors must be named 000.weight, 000.bias, 001.weight, ... without gaps") }
         var layers = [BenchmarkModels.LayerParameters]()
         for i in 0..<count {
-            let w = try tensor(String(format: "%03d.weight", i)), b = try tensor(String(format: "%03d.bias", i))
+            let w = try tensor(String(format: "%03d.weight", i))
+            let b = try tensor(String(format: "%03d.bias", i))
             guard b.shape.count == 1 else { throw fail(String(format: "%03d.bias is not a vector", i)) }
-            layers.append(.init(name: i < names.count ? names[i] : "layer \(i)", weightShape: w.shape,
-                                weight: w.values, bias: b.values))
+            layers.append(
+                .init(
+                    name: i < names.count ? names[i] : "layer \(i)", weightShape: w.shape,
+                    weight: w.values, bias: b.values))
         }
         return (meta["model"] ?? "?", layers)
     }

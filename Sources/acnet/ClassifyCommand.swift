@@ -56,11 +56,13 @@ struct ClassifyCommand: ParsableCommand {
                 try Preprocessing.load(path, into: &input, spec: m.inputSpec, shape: m.inputShape, maxPixels: maxPixels)
                 let logits = try session.run(input)
                 guard logits.allSatisfy(\.isFinite) else {
-                    throw CLIError("the model's output is not finite (\(logits.first { !$0.isFinite }!)): "
-                                   + "the model's weights or input spec are broken")
+                    throw CLIError(
+                        "the model's output is not finite (\(logits.first { !$0.isFinite }!)): "
+                            + "the model's weights or input spec are broken")
                 }
                 let probs = softmax(logits)
-                let order = probs.indices.sorted { probs[$0] != probs[$1] ? probs[$0] > probs[$1] : $0 < $1 }.prefix(top)
+                let order = probs.indices.sorted { probs[$0] != probs[$1] ? probs[$0] > probs[$1] : $0 < $1 }.prefix(
+                    top)
                 func label(_ i: Int) -> String { i < m.labels.count ? m.labels[i] : "class \(i)" }
                 if json {
                     let preds = order.map {
@@ -85,7 +87,8 @@ struct ClassifyCommand: ParsableCommand {
 /// Decoding and preprocessing of one JPEG for a model (the CLI side of docs/DESIGN.md §4).
 enum Preprocessing {
     /// Decodes `path` and writes the model input (C × H × W floats) into `input`.
-    static func load(_ path: String, into input: inout [Float], spec: InputSpec, shape: [Int], maxPixels: UInt64) throws {
+    static func load(_ path: String, into input: inout [Float], spec: InputSpec, shape: [Int], maxPixels: UInt64) throws
+    {
         let (c, h, w) = (shape[0], shape[1], shape[2])
         guard let st = OptionCheck.status(path) else { throw CLIError("cannot read \(path): no such file") }
         guard OptionCheck.isRegularFile(st) else { throw CLIError("cannot read \(path): not a regular file") }
@@ -98,8 +101,9 @@ enum Preprocessing {
             // libjpeg gives RGB; swap to BGR in place.
             for p in 0..<Int(image.width * image.height) { swap(&image.pixels[3 * p], &image.pixels[3 * p + 2]) }
         }
-        let rc2 = acj_preprocess(image.pixels, image.width, image.height, UInt32(c), UInt32(w), UInt32(h),
-                                 spec.mean, spec.std, &input)
+        let rc2 = acj_preprocess(
+            image.pixels, image.width, image.height, UInt32(c), UInt32(w), UInt32(h),
+            spec.mean, spec.std, &input)
         guard rc2 == ACJ_OK else { throw CLIError("preprocessing failed (status \(rc2))") }
     }
 }

@@ -32,12 +32,18 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Runtime threads per session, 1...64.")
     var threads = 1
 
-    @Option(name: .long, help: "Evaluate only N test images (a seeded subset covering every class; the same as `acnet export --limit`), 1...100000000.")
+    @Option(
+        name: .long,
+        help:
+            "Evaluate only N test images (a seeded subset covering every class; the same as `acnet export --limit`), 1...100000000."
+    )
     var limit: Int?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Transform every test image before preprocessing: rot90, rot180, rot270 (counter-clockwise), flipud (up-down), fliplr (left-right).",
-        valueName: "rot90|rot180|rot270|flipud|fliplr"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Transform every test image before preprocessing: rot90, rot180, rot270 (counter-clockwise), flipud (up-down), fliplr (left-right).",
+            valueName: "rot90|rot180|rot270|flipud|fliplr"))
     var transform: String?
 
     func validate() throws {
@@ -47,7 +53,8 @@ struct EvalCommand: ParsableCommand {
         try OptionCheck.inputFile("model", model)
         try OptionCheck.inputDirectory("--data", data)
         if let transform, ImageTransform(rawValue: transform) == nil {
-            throw ValidationError("--transform must be one of \(ImageTransform.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "--transform must be one of \(ImageTransform.allCases.map(\.rawValue).joined(separator: ", "))")
         }
     }
 
@@ -56,11 +63,13 @@ struct EvalCommand: ParsableCommand {
         do { loaded = try Model(contentsOfFile: model) } catch {
             throw ValidationError("cannot load \(model): \(error)")
         }
-        let data = try EvaluationData(directory: self.data, model: loaded, limit: limit,
-                                      transform: transform.flatMap(ImageTransform.init(rawValue:)))
+        let data = try EvaluationData(
+            directory: self.data, model: loaded, limit: limit,
+            transform: transform.flatMap(ImageTransform.init(rawValue:)))
         let started = Date()
-        let predictions = try runtimePredictions(model: loaded, inputs: data.inputs, count: data.count,
-                                                 batch: batchSize, threads: threads)
+        let predictions = try runtimePredictions(
+            model: loaded, inputs: data.inputs, count: data.count,
+            batch: batchSize, threads: threads)
         let seconds = Date().timeIntervalSince(started)
         let correct = zip(predictions, data.labels).filter { $0 == $1 }.count
         let accuracy = Double(correct) / Double(max(data.count, 1))
@@ -70,7 +79,8 @@ struct EvalCommand: ParsableCommand {
                 "accuracy": accuracy, "seconds": seconds,
             ]
             if let transform { object["transform"] = transform }
-            let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            let bytes = try JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: bytes, as: UTF8.self))
         } else {
             print("model: \(model)")

@@ -28,15 +28,19 @@ struct EvaluationData {
         let spec = model.inputSpec
         let labels = model.labels
         if IDXDataset.isIDXDirectory(directory) {
-            var set = try IDXDataset.load(directory: directory, split: .test,
-                                          classNames: labels.isEmpty ? nil : labels)
+            var set = try IDXDataset.load(
+                directory: directory, split: .test,
+                classNames: labels.isEmpty ? nil : labels)
             if let limit, limit < 1 { throw DataError.invalid("a limit of \(limit) images; it must be at least 1") }
-            if let limit, limit < set.count { set = set.subset(DatasetDirectory.subsetIndices(count: set.count, limit: limit)) }
+            if let limit, limit < set.count {
+                set = set.subset(DatasetDirectory.subsetIndices(count: set.count, limit: limit))
+            }
             source = "\(directory) (t10k split, \(set.count) images)"
             self.labels = set.labels.map(Int.init)
-            inputs = try EvaluationData.preprocess(count: set.count, channelsIn: 1, height: set.height, width: set.width,
-                                                   pixels: { i in Array(set.pixels[(i * set.imageSize)..<((i + 1) * set.imageSize)]) },
-                                                   c: c, h: h, w: w, spec: spec, transform: transform)
+            inputs = try EvaluationData.preprocess(
+                count: set.count, channelsIn: 1, height: set.height, width: set.width,
+                pixels: { i in Array(set.pixels[(i * set.imageSize)..<((i + 1) * set.imageSize)]) },
+                c: c, h: h, w: w, spec: spec, transform: transform)
             return
         }
         let dir = ImageFolderDataset.directory(root: directory, split: .test)
@@ -52,7 +56,9 @@ struct EvaluationData {
             for n in names { files.append(((classDir as NSString).appendingPathComponent(n), classIndex[cls]!)) }
         }
         if let limit, limit < 1 { throw DataError.invalid("a limit of \(limit) images; it must be at least 1") }
-        if let limit, limit < files.count { files = DatasetDirectory.subsetIndices(count: files.count, limit: limit).map { files[$0] } }
+        if let limit, limit < files.count {
+            files = DatasetDirectory.subsetIndices(count: files.count, limit: limit).map { files[$0] }
+        }
         guard !files.isEmpty else { throw DataError.invalid("no .jpg files under \(dir)") }
         source = "\(dir) (\(files.count) images)"
         self.labels = files.map(\.1)
@@ -65,7 +71,8 @@ struct EvaluationData {
             }
             var image = acj_image()
             var message = [CChar](repeating: 0, count: 256)
-            guard acj_decode_file(path, Int32(want), 0, &image, &message, message.count) == 0, let p = image.pixels else {
+            guard acj_decode_file(path, Int32(want), 0, &image, &message, message.count) == 0, let p = image.pixels
+            else {
                 let reason = message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
                 throw DataError.corrupt("\(path): cannot decode JPEG (\(reason))")
             }
@@ -77,8 +84,9 @@ struct EvaluationData {
             var (iw, ih) = (Int(image.width), Int(image.height))
             if let transform { (px, iw, ih) = transform.apply(px, width: iw, height: ih, channels: want) }
             try out.withUnsafeMutableBufferPointer { o in
-                let status = acj_preprocess(px, UInt32(iw), UInt32(ih), UInt32(want), UInt32(w), UInt32(h),
-                                            spec.mean, spec.std, o.baseAddress! + i * per)
+                let status = acj_preprocess(
+                    px, UInt32(iw), UInt32(ih), UInt32(want), UInt32(w), UInt32(h),
+                    spec.mean, spec.std, o.baseAddress! + i * per)
                 guard status == 0 else { throw DataError.invalid("\(path): preprocessing failed (\(status))") }
             }
         }
@@ -99,23 +107,29 @@ struct EvaluationData {
     static func classIndex(folders: [String], labels: [String], directory: String) throws -> [String: Int] {
         if labels.isEmpty { return Dictionary(uniqueKeysWithValues: folders.enumerated().map { ($1, $0) }) }
         var index = [String: Int]()
-        for (i, label) in labels.enumerated() { index[folderName(forLabel: label)] = index[folderName(forLabel: label)] ?? i }
+        for (i, label) in labels.enumerated() {
+            index[folderName(forLabel: label)] = index[folderName(forLabel: label)] ?? i
+        }
         let unmatched = folders.filter { index[$0] == nil }
         guard unmatched.isEmpty else {
             // A 1000-class model's label list would bury the message: name the first few.
             let names = labels.map(folderName(forLabel:))
             let shown = names.count <= 20 ? "\(names)" : "\(Array(names.prefix(10))) … (\(names.count) labels)"
-            let folders = unmatched.count <= 20 ? "\(unmatched)" : "\(Array(unmatched.prefix(10))) … (\(unmatched.count) folders)"
-            throw DataError.invalid("class folders \(folders) in \(directory) match none of the model's labels "
-                                    + "\(shown) (a '/' in a label is '_' in its folder name)")
+            let folders =
+                unmatched.count <= 20 ? "\(unmatched)" : "\(Array(unmatched.prefix(10))) … (\(unmatched.count) folders)"
+            throw DataError.invalid(
+                "class folders \(folders) in \(directory) match none of the model's labels "
+                    + "\(shown) (a '/' in a label is '_' in its folder name)")
         }
         return index.filter { folders.contains($0.key) }
     }
 
     /// Preprocesses gray IDX images (replicated to 3 channels for an RGB model).
-    private static func preprocess(count: Int, channelsIn: Int, height: Int, width: Int,
-                                   pixels: (Int) -> [UInt8], c: Int, h: Int, w: Int,
-                                   spec: InputSpec, transform: ImageTransform?) throws -> [Float] {
+    private static func preprocess(
+        count: Int, channelsIn: Int, height: Int, width: Int,
+        pixels: (Int) -> [UInt8], c: Int, h: Int, w: Int,
+        spec: InputSpec, transform: ImageTransform?
+    ) throws -> [Float] {
         let per = c * h * w
         var out = [Float](repeating: 0, count: count * per)
         try out.withUnsafeMutableBufferPointer { o in
@@ -124,8 +138,9 @@ struct EvaluationData {
                 var (iw, ih) = (width, height)
                 if let transform { (px, iw, ih) = transform.apply(px, width: iw, height: ih, channels: 1) }
                 if c == 3 { px = px.flatMap { [$0, $0, $0] } }
-                let status = acj_preprocess(px, UInt32(iw), UInt32(ih), UInt32(c), UInt32(w), UInt32(h),
-                                            spec.mean, spec.std, o.baseAddress! + i * per)
+                let status = acj_preprocess(
+                    px, UInt32(iw), UInt32(ih), UInt32(c), UInt32(w), UInt32(h),
+                    spec.mean, spec.std, o.baseAddress! + i * per)
                 guard status == 0 else { throw DataError.invalid("image \(i): preprocessing failed (\(status))") }
             }
         }
@@ -134,8 +149,10 @@ struct EvaluationData {
 }
 
 /// Runs `model` over `inputs` in batches and returns the argmax class of each image.
-func runtimePredictions(model: Model, inputs: [Float], count: Int, batch: Int = 256,
-                        threads: Int = 1) throws -> [Int] {
+func runtimePredictions(
+    model: Model, inputs: [Float], count: Int, batch: Int = 256,
+    threads: Int = 1
+) throws -> [Int] {
     let session = try Session(model: model, options: SessionOptions(threads: threads, maxBatch: batch))
     let per = model.inputElementCount
     let classes = model.outputElementCount
@@ -146,8 +163,9 @@ func runtimePredictions(model: Model, inputs: [Float], count: Int, batch: Int = 
         let n = min(batch, count - start)
         let logits = try session.run(Array(inputs[(start * per)..<((start + n) * per)]), batch: n)
         if let bad = logits.firstIndex(where: { !$0.isFinite }) {
-            throw CLIError("the model's output for image \(start + bad / classes) is \(logits[bad]) (not finite): "
-                           + "the model's weights or input spec are broken")
+            throw CLIError(
+                "the model's output for image \(start + bad / classes) is \(logits[bad]) (not finite): "
+                    + "the model's weights or input spec are broken")
         }
         for i in 0..<n {
             var best = 0

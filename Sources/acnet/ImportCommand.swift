@@ -55,18 +55,28 @@ struct ImportCommand: ParsableCommand {
     @Option(name: .long, help: "Per-channel std in units of pixel/255, comma-separated (default 1).")
     var std: String?
 
-    @Option(name: .long, help: "Channel order of the input image: rgb, bgr, gray or none (default: rgb for C = 3, gray for C = 1).")
+    @Option(
+        name: .long,
+        help: "Channel order of the input image: rgb, bgr, gray or none (default: rgb for C = 3, gray for C = 1).")
     var channelOrder: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Which 3x3 stride-1 convolutions also get Winograd weights: auto, all or off.",
-        discussion: "auto: where profitable, kept only if the Winograd outputs stay within 1e-3 relative of direct convolution on the check inputs. all: every eligible layer; the check must pass."))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Which 3x3 stride-1 convolutions also get Winograd weights: auto, all or off.",
+            discussion:
+                "auto: where profitable, kept only if the Winograd outputs stay within 1e-3 relative of direct convolution on the check inputs. all: every eligible layer; the check must pass."
+        ))
     var winograd: String = "auto"
 
     @Option(name: .long, help: "Random inputs in the ONNX Runtime comparison.")
     var verifyBatch = 8
 
-    @Option(name: .long, help: "Also compare on this dataset's test split (IDX files or an image folder), images preprocessed by the input spec.")
+    @Option(
+        name: .long,
+        help:
+            "Also compare on this dataset's test split (IDX files or an image folder), images preprocessed by the input spec."
+    )
     var checkData: String?
 
     @Option(name: .long, help: "With --check-data: only N images (a seeded subset).")
@@ -79,7 +89,9 @@ struct ImportCommand: ParsableCommand {
     var noVerify = false
 
     func validate() throws {
-        guard WinogradPolicy(rawValue: winograd) != nil else { throw ValidationError("--winograd must be auto, all or off") }
+        guard WinogradPolicy(rawValue: winograd) != nil else {
+            throw ValidationError("--winograd must be auto, all or off")
+        }
         guard verifyBatch >= 1, verifyBatch <= 4096 else { throw ValidationError("--verify-batch must be in 1...4096") }
         if let channelOrder, !["rgb", "bgr", "gray", "none"].contains(channelOrder) {
             throw ValidationError("--channel-order must be rgb, bgr, gray or none")
@@ -102,17 +114,20 @@ struct ImportCommand: ParsableCommand {
             guard m.count == c, s.count == c, s.allSatisfy({ $0 > 0 }) else {
                 throw ExitError("--mean and --std need \(c) values each (std > 0)")
             }
-            let order: ChannelOrder = switch channelOrder {
-            case "bgr": .bgr
-            case "gray": .gray
-            case "none": .none
-            case "rgb": .rgb
-            default: c == 3 ? .rgb : c == 1 ? .gray : .none
-            }
+            let order: ChannelOrder =
+                switch channelOrder {
+                case "bgr": .bgr
+                case "gray": .gray
+                case "none": .none
+                case "rgb": .rgb
+                default: c == 3 ? .rgb : c == 1 ? .gray : .none
+                }
             options.inputSpec = InputSpec(channelOrder: order, mean: m, std: s)
             (bytes, summary) = try runImport(try ONNXImporter(contentsOfFile: onnx, options: options))
         }
-        print("imported \(onnx): \(summary.nodes) ONNX nodes -> \(summary.ops) ops (\(summary.foldedBatchNorms) BatchNorms folded, \(summary.mergedBranches) branch merges, \(summary.loweredShortcuts) shortcut selections, \(summary.foldedPads) pads folded into convolutions, \(summary.loweredPads) pads as identity convolutions, \(summary.foldedConstants) nodes constant-folded); input \(summary.inputShape)")
+        print(
+            "imported \(onnx): \(summary.nodes) ONNX nodes -> \(summary.ops) ops (\(summary.foldedBatchNorms) BatchNorms folded, \(summary.mergedBranches) branch merges, \(summary.loweredShortcuts) shortcut selections, \(summary.foldedPads) pads folded into convolutions, \(summary.loweredPads) pads as identity convolutions, \(summary.foldedConstants) nodes constant-folded); input \(summary.inputShape)"
+        )
         var model = try Model(bytes: bytes)
         if !noVerify {
             var check = try verify(model: model)
@@ -137,15 +152,21 @@ struct ImportCommand: ParsableCommand {
         guard let labels else { return [] }
         if labels.hasPrefix("@") {
             let path = String(labels.dropFirst())
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ExitError("cannot read labels file \(path)") }
-            return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ExitError("cannot read labels file \(path)")
+            }
+            return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
         }
         return labels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     func numbers(_ s: String, _ what: String) throws -> [Float] {
         let parts = s.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0!.isFinite }) else { throw ExitError("\(what): expected comma-separated numbers, got '\(s)'") }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+            throw ExitError("\(what): expected comma-separated numbers, got '\(s)'")
+        }
         return parts.map { $0! }
     }
 
@@ -156,7 +177,8 @@ struct ImportCommand: ParsableCommand {
 
     /// Runs the model and ONNX Runtime on random inputs (and --check-data) and prints the result.
     func verify(model: Model) throws -> Check {
-        let per = model.inputElementCount, k = model.outputElementCount
+        let per = model.inputElementCount
+        let k = model.outputElementCount
         var rng = PipelineRandom(seed: 20)
         var inputs = [Float](repeating: 0, count: verifyBatch * per)
         for i in inputs.indices { inputs[i] = rng.nextNormal() }
@@ -167,12 +189,15 @@ struct ImportCommand: ParsableCommand {
         }
         let direct = try Session(model: model, options: SessionOptions(threads: 1, maxBatch: 256, useWinograd: false))
         let winogradLayers = model.layers.filter { $0.kernel.hasPrefix("conv.winograd") }.count
-        let viaWinograd = winogradLayers > 0 ? try Session(model: model, options: SessionOptions(threads: 1, maxBatch: 256)) : nil
+        let viaWinograd =
+            winogradLayers > 0 ? try Session(model: model, options: SessionOptions(threads: 1, maxBatch: 256)) : nil
         var passed = true
-        var winogradMax = 0.0, winogradArgmax = true
+        var winogradMax = 0.0
+        var winogradArgmax = true
         for (name, x, labels) in sets {
             let n = x.count / per
-            var ours = [Float](), wino = [Float]()
+            var ours = [Float]()
+            var wino = [Float]()
             ours.reserveCapacity(n * k)
             var start = 0
             while start < n {
@@ -184,42 +209,65 @@ struct ImportCommand: ParsableCommand {
             }
             if viaWinograd != nil {
                 for i in 0..<n {
-                    var diff: Float = 0, mag: Float = 0
-                    for j in 0..<k { diff = max(diff, abs(wino[i * k + j] - ours[i * k + j])); mag = max(mag, abs(ours[i * k + j])) }
+                    var diff: Float = 0
+                    var mag: Float = 0
+                    for j in 0..<k {
+                        diff = max(diff, abs(wino[i * k + j] - ours[i * k + j]))
+                        mag = max(mag, abs(ours[i * k + j]))
+                    }
                     winogradMax = max(winogradMax, Double(diff) / Double(max(mag, .leastNormalMagnitude)))
                     if argmax(wino, i, k) != argmax(ours, i, k) { winogradArgmax = false }
                 }
             }
             guard let reference = try onnxRuntime(x, n: n, shape: model.inputShape, outputs: k) else {
-                print("note: onnxruntime is not importable by \(pythonPath); the ONNX Runtime comparison was skipped (pip install onnxruntime)")
-                return Check(passed: true, winograd: viaWinograd == nil ? nil : (winogradMax <= 1e-3 && winogradArgmax, winogradMax))
+                print(
+                    "note: onnxruntime is not importable by \(pythonPath); the ONNX Runtime comparison was skipped (pip install onnxruntime)"
+                )
+                return Check(
+                    passed: true,
+                    winograd: viaWinograd == nil ? nil : (winogradMax <= 1e-3 && winogradArgmax, winogradMax))
             }
-            var maxDiff: Float = 0, maxY: Float = 0, agree = 0, correctOurs = 0, correctRef = 0
+            var maxDiff: Float = 0
+            var maxY: Float = 0
+            var agree = 0
+            var correctOurs = 0
+            var correctRef = 0
             for i in 0..<n {
                 for j in 0..<k {
                     maxDiff = max(maxDiff, abs(ours[i * k + j] - reference[i * k + j]))
                     maxY = max(maxY, abs(reference[i * k + j]))
                 }
-                let a = argmax(ours, i, k), b = argmax(reference, i, k)
+                let a = argmax(ours, i, k)
+                let b = argmax(reference, i, k)
                 if a == b { agree += 1 }
-                if let labels { if a == labels[i] { correctOurs += 1 }; if b == labels[i] { correctRef += 1 } }
+                if let labels {
+                    if a == labels[i] { correctOurs += 1 }
+                    if b == labels[i] { correctRef += 1 }
+                }
             }
             let bound = 1e-4 * (1 + maxY)
             let ok = maxDiff <= bound && (labels == nil || agree == n)
             passed = passed && ok
-            print(String(format: "onnxruntime check on %@: max|Δ| %.3g (max|y| %.3g, bound %.3g), argmax agreement %d/%d: %@",
-                         name, maxDiff, maxY, bound, agree, n, ok ? "ok" : "FAILED"))
+            print(
+                String(
+                    format:
+                        "onnxruntime check on %@: max|Δ| %.3g (max|y| %.3g, bound %.3g), argmax agreement %d/%d: %@",
+                    name, maxDiff, maxY, bound, agree, n, ok ? "ok" : "FAILED"))
             if labels != nil {
-                print(String(format: "accuracy: imported %.4f, onnxruntime %.4f (%d images)",
-                             Double(correctOurs) / Double(n), Double(correctRef) / Double(n), n))
+                print(
+                    String(
+                        format: "accuracy: imported %.4f, onnxruntime %.4f (%d images)",
+                        Double(correctOurs) / Double(n), Double(correctRef) / Double(n), n))
             }
         }
         var w: (Bool, Double)? = nil
         if viaWinograd != nil {
             w = (winogradMax <= 1e-3 && winogradArgmax, winogradMax)
-            print(String(format: "winograd (%d layers) vs direct: max relative error %.3g (bound 1e-3), argmax %@: %@",
-                         winogradLayers, winogradMax, winogradArgmax ? "equal" : "DIFFERS",
-                         w!.0 ? "ok" : "FAILED"))
+            print(
+                String(
+                    format: "winograd (%d layers) vs direct: max relative error %.3g (bound 1e-3), argmax %@: %@",
+                    winogradLayers, winogradMax, winogradArgmax ? "equal" : "DIFFERS",
+                    w!.0 ? "ok" : "FAILED"))
             if !w!.0 && WinogradPolicy(rawValue: winograd) == .all { passed = false }
         }
         return Check(passed: passed, winograd: w)
@@ -235,14 +283,17 @@ struct ImportCommand: ParsableCommand {
 
     /// ONNX Runtime's outputs for `x` (n × shape), or nil when onnxruntime is not importable.
     func onnxRuntime(_ x: [Float], n: Int, shape: [Int], outputs k: Int) throws -> [Float]? {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("acnet-import-\(ProcessInfo.processInfo.processIdentifier)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "acnet-import-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let inPath = dir.appendingPathComponent("x.f32"), outPath = dir.appendingPathComponent("y.f32")
+        let inPath = dir.appendingPathComponent("x.f32")
+        let outPath = dir.appendingPathComponent("y.f32")
         try x.withUnsafeBytes { Data($0) }.write(to: inPath)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [pythonPath, "-c", Self.referenceScript, onnx, inPath.path, outPath.path, "\(n)"] + shape.map(String.init)
+        process.arguments =
+            [pythonPath, "-c", Self.referenceScript, onnx, inPath.path, outPath.path, "\(n)"] + shape.map(String.init)
         let err = Pipe()
         process.standardError = err
         do { try process.run() } catch { return nil }
@@ -287,7 +338,8 @@ struct ImportCommand: ParsableCommand {
 /// generator).
 extension PipelineRandom {
     mutating func nextNormal() -> Float {
-        let u1 = (Double(next() >> 11) + 1) / Double(1 << 53), u2 = Double(next() >> 11) / Double(1 << 53)
+        let u1 = (Double(next() >> 11) + 1) / Double(1 << 53)
+        let u2 = Double(next() >> 11) / Double(1 << 53)
         return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 }

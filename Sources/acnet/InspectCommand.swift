@@ -23,25 +23,31 @@ struct InspectCommand: ParsableCommand {
         let m: Model
         do { m = try Model(contentsOfFile: model) } catch { throw CLIError("\(model): \(error)") }
         print("model: \(model) (\(m.byteCount) bytes)")
-        print("input: [N, \(m.inputShape.map(String.init).joined(separator: ", "))]  channel order: \(m.inputSpec.channelOrder)"
-            + "  mean: \(m.inputSpec.mean)  std: \(m.inputSpec.std)")
+        print(
+            "input: [N, \(m.inputShape.map(String.init).joined(separator: ", "))]  channel order: \(m.inputSpec.channelOrder)"
+                + "  mean: \(m.inputSpec.mean)  std: \(m.inputSpec.std)")
         print("output: [N, \(m.outputShape.map(String.init).joined(separator: ", "))]  labels: \(m.labels.count)")
         print("")
         let header = ["#", "op", "kernel", "input", "output", "params", "MACs"]
         var rows = [header]
         for (i, l) in m.layers.enumerated() {
-            rows.append([String(i), l.op.name + describe(l), l.kernel,
-                         l.inputShapes.map { "\($0)" }.joined(separator: " "), "\(l.outputShape)",
-                         String(l.parameterCount), String(l.macs)])
+            rows.append([
+                String(i), l.op.name + describe(l), l.kernel,
+                l.inputShapes.map { "\($0)" }.joined(separator: " "), "\(l.outputShape)",
+                String(l.parameterCount), String(l.macs),
+            ])
         }
         let widths = (0..<header.count).map { c in rows.map { $0[c].count }.max()! }
         for r in rows {
-            print(r.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            print(
+                r.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
+                    separator: "  "))
         }
         let arena = try Session.workspaceSize(for: m, options: SessionOptions(maxBatch: batch))
         print("")
-        print("total: \(m.layers.count) ops, \(m.layers.reduce(0) { $0 + $1.parameterCount }) stored parameters, "
-            + "\(m.macs) MACs per image, arena \(arena) bytes at batch \(batch)")
+        print(
+            "total: \(m.layers.count) ops, \(m.layers.reduce(0) { $0 + $1.parameterCount }) stored parameters, "
+                + "\(m.macs) MACs per image, arena \(arena) bytes at batch \(batch)")
     }
 
     private func describe(_ l: LayerInfo) -> String {

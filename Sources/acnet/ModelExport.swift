@@ -26,14 +26,16 @@ enum ModelExport {
         var summary: String {
             (winograd.map { $0.summary + "\n" } ?? "")
                 + (nonFiniteLogits > 0 ? "non-finite logits: \(nonFiniteLogits) (NaN or ±∞): FAILED\n" : "")
-                + String(format: """
-                logits: max|Δ| %.3g over %d test images (max|y| %.3g, bound %.3g): %@
-                argmax agreement: %d/%d: %@
-                test accuracy: runtime %.4f, training network %.4f (%d images)
-                """, maxAbsDifference, comparedImages, maxAbsLogit, bound,
-                maxAbsDifference.isFinite && maxAbsDifference <= bound && nonFiniteLogits == 0 ? "ok" : "FAILED",
-                argmaxAgreement, total, argmaxAgreement == total ? "ok" : "FAILED",
-                Double(runtimeCorrect) / Double(max(total, 1)), Double(trainingCorrect) / Double(max(total, 1)), total)
+                + String(
+                    format: """
+                        logits: max|Δ| %.3g over %d test images (max|y| %.3g, bound %.3g): %@
+                        argmax agreement: %d/%d: %@
+                        test accuracy: runtime %.4f, training network %.4f (%d images)
+                        """, maxAbsDifference, comparedImages, maxAbsLogit, bound,
+                    maxAbsDifference.isFinite && maxAbsDifference <= bound && nonFiniteLogits == 0 ? "ok" : "FAILED",
+                    argmaxAgreement, total, argmaxAgreement == total ? "ok" : "FAILED",
+                    Double(runtimeCorrect) / Double(max(total, 1)), Double(trainingCorrect) / Double(max(total, 1)),
+                    total)
         }
     }
 
@@ -50,45 +52,65 @@ enum ModelExport {
         static let relativeBound = 1e-3
         var passed: Bool { maxRelativeError <= Self.relativeBound && argmaxAgreement == total }
         var summary: String {
-            String(format: "winograd (%d layers) vs direct: relative logit error max %.3g, mean %.3g (bound %.0e); argmax agreement %d/%d: %@",
-                   layers, maxRelativeError, meanRelativeError, Self.relativeBound, argmaxAgreement, total,
-                   passed ? "ok" : "FAILED")
+            String(
+                format:
+                    "winograd (%d layers) vs direct: relative logit error max %.3g, mean %.3g (bound %.0e); argmax agreement %d/%d: %@",
+                layers, maxRelativeError, meanRelativeError, Self.relativeBound, argmaxAgreement, total,
+                passed ? "ok" : "FAILED")
         }
     }
 
     /// The .acnb bytes of the fused model (labels and input spec from the checkpoint); `winograd`
     /// selects the 3×3 stride-1 convolutions that also get Winograd weights.
-    static func fusedModelBytes(model: Sequential, info: TrainerCheckpointInfo,
-                                winograd: WinogradPolicy = .off) throws -> [UInt8] {
+    static func fusedModelBytes(
+        model: Sequential, info: TrainerCheckpointInfo,
+        winograd: WinogradPolicy = .off
+    ) throws -> [UInt8] {
         let shape = info.inputShape
-        let spec = InputSpec(channelOrder: shape.first == 1 ? .gray : .rgb,
-                             mean: info.normalization.mean, std: info.normalization.std)
-        return try Exporter.serialize(model, inputShape: shape, inputSpec: spec, labels: info.labels, winograd: winograd)
+        let spec = InputSpec(
+            channelOrder: shape.first == 1 ? .gray : .rgb,
+            mean: info.normalization.mean, std: info.normalization.std)
+        return try Exporter.serialize(
+            model, inputShape: shape, inputSpec: spec, labels: info.labels, winograd: winograd)
     }
 
     /// Runs the fused model in ACRuntime and the unfused one in eval mode on the test split.
-    static func verify(bytes: [UInt8], model: Sequential, info: TrainerCheckpointInfo, dataDirectory: String,
-                       verifyBatch: Int, limit: Int?) throws -> Report {
+    static func verify(
+        bytes: [UInt8], model: Sequential, info: TrainerCheckpointInfo, dataDirectory: String,
+        verifyBatch: Int, limit: Int?
+    ) throws -> Report {
         let runtime = try Model(bytes: bytes)
         let dataset = DatasetDirectory(dataDirectory)
         let channels = info.inputShape.first ?? 3
         let size = info.inputShape.count == 3 ? (info.inputShape[1], info.inputShape[2]) : nil
         let test = try dataset.load(.test, channels: channels, classNames: info.labels, size: size, limit: limit)
         guard [test.channels, test.height, test.width] == info.inputShape else {
-            throw DataError.invalid("the test split of \(dataDirectory) has \([test.channels, test.height, test.width]) images; "
-                                    + "the checkpoint's model takes \(info.inputShape)")
+            throw DataError.invalid(
+                "the test split of \(dataDirectory) has \([test.channels, test.height, test.width]) images; "
+                    + "the checkpoint's model takes \(info.inputShape)")
         }
         let batch = 250
         let session = try Session(model: runtime, options: SessionOptions(threads: 1, maxBatch: batch))
         let winogradLayers = runtime.layers.filter { $0.kernel.hasPrefix("conv.winograd") }.count
-        let direct = winogradLayers > 0
-            ? try Session(model: runtime, options: SessionOptions(threads: 1, maxBatch: batch, useWinograd: false)) : nil
-        var check = direct.map { _ in WinogradCheck(layers: winogradLayers, maxRelativeError: 0, meanRelativeError: 0,
-                                                    argmaxAgreement: 0, total: 0) }
-        let loader = BatchLoader(data: test, batchSize: batch, shuffle: false, augmentation: .none,
-                                 normalization: info.normalization, seed: 0, epoch: 0)
-        var maxDiff: Float = 0, maxY: Float = 0, compared = 0
-        var agree = 0, runtimeCorrect = 0, trainingCorrect = 0, nonFinite = 0
+        let direct =
+            winogradLayers > 0
+            ? try Session(model: runtime, options: SessionOptions(threads: 1, maxBatch: batch, useWinograd: false))
+            : nil
+        var check = direct.map { _ in
+            WinogradCheck(
+                layers: winogradLayers, maxRelativeError: 0, meanRelativeError: 0,
+                argmaxAgreement: 0, total: 0)
+        }
+        let loader = BatchLoader(
+            data: test, batchSize: batch, shuffle: false, augmentation: .none,
+            normalization: info.normalization, seed: 0, epoch: 0)
+        var maxDiff: Float = 0
+        var maxY: Float = 0
+        var compared = 0
+        var agree = 0
+        var runtimeCorrect = 0
+        var trainingCorrect = 0
+        var nonFinite = 0
         while let b = loader.next() {
             let x = Tensor(shape: [b.count] + info.inputShape, data: b.images)
             let y = model.forward(x, training: false)
@@ -97,7 +119,10 @@ enum ModelExport {
             if let direct, var c = check {
                 let d = try direct.run(b.images, batch: b.count)
                 for i in 0..<b.count {
-                    var diff: Float = 0, mag: Float = 0, ad = 0, ar = 0
+                    var diff: Float = 0
+                    var mag: Float = 0
+                    var ad = 0
+                    var ar = 0
                     for j in 0..<k {
                         diff = max(diff, abs(r[i * k + j] - d[i * k + j]))
                         mag = max(mag, abs(d[i * k + j]))
@@ -115,7 +140,8 @@ enum ModelExport {
             precondition(r.count == y.count, "runtime output \(r.count) vs training output \(y.count)")
             nonFinite += y.data.filter { !$0.isFinite }.count + r.filter { !$0.isFinite }.count
             for i in 0..<b.count {
-                var ay = 0, ar = 0
+                var ay = 0
+                var ar = 0
                 for j in 0..<k {
                     if compared < verifyBatch {
                         maxDiff = max(maxDiff, abs(y.data[i * k + j] - r[i * k + j]))
@@ -134,8 +160,9 @@ enum ModelExport {
             c.meanRelativeError /= Double(max(c.total, 1))
             check = c
         }
-        return Report(maxAbsDifference: maxDiff, bound: 1e-4 * (1 + maxY), maxAbsLogit: maxY, comparedImages: compared,
-                      argmaxAgreement: agree, total: test.count, runtimeCorrect: runtimeCorrect,
-                      trainingCorrect: trainingCorrect, winograd: check, nonFiniteLogits: nonFinite)
+        return Report(
+            maxAbsDifference: maxDiff, bound: 1e-4 * (1 + maxY), maxAbsLogit: maxY, comparedImages: compared,
+            argmaxAgreement: agree, total: test.count, runtimeCorrect: runtimeCorrect,
+            trainingCorrect: trainingCorrect, winograd: check, nonFiniteLogits: nonFinite)
     }
 }

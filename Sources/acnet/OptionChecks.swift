@@ -9,18 +9,23 @@ enum OptionCheck {
     /// `value` must lie in `range`.
     static func range<T: Comparable>(_ option: String, _ value: T, _ range: ClosedRange<T>) throws {
         guard range.contains(value) else {
-            throw ValidationError("\(option) \(value) is out of range; it must be in \(range.lowerBound)...\(range.upperBound)")
+            throw ValidationError(
+                "\(option) \(value) is out of range; it must be in \(range.lowerBound)...\(range.upperBound)")
         }
     }
 
     /// `value` must be finite and in `range`; `openLower`/`openUpper` exclude a bound.
-    static func finite(_ option: String, _ value: Double, _ range: ClosedRange<Double>, openLower: Bool = false,
-                       openUpper: Bool = false) throws {
+    static func finite(
+        _ option: String, _ value: Double, _ range: ClosedRange<Double>, openLower: Bool = false,
+        openUpper: Bool = false
+    ) throws {
         guard value.isFinite, range.contains(value), !(openLower && value == range.lowerBound),
-              !(openUpper && value == range.upperBound) else {
+            !(openUpper && value == range.upperBound)
+        else {
             let lower = openLower ? "(\(range.lowerBound)" : "[\(range.lowerBound)"
             let upper = openUpper ? "\(range.upperBound))" : "\(range.upperBound)]"
-            throw ValidationError("\(option) \(value) is out of range; it must be a finite number in \(lower), \(upper)")
+            throw ValidationError(
+                "\(option) \(value) is out of range; it must be a finite number in \(lower), \(upper)")
         }
     }
 
@@ -92,7 +97,9 @@ enum OptionCheck {
             return
         }
         var existing = AtomicFile.parentDirectory(of: path)
-        while status(existing) == nil, existing != ".", existing != "/" { existing = AtomicFile.parentDirectory(of: existing) }
+        while status(existing) == nil, existing != ".", existing != "/" {
+            existing = AtomicFile.parentDirectory(of: existing)
+        }
         guard let a = status(existing), isDirectory(a) else {
             throw ValidationError("\(what) \(path) cannot be created: \(existing) is not a directory")
         }

@@ -39,24 +39,30 @@ struct TrainBenchCommand: ParsableCommand {
         guard !counts.isEmpty, counts.allSatisfy({ $0 != nil && (1...64).contains($0!) }) else {
             throw ValidationError("--threads must be comma-separated integers in 1...64")
         }
-        for name in models.split(separator: ",", omittingEmptySubsequences: false) where !ModelRegistry.names.contains(String(name)) {
-            throw ValidationError("--models: unknown model '\(name)'; choose from \(ModelRegistry.names.joined(separator: ", "))")
+        for name in models.split(separator: ",", omittingEmptySubsequences: false)
+        where !ModelRegistry.names.contains(String(name)) {
+            throw ValidationError(
+                "--models: unknown model '\(name)'; choose from \(ModelRegistry.names.joined(separator: ", "))")
         }
     }
 
     func run() throws {
         let names = models.split(separator: ",").map(String.init)
         let threadCounts = threads.split(separator: ",").compactMap { Int($0) }
-        print("# OpenBLAS core: \(BLASSetup.ensureConfigured()); direct-convolution kernels: \(TrainingKernelISA.active.rawValue)")
+        print(
+            "# OpenBLAS core: \(BLASSetup.ensureConfigured()); direct-convolution kernels: \(TrainingKernelISA.active.rawValue)"
+        )
         for t in threadCounts {
             for acb in [false, true] {
                 for name in names {
-                    let r = try TrainingThroughput.measure(model: name, acb: acb, batch: batch,
-                                                           iterations: iterations, warmup: warmup, threads: t)
+                    let r = try TrainingThroughput.measure(
+                        model: name, acb: acb, batch: batch,
+                        iterations: iterations, warmup: warmup, threads: t)
                     let label = "\(name) acb=\(acb ? "True" : "False")"
                     let padded = label + String(repeating: " ", count: max(0, 24 - label.count))
                     let rate = String(Int(r.rounded()))
-                    print("\(padded) threads=\(t) \(String(repeating: " ", count: max(0, 8 - rate.count)))\(rate) img/s")
+                    print(
+                        "\(padded) threads=\(t) \(String(repeating: " ", count: max(0, 8 - rate.count)))\(rate) img/s")
                 }
             }
         }

@@ -1,7 +1,8 @@
-@testable import ACImport
 import ACRuntime
 import Foundation
 import Testing
+
+@testable import ACImport
 
 /// The importer's constant folding (`ConstantFolding`): each operator against values worked out
 /// by hand from the ONNX specification, the hostile cases (bad indices, huge shapes, overflow),
@@ -9,19 +10,24 @@ import Testing
 @Suite struct ConstantFoldingTests {
     static func attr(_ name: String, int v: Int) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto()
-        a.name = name; a.type = .int; a.i = Int64(v)
+        a.name = name
+        a.type = .int
+        a.i = Int64(v)
         return a
     }
 
     static func attr(_ name: String, ints v: [Int]) -> Onnx_AttributeProto {
         var a = Onnx_AttributeProto()
-        a.name = name; a.type = .ints; a.ints = v.map(Int64.init)
+        a.name = name
+        a.type = .ints
+        a.ints = v.map(Int64.init)
         return a
     }
 
     static func node(_ op: String, _ attrs: [Onnx_AttributeProto] = []) -> ONNXNode {
-        ONNXNode(name: "n", opType: op, inputs: [], outputs: ["y"],
-                 attributes: Dictionary(uniqueKeysWithValues: attrs.map { ($0.name, $0) }))
+        ONNXNode(
+            name: "n", opType: op, inputs: [], outputs: ["y"],
+            attributes: Dictionary(uniqueKeysWithValues: attrs.map { ($0.name, $0) }))
     }
 
     static func ints(_ dims: [Int], _ v: [Int64]) -> ONNXConstant { ONNXConstant(dims: dims, ints: v) }
@@ -33,7 +39,10 @@ import Testing
 
     /// The error message folding `op` produces (nil if it folds).
     func failure(_ op: String, _ attrs: [Onnx_AttributeProto] = [], _ inputs: [ONNXConstant?]) -> String? {
-        do { _ = try ConstantFolding.evaluate(Self.node(op, attrs), inputs); return nil } catch { return error.message }
+        do {
+            _ = try ConstantFolding.evaluate(Self.node(op, attrs), inputs)
+            return nil
+        } catch { return error.message }
     }
 
     @Test("Shape: static dims with start/end (negative, clamped), batch 1")
@@ -61,7 +70,9 @@ import Testing
         #expect(cols.dims == [2, 2] && cols.ints == [2, 0, 5, 3])
         #expect(failure("Gather", [], [shape, Self.ints([4])])?.contains("index 4 is out of range") == true)
         #expect(failure("Gather", [], [shape, Self.ints([-5])])?.contains("index -5 is out of range") == true)
-        #expect(failure("Gather", [Self.attr("axis", int: 2)], [m, Self.ints([0])])?.contains("axis 2 is out of range") == true)
+        #expect(
+            failure("Gather", [Self.attr("axis", int: 2)], [m, Self.ints([0])])?.contains("axis 2 is out of range")
+                == true)
         #expect(failure("Gather", [], [shape, ONNXConstant(dims: [1], floats: [0])])?.contains("integer") == true)
     }
 
@@ -69,11 +80,15 @@ import Testing
     func concat() throws {
         let a = try fold("Concat", [Self.attr("axis", int: 0)], [Self.ints([0, 1]), Self.ints([2]), Self.ints([])])
         #expect(a.dims == [3] && a.ints == [0, 1, 2])
-        let b = try fold("Concat", [Self.attr("axis", int: -1)], [Self.ints([2, 1], [1, 2]), Self.ints([2, 2], [3, 4, 5, 6])])
+        let b = try fold(
+            "Concat", [Self.attr("axis", int: -1)], [Self.ints([2, 1], [1, 2]), Self.ints([2, 2], [3, 4, 5, 6])])
         #expect(b.dims == [2, 3] && b.ints == [1, 3, 4, 2, 5, 6])
         #expect(failure("Concat", [], [Self.ints([1])])?.contains("axis attribute is required") == true)
-        #expect(failure("Concat", [Self.attr("axis", int: 0)], [Self.ints([1]), ONNXConstant(dims: [1], floats: [1])]) != nil)
-        #expect(failure("Concat", [Self.attr("axis", int: 1)], [Self.ints([2, 1], [1, 2]), Self.ints([1, 1], [3])]) != nil)
+        #expect(
+            failure("Concat", [Self.attr("axis", int: 0)], [Self.ints([1]), ONNXConstant(dims: [1], floats: [1])])
+                != nil)
+        #expect(
+            failure("Concat", [Self.attr("axis", int: 1)], [Self.ints([2, 1], [1, 2]), Self.ints([1, 1], [3])]) != nil)
     }
 
     @Test("Reshape: -1 inferred, 0 copies (unless allowzero); bad targets refused")
@@ -90,15 +105,20 @@ import Testing
         #expect(failure("Reshape", [], [x, Self.ints([Int64.max, 2])]) != nil)
     }
 
-    @Test("Slice: PyTorch's reversal (start -1, end INT64_MIN+1, step -1), INT64_MAX ends, clamping, steps; step 0 refused")
+    @Test(
+        "Slice: PyTorch's reversal (start -1, end INT64_MIN+1, step -1), INT64_MAX ends, clamping, steps; step 0 refused"
+    )
     func slice() throws {
         let m = Self.ints([4, 2], [0, 1, 2, 3, 4, 5, 6, 7])
-        let rev = try fold("Slice", [], [m, Self.ints([-1]), Self.ints([Int64.min + 1]), Self.ints([0]), Self.ints([-1])])
+        let rev = try fold(
+            "Slice", [], [m, Self.ints([-1]), Self.ints([Int64.min + 1]), Self.ints([0]), Self.ints([-1])])
         #expect(rev.dims == [4, 2] && rev.ints == [6, 7, 4, 5, 2, 3, 0, 1])
         let v = Self.ints([0, 1, 2, 3, 4, 5, 6])
         #expect(try fold("Slice", [], [v, Self.ints([1]), Self.ints([Int64.max])]).ints == [1, 2, 3, 4, 5, 6])
-        #expect(try fold("Slice", [], [v, Self.ints([-100]), Self.ints([100]), nil, Self.ints([3])]).ints == [0, 3, 6])
-        #expect(try fold("Slice", [], [v, Self.ints([100]), Self.ints([-100]), nil, Self.ints([-2])]).ints == [6, 4, 2, 0])
+        #expect(
+            try fold("Slice", [], [v, Self.ints([-100]), Self.ints([100]), nil, Self.ints([3])]).ints == [0, 3, 6])
+        #expect(
+            try fold("Slice", [], [v, Self.ints([100]), Self.ints([-100]), nil, Self.ints([-2])]).ints == [6, 4, 2, 0])
         #expect(try fold("Slice", [], [v, Self.ints([5]), Self.ints([2])]).ints == [])
         #expect(try fold("Slice", [], [v, Self.ints([0]), Self.ints([7]), nil, Self.ints([Int64.max])]).ints == [0])
         #expect(try fold("Slice", [], [v, Self.ints([6]), Self.ints([0]), nil, Self.ints([Int64.min])]).ints == [6])
@@ -106,9 +126,14 @@ import Testing
         #expect(cols.dims == [4, 1] && cols.ints == [1, 3, 5, 7])
         let attrs = try fold("Slice", [Self.attr("starts", ints: [1]), Self.attr("ends", ints: [3])], [v])
         #expect(attrs.ints == [1, 2])
-        #expect(failure("Slice", [], [v, Self.ints([0]), Self.ints([3]), nil, Self.ints([0])])?.contains("step 0") == true)
-        #expect(failure("Slice", [], [v, Self.ints([0]), Self.ints([3]), Self.ints([1])])?.contains("axis 1 is out of range") == true)
-        #expect(failure("Slice", [], [m, Self.ints([0, 0]), Self.ints([1, 1]), Self.ints([0, -2])])?.contains("appears twice") == true)
+        #expect(
+            failure("Slice", [], [v, Self.ints([0]), Self.ints([3]), nil, Self.ints([0])])?.contains("step 0") == true)
+        #expect(
+            failure("Slice", [], [v, Self.ints([0]), Self.ints([3]), Self.ints([1])])?.contains(
+                "axis 1 is out of range") == true)
+        #expect(
+            failure("Slice", [], [m, Self.ints([0, 0]), Self.ints([1, 1]), Self.ints([0, -2])])?.contains(
+                "appears twice") == true)
         #expect(failure("Slice", [], [v, Self.ints([0, 1]), Self.ints([3])]) != nil)
     }
 
@@ -127,7 +152,9 @@ import Testing
 
     @Test("Cast: int64 ↔ float32 (truncation toward zero), int32 range; non-finite and unsupported types refused")
     func cast() throws {
-        let toI64 = [Self.attr("to", int: 7)], toF = [Self.attr("to", int: 1)], toI32 = [Self.attr("to", int: 6)]
+        let toI64 = [Self.attr("to", int: 7)]
+        let toF = [Self.attr("to", int: 1)]
+        let toI32 = [Self.attr("to", int: 6)]
         #expect(try fold("Cast", toI64, [ONNXConstant(dims: [3], floats: [2.9, -2.9, 0])]).ints == [2, -2, 0])
         #expect(try fold("Cast", toF, [Self.ints([3, -1])]).floats == [3, -1])
         #expect(try fold("Cast", toI64, [Self.ints([5])]).ints == [5])
@@ -142,8 +169,11 @@ import Testing
         let z = try fold("ConstantOfShape", [], [Self.ints([2, 3])])
         #expect(z.dims == [2, 3] && z.floats == [Float](repeating: 0, count: 6))
         var a = Onnx_AttributeProto()
-        a.name = "value"; a.type = .tensor
-        a.t.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue); a.t.dims = [1]; a.t.int64Data = [7]
+        a.name = "value"
+        a.type = .tensor
+        a.t.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        a.t.dims = [1]
+        a.t.int64Data = [7]
         #expect(try fold("ConstantOfShape", [a], [Self.ints([4])]).ints == [7, 7, 7, 7])
         #expect(try fold("ConstantOfShape", [a], [Self.ints([0])]).ints == [])
         let huge = failure("ConstantOfShape", [], [Self.ints([1 << 20, 1 << 20])])
@@ -156,7 +186,8 @@ import Testing
     func unsqueezeSqueeze() throws {
         let s = Self.ints([], [5])
         #expect(try fold("Unsqueeze", [], [s, Self.ints([0])]).dims == [1])
-        #expect(try fold("Unsqueeze", [Self.attr("axes", ints: [0, -1])], [Self.ints([3], [1, 2, 3])]).dims == [1, 3, 1])
+        #expect(
+            try fold("Unsqueeze", [Self.attr("axes", ints: [0, -1])], [Self.ints([3], [1, 2, 3])]).dims == [1, 3, 1])
         #expect(failure("Unsqueeze", [], [s, Self.ints([0, 0])])?.contains("repeat") == true)
         #expect(failure("Unsqueeze", [], [s, Self.ints([2])]) != nil)
         #expect(failure("Unsqueeze", [], [s]) != nil)
@@ -166,7 +197,9 @@ import Testing
         #expect(failure("Squeeze", [], [x, Self.ints([1])])?.contains("extent 3") == true)
     }
 
-    @Test("Integer Add/Sub/Mul/Div with broadcasting; Div truncates; overflow and division by zero refused; float arithmetic not folded")
+    @Test(
+        "Integer Add/Sub/Mul/Div with broadcasting; Div truncates; overflow and division by zero refused; float arithmetic not folded"
+    )
     func arithmetic() throws {
         #expect(try fold("Add", [], [Self.ints([1, 2, 3]), Self.ints([], [10])]).ints == [11, 12, 13])
         #expect(try fold("Sub", [], [Self.ints([], [8]), Self.ints([1, 2])]).ints == [7, 6])
@@ -199,7 +232,8 @@ import Testing
         let big = ONNXConstant(dims: [2048, 1024], floats: [Float](repeating: 0, count: 2048 * 1024))
         #expect(failure("Transpose", [], [big])?.contains("more than 1048576 elements") == true)
         #expect(failure("Cast", [Self.attr("to", int: 7)], [big])?.contains("more than 1048576 elements") == true)
-        #expect(failure("Concat", [Self.attr("axis", int: 0)], [big, big])?.contains("more than 1048576 elements") == true)
+        #expect(
+            failure("Concat", [Self.attr("axis", int: 0)], [big, big])?.contains("more than 1048576 elements") == true)
         let row = try fold("Gather", [], [big, Self.ints([], [5])])
         #expect(row.dims == [1024])
     }
@@ -221,8 +255,11 @@ import Testing
             return t.name
         }
         var zero = Onnx_AttributeProto()
-        zero.name = "value"; zero.type = .tensor
-        zero.t.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue); zero.t.dims = [1]; zero.t.int64Data = [0]
+        zero.name = "value"
+        zero.type = .tensor
+        zero.t.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        zero.t.dims = [1]
+        zero.t.int64Data = [0]
         let rest = g.node("ConstantOfShape", [int64([4])], [zero])
         let all = g.node("Concat", [int64(lrtb), rest], [ConstantFoldingTests.attr("axis", int: 0)])
         let pairs = g.node("Reshape", [all, int64([-1, 2])])
@@ -232,26 +269,36 @@ import Testing
         return g.node("Pad", [x, flat])
     }
 
-    @Test("PyTorch's ZeroPad2d subgraph folds to constant pads, and the Pad into the following convolutions (stem and depthwise, asymmetric TF-SAME)")
+    @Test(
+        "PyTorch's ZeroPad2d subgraph folds to constant pads, and the Pad into the following convolutions (stem and depthwise, asymmetric TF-SAME)"
+    )
     func torchPadIntoConv() throws {
         // Reference: the same convolutions with the padding as their own pads.
         var ref = ONNXFusionTests.Graph()
-        let a = ref.node("Conv", ["x", ref.tensor([8, 3, 3, 3])],
-                         [ONNXFusionTests.Graph.ints("pads", [0, 0, 1, 1]), ONNXFusionTests.Graph.ints("strides", [2, 2]),
-                          ONNXFusionTests.Graph.int("group", 1)])
-        let b = ref.node("Conv", [a, ref.tensor([8, 1, 5, 5])],
-                         [ONNXFusionTests.Graph.ints("pads", [1, 2, 3, 2]), ONNXFusionTests.Graph.ints("strides", [2, 2]),
-                          ONNXFusionTests.Graph.int("group", 8)])
+        let a = ref.node(
+            "Conv", ["x", ref.tensor([8, 3, 3, 3])],
+            [
+                ONNXFusionTests.Graph.ints("pads", [0, 0, 1, 1]), ONNXFusionTests.Graph.ints("strides", [2, 2]),
+                ONNXFusionTests.Graph.int("group", 1),
+            ])
+        let b = ref.node(
+            "Conv", [a, ref.tensor([8, 1, 5, 5])],
+            [
+                ONNXFusionTests.Graph.ints("pads", [1, 2, 3, 2]), ONNXFusionTests.Graph.ints("strides", [2, 2]),
+                ONNXFusionTests.Graph.int("group", 8),
+            ])
         let out = ref.node("Relu", [b])
         // The exported form: each convolution reads a ZeroPad2d; the depthwise one also pads itself.
         var g = ref
         g.nodes = []
         let p1 = Self.torchPad(&g, "x", lrtb: [0, 1, 0, 1])
-        var c1 = ref.nodes[0]; c1.input[0] = p1
+        var c1 = ref.nodes[0]
+        c1.input[0] = p1
         c1.attribute[0] = ONNXFusionTests.Graph.ints("pads", [0, 0, 0, 0])
         g.nodes.append(c1)
         let p2 = Self.torchPad(&g, a, lrtb: [1, 1, 0, 2])
-        var c2 = ref.nodes[1]; c2.input[0] = p2
+        var c2 = ref.nodes[1]
+        c2.input[0] = p2
         c2.attribute[0] = ONNXFusionTests.Graph.ints("pads", [1, 1, 1, 1])
         g.nodes.append(c2)
         g.nodes.append(ref.nodes[2])
@@ -273,13 +320,18 @@ import Testing
         #expect(maxDiff <= 1e-4 * (1 + maxY), "max|Δ| \(maxDiff), max|y| \(maxY)")
     }
 
-    @Test("A Pad read by a non-convolution stays an identity convolution; a Gather outside its input is refused by name")
+    @Test(
+        "A Pad read by a non-convolution stays an identity convolution; a Gather outside its input is refused by name")
     func padFallbackAndRefusal() throws {
         var g = ONNXFusionTests.Graph()
         let p = Self.torchPad(&g, "x", lrtb: [1, 1, 1, 1])
-        let c = g.node("Conv", [p, g.tensor([4, 4, 3, 3])], [ONNXFusionTests.Graph.ints("pads", [1, 1, 1, 1]),
-                                                             ONNXFusionTests.Graph.ints("strides", [1, 1]),
-                                                             ONNXFusionTests.Graph.int("group", 1)])
+        let c = g.node(
+            "Conv", [p, g.tensor([4, 4, 3, 3])],
+            [
+                ONNXFusionTests.Graph.ints("pads", [1, 1, 1, 1]),
+                ONNXFusionTests.Graph.ints("strides", [1, 1]),
+                ONNXFusionTests.Graph.int("group", 1),
+            ])
         let y = g.node("Add", [c, g.node("Relu", [p])])
         let data = try g.model(input: [4, 6, 6], output: y).serializedData()
         let (_, summary) = try ONNXImporter(data: data, options: ImportOptions()).importModel()
@@ -287,7 +339,10 @@ import Testing
 
         var h = ONNXFusionTests.Graph()
         var t = Onnx_TensorProto()
-        t.name = "idx"; t.dims = [1]; t.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue); t.int64Data = [9]
+        t.name = "idx"
+        t.dims = [1]
+        t.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        t.int64Data = [9]
         h.initializers.append(t)
         let s = h.node("Shape", ["x"])
         let bad = h.node("Gather", [s, "idx"])

@@ -1,8 +1,9 @@
-@testable import ACImport
 import ACNetWriter
 import ACRuntime
 import Foundation
 import Testing
+
+@testable import ACImport
 
 /// Builds small ONNX graphs in memory and checks that the imported (fused) model computes what
 /// the unfused graph computes, evaluated here directly in Double.
@@ -17,7 +18,9 @@ import Testing
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24) * 2 - 1
         }
-        mutating func array(_ n: Int, scale: Float = 1, offset: Float = 0) -> [Float] { (0..<n).map { _ in next() * scale + offset } }
+        mutating func array(_ n: Int, scale: Float = 1, offset: Float = 0) -> [Float] {
+            (0..<n).map { _ in next() * scale + offset }
+        }
     }
 
     /// An unfused graph: the ONNX model and a reference evaluator.
@@ -70,14 +73,20 @@ import Testing
             return a
         }
 
-        mutating func convBN(_ x: String, cin: Int, cout: Int, k: (Int, Int), pads: [Int], stride: Int = 1, groups: Int = 1) -> String {
+        mutating func convBN(
+            _ x: String, cin: Int, cout: Int, k: (Int, Int), pads: [Int], stride: Int = 1, groups: Int = 1
+        ) -> String {
             let w = tensor([cout, cin / groups, k.0, k.1])
-            let y = node("Conv", [x, w], [Graph.ints("pads", pads), Graph.ints("strides", [stride, stride]), Graph.int("group", groups)])
+            let y = node(
+                "Conv", [x, w],
+                [Graph.ints("pads", pads), Graph.ints("strides", [stride, stride]), Graph.int("group", groups)])
             return bn(y, cout)
         }
 
         mutating func bn(_ x: String, _ c: Int) -> String {
-            node("BatchNormalization", [x, tensor([c], scale: 0.4, offset: 1), tensor([c]), tensor([c]), tensor([c], scale: 0.4, offset: 1.2)])
+            node(
+                "BatchNormalization",
+                [x, tensor([c], scale: 0.4, offset: 1), tensor([c]), tensor([c]), tensor([c], scale: 0.4, offset: 1.2)])
         }
 
         func model(input: [Int], output: String) -> Onnx_ModelProto {
@@ -89,7 +98,11 @@ import Testing
             var tt = Onnx_TypeProto.Tensor()
             tt.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
             var shape = Onnx_TensorShapeProto()
-            shape.dim = ([1] + input).map { v in var d = Onnx_TensorShapeProto.Dimension(); d.dimValue = Int64(v); return d }
+            shape.dim = ([1] + input).map { v in
+                var d = Onnx_TensorShapeProto.Dimension()
+                d.dimValue = Int64(v)
+                return d
+            }
             tt.shape = shape
             vi.type.tensorType = tt
             g.input = [vi]
@@ -114,34 +127,49 @@ import Testing
                 case "Conv":
                     let (v, s) = values[n.input[0]]!
                     let (wd, w) = constants[n.input[1]]!
-                    let pads = attr["pads"]!.ints.map(Int.init), stride = Int(attr["strides"]!.ints[0])
+                    let pads = attr["pads"]!.ints.map(Int.init)
+                    let stride = Int(attr["strides"]!.ints[0])
                     let groups = Int(attr["group"]!.i)
                     let (o, cg, kh, kw) = (wd[0], wd[1], wd[2], wd[3])
-                    let oh = (s[1] + pads[0] + pads[2] - kh) / stride + 1, ow = (s[2] + pads[1] + pads[3] - kw) / stride + 1
+                    let oh = (s[1] + pads[0] + pads[2] - kh) / stride + 1
+                    let ow = (s[2] + pads[1] + pads[3] - kw) / stride + 1
                     var y = [Double](repeating: 0, count: o * oh * ow)
                     for oc in 0..<o {
                         let g = oc / (o / groups)
-                        for oy in 0..<oh { for ox in 0..<ow {
-                            var sum = 0.0
-                            for ci in 0..<cg { for ky in 0..<kh { for kx in 0..<kw {
-                                let iy = oy * stride - pads[0] + ky, ix = ox * stride - pads[1] + kx
-                                guard iy >= 0, iy < s[1], ix >= 0, ix < s[2] else { continue }
-                                sum += Double(w[((oc * cg + ci) * kh + ky) * kw + kx]) * v[((g * cg + ci) * s[1] + iy) * s[2] + ix]
-                            } } }
-                            y[(oc * oh + oy) * ow + ox] = sum
-                        } }
+                        for oy in 0..<oh {
+                            for ox in 0..<ow {
+                                var sum = 0.0
+                                for ci in 0..<cg {
+                                    for ky in 0..<kh {
+                                        for kx in 0..<kw {
+                                            let iy = oy * stride - pads[0] + ky
+                                            let ix = ox * stride - pads[1] + kx
+                                            guard iy >= 0, iy < s[1], ix >= 0, ix < s[2] else { continue }
+                                            sum +=
+                                                Double(w[((oc * cg + ci) * kh + ky) * kw + kx])
+                                                * v[((g * cg + ci) * s[1] + iy) * s[2] + ix]
+                                        }
+                                    }
+                                }
+                                y[(oc * oh + oy) * ow + ox] = sum
+                            }
+                        }
                     }
                     values[n.output[0]] = (y, [o, oh, ow])
                 case "BatchNormalization":
                     let (v, s) = values[n.input[0]]!
                     let p = n.input[1...].map { constants[$0]!.data }
                     let hw = s[1] * s[2]
-                    values[n.output[0]] = (v.indices.map { i in
-                        let c = i / hw
-                        return (v[i] - Double(p[2][c])) / (Double(p[3][c]) + 1e-5).squareRoot() * Double(p[0][c]) + Double(p[1][c])
-                    }, s)
+                    values[n.output[0]] = (
+                        v.indices.map { i in
+                            let c = i / hw
+                            return (v[i] - Double(p[2][c])) / (Double(p[3][c]) + 1e-5).squareRoot() * Double(p[0][c])
+                                + Double(p[1][c])
+                        }, s
+                    )
                 case "Add":
-                    let (a, s) = values[n.input[0]]!, (b, _) = values[n.input[1]]!
+                    let (a, s) = values[n.input[0]]!
+                    let (b, _) = values[n.input[1]]!
                     values[n.output[0]] = (zip(a, b).map { $0 + $1 }, s)
                 case "Relu":
                     let (a, s) = values[n.input[0]]!
@@ -172,8 +200,9 @@ import Testing
         #expect(maxDiff <= 1e-4 * (1 + maxY), "max|Δ| \(maxDiff), max|y| \(maxY)")
     }
 
-    @Test("ACB: K×K + K×1 + 1×K convolutions with BatchNorms, summed, fuse into one exact K×K conv",
-          arguments: [(3, 1), (3, 2), (5, 1)])
+    @Test(
+        "ACB: K×K + K×1 + 1×K convolutions with BatchNorms, summed, fuse into one exact K×K conv",
+        arguments: [(3, 1), (3, 2), (5, 1)])
     func acb(k: Int, stride: Int) throws {
         var g = Graph()
         let p = k / 2

@@ -39,8 +39,9 @@ struct CorruptionMatrixTests {
             Field(name: "tensor table offset", offset: H.tensorTableOffset, width: .u64, allowed: [.badFormat]),
             Field(name: "op table offset", offset: H.opTableOffset, width: .u64, allowed: [.badFormat]),
             // An empty string table may sit anywhere, even at 0.
-            Field(name: "string table offset", offset: H.stringTableOffset, width: .u64,
-                  allowed: HostileModels.u64(b, H.stringTableSize) == 0 ? [.ok, .badFormat] : [.badFormat]),
+            Field(
+                name: "string table offset", offset: H.stringTableOffset, width: .u64,
+                allowed: HostileModels.u64(b, H.stringTableSize) == 0 ? [.ok, .badFormat] : [.badFormat]),
             Field(name: "string table size", offset: H.stringTableSize, width: .u64, allowed: [.badFormat]),
             Field(name: "label count", offset: H.labelCount, width: .u32, allowed: [.badFormat]),
             Field(name: "label table offset", offset: H.labelTableOffset, width: .u64, allowed: [.badFormat]),
@@ -57,9 +58,11 @@ struct CorruptionMatrixTests {
             f.append(Field(name: "tensor \(t) rank", offset: e + T.rank, width: .u32, allowed: formatErrors))
             f.append(Field(name: "tensor \(t) name", offset: e + T.name, width: .u32, allowed: [.ok, .badFormat]))
             for d in 0..<4 {
-                f.append(Field(name: "tensor \(t) dim \(d)", offset: e + T.dims + 4 * d, width: .u32, allowed: formatErrors))
+                f.append(
+                    Field(name: "tensor \(t) dim \(d)", offset: e + T.dims + 4 * d, width: .u32, allowed: formatErrors))
             }
-            f.append(Field(name: "tensor \(t) data offset", offset: e + T.dataOffset, width: .u64, allowed: [.badFormat]))
+            f.append(
+                Field(name: "tensor \(t) data offset", offset: e + T.dataOffset, width: .u64, allowed: [.badFormat]))
             f.append(Field(name: "tensor \(t) data size", offset: e + T.dataSize, width: .u64, allowed: [.badFormat]))
             f.append(Field(name: "tensor \(t) packing", offset: e + T.packing, width: .u32, allowed: formatErrors))
         }
@@ -71,17 +74,22 @@ struct CorruptionMatrixTests {
             f.append(Field(name: "op \(i) input count", offset: e + O.inputCount, width: .u32, allowed: formatErrors))
             for k in 0..<4 {
                 // Tensor 0 is the model input, which may fit where another tensor was read.
-                f.append(Field(name: "op \(i) input \(k)", offset: e + O.inputs + 4 * k, width: .u32,
-                               allowed: formatErrors.union(HostileModels.u32(b, H.inputTensor) == 0 ? [.ok] : [])))
+                f.append(
+                    Field(
+                        name: "op \(i) input \(k)", offset: e + O.inputs + 4 * k, width: .u32,
+                        allowed: formatErrors.union(HostileModels.u32(b, H.inputTensor) == 0 ? [.ok] : [])))
             }
             f.append(Field(name: "op \(i) output", offset: e + O.output, width: .u32, allowed: [.badFormat]))
             f.append(Field(name: "op \(i) weight", offset: e + O.weight, width: .u32, allowed: formatErrors))
             f.append(Field(name: "op \(i) bias", offset: e + O.bias, width: .u32, allowed: formatErrors))
             // Version 2: dropping an op's Winograd weights (none) leaves a valid file.
-            f.append(Field(name: "op \(i) winograd weight", offset: e + O.winogradWeight, width: .u32,
-                           allowed: formatErrors.union(HostileModels.u32(b, H.version) >= 2 ? [.ok] : [])))
+            f.append(
+                Field(
+                    name: "op \(i) winograd weight", offset: e + O.winogradWeight, width: .u32,
+                    allowed: formatErrors.union(HostileModels.u32(b, H.version) >= 2 ? [.ok] : [])))
             for k in 0..<ACNBFormat.paramCount {
-                f.append(Field(name: "op \(i) param \(k)", offset: e + O.params + 4 * k, width: .u32, allowed: formatErrors))
+                f.append(
+                    Field(name: "op \(i) param \(k)", offset: e + O.params + 4 * k, width: .u32, allowed: formatErrors))
             }
         }
         let labelTable = Int(HostileModels.u64(b, H.labelTableOffset))
@@ -95,7 +103,11 @@ struct CorruptionMatrixTests {
     static let values32: [UInt32] = [0, 0xFFFF_FFFF, 1 << 31, (1 << 31) - 1]
     static let values64: [UInt64] = [0, UInt64.max, 1 << 31, 1 << 63]
 
-    struct Outcome { var cases = 0; var statuses: [ACNetStatus: Int] = [:]; var failures: [String] = [] }
+    struct Outcome {
+        var cases = 0
+        var statuses: [ACNetStatus: Int] = [:]
+        var failures: [String] = []
+    }
 
     static func runMatrix(_ base: [UInt8]) -> Outcome {
         var outcome = Outcome()
@@ -103,7 +115,11 @@ struct CorruptionMatrixTests {
             let values: [UInt64] = field.width == .u32 ? values32.map(UInt64.init) : values64
             for v in values {
                 var b = base
-                if field.width == .u32 { HostileModels.put32(&b, field.offset, UInt32(v)) } else { HostileModels.put64(&b, field.offset, v) }
+                if field.width == .u32 {
+                    HostileModels.put32(&b, field.offset, UInt32(v))
+                } else {
+                    HostileModels.put64(&b, field.offset, v)
+                }
                 guard b != base else { continue }  // the field already held this value
                 let status = HostileModels.loadAndRun(HostileModels.resealed(b))
                 outcome.cases += 1
@@ -118,15 +134,20 @@ struct CorruptionMatrixTests {
         return outcome
     }
 
-    @Test("every field × {0, −1, 2^31, 2^63}: a specific status, never a crash", arguments: ["classifier", "branches", "featuremap", "raw"])
+    @Test(
+        "every field × {0, −1, 2^31, 2^63}: a specific status, never a crash",
+        arguments: ["classifier", "branches", "featuremap", "raw"])
     func fieldMatrix(_ name: String) throws {
         let base = try #require(try HostileModels.all().first { $0.name == name }).bytes
         #expect(HostileModels.loadAndRun(base) == .ok)
         let outcome = Self.runMatrix(base)
         #expect(outcome.cases > 200)
-        #expect(outcome.failures.isEmpty, "\(outcome.failures.count) of \(outcome.cases): \(outcome.failures.prefix(30))")
+        #expect(
+            outcome.failures.isEmpty, "\(outcome.failures.count) of \(outcome.cases): \(outcome.failures.prefix(30))")
         #expect(outcome.statuses[.checksumMismatch] == nil)
-        print("corruption matrix \(name): \(outcome.cases) cases, statuses \(outcome.statuses.map { "\($0.key.name)=\($0.value)" }.sorted())")
+        print(
+            "corruption matrix \(name): \(outcome.cases) cases, statuses \(outcome.statuses.map { "\($0.key.name)=\($0.value)" }.sorted())"
+        )
     }
 
     // MARK: Structural corruptions
@@ -143,7 +164,9 @@ struct CorruptionMatrixTests {
         }
         func tensor(_ t: Int) -> Int { tensorTable + t * ACNBFormat.tensorEntrySize }
         func op(_ i: Int) -> Int { opTable + i * ACNBFormat.opEntrySize }
-        func isConstant(_ t: Int) -> Bool { HostileModels.u32(bytes, tensor(t) + T.kind) == TensorKind.constant.rawValue }
+        func isConstant(_ t: Int) -> Bool {
+            HostileModels.u32(bytes, tensor(t) + T.kind) == TensorKind.constant.rawValue
+        }
         var constants: [Int] { (0..<tensorCount).filter(isConstant) }
         func output(of i: Int) -> UInt32 { HostileModels.u32(bytes, op(i) + O.output) }
         func input(of i: Int, _ k: Int = 0) -> UInt32 { HostileModels.u32(bytes, op(i) + O.inputs + 4 * k) }
@@ -185,7 +208,9 @@ struct CorruptionMatrixTests {
         }
     }
 
-    @Test("an op reading a tensor before it is written, and cycles, are format errors", arguments: ["classifier", "branches", "featuremap", "raw"])
+    @Test(
+        "an op reading a tensor before it is written, and cycles, are format errors",
+        arguments: ["classifier", "branches", "featuremap", "raw"])
     func orderAndCycles(_ name: String) throws {
         let base = try #require(try HostileModels.all().first { $0.name == name }).bytes
         let l = Layout(base)
@@ -207,10 +232,16 @@ struct CorruptionMatrixTests {
                 #expect(status(b) == .badFormat, "op \(j) writes op \(i)'s input")
                 // Swapped execution order, where op j reads op i's output.
                 let jInputs = (0..<Int(HostileModels.u32(base, l.op(j) + O.inputCount))).map { l.input(of: j, $0) }
-                guard jInputs.contains(l.output(of: i)) else { cases += 2; continue }
+                guard jInputs.contains(l.output(of: i)) else {
+                    cases += 2
+                    continue
+                }
                 b = base
-                let ei = l.op(i), ej = l.op(j), n = ACNBFormat.opEntrySize
-                let opI = Array(b[ei..<ei + n]), opJ = Array(b[ej..<ej + n])
+                let ei = l.op(i)
+                let ej = l.op(j)
+                let n = ACNBFormat.opEntrySize
+                let opI = Array(b[ei..<ei + n])
+                let opJ = Array(b[ej..<ej + n])
                 b.replaceSubrange(ei..<ei + n, with: opJ)
                 b.replaceSubrange(ej..<ej + n, with: opI)
                 #expect(status(b) == .badFormat, "ops \(i) and \(j) swapped")
@@ -239,7 +270,8 @@ struct CorruptionMatrixTests {
                 var b = base
                 // Version 2 is current: a version-1 file relabelled 2 reads its reserved op field
                 // as a Winograd weight reference, tensor 0 (the input) — BAD_FORMAT.
-                let want: ACNetStatus = v == 2 ? (HostileModels.u32(base, H.version) == 2 ? .ok : .badFormat) : .unsupportedVersion
+                let want: ACNetStatus =
+                    v == 2 ? (HostileModels.u32(base, H.version) == 2 ? .ok : .badFormat) : .unsupportedVersion
                 HostileModels.put32(&b, H.version, v)
                 #expect(status(b) == want, "\(name) version \(v)")
                 if want == .unsupportedVersion {
@@ -287,7 +319,8 @@ struct CorruptionMatrixTests {
         HostileModels.put32(&b, l.tensor(input) + T.dims + 8, 0)
         HostileModels.put32(&b, l.tensor(input) + T.dims + 12, 0)
         #expect(status(b) == .unsupportedOp)
-        let conv = try #require((0..<l.opCount).first { HostileModels.u32(base, l.op($0) + O.opcode) == OpCode.conv2d.rawValue })
+        let conv = try #require(
+            (0..<l.opCount).first { HostileModels.u32(base, l.op($0) + O.opcode) == OpCode.conv2d.rawValue })
         for k in 1..<4 {
             b = base
             HostileModels.put32(&b, l.op(conv) + O.inputCount, UInt32(k + 1))
@@ -300,8 +333,9 @@ struct CorruptionMatrixTests {
     func hugeWorkspace() throws {
         // 1×16384×16384 input, 1×1 conv to 7 channels: 16 GiB of blocked activations per image.
         var b = ModelBuilder(inputChannels: 1, height: 16384, width: 16384, inputSpec: HostileModels.spec(.gray, 1))
-        let y = try b.conv2d(b.input, weight: [Float](repeating: 0.5, count: 7), bias: nil, outputChannels: 7,
-                             kernelSize: (1, 1))
+        let y = try b.conv2d(
+            b.input, weight: [Float](repeating: 0.5, count: 7), bias: nil, outputChannels: 7,
+            kernelSize: (1, 1))
         let model = try Model(bytes: try b.serialize(output: y))
         let options = SessionOptions(maxBatch: SessionOptions.maxBatchLimit)
         #expect(try Session.workspaceSize(for: model, options: options) >= 1 << 50)

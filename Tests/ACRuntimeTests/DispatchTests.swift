@@ -52,8 +52,10 @@ struct LayerSpecTests {
 
     @Test("malformed layer specs are errors, not crashes")
     func malformed() {
-        for spec in ["conv:", "conv:16", "conv:16:16", "conv:16:16:x", "conv:0:16:8", "conv:16:16:8:3:1:1",
-                     "conv:16:16:8:17", "conv:16:16:8:3:9", "conv:-1:16:8", "conv:16:16:99999"] {
+        for spec in [
+            "conv:", "conv:16", "conv:16:16", "conv:16:16:x", "conv:0:16:8", "conv:16:16:8:3:1:1",
+            "conv:16:16:8:17", "conv:16:16:8:3:9", "conv:-1:16:8", "conv:16:16:99999",
+        ] {
             #expect(throws: WriterError.self, "\(spec)") { _ = try BenchmarkModels.build(spec) }
         }
     }

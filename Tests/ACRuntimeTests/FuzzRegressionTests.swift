@@ -1,7 +1,8 @@
 import ACNetWriter
-@testable import ACRuntime
 import Foundation
 import Testing
+
+@testable import ACRuntime
 
 /// Inputs scripts/fuzz.sh found crashing, minimised (Fixtures/fuzz/*.acnb, as the fuzzer saw
 /// them: the harness seals each input — file size and CRC-32C — before loading, and so does this
@@ -29,7 +30,9 @@ struct FuzzRegressionTests {
         for url in files {
             let bytes = Self.sealed([UInt8](try Data(contentsOf: url)))
             let status = HostileModels.loadAndRun(bytes)
-            #expect([.ok, .badFormat, .unsupportedOp, .unsupportedVersion].contains(status), "\(url.lastPathComponent): \(status)")
+            #expect(
+                [.ok, .badFormat, .unsupportedOp, .unsupportedVersion].contains(status),
+                "\(url.lastPathComponent): \(status)")
         }
     }
 

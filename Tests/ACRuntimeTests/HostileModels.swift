@@ -1,6 +1,7 @@
 import ACNetWriter
 import ACRuntime
 import Foundation
+import Testing
 
 /// Small valid models that together use every op, packing and parameter kind of the format.
 /// They seed the fuzzer (Tests/Fuzz/seeds, written by `ACNET_WRITE_FUZZ_SEEDS=DIR swift test
@@ -14,8 +15,9 @@ enum HostileModels {
     static func classifier() throws -> [UInt8] {
         var rng = SeededRNG(seed: 5)
         var b = ModelBuilder(inputChannels: 1, height: 6, width: 6, inputSpec: spec(.gray, 1), labels: ["a", "b", "c"])
-        let x = try b.conv2d(b.input, weight: randomArray(4 * 9, &rng), bias: randomArray(4, &rng), outputChannels: 4,
-                             kernelSize: (3, 3), padding: .symmetric(1), activation: .relu)
+        let x = try b.conv2d(
+            b.input, weight: randomArray(4 * 9, &rng), bias: randomArray(4, &rng), outputChannels: 4,
+            kernelSize: (3, 3), padding: .symmetric(1), activation: .relu)
         let p = try b.maxPool(x, kernelSize: (2, 2), stride: (2, 2))
         let y = try b.linear(try b.flatten(p), weight: randomArray(3 * 36, &rng), bias: nil, outputFeatures: 3)
         return try b.serialize(output: y)
@@ -27,18 +29,22 @@ enum HostileModels {
     static func branches() throws -> [UInt8] {
         var rng = SeededRNG(seed: 6)
         var b = ModelBuilder(inputChannels: 3, height: 9, width: 7, inputSpec: spec(.rgb, 3), labels: ["x", "y"])
-        let a = try b.conv2d(b.input, weight: randomArray(6 * 1 * 9, &rng), bias: randomArray(6, &rng), outputChannels: 6,
-                             kernelSize: (3, 3), padding: .symmetric(1), groups: 3, activation: .relu)
-        let d = try b.conv2d(a, weight: randomArray(6 * 9, &rng), bias: nil, outputChannels: 6, kernelSize: (3, 3),
-                             padding: .symmetric(1), groups: 6, activation: .relu6, residual: a)
+        let a = try b.conv2d(
+            b.input, weight: randomArray(6 * 1 * 9, &rng), bias: randomArray(6, &rng), outputChannels: 6,
+            kernelSize: (3, 3), padding: .symmetric(1), groups: 3, activation: .relu)
+        let d = try b.conv2d(
+            a, weight: randomArray(6 * 9, &rng), bias: nil, outputChannels: 6, kernelSize: (3, 3),
+            padding: .symmetric(1), groups: 6, activation: .relu6, residual: a)
         let c = try b.concat([a, d, b.input])
         let s = try b.scaleShift(c, scale: randomArray(15, &rng), shift: randomArray(15, &rng), activation: .relu)
-        let p = try b.avgPool(s, kernelSize: (3, 3), stride: (2, 2), padding: .symmetric(1), ceilMode: true,
-                              countIncludePad: false)
+        let p = try b.avgPool(
+            s, kernelSize: (3, 3), stride: (2, 2), padding: .symmetric(1), ceilMode: true,
+            countIncludePad: false)
         let q = try b.add(p, try b.activation(p, .relu6), activation: .none)
         let g = try b.globalAvgPool(q)
-        let l = try b.linear(g, weight: randomArray(2 * 15, &rng), bias: randomArray(2, &rng), outputFeatures: 2,
-                             activation: .relu)
+        let l = try b.linear(
+            g, weight: randomArray(2 * 15, &rng), bias: randomArray(2, &rng), outputFeatures: 2,
+            activation: .relu)
         let y = try b.softmax(l)
         return try b.serialize(output: y)
     }
@@ -48,9 +54,10 @@ enum HostileModels {
     static func featureMap() throws -> [UInt8] {
         var rng = SeededRNG(seed: 7)
         var b = ModelBuilder(inputChannels: 3, height: 10, width: 10, inputSpec: spec(.bgr, 3))
-        let x = try b.conv2d(b.input, weight: randomArray(17 * 3 * 9, &rng), bias: randomArray(17, &rng),
-                             outputChannels: 17, kernelSize: (3, 3), stride: (2, 1),
-                             padding: Padding(top: 2, left: 1, bottom: 0, right: 2), dilation: (2, 1))
+        let x = try b.conv2d(
+            b.input, weight: randomArray(17 * 3 * 9, &rng), bias: randomArray(17, &rng),
+            outputChannels: 17, kernelSize: (3, 3), stride: (2, 1),
+            padding: Padding(top: 2, left: 1, bottom: 0, right: 2), dilation: (2, 1))
         let p = try b.maxPool(x, kernelSize: (3, 3), stride: (2, 2), padding: .symmetric(1), ceilMode: true)
         let y = try b.conv2d(p, weight: randomArray(20 * 17, &rng), bias: nil, outputChannels: 20, kernelSize: (1, 1))
         return try b.serialize(output: y)
@@ -61,19 +68,24 @@ enum HostileModels {
     static func raw() throws -> [UInt8] {
         var rng = SeededRNG(seed: 8)
         var b = ModelBuilder(inputChannels: 2, height: 5, width: 5, inputSpec: spec(.none, 2))
-        let v = try b.conv2d(b.input, weight: randomArray(4 * 2 * 5, &rng), bias: nil, outputChannels: 4,
-                             kernelSize: (5, 1), padding: Padding(top: 2, left: 0, bottom: 2, right: 0))
-        let h = try b.conv2d(b.input, weight: randomArray(4 * 2 * 5, &rng), bias: nil, outputChannels: 4,
-                             kernelSize: (1, 5), padding: Padding(top: 0, left: 2, bottom: 0, right: 2))
+        let v = try b.conv2d(
+            b.input, weight: randomArray(4 * 2 * 5, &rng), bias: nil, outputChannels: 4,
+            kernelSize: (5, 1), padding: Padding(top: 2, left: 0, bottom: 2, right: 0))
+        let h = try b.conv2d(
+            b.input, weight: randomArray(4 * 2 * 5, &rng), bias: nil, outputChannels: 4,
+            kernelSize: (1, 5), padding: Padding(top: 0, left: 2, bottom: 0, right: 2))
         let s = try b.add(v, h, activation: .relu)
-        let y = try b.linear(try b.flatten(s), weight: randomArray(18 * 100, &rng), bias: randomArray(18, &rng),
-                             outputFeatures: 18)
+        let y = try b.linear(
+            try b.flatten(s), weight: randomArray(18 * 100, &rng), bias: randomArray(18, &rng),
+            outputFeatures: 18)
         return try b.serialize(output: y)
     }
 
     static func all() throws -> [(name: String, bytes: [UInt8])] {
-        [("classifier", try classifier()), ("branches", try branches()), ("featuremap", try featureMap()),
-         ("raw", try raw()), ("winograd", try winograd())]
+        [
+            ("classifier", try classifier()), ("branches", try branches()), ("featuremap", try featureMap()),
+            ("raw", try raw()), ("winograd", try winograd()),
+        ]
     }
 
     /// Raw 18×5×6 (format version 2): a Winograd F(4×4, 3×3) conv with 20 output channels
@@ -81,10 +93,12 @@ enum HostileModels {
     static func winograd() throws -> [UInt8] {
         var rng = SeededRNG(seed: 9)
         var b = ModelBuilder(inputChannels: 18, height: 5, width: 6, inputSpec: spec(.none, 18))
-        let r = try b.conv2d(b.input, weight: randomArray(20 * 18, &rng), bias: nil, outputChannels: 20, kernelSize: (1, 1))
+        let r = try b.conv2d(
+            b.input, weight: randomArray(20 * 18, &rng), bias: nil, outputChannels: 20, kernelSize: (1, 1))
         b.winograd = .all
-        let x = try b.conv2d(b.input, weight: randomArray(20 * 18 * 9, &rng), bias: randomArray(20, &rng),
-                             outputChannels: 20, kernelSize: (3, 3), padding: .symmetric(1), activation: .relu, residual: r)
+        let x = try b.conv2d(
+            b.input, weight: randomArray(20 * 18 * 9, &rng), bias: randomArray(20, &rng),
+            outputChannels: 20, kernelSize: (3, 3), padding: .symmetric(1), activation: .relu, residual: r)
         let y = try b.linear(try b.globalAvgPool(x), weight: randomArray(4 * 20, &rng), bias: nil, outputFeatures: 4)
         return try b.serialize(output: y)
     }
@@ -133,8 +147,6 @@ enum HostileModels {
         }
     }
 }
-
-import Testing
 
 @Suite("Fuzz seeds")
 struct FuzzSeeds {

@@ -9,10 +9,12 @@ struct MalformedModelTests {
     /// A small valid model touching most tables: conv, pool, flatten, linear, labels.
     static let valid: [UInt8] = {
         var rng = SeededRNG(seed: 5)
-        var b = ModelBuilder(inputChannels: 1, height: 6, width: 6,
-                             inputSpec: InputSpec(channelOrder: .gray, mean: [0.5], std: [0.25]), labels: ["a", "b", "c"])
-        let x = try! b.conv2d(b.input, weight: randomArray(4 * 9, &rng), bias: randomArray(4, &rng), outputChannels: 4,
-                              kernelSize: (3, 3), padding: .symmetric(1), activation: .relu)
+        var b = ModelBuilder(
+            inputChannels: 1, height: 6, width: 6,
+            inputSpec: InputSpec(channelOrder: .gray, mean: [0.5], std: [0.25]), labels: ["a", "b", "c"])
+        let x = try! b.conv2d(
+            b.input, weight: randomArray(4 * 9, &rng), bias: randomArray(4, &rng), outputChannels: 4,
+            kernelSize: (3, 3), padding: .symmetric(1), activation: .relu)
         let p = try! b.maxPool(x, kernelSize: (2, 2), stride: (2, 2))
         let y = try! b.linear(try! b.flatten(p), weight: randomArray(3 * 36, &rng), bias: nil, outputFeatures: 3)
         return try! b.serialize(output: y)
@@ -51,8 +53,9 @@ struct MalformedModelTests {
 
     /// A subnormal std (1e-45) made every normalised input ±∞ and every output NaN; it is
     /// refused at load like zero, negative and non-finite ones.
-    @Test("an input-spec std that is not a normal positive number is refused at load",
-          arguments: [Float(1e-45), 0, -0.25, .nan, .infinity, .leastNormalMagnitude / 2])
+    @Test(
+        "an input-spec std that is not a normal positive number is refused at load",
+        arguments: [Float(1e-45), 0, -0.25, .nan, .infinity, .leastNormalMagnitude / 2])
     func inputSpecStd(std: Float) {
         var b = Self.valid
         put32(&b, ACNBFormat.Header.std, std.bitPattern)
@@ -112,9 +115,11 @@ struct MalformedModelTests {
         #expect(load(resealed(b)) == .unsupportedVersion)
     }
 
-    @Test("huge and hostile counts, offsets and dimensions", arguments: [UInt64(0), UInt64(UInt32.max), 1 << 31, 1 << 63])
+    @Test(
+        "huge and hostile counts, offsets and dimensions", arguments: [UInt64(0), UInt64(UInt32.max), 1 << 31, 1 << 63])
     func hostileFields(_ value: UInt64) {
-        let H = ACNBFormat.Header.self, E = ACNBFormat.TensorEntry.self
+        let H = ACNBFormat.Header.self
+        let E = ACNBFormat.TensorEntry.self
         let tensorTable = Int(Self.valid[H.tensorTableOffset])
         var fields32 = [H.tensorCount, H.opCount, H.labelCount, H.inputTensor, H.outputTensor]
         for t in 0..<4 {
@@ -127,7 +132,9 @@ struct MalformedModelTests {
             let s = load(resealed(b))
             #expect(s != .ok, "field at \(f) = \(value)")
         }
-        var fields64 = [H.tensorTableOffset, H.opTableOffset, H.stringTableOffset, H.stringTableSize, H.labelTableOffset]
+        var fields64 = [
+            H.tensorTableOffset, H.opTableOffset, H.stringTableOffset, H.stringTableSize, H.labelTableOffset,
+        ]
         for t in 0..<6 { fields64.append(tensorTable + t * ACNBFormat.tensorEntrySize + E.dataOffset) }
         for f in fields64 {
             var b = Self.valid
@@ -141,7 +148,9 @@ struct MalformedModelTests {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: Self.valid.count + 64, alignment: 64)
         defer { raw.deallocate() }
         Self.valid.withUnsafeBytes { (raw + 1).copyMemory(from: $0.baseAddress!, byteCount: Self.valid.count) }
-        #expect(throws: ACNetError.self) { try Model(borrowing: UnsafeRawBufferPointer(start: raw + 1, count: Self.valid.count)) }
+        #expect(throws: ACNetError.self) {
+            try Model(borrowing: UnsafeRawBufferPointer(start: raw + 1, count: Self.valid.count))
+        }
         do {
             _ = try Model(borrowing: UnsafeRawBufferPointer(start: raw + 1, count: Self.valid.count))
         } catch {

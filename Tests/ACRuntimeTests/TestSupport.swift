@@ -27,9 +27,10 @@ func rawSpec(_ c: Int) -> InputSpec {
 /// Builds a model with `body`, loads it through the runtime, runs `input` (batch n) and returns
 /// the output together with the model.
 /// `isa` forces a kernel set (nil: the model's default, the fastest supported).
-func runModel(c: Int, h: Int, w: Int, n: Int = 1, input: [Float], isa: KernelISA? = nil,
-              _ body: (inout ModelBuilder, TensorRef) throws -> TensorRef) throws -> (out: [Float], model: Model)
-{
+func runModel(
+    c: Int, h: Int, w: Int, n: Int = 1, input: [Float], isa: KernelISA? = nil,
+    _ body: (inout ModelBuilder, TensorRef) throws -> TensorRef
+) throws -> (out: [Float], model: Model) {
     var b = ModelBuilder(inputChannels: c, height: h, width: w, inputSpec: rawSpec(c))
     let y = try body(&b, b.input)
     let model = try Model(bytes: try b.serialize(output: y))
@@ -40,7 +41,9 @@ func runModel(c: Int, h: Int, w: Int, n: Int = 1, input: [Float], isa: KernelISA
 
 /// Runs `model` again with `threads` threads and expects the 1-thread output `want`, bit for
 /// bit (the split never changes how an output element is computed).
-func expectSameWithThreads(_ model: Model, _ x: [Float], batch: Int, isa: KernelISA, _ want: [Float], threads: Int) throws {
+func expectSameWithThreads(
+    _ model: Model, _ x: [Float], batch: Int, isa: KernelISA, _ want: [Float], threads: Int
+) throws {
     let s = try Session(model: model, options: SessionOptions(threads: threads, maxBatch: batch, isa: isa))
     let got = try s.run(x, batch: batch)
     #expect(got == want, "threads \(threads): max |Δ| \(maxAbsDiff(got, want))")

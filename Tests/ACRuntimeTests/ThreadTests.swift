@@ -22,8 +22,9 @@ struct ThreadTests {
     /// (scripts/test_c_abi.sh).
     static let small: Set = ["fmnist", "cifar_quick", "resnet20"]
 
-    @Test("threads 2, 3, 4 give the same output as 1 thread, bit for bit, on the benchmark models",
-          arguments: BenchmarkModels.names.filter { $0 != "resnet18" })
+    @Test(
+        "threads 2, 3, 4 give the same output as 1 thread, bit for bit, on the benchmark models",
+        arguments: BenchmarkModels.names.filter { $0 != "resnet18" })
     func benchmarkModels(_ name: String) throws {
         let small = Self.small.contains(name)
         // Direct convolution everywhere, and (small models) Winograd on every 3x3/5x5 layer.
@@ -35,7 +36,9 @@ struct ThreadTests {
                 let want = try Self.run(model, x, threads: 1, isa: isa)
                 for threads in (small ? 2...4 : 2...3) {
                     let got = try Self.run(model, x, threads: threads, isa: isa)
-                    #expect(got == want, "\(name) winograd \(policy) \(isa.name) threads \(threads): max |Δ| \(maxAbsDiff(got, want))")
+                    #expect(
+                        got == want,
+                        "\(name) winograd \(policy) \(isa.name) threads \(threads): max |Δ| \(maxAbsDiff(got, want))")
                 }
             }
         }
@@ -62,7 +65,9 @@ struct ThreadTests {
         }
     }
 
-    @Test("a batch split over threads (Cifar-quick with Winograd, batch 5, threads 2 and 3) and repeated runs stay identical")
+    @Test(
+        "a batch split over threads (Cifar-quick with Winograd, batch 5, threads 2 and 3) and repeated runs stay identical"
+    )
     func batchAndRepeats() throws {
         let model = try Model(bytes: try BenchmarkModels.build("cifar_quick", seed: 2, winograd: .all))
         var rng = SeededRNG(seed: 4)

@@ -12,7 +12,9 @@ struct WinogradTests {
         var kernel = 3
         var residual = false
         var activation = Activation.none
-        var description: String { "\(kernel)x\(kernel) \(c)->\(o) \(h)x\(w) pad \(pad)\(residual ? " +res" : "") \(activation.name)" }
+        var description: String {
+            "\(kernel)x\(kernel) \(c)->\(o) \(h)x\(w) pad \(pad)\(residual ? " +res" : "") \(activation.name)"
+        }
     }
 
     static let shapes: [Shape] = [
@@ -42,18 +44,23 @@ struct WinogradTests {
         let weight = randomArray(s.o * s.c * k * k, &rng, scale: 0.5)
         let bias = randomArray(s.o, &rng)
         // The residual (same-size outputs only) is a 1x1 convolution of the input, run directly.
-        let w1 = randomArray(s.o * s.c, &rng), b1 = randomArray(s.o, &rng)
+        let w1 = randomArray(s.o * s.c, &rng)
+        let b1 = randomArray(s.o, &rng)
         let xt = Reference.Tensor(n: n, c: s.c, h: s.h, w: s.w, data: x)
         let r = s.residual ? Reference.conv2d(xt, weight: w1, bias: b1, outputChannels: s.o, kernelSize: (1, 1)) : nil
-        let want = Reference.conv2d(xt, weight: weight, bias: bias, outputChannels: s.o, kernelSize: (k, k),
-                                    padding: (s.pad, s.pad, s.pad, s.pad), activation: s.activation, residual: r).data
+        let want = Reference.conv2d(
+            xt, weight: weight, bias: bias, outputChannels: s.o, kernelSize: (k, k),
+            padding: (s.pad, s.pad, s.pad, s.pad), activation: s.activation, residual: r
+        ).data
 
         var b = ModelBuilder(inputChannels: s.c, height: s.h, width: s.w, inputSpec: rawSpec(s.c))
         b.winograd = .all
-        let rt = s.residual
+        let rt =
+            s.residual
             ? try b.conv2d(b.input, weight: w1, bias: b1, outputChannels: s.o, kernelSize: (1, 1)) : nil
-        let y = try b.conv2d(b.input, weight: weight, bias: bias, outputChannels: s.o, kernelSize: (k, k),
-                             padding: .symmetric(s.pad), activation: s.activation, residual: rt)
+        let y = try b.conv2d(
+            b.input, weight: weight, bias: bias, outputChannels: s.o, kernelSize: (k, k),
+            padding: .symmetric(s.pad), activation: s.activation, residual: rt)
         let model = try Model(bytes: try b.serialize(output: y))
         #expect(model.layers.last?.kernel == (k == 3 ? "conv.winograd43" : "conv.winograd25"))
         // F(4,3) rounding: the transforms scale terms by up to ~10², so allow 100× the direct
@@ -61,10 +68,12 @@ struct WinogradTests {
         let tol = 100 * accumulationTolerance(terms: s.c * k * k + 2, magnitude: max(1, maxAbs(want)) * 4)
         for isa in supportedISAs {
             for useWinograd in [true, false] {
-                let session = try Session(model: model, options: SessionOptions(maxBatch: n, isa: isa, useWinograd: useWinograd))
+                let session = try Session(
+                    model: model, options: SessionOptions(maxBatch: n, isa: isa, useWinograd: useWinograd))
                 let got = try session.run(x, batch: n)
-                #expect(maxAbsDiff(got, want) <= tol,
-                        "\(s) \(isa.name) winograd \(useWinograd): max |Δ| \(maxAbsDiff(got, want)) > \(tol)")
+                #expect(
+                    maxAbsDiff(got, want) <= tol,
+                    "\(s) \(isa.name) winograd \(useWinograd): max |Δ| \(maxAbsDiff(got, want)) > \(tol)")
             }
         }
     }
@@ -73,7 +82,9 @@ struct WinogradTests {
     func versions() throws {
         for policy in WinogradPolicy.allCases {
             let bytes = try BenchmarkModels.build("resnet20", seed: 2, winograd: policy)
-            let version = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: ACNBFormat.Header.version, as: UInt32.self) }
+            let version = bytes.withUnsafeBytes {
+                $0.loadUnaligned(fromByteOffset: ACNBFormat.Header.version, as: UInt32.self)
+            }
             #expect(version == (policy == .off ? 1 : 2), "\(policy)")
             let model = try Model(bytes: bytes)
             let winogradLayers = model.layers.filter { $0.kernel == "conv.winograd43" }.count
@@ -93,10 +104,12 @@ struct WinogradTests {
         let direct = try Session(model: model, options: SessionOptions(maxBatch: 2, useWinograd: false))
         let wino = try Session(model: model, options: SessionOptions(maxBatch: 2))
         #expect(wino.workspaceSize > direct.workspaceSize)
-        let want = try direct.run(x, batch: 2), got = try wino.run(x, batch: 2)
+        let want = try direct.run(x, batch: 2)
+        let got = try wino.run(x, batch: 2)
         #expect(maxAbsDiff(got, want) <= 1e-3 * max(1, maxAbs(want)), "max |Δ| \(maxAbsDiff(got, want))")
         for i in stride(from: 0, to: 20, by: 10) {
-            let a = want[i..<(i + 10)], g = got[i..<(i + 10)]
+            let a = want[i..<(i + 10)]
+            let g = got[i..<(i + 10)]
             #expect(a.indices.max { a[$0] < a[$1] } == g.indices.max { g[$0] < g[$1] })
         }
     }

@@ -1,6 +1,7 @@
 import ACRuntime
 import Foundation
 import Testing
+
 @testable import ACTraining
 
 /// A small fashion_net with ACBs of `variant` and running statistics (one training forward on
@@ -32,22 +33,36 @@ struct ACBVariantTests {
         let names = Set(b.namedParameters().map(\.0)).union(b.namedBuffers().map(\.0))
         let expected: Set<String>
         switch v {
-        case .full: expected = Set(["square", "ver", "hor"].flatMap { br in
-            ["\(br)_conv.weight"] + ["weight", "bias", "running_mean", "running_var"].map { "\(br)_bn.\($0)" } })
-        case .hor: expected = Set(["square", "hor"].flatMap { br in
-            ["\(br)_conv.weight"] + ["weight", "bias", "running_mean", "running_var"].map { "\(br)_bn.\($0)" } })
-        case .ver: expected = Set(["square", "ver"].flatMap { br in
-            ["\(br)_conv.weight"] + ["weight", "bias", "running_mean", "running_var"].map { "\(br)_bn.\($0)" } })
-        case .sharedBN: expected = ["square_conv.weight", "ver_conv.weight", "hor_conv.weight",
-                                    "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]
+        case .full:
+            expected = Set(
+                ["square", "ver", "hor"].flatMap { br in
+                    ["\(br)_conv.weight"] + ["weight", "bias", "running_mean", "running_var"].map { "\(br)_bn.\($0)" }
+                })
+        case .hor:
+            expected = Set(
+                ["square", "hor"].flatMap { br in
+                    ["\(br)_conv.weight"] + ["weight", "bias", "running_mean", "running_var"].map { "\(br)_bn.\($0)" }
+                })
+        case .ver:
+            expected = Set(
+                ["square", "ver"].flatMap { br in
+                    ["\(br)_conv.weight"] + ["weight", "bias", "running_mean", "running_var"].map { "\(br)_bn.\($0)" }
+                })
+        case .sharedBN:
+            expected = [
+                "square_conv.weight", "ver_conv.weight", "hor_conv.weight",
+                "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var",
+            ]
         }
         #expect(names == expected)
     }
 
-    @Test("gradient check, and the fused conv equals the eval-mode forward",
-          arguments: ACBVariant.allCases.flatMap { v in [(v, 3, 1, 1), (v, 5, 0, 2)] })
+    @Test(
+        "gradient check, and the fused conv equals the eval-mode forward",
+        arguments: ACBVariant.allCases.flatMap { v in [(v, 3, 1, 1), (v, 5, 0, 2)] })
     func gradientsAndFusion(_ v: ACBVariant, _ k: Int, _ pad: Int, _ stride: Int) throws {
-        let b = try v.makeBlock(inputChannels: 3, outputChannels: 4, kernelSize: k, stride: stride, padding: pad, seed: 5)
+        let b = try v.makeBlock(
+            inputChannels: 3, outputChannels: 4, kernelSize: k, stride: stride, padding: pad, seed: 5)
         Self.randomiseBatchNorms(b)
         let x = GradientCheck.randomTensor([2, 3, 9, 8], seed: 9)
         let ref = b.referenceForward(x, training: false)
@@ -60,16 +75,20 @@ struct ACBVariantTests {
         #expect(g.forward(x).maxAbsDifference(ye) <= 1e-4 * (1 + ye.maxAbs))
     }
 
-    @Test("recipes: the variant builds the model, survives JSON, and old recipes decode as full",
-          arguments: [ACBVariant.hor, .ver, .sharedBN])
+    @Test(
+        "recipes: the variant builds the model, survives JSON, and old recipes decode as full",
+        arguments: [ACBVariant.hor, .ver, .sharedBN])
     func recipeAndExport(_ v: ACBVariant) throws {
         let recipe = TrainingRecipe(model: "fashion_net", acb: true, epochs: 1, acbVariant: v)
         let json = try JSONEncoder().encode(recipe)
         #expect(try JSONDecoder().decode(TrainingRecipe.self, from: json) == recipe)
         var plainJSON = try JSONSerialization.jsonObject(with: json) as! [String: Any]
         plainJSON["acbVariant"] = nil
-        let old = try JSONDecoder().decode(TrainingRecipe.self, from: try JSONSerialization.data(withJSONObject: plainJSON))
-        #expect(old.acbVariant == nil && old == TrainingRecipe(model: "fashion_net", acb: true, epochs: 1, acbVariant: .full))
+        let old = try JSONDecoder().decode(
+            TrainingRecipe.self, from: try JSONSerialization.data(withJSONObject: plainJSON))
+        #expect(
+            old.acbVariant == nil
+                && old == TrainingRecipe(model: "fashion_net", acb: true, epochs: 1, acbVariant: .full))
         let m = try recipe.makeModel()
         let blocks = m.namedModules().compactMap { $0.1 as? ACBlock }
         #expect(blocks.count == 5)

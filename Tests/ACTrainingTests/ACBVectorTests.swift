@@ -2,14 +2,17 @@ import ACNetWriter
 import ACRuntime
 import Foundation
 import Testing
+
 @testable import ACTraining
 
 /// The ACB reference vectors of an independent implementation (in Fixtures/acb): an independent
 /// PyTorch implementation's eval-mode ACB outputs and fused kernels.
 @Suite("ACB reference vectors")
 struct ACBVectorTests {
-    static let names = ["k3p1", "k3p0_crop", "k5p2", "k5p6", "k3p1s2_odd", "k3p1g4", "k3p1dw_s2",
-                        "k3p1_noaffine", "k3p1_c64"]
+    static let names = [
+        "k3p1", "k3p0_crop", "k5p2", "k5p6", "k3p1s2_odd", "k3p1g4", "k3p1dw_s2",
+        "k3p1_noaffine", "k3p1_c64",
+    ]
 
     static func fixture(_ name: String) throws -> SafeTensors {
         let rel = "Fixtures/acb/acb_\(name).safetensors"
@@ -58,7 +61,8 @@ struct ACBVectorTests {
     func output(_ name: String) throws {
         let f = try Self.fixture(name)
         let b = try Self.block(f)
-        let x = try Self.tensor(f, "input"), expected = try Self.tensor(f, "output")
+        let x = try Self.tensor(f, "input")
+        let expected = try Self.tensor(f, "output")
         let y = b.forward(x, training: false)
         #expect(y.shape == expected.shape)
         #expect(y.maxAbsDifference(expected) <= 1e-4 * (1 + expected.maxAbs))
@@ -70,11 +74,13 @@ struct ACBVectorTests {
     func fusion(_ name: String) throws {
         let f = try Self.fixture(name)
         let fused = try Fusion.fuse(try Self.block(f))
-        let w = try Self.tensor(f, "fused.weight"), bias = try Self.tensor(f, "fused.bias")
+        let w = try Self.tensor(f, "fused.weight")
+        let bias = try Self.tensor(f, "fused.bias")
         #expect(fused.weight.shape == w.shape)
         #expect(fused.weight.maxAbsDifference(w) <= 1e-5 * (1 + w.maxAbs))
         #expect(Tensor(shape: [bias.count], data: fused.bias).maxAbsDifference(bias) <= 1e-5 * (1 + bias.maxAbs))
-        let x = try Self.tensor(f, "input"), expected = try Self.tensor(f, "output")
+        let x = try Self.tensor(f, "input")
+        let expected = try Self.tensor(f, "output")
         let y = fused.makeConv2d().forward(x, training: false)
         #expect(y.maxAbsDifference(expected) <= 1e-4 * (1 + expected.maxAbs))
     }
@@ -83,12 +89,14 @@ struct ACBVectorTests {
     func runtime(_ name: String) throws {
         let f = try Self.fixture(name)
         let block = try Self.block(f)
-        let x = try Self.tensor(f, "input"), expected = try Self.tensor(f, "output")
+        let x = try Self.tensor(f, "input")
+        let expected = try Self.tensor(f, "output")
         let c = x.shape[1]
         let bytes = try Exporter.serialize(
             block, inputShape: Array(x.shape.dropFirst()),
-            inputSpec: InputSpec(channelOrder: .none, mean: [Float](repeating: 0, count: c),
-                                 std: [Float](repeating: 1, count: c)),
+            inputSpec: InputSpec(
+                channelOrder: .none, mean: [Float](repeating: 0, count: c),
+                std: [Float](repeating: 1, count: c)),
             labels: [])
         let (d, _, _) = try Exporter.maxLogitDifference(block, acnb: bytes, input: x)
         #expect(d <= 1e-4 * (1 + expected.maxAbs))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ACTraining
 
 @Suite("ACBlock")
@@ -14,13 +15,13 @@ struct ACBlockTests {
     static let cases: [Case] = [
         Case(cin: 3, cout: 4, k: 3, stride: 1, pad: 1, dilation: 1, groups: 1),
         Case(cin: 3, cout: 4, k: 3, stride: 2, pad: 1, dilation: 1, groups: 1),
-        Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 0, dilation: 1, groups: 1),             // crop 1
-        Case(cin: 2, cout: 3, k: 5, stride: 2, pad: 1, dilation: 1, groups: 1, h: 8, w: 9), // crop 1, stride 2
+        Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 0, dilation: 1, groups: 1),  // crop 1
+        Case(cin: 2, cout: 3, k: 5, stride: 2, pad: 1, dilation: 1, groups: 1, h: 8, w: 9),  // crop 1, stride 2
         Case(cin: 4, cout: 6, k: 3, stride: 1, pad: 1, dilation: 1, groups: 2),
-        Case(cin: 4, cout: 4, k: 3, stride: 2, pad: 1, dilation: 1, groups: 4),            // depthwise
-        Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 2, dilation: 2, groups: 1),            // dilation, no crop
-        Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 1, dilation: 2, groups: 1, h: 8, w: 8),// dilation, crop 1
-        Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 3, dilation: 1, groups: 1),            // p > c
+        Case(cin: 4, cout: 4, k: 3, stride: 2, pad: 1, dilation: 1, groups: 4),  // depthwise
+        Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 2, dilation: 2, groups: 1),  // dilation, no crop
+        Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 1, dilation: 2, groups: 1, h: 8, w: 8),  // dilation, crop 1
+        Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 3, dilation: 1, groups: 1),  // p > c
         Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 1, dilation: 1, groups: 1, affine: false),
         Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 1, dilation: 1, groups: 1, mode: .reflect),
         Case(cin: 2, cout: 3, k: 3, stride: 2, pad: 2, dilation: 1, groups: 1, mode: .replicate),
@@ -28,9 +29,10 @@ struct ACBlockTests {
     ]
 
     func make(_ c: Case) throws -> ACBlock {
-        let b = try ACBlock(inputChannels: c.cin, outputChannels: c.cout, kernelSize: c.k, stride: c.stride,
-                            padding: c.pad, dilation: c.dilation, groups: c.groups, paddingMode: c.mode,
-                            useAffine: c.affine, seed: 5)
+        let b = try ACBlock(
+            inputChannels: c.cin, outputChannels: c.cout, kernelSize: c.k, stride: c.stride,
+            padding: c.pad, dilation: c.dilation, groups: c.groups, paddingMode: c.mode,
+            useAffine: c.affine, seed: 5)
         // Non-trivial BN state so every term of the sum matters.
         for (i, bn) in [b.squareBN, b.verBN!, b.horBN!].enumerated() {
             bn.runningMean.value = GradientCheck.randomTensor([c.cout], seed: 40 + UInt64(i), scale: 0.1)
@@ -78,24 +80,33 @@ struct ACBlockTests {
         GradientCheck.check(conv, input: x, h: 1e-2, samples: 8)
     }
 
-    @Test("ablation: one BatchNorm after the sum", arguments: [
-        Case(cin: 3, cout: 4, k: 3, stride: 1, pad: 1, dilation: 1, groups: 1),
-        Case(cin: 2, cout: 4, k: 5, stride: 2, pad: 1, dilation: 1, groups: 2),
-        Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 1, dilation: 2, groups: 1, h: 8, w: 8),
-    ])
+    @Test(
+        "ablation: one BatchNorm after the sum",
+        arguments: [
+            Case(cin: 3, cout: 4, k: 3, stride: 1, pad: 1, dilation: 1, groups: 1),
+            Case(cin: 2, cout: 4, k: 5, stride: 2, pad: 1, dilation: 1, groups: 2),
+            Case(cin: 2, cout: 3, k: 3, stride: 1, pad: 1, dilation: 2, groups: 1, h: 8, w: 8),
+        ])
     func afterSum(_ c: Case) throws {
         func make() throws -> ACBlock {
-            try ACBlock(inputChannels: c.cin, outputChannels: c.cout, kernelSize: c.k, stride: c.stride,
-                        padding: c.pad, dilation: c.dilation, groups: c.groups, normalization: .afterSum, seed: 5)
+            try ACBlock(
+                inputChannels: c.cin, outputChannels: c.cout, kernelSize: c.k, stride: c.stride,
+                padding: c.pad, dilation: c.dilation, groups: c.groups, normalization: .afterSum, seed: 5)
         }
-        let b = try make(), b2 = try make()
+        let b = try make()
+        let b2 = try make()
         #expect(b.verBN == nil && b.horBN == nil)
-        #expect(Set(b.namedParameters().map(\.0)) == ["square_conv.weight", "ver_conv.weight", "hor_conv.weight",
-                                                       "bn.weight", "bn.bias"])
+        #expect(
+            Set(b.namedParameters().map(\.0)) == [
+                "square_conv.weight", "ver_conv.weight", "hor_conv.weight",
+                "bn.weight", "bn.bias",
+            ])
         let x = GradientCheck.randomTensor([2, c.cin, c.h, c.w], seed: 9)
-        let yt = b.forward(x, training: true), rt = b2.referenceForward(x, training: true)
+        let yt = b.forward(x, training: true)
+        let rt = b2.referenceForward(x, training: true)
         #expect(yt.maxAbsDifference(rt) <= 1e-4 * (1 + rt.maxAbs))
-        let y = b.forward(x, training: false), r = b.referenceForward(x, training: false)
+        let y = b.forward(x, training: false)
+        let r = b.referenceForward(x, training: false)
         #expect(y.maxAbsDifference(r) <= 1e-5 * (1 + r.maxAbs))
         GradientCheck.check(b, input: x, h: 1e-2)
         // (The gradient check ran training forwards: take the eval output again.)
@@ -104,19 +115,24 @@ struct ACBlockTests {
         #expect(fused.forward(x).maxAbsDifference(ye) <= 1e-4 * (1 + ye.maxAbs))
     }
 
-    @Test("ACBReLU equals Sequential(ACBlock, ReLU): names, forward, gradients, fusion", arguments: [
-        Case(cin: 3, cout: 4, k: 3, stride: 1, pad: 1, dilation: 1, groups: 1, h: 20, w: 20),
-        Case(cin: 2, cout: 4, k: 5, stride: 2, pad: 0, dilation: 1, groups: 2, h: 9, w: 9),
-    ])
+    @Test(
+        "ACBReLU equals Sequential(ACBlock, ReLU): names, forward, gradients, fusion",
+        arguments: [
+            Case(cin: 3, cout: 4, k: 3, stride: 1, pad: 1, dilation: 1, groups: 1, h: 20, w: 20),
+            Case(cin: 2, cout: 4, k: 5, stride: 2, pad: 0, dilation: 1, groups: 2, h: 9, w: 9),
+        ])
     func fusedReLU(_ c: Case) throws {
-        let fused = ACBReLU(try make(c)), plain = Sequential([try make(c), ReLU()])
+        let fused = ACBReLU(try make(c))
+        let plain = Sequential([try make(c), ReLU()])
         #expect(fused.namedParameters().map(\.0) == plain.namedParameters().map(\.0))
         #expect(fused.namedBuffers().map(\.0) == plain.namedBuffers().map(\.0))
         let x = GradientCheck.randomTensor([5, c.cin, c.h, c.w], seed: 3)
-        let yf = fused.forward(x, training: true), yp = plain.forward(x, training: true)
+        let yf = fused.forward(x, training: true)
+        let yp = plain.forward(x, training: true)
         #expect(yf.maxAbsDifference(yp) <= 1e-4 * (1 + yp.maxAbs))
         let r = GradientCheck.randomTensor(yp.shape, seed: 4)
-        let df = fused.backward(r), dp = plain.backward(r)
+        let df = fused.backward(r)
+        let dp = plain.backward(r)
         #expect(df.maxAbsDifference(dp) <= 1e-4 * (1 + dp.maxAbs))
         for ((n, p), (_, q)) in zip(fused.namedParameters(), plain.namedParameters()) {
             #expect(p.grad.maxAbsDifference(q.grad) <= 1e-3 * (1 + q.grad.maxAbs), "\(n)")

@@ -2,6 +2,7 @@ import ACNetWriter
 import ACRuntime
 import Foundation
 import Testing
+
 @testable import ACTraining
 
 @Suite("Kernel analyses (skeleton, pruning, test-time transforms)")
@@ -9,19 +10,27 @@ struct AnalysisTests {
     @Test("skeleton grid of a hand-made kernel set: per-layer |W| sums normalised by their maximum, averaged")
     func skeletonKnownAnswer() {
         // Layer A: O = 1, Cg = 2. Σ|W| per position = [1 0 1; 2 8 2; 1 0 1] → /8.
-        let a = ConvKernel(name: "a", outputChannels: 1, inputChannelsPerGroup: 2, kernelHeight: 3, kernelWidth: 3,
-                           weight: [1, 0, -1, 2, 4, 2, 0, 0, 1,
-                                    0, 0, 0, 0, -4, 0, 1, 0, 0])
+        let a = ConvKernel(
+            name: "a", outputChannels: 1, inputChannelsPerGroup: 2, kernelHeight: 3, kernelWidth: 3,
+            weight: [
+                1, 0, -1, 2, 4, 2, 0, 0, 1,
+                0, 0, 0, 0, -4, 0, 1, 0, 0,
+            ])
         // Layer B: O = 2, Cg = 1. Σ|W| = [1 1 1; 1 1 1; 1 1 4] → /4.
-        let b = ConvKernel(name: "b", outputChannels: 2, inputChannelsPerGroup: 1, kernelHeight: 3, kernelWidth: 3,
-                           weight: [Float](repeating: -1, count: 9) + [0, 0, 0, 0, 0, 0, 0, 0, 3])
+        let b = ConvKernel(
+            name: "b", outputChannels: 2, inputChannelsPerGroup: 1, kernelHeight: 3, kernelWidth: 3,
+            weight: [Float](repeating: -1, count: 9) + [0, 0, 0, 0, 0, 0, 0, 0, 3])
         // Skipped: a 1x1 projection and a non-square kernel; a 5x5 layer gets its own grid.
-        let p = ConvKernel(name: "p", outputChannels: 1, inputChannelsPerGroup: 1, kernelHeight: 1, kernelWidth: 1, weight: [5])
-        let ns = ConvKernel(name: "ns", outputChannels: 1, inputChannelsPerGroup: 1, kernelHeight: 3, kernelWidth: 1,
-                            weight: [1, 2, 3])
+        let p = ConvKernel(
+            name: "p", outputChannels: 1, inputChannelsPerGroup: 1, kernelHeight: 1, kernelWidth: 1, weight: [5])
+        let ns = ConvKernel(
+            name: "ns", outputChannels: 1, inputChannelsPerGroup: 1, kernelHeight: 3, kernelWidth: 1,
+            weight: [1, 2, 3])
         var w5 = [Float](repeating: 0, count: 25)
-        w5[12] = 2; w5[0] = -1
-        let f = ConvKernel(name: "f", outputChannels: 1, inputChannelsPerGroup: 1, kernelHeight: 5, kernelWidth: 5, weight: w5)
+        w5[12] = 2
+        w5[0] = -1
+        let f = ConvKernel(
+            name: "f", outputChannels: 1, inputChannelsPerGroup: 1, kernelHeight: 5, kernelWidth: 5, weight: w5)
 
         #expect(KernelSkeleton.relativeImportance(a) == [0.125, 0, 0.125, 0.25, 1, 0.25, 0.125, 0, 0.125])
         let grids = KernelSkeleton.grids([a, p, b, ns, f])
@@ -36,13 +45,20 @@ struct AnalysisTests {
 
     @Test("weights read back from an .acnb equal the OIHW weights written (oc16 with O % 16 ≠ 0, groups, depthwise)")
     func acnbWeightsRoundTrip() throws {
-        var b = ModelBuilder(inputChannels: 4, height: 6, width: 6,
-                             inputSpec: InputSpec(channelOrder: .none, mean: [0, 0, 0, 0], std: [1, 1, 1, 1]))
+        var b = ModelBuilder(
+            inputChannels: 4, height: 6, width: 6,
+            inputSpec: InputSpec(channelOrder: .none, mean: [0, 0, 0, 0], std: [1, 1, 1, 1]))
         func w(_ n: Int, _ seed: UInt64) -> [Float] { GradientCheck.randomTensor([n], seed: seed).data }
-        let w1 = w(20 * 4 * 9, 1), w2 = w(18 * 10 * 9, 2), w3 = w(18 * 9, 3), w4 = w(6 * 18, 4)
-        var x = try b.conv2d(b.input, weight: w1, bias: nil, outputChannels: 20, kernelSize: (3, 3), padding: .symmetric(1))
-        x = try b.conv2d(x, weight: w2, bias: nil, outputChannels: 18, kernelSize: (3, 3), padding: .symmetric(1), groups: 2)
-        x = try b.conv2d(x, weight: w3, bias: nil, outputChannels: 18, kernelSize: (3, 3), padding: .symmetric(1), groups: 18)
+        let w1 = w(20 * 4 * 9, 1)
+        let w2 = w(18 * 10 * 9, 2)
+        let w3 = w(18 * 9, 3)
+        let w4 = w(6 * 18, 4)
+        var x = try b.conv2d(
+            b.input, weight: w1, bias: nil, outputChannels: 20, kernelSize: (3, 3), padding: .symmetric(1))
+        x = try b.conv2d(
+            x, weight: w2, bias: nil, outputChannels: 18, kernelSize: (3, 3), padding: .symmetric(1), groups: 2)
+        x = try b.conv2d(
+            x, weight: w3, bias: nil, outputChannels: 18, kernelSize: (3, 3), padding: .symmetric(1), groups: 18)
         x = try b.conv2d(x, weight: w4, bias: nil, outputChannels: 6, kernelSize: (1, 1))
         let bytes = try b.serialize(output: x)
         let weights = try ACNBWeights(bytes: bytes)
@@ -101,7 +117,9 @@ struct AnalysisTests {
     func transforms() {
         let (w, h, c) = (5, 3, 2)
         let img = (0..<(w * h * c)).map { Int($0) }
-        func t(_ x: ImageTransform, _ v: (pixels: [Int], width: Int, height: Int)) -> (pixels: [Int], width: Int, height: Int) {
+        func t(
+            _ x: ImageTransform, _ v: (pixels: [Int], width: Int, height: Int)
+        ) -> (pixels: [Int], width: Int, height: Int) {
             x.apply(v.pixels, width: v.width, height: v.height, channels: c)
         }
         let id = (pixels: img, width: w, height: h)
@@ -119,6 +137,9 @@ struct AnalysisTests {
         // Counter-clockwise: [[1 2 3] [4 5 6]] → [[3 6] [2 5] [1 4]] (numpy.rot90).
         let small = ImageTransform.rot90.apply([1, 2, 3, 4, 5, 6], width: 3, height: 2, channels: 1)
         #expect(small.pixels == [3, 6, 2, 5, 1, 4] && small.width == 2 && small.height == 3)
-        #expect(ImageTransform.rot270.apply([1, 2, 3, 4, 5, 6], width: 3, height: 2, channels: 1).pixels == [4, 1, 5, 2, 6, 3])
+        #expect(
+            ImageTransform.rot270.apply([1, 2, 3, 4, 5, 6], width: 3, height: 2, channels: 1).pixels == [
+                4, 1, 5, 2, 6, 3,
+            ])
     }
 }

@@ -42,8 +42,8 @@ struct SafeTensorsTests {
         let good = f.serialized()
         let cases: [[UInt8]] = [
             [1, 2, 3],
-            Array(good.prefix(good.count - 1)),                       // data truncated
-            [255, 255, 255, 255, 0, 0, 0, 0] + good.dropFirst(8),     // header length too large
+            Array(good.prefix(good.count - 1)),  // data truncated
+            [255, 255, 255, 255, 0, 0, 0, 0] + good.dropFirst(8),  // header length too large
             Array(good.prefix(8)) + [UInt8](repeating: 0x7b, count: good.count - 8),  // bad JSON
         ]
         for bytes in cases {
@@ -52,7 +52,8 @@ struct SafeTensorsTests {
         func withHeader(_ json: String, data: Int) -> [UInt8] {
             var h = [UInt8](json.utf8)
             while h.count % 8 != 0 { h.append(0x20) }
-            return withUnsafeBytes(of: UInt64(h.count).littleEndian) { Array($0) } + h + [UInt8](repeating: 0, count: data)
+            return withUnsafeBytes(of: UInt64(h.count).littleEndian) { Array($0) } + h
+                + [UInt8](repeating: 0, count: data)
         }
         let bad = [
             #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}"#,

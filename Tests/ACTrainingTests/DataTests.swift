@@ -1,8 +1,8 @@
+import CJPEG
 import Foundation
 import Testing
 
 @testable import ACTraining
-import CJPEG
 
 /// The Fashion-MNIST directory of Debian's `dataset-fashion-mnist` (CI installs it).
 let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
@@ -73,14 +73,17 @@ struct IDXTests {
     @Test func mismatchedCountsAreAnError() throws {
         let dir = temporaryDirectory("idxds")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        _ = FileManager.default.createFile(atPath: dir + "/t10k-images-idx3-ubyte",
-                                       contents: Data(idxBytes(dims: [2, 2, 2], payload: Array(0..<8))))
-        _ = FileManager.default.createFile(atPath: dir + "/t10k-labels-idx1-ubyte",
-                                       contents: Data(idxBytes(dims: [3], payload: [0, 1, 2])))
+        _ = FileManager.default.createFile(
+            atPath: dir + "/t10k-images-idx3-ubyte",
+            contents: Data(idxBytes(dims: [2, 2, 2], payload: Array(0..<8))))
+        _ = FileManager.default.createFile(
+            atPath: dir + "/t10k-labels-idx1-ubyte",
+            contents: Data(idxBytes(dims: [3], payload: [0, 1, 2])))
         #expect(IDXDataset.isIDXDirectory(dir))
         #expect(throws: DataError.self) { try IDXDataset.load(directory: dir, split: .test) }
-        _ = FileManager.default.createFile(atPath: dir + "/t10k-labels-idx1-ubyte",
-                                       contents: Data(idxBytes(dims: [2], payload: [0, 9])))
+        _ = FileManager.default.createFile(
+            atPath: dir + "/t10k-labels-idx1-ubyte",
+            contents: Data(idxBytes(dims: [2], payload: [0, 9])))
         let set = try IDXDataset.load(directory: dir, split: .test)
         #expect(set.count == 2 && set.height == 2 && set.width == 2 && set.labels == [0, 9])
         #expect(throws: DataError.self) { try IDXDataset.load(directory: dir, split: .train) }
@@ -104,8 +107,9 @@ struct PipelineTests {
     func toySet(count: Int = 50) throws -> ImageSet {
         var pixels = [UInt8]()
         for i in 0..<count { pixels += (0..<(3 * 4 * 5)).map { UInt8(($0 * 7 + i) % 256) } }
-        return try ImageSet(channels: 3, height: 4, width: 5, pixels: pixels,
-                            labels: (0..<count).map { Int32($0 % 3) }, classNames: ["a", "b", "c"])
+        return try ImageSet(
+            channels: 3, height: 4, width: 5, pixels: pixels,
+            labels: (0..<count).map { Int32($0 % 3) }, classNames: ["a", "b", "c"])
     }
 
     @Test func validationSplitIsSeededAndDisjoint() throws {
@@ -122,11 +126,14 @@ struct PipelineTests {
         let set = try toySet()
         let norm = Normalization(mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
         func run(start: Int = 0) -> [Batch] {
-            Array(BatchLoader(data: set, batchSize: 8, shuffle: true,
-                              augmentation: Augmentation(padding: 2, horizontalFlip: true),
-                              normalization: norm, seed: 3, epoch: 1, startBatch: start))
+            Array(
+                BatchLoader(
+                    data: set, batchSize: 8, shuffle: true,
+                    augmentation: Augmentation(padding: 2, horizontalFlip: true),
+                    normalization: norm, seed: 3, epoch: 1, startBatch: start))
         }
-        let a = run(), b = run()
+        let a = run()
+        let b = run()
         #expect(a.count == 7 && a.last!.count == 2)
         #expect(a.map(\.images) == b.map(\.images) && a.map(\.labels) == b.map(\.labels))
         #expect(run(start: 4).map(\.images) == a[4...].map(\.images))
@@ -136,8 +143,10 @@ struct PipelineTests {
     @Test func evalBatchesAreNormalisedPixels() throws {
         let set = try toySet(count: 3)
         let norm = Normalization(mean: [0.1, 0.2, 0.3], std: [0.5, 0.25, 2])
-        let batches = Array(BatchLoader(data: set, batchSize: 2, shuffle: false, augmentation: .none,
-                                        normalization: norm, seed: 0, epoch: 0))
+        let batches = Array(
+            BatchLoader(
+                data: set, batchSize: 2, shuffle: false, augmentation: .none,
+                normalization: norm, seed: 0, epoch: 0))
         let images = batches.flatMap(\.images)
         for (i, p) in set.pixels.enumerated() {
             let c = (i / 20) % 3
@@ -148,13 +157,16 @@ struct PipelineTests {
 
     @Test func cropAndFlipMoveFullPixels() throws {
         // One 1x1x4 image, padding 1: every output is a shifted (and maybe mirrored) copy.
-        let set = try ImageSet(channels: 1, height: 1, width: 4, pixels: [10, 20, 30, 40], labels: [0], classNames: ["x"])
+        let set = try ImageSet(
+            channels: 1, height: 1, width: 4, pixels: [10, 20, 30, 40], labels: [0], classNames: ["x"])
         let norm = Normalization(mean: [0], std: [1.0 / 255])
         var seen = Set<[Float]>()
         for epoch in 0..<64 {
-            let b = BatchLoader(data: set, batchSize: 1, shuffle: false,
-                                augmentation: Augmentation(padding: 1, horizontalFlip: true),
-                                normalization: norm, seed: 1, epoch: epoch).next()!
+            let b = BatchLoader(
+                data: set, batchSize: 1, shuffle: false,
+                augmentation: Augmentation(padding: 1, horizontalFlip: true),
+                normalization: norm, seed: 1, epoch: epoch
+            ).next()!
             seen.insert(b.images.map { $0.rounded() })
         }
         #expect(seen.contains([10, 20, 30, 40]) && seen.contains([40, 30, 20, 10]))
@@ -169,7 +181,8 @@ struct ImageFolderTests {
     func writeJPEG(_ path: String, width: Int, height: Int, value: UInt8, channels: Int = 1) throws {
         let pixels = [UInt8](repeating: value, count: width * height * channels)
         var err = [CChar](repeating: 0, count: 256)
-        let status = acj_encode_file(path, pixels, UInt32(width), UInt32(height), UInt32(channels), 100, &err, err.count)
+        let status = acj_encode_file(
+            path, pixels, UInt32(width), UInt32(height), UInt32(channels), 100, &err, err.count)
         try #require(status == 0)
     }
 
@@ -201,7 +214,8 @@ struct ImageFolderTests {
             try ImageFolderDataset.load(root: root, split: .test, channels: 1, classNames: ["a_bag"])
         }
         // A corrupt JPEG is an error naming the file.
-        _ = FileManager.default.createFile(atPath: "\(root)/train/a_bag/2.jpg", contents: Data([0xFF, 0xD8, 0xFF, 0x00]))
+        _ = FileManager.default.createFile(
+            atPath: "\(root)/train/a_bag/2.jpg", contents: Data([0xFF, 0xD8, 0xFF, 0x00]))
         do {
             _ = try ImageFolderDataset.load(root: root, split: .train, channels: 1)
             Issue.record("a corrupt JPEG was accepted")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ACTraining
 
 /// The direct-convolution tile loops of every ISA build this CPU can run (AVX2: 4-row × 3-ymm
@@ -16,30 +17,31 @@ struct DirectConvKernelTests {
         var n: Int, c: Int, o: Int, k: Int, pad: Int, dilation: Int, h: Int, w: Int, stride = 1
         var description: String { "N\(n) \(c)->\(o) k\(k) s\(stride) p\(pad) d\(dilation) \(h)x\(w)" }
         var geometry: ConvGeometry {
-            ConvGeometry(batch: n, channels: c, height: h, width: w, kernelH: k, kernelW: k,
-                         strideH: stride, strideW: stride, dilationH: dilation, dilationW: dilation,
-                         padding: .symmetric(pad), groups: 1, mode: .zeros)
+            ConvGeometry(
+                batch: n, channels: c, height: h, width: w, kernelH: k, kernelW: k,
+                strideH: stride, strideW: stride, dilationH: dilation, dilationW: dilation,
+                padding: .symmetric(pad), groups: 1, mode: .zeros)
         }
     }
 
     static let cases: [Case] = [
-        Case(n: 2, c: 3, o: 16, k: 3, pad: 1, dilation: 1, h: 5, w: 6),    // L = 4·8+6 = 38: nv 3, 2nv mod 3 = 0
-        Case(n: 1, c: 5, o: 13, k: 3, pad: 1, dilation: 1, h: 4, w: 5),    // L = 26: nv 2, 2nv mod 3 = 1
-        Case(n: 3, c: 2, o: 40, k: 3, pad: 1, dilation: 1, h: 3, w: 7),    // L = 25: nv 2
-        Case(n: 2, c: 4, o: 32, k: 5, pad: 2, dilation: 1, h: 6, w: 5),    // L = 5·9+5 = 50: nv 4, 2nv mod 3 = 2
-        Case(n: 2, c: 9, o: 8, k: 3, pad: 2, dilation: 2, h: 7, w: 7),     // L = 6·11+7 = 73: nv 5, 2nv mod 3 = 1
-        Case(n: 1, c: 7, o: 17, k: 1, pad: 0, dilation: 1, h: 4, w: 4),    // 1x1: L = 16, nv 1, 2nv mod 3 = 2
+        Case(n: 2, c: 3, o: 16, k: 3, pad: 1, dilation: 1, h: 5, w: 6),  // L = 4·8+6 = 38: nv 3, 2nv mod 3 = 0
+        Case(n: 1, c: 5, o: 13, k: 3, pad: 1, dilation: 1, h: 4, w: 5),  // L = 26: nv 2, 2nv mod 3 = 1
+        Case(n: 3, c: 2, o: 40, k: 3, pad: 1, dilation: 1, h: 3, w: 7),  // L = 25: nv 2
+        Case(n: 2, c: 4, o: 32, k: 5, pad: 2, dilation: 1, h: 6, w: 5),  // L = 5·9+5 = 50: nv 4, 2nv mod 3 = 2
+        Case(n: 2, c: 9, o: 8, k: 3, pad: 2, dilation: 2, h: 7, w: 7),  // L = 6·11+7 = 73: nv 5, 2nv mod 3 = 1
+        Case(n: 1, c: 7, o: 17, k: 1, pad: 0, dilation: 1, h: 4, w: 4),  // 1x1: L = 16, nv 1, 2nv mod 3 = 2
         Case(n: 4, c: 16, o: 33, k: 3, pad: 1, dilation: 1, h: 11, w: 9),  // L = 10·11+9 = 119: nv 8, 2nv mod 3 = 1
         // Strided (polyphase, `StridedConvPlan`): 2nv mod 3 of the forward rows (pitch OW + Dl)
         // and 2nvx mod 3 of the input-gradient rows (pitch max(Jx, OW) + Dl) both cover 0, 1, 2.
-        Case(n: 2, c: 3, o: 16, k: 3, pad: 1, dilation: 1, h: 9, w: 11, stride: 2),   // out 5x6: nv 3, nvx 3 (0, 0)
-        Case(n: 2, c: 16, o: 32, k: 3, pad: 1, dilation: 1, h: 16, w: 16, stride: 2), // ResNet-like 16->32: nv 5, nvx 6 (1, 0)
-        Case(n: 3, c: 16, o: 32, k: 3, pad: 1, dilation: 1, h: 8, w: 8, stride: 2),   // out 4x4: nv 2, nvx 2 (1, 1)
+        Case(n: 2, c: 3, o: 16, k: 3, pad: 1, dilation: 1, h: 9, w: 11, stride: 2),  // out 5x6: nv 3, nvx 3 (0, 0)
+        Case(n: 2, c: 16, o: 32, k: 3, pad: 1, dilation: 1, h: 16, w: 16, stride: 2),  // ResNet-like 16->32: nv 5, nvx 6 (1, 0)
+        Case(n: 3, c: 16, o: 32, k: 3, pad: 1, dilation: 1, h: 8, w: 8, stride: 2),  // out 4x4: nv 2, nvx 2 (1, 1)
         Case(n: 1, c: 5, o: 13, k: 5, pad: 2, dilation: 1, h: 12, w: 13, stride: 2),  // out 6x7: nv 4, nvx 5 (2, 1)
-        Case(n: 3, c: 2, o: 40, k: 3, pad: 1, dilation: 1, h: 6, w: 5, stride: 2),    // out 3x3: nv 1, nvx 1 (2, 2)
-        Case(n: 2, c: 9, o: 8, k: 3, pad: 0, dilation: 1, h: 15, w: 15, stride: 2),   // no padding: nv 4, nvx 5
+        Case(n: 3, c: 2, o: 40, k: 3, pad: 1, dilation: 1, h: 6, w: 5, stride: 2),  // out 3x3: nv 1, nvx 1 (2, 2)
+        Case(n: 2, c: 9, o: 8, k: 3, pad: 0, dilation: 1, h: 15, w: 15, stride: 2),  // no padding: nv 4, nvx 5
         Case(n: 2, c: 4, o: 17, k: 3, pad: 1, dilation: 1, h: 11, w: 11, stride: 3),  // stride 3: 9 phases
-        Case(n: 2, c: 16, o: 32, k: 1, pad: 0, dilation: 1, h: 10, w: 12, stride: 2), // 1x1/s2 shortcut: 3 empty phases
+        Case(n: 2, c: 16, o: 32, k: 1, pad: 0, dilation: 1, h: 10, w: 12, stride: 2),  // 1x1/s2 shortcut: 3 empty phases
         Case(n: 3, c: 7, o: 17, k: 1, pad: 0, dilation: 1, h: 9, w: 7, stride: 2),
     ]
 
@@ -63,7 +65,9 @@ struct DirectConvKernelTests {
         let layout = branchLayout(c)
         let P = g.columns
         let x = GradientCheck.randomTensor([c.n, c.c, c.h, c.w], seed: 1).data
-        let weights = layout.enumerated().map { i, l in GradientCheck.randomTensor([c.o, l.kb], seed: UInt64(10 + i)).data }
+        let weights = layout.enumerated().map { i, l in
+            GradientCheck.randomTensor([c.o, l.kb], seed: UInt64(10 + i)).data
+        }
         let dz = layout.indices.map { i in GradientCheck.randomTensor([c.o, P], seed: UInt64(20 + i)).data }
         var z = layout.map { _ in [Float](repeating: .nan, count: c.o * P) }
         var dW = layout.map { l in [Float](repeating: 0.25, count: c.o * l.kb) }  // dW accumulates (+=)
@@ -71,18 +75,25 @@ struct DirectConvKernelTests {
         let engine = ConvEngine(directKernels: kernels)
         func withBranches(_ zs: inout [[Float]], _ body: ([ConvBranch]) -> Void) {
             let wp = weights.map { w -> UnsafeMutablePointer<Float> in
-                let p = UnsafeMutablePointer<Float>.allocate(capacity: w.count); p.initialize(from: w, count: w.count); return p
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: w.count)
+                p.initialize(from: w, count: w.count)
+                return p
             }
             let zp = zs.map { v -> UnsafeMutablePointer<Float> in
-                let p = UnsafeMutablePointer<Float>.allocate(capacity: v.count); p.initialize(from: v, count: v.count); return p
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: v.count)
+                p.initialize(from: v, count: v.count)
+                return p
             }
             let dwp = dW.map { v -> UnsafeMutablePointer<Float> in
-                let p = UnsafeMutablePointer<Float>.allocate(capacity: v.count); p.initialize(from: v, count: v.count); return p
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: v.count)
+                p.initialize(from: v, count: v.count)
+                return p
             }
             defer { (wp + zp + dwp).forEach { $0.deallocate() } }
             let branches = layout.indices.map { i in
-                ConvBranch(weight: UnsafePointer(wp[i]), kb: layout[i].kb, rowOffset: layout[i].rowOffset,
-                           rowStride: layout[i].rowStride, z: zp[i], dW: dwp[i])
+                ConvBranch(
+                    weight: UnsafePointer(wp[i]), kb: layout[i].kb, rowOffset: layout[i].rowOffset,
+                    rowStride: layout[i].rowStride, z: zp[i], dW: dwp[i])
             }
             body(branches)
             for i in layout.indices {
@@ -94,15 +105,19 @@ struct DirectConvKernelTests {
             withBranches(&z) { engine.forward(g, x: xp.baseAddress!, outputChannels: c.o, branches: $0) }
             var dzs = dz
             withBranches(&dzs) { b in
-                dx.withUnsafeMutableBufferPointer { engine.backward(g, x: xp.baseAddress!, outputChannels: c.o, branches: b,
-                                                                    dx: $0.baseAddress!) }
+                dx.withUnsafeMutableBufferPointer {
+                    engine.backward(
+                        g, x: xp.baseAddress!, outputChannels: c.o, branches: b,
+                        dx: $0.baseAddress!)
+                }
             }
         }
         return Result(z: z, dW: dW, dx: dx)
     }
 
     static func maxRelativeError(_ a: [Float], _ b: [Float]) -> Float {
-        var worst: Float = 0, scale: Float = 0
+        var worst: Float = 0
+        var scale: Float = 0
         for (u, v) in zip(a, b) {
             worst = max(worst, u.isNaN || v.isNaN ? .infinity : abs(u - v))
             scale = max(scale, abs(v))
@@ -122,12 +137,19 @@ struct DirectConvKernelTests {
             let table = try #require(DirectConvKernelTable.table(for: isa))
             // The geometry must take the direct path for the comparison to mean anything.
             let g = c.geometry
-            let probe = [ConvBranch(weight: UnsafePointer(bitPattern: 64)!, kb: c.k * c.c * c.k, rowOffset: 0, rowStride: 1,
-                                    z: UnsafeMutablePointer(bitPattern: 64)!, dW: nil)]
+            let probe = [
+                ConvBranch(
+                    weight: UnsafePointer(bitPattern: 64)!, kb: c.k * c.c * c.k, rowOffset: 0, rowStride: 1,
+                    z: UnsafeMutablePointer(bitPattern: 64)!, dW: nil)
+            ]
             if c.stride == 1 {
-                #expect(DirectConvPlan(g, outputChannels: c.o, branches: probe, kernels: table) != nil, "\(c): not on the direct path")
+                #expect(
+                    DirectConvPlan(g, outputChannels: c.o, branches: probe, kernels: table) != nil,
+                    "\(c): not on the direct path")
             } else {
-                #expect(StridedConvPlan(g, outputChannels: c.o, branches: probe, kernels: table) != nil, "\(c): not on the strided path")
+                #expect(
+                    StridedConvPlan(g, outputChannels: c.o, branches: probe, kernels: table) != nil,
+                    "\(c): not on the strided path")
             }
             let got = Self.run(c, kernels: table)
             for b in ref.z.indices {
@@ -138,15 +160,17 @@ struct DirectConvKernelTests {
         }
     }
 
-    @Test("strided and stride-1 direct paths are bit-for-bit repeatable at a fixed thread count",
-          arguments: [cases[1], cases[6], cases[8], cases[14]])
+    @Test(
+        "strided and stride-1 direct paths are bit-for-bit repeatable at a fixed thread count",
+        arguments: [cases[1], cases[6], cases[8], cases[14]])
     func repeatable(_ c: Case) throws {
         guard let isa = Self.isas.first else {
             print("SKIP direct-convolution repeatability (no AVX2 + FMA or AVX-512 on this CPU)")
             return
         }
         let table = try #require(DirectConvKernelTable.table(for: isa))
-        let a = Self.run(c, kernels: table), b = Self.run(c, kernels: table)
+        let a = Self.run(c, kernels: table)
+        let b = Self.run(c, kernels: table)
         #expect(a.z == b.z && a.dW == b.dW && a.dx == b.dx, "\(isa) \(c): two identical runs differ")
     }
 

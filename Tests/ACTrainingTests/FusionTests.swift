@@ -1,5 +1,6 @@
 import ACRuntime
 import Testing
+
 @testable import ACTraining
 
 @Suite("Fusion and export")
@@ -29,8 +30,9 @@ struct FusionTests {
 
     @Test("fused ACB equals the unfused block in eval mode (every alignment and padding mode)", arguments: acbCases)
     func fusedACB(_ c: ACBCase) throws {
-        let b = try ACBlock(inputChannels: 4, outputChannels: 6, kernelSize: c.k, stride: c.stride, padding: c.pad,
-                            dilation: c.dilation, groups: c.groups, paddingMode: c.mode, useAffine: c.affine, seed: 2)
+        let b = try ACBlock(
+            inputChannels: 4, outputChannels: 6, kernelSize: c.k, stride: c.stride, padding: c.pad,
+            dilation: c.dilation, groups: c.groups, paddingMode: c.mode, useAffine: c.affine, seed: 2)
         Self.warmUp(b, inputShape: [4, 9, 8])
         let x = GradientCheck.randomTensor([2, 4, 9, 8], seed: 11)
         let ref = b.forward(x, training: false)
@@ -51,8 +53,9 @@ struct FusionTests {
         let m = Sequential([b, ReLU()])
         Self.warmUp(m, inputShape: [2, 5, 5])
         #expect(throws: FusionError.unsupportedPaddingMode("0", .reflect)) {
-            _ = try Exporter.serialize(m, inputShape: [2, 5, 5],
-                                       inputSpec: InputSpec(channelOrder: .none, mean: [0, 0], std: [1, 1]), labels: [])
+            _ = try Exporter.serialize(
+                m, inputShape: [2, 5, 5],
+                inputSpec: InputSpec(channelOrder: .none, mean: [0, 0], std: [1, 1]), labels: [])
         }
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ACTraining
 
 /// Finite-difference gradient checking shared by the layer tests.
@@ -49,8 +50,9 @@ enum GradientCheck {
                 let allowed = 1e-2 * scale + 3e-2 * abs(ana) + 1e-6
                 let ratio = abs(num - ana) / allowed
                 worst = max(worst, ratio)
-                #expect(ratio <= 1, "\(name)[\(i)]: numeric \(num) vs analytic \(ana)",
-                        sourceLocation: sourceLocation)
+                #expect(
+                    ratio <= 1, "\(name)[\(i)]: numeric \(num) vs analytic \(ana)",
+                    sourceLocation: sourceLocation)
             }
         }
         if checkInput {

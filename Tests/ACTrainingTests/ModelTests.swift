@@ -1,5 +1,6 @@
 import ACRuntime
 import Testing
+
 @testable import ACTraining
 
 @Suite("Models")
@@ -24,8 +25,9 @@ struct ModelTests {
         opt.step(lr: 0.01)
         let after = model.namedParameters().map { $0.1.value }
         #expect(zip(before, after).allSatisfy { $0.shape == $1.shape })
-        #expect(zip(before, after).filter { $0 != $1 }.count == before.count,
-                "every parameter moves after one step")
+        #expect(
+            zip(before, after).filter { $0 != $1 }.count == before.count,
+            "every parameter moves after one step")
         #expect(model.namedParameters().allSatisfy { $0.1.value.data.allSatisfy(\.isFinite) })
 
         // Export: fused graph in Swift and the .acnb in the runtime agree with the unfused net.
@@ -33,8 +35,9 @@ struct ModelTests {
         let ref = model.forward(xe, training: false)
         let graph = try FusedGraph(model)
         #expect(graph.forward(xe).maxAbsDifference(ref) <= 1e-4 * (1 + ref.maxAbs))
-        let bytes = try Exporter.serialize(model, inputShape: spec.inputShape, inputSpec: spec.inputSpec,
-                                           labels: spec.labels)
+        let bytes = try Exporter.serialize(
+            model, inputShape: spec.inputShape, inputSpec: spec.inputSpec,
+            labels: spec.labels)
         let (d, m, mismatches) = try Exporter.maxLogitDifference(model, acnb: bytes, input: xe)
         #expect(d <= 1e-4 * (1 + m), "runtime vs unfused: \(d)")
         #expect(mismatches == 0)
@@ -51,7 +54,10 @@ struct ModelTests {
         let b = Set(r.namedBuffers().map(\.0))
         #expect(b.contains("stage3.2.conv2.hor_bn.running_var"))
         let f = try ModelRegistry.make("fashion_net", acb: false)
-        #expect(Set(f.namedParameters().map(\.0)).isSuperset(of: ["0.0.weight", "0.1.weight", "0.1.bias", "9.weight", "9.bias"]))
+        #expect(
+            Set(f.namedParameters().map(\.0)).isSuperset(of: [
+                "0.0.weight", "0.1.weight", "0.1.bias", "9.weight", "9.bias",
+            ]))
         // ResNet-20: 0.27 M parameters plain (He et al.); ACB adds the Kx1/1xK kernels and BNs.
         #expect(abs(Double(try ModelRegistry.make("resnet20", acb: false).parameterCount) - 272_000) < 2_000)
         #expect(throws: ModelRegistryError.unknownModel("nope")) { try ModelRegistry.spec("nope") }
@@ -74,8 +80,9 @@ struct ModelTests {
         let mods = r.namedModules()
         #expect(mods.filter { $0.1 is ACBlock }.count == 55)
         #expect(mods.filter { $0.1 is ConvBN }.count == 2)
-        #expect(try ModelRegistry.make("lenet5_bn", acb: true).namedModules().compactMap { $0.1 as? ACBlock }
-            .allSatisfy { $0.crop == 2 })
+        #expect(
+            try ModelRegistry.make("lenet5_bn", acb: true).namedModules().compactMap { $0.1 as? ACBlock }
+                .allSatisfy { $0.crop == 2 })
     }
 }
 
@@ -86,7 +93,8 @@ struct OptimTests {
         let w = Parameter(Tensor(shape: [1], data: [1]))
         let b = Parameter(Tensor(shape: [1], data: [1]), isBias: true)
         let opt = SGD([("w", w), ("b", b)], momentum: 0.9, weightDecay: 0.1)
-        w.grad = Tensor(shape: [1], data: [0.5]); b.grad = Tensor(shape: [1], data: [0.5])
+        w.grad = Tensor(shape: [1], data: [0.5])
+        b.grad = Tensor(shape: [1], data: [0.5])
         opt.step(lr: 0.1)
         // d = 0.5 + 0.1·1 = 0.6; buf = 0.6; w = 1 − 0.1·0.6
         #expect(abs(w.value.data[0] - 0.94) < 1e-6)

@@ -12,20 +12,23 @@ struct ReliabilityTests {
     static func randomSet(_ count: Int, seed: UInt64 = 1) throws -> ImageSet {
         var rng = SeededGenerator(seed: seed)
         let pixels = (0..<(count * 784)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        return try ImageSet(channels: 1, height: 28, width: 28, pixels: pixels,
-                            labels: (0..<count).map { Int32($0 % 10) }, classNames: IDXDataset.digitLabels)
+        return try ImageSet(
+            channels: 1, height: 28, width: 28, pixels: pixels,
+            labels: (0..<count).map { Int32($0 % 10) }, classNames: IDXDataset.digitLabels)
     }
 
     /// A learning rate of 1e30 makes the loss non-finite within a few steps: training stops
     /// with ``TrainingError/nonFiniteLoss`` and the checkpoints on disk stay finite.
     @Test func nonFiniteLossStopsTraining() throws {
         let train = try Self.randomSet(64)
-        let recipe = TrainingRecipe(model: "lenet5_bn", acb: false, epochs: 3, batchSize: 16, learningRate: 1e30,
-                                    validationCount: 0, seed: 1)
+        let recipe = TrainingRecipe(
+            model: "lenet5_bn", acb: false, epochs: 3, batchSize: 16, learningRate: 1e30,
+            validationCount: 0, seed: 1)
         let dir = temporaryDirectory("nan")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let trainer = try Trainer(recipe: recipe, model: try recipe.makeModel(), train: train, validation: nil,
-                                  normalization: Normalization(statisticsOf: train), outputDirectory: dir)
+        let trainer = try Trainer(
+            recipe: recipe, model: try recipe.makeModel(), train: train, validation: nil,
+            normalization: Normalization(statisticsOf: train), outputDirectory: dir)
         trainer.checkpointInterval = 1
         #expect {
             try trainer.run()
@@ -35,7 +38,8 @@ struct ReliabilityTests {
         }
         #expect(trainer.stepLosses.allSatisfy { $0.isFinite })
         // Every checkpoint written holds finite weights (the diverging step was not applied).
-        for name in ["last.safetensors", "best.safetensors"] where FileManager.default.fileExists(atPath: dir + "/" + name) {
+        for name in ["last.safetensors", "best.safetensors"]
+        where FileManager.default.fileExists(atPath: dir + "/" + name) {
             let file = try SafeTensors(contentsOfFile: dir + "/" + name)
             try ModelState.checkFinite(file, path: name)
         }
@@ -45,8 +49,9 @@ struct ReliabilityTests {
     static func checkpoint() throws -> SafeTensors {
         let train = try randomSet(20)
         let recipe = TrainingRecipe(model: "lenet5_bn", acb: true, epochs: 1, batchSize: 10, validationCount: 0)
-        let trainer = try Trainer(recipe: recipe, model: try recipe.makeModel(), train: train, validation: nil,
-                                  normalization: Normalization(statisticsOf: train), outputDirectory: nil)
+        let trainer = try Trainer(
+            recipe: recipe, model: try recipe.makeModel(), train: train, validation: nil,
+            normalization: Normalization(statisticsOf: train), outputDirectory: nil)
         return trainer.checkpoint()
     }
 
@@ -127,7 +132,8 @@ struct ReliabilityTests {
         #expect(DatasetDirectory.subsetIndices(count: 10, limit: -1) == [])
         let dir = temporaryDirectory("empty-idx")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Data(idxBytes(dims: [0, 28, 28], payload: [])).write(to: URL(fileURLWithPath: dir + "/train-images-idx3-ubyte"))
+        try Data(idxBytes(dims: [0, 28, 28], payload: [])).write(
+            to: URL(fileURLWithPath: dir + "/train-images-idx3-ubyte"))
         try Data(idxBytes(dims: [0], payload: [])).write(to: URL(fileURLWithPath: dir + "/train-labels-idx1-ubyte"))
         #expect(throws: DataError.self) { try DatasetDirectory(dir).load(.train) }
         #expect(throws: DataError.self) { try DatasetDirectory(fashionMNISTDirectory).load(.test, limit: 0) }

@@ -29,10 +29,12 @@ struct TrainerTests {
     /// pass, loss or optimiser stays far below it).
     @Test func tinyFashionMNISTRunLearns() throws {
         let (train, test, norm) = try fashionSubset(train: 1000, test: 500)
-        let recipe = TrainingRecipe(model: "lenet5_bn", acb: false, epochs: 3, batchSize: 50, learningRate: 0.05,
-                                    weightDecay: 1e-4, validationCount: 0, seed: 3)
-        let trainer = try Trainer(recipe: recipe, model: try recipe.makeModel(), train: train, validation: nil,
-                                  normalization: norm, outputDirectory: nil)
+        let recipe = TrainingRecipe(
+            model: "lenet5_bn", acb: false, epochs: 3, batchSize: 50, learningRate: 0.05,
+            weightDecay: 1e-4, validationCount: 0, seed: 3)
+        let trainer = try Trainer(
+            recipe: recipe, model: try recipe.makeModel(), train: train, validation: nil,
+            normalization: norm, outputDirectory: nil)
         try trainer.run()
         #expect(trainer.epoch == 3 && trainer.iteration == 60)
         #expect(trainer.records.count == 3 && trainer.records[2].trainLoss < trainer.records[0].trainLoss)
@@ -46,12 +48,14 @@ struct TrainerTests {
     @Test func resumeGivesIdenticalResults() throws {
         let (train, _, norm) = try fashionSubset(train: 160, test: 10)
         let (tr, val) = train.split(validationCount: 32, seed: 5)
-        let recipe = TrainingRecipe(model: "lenet5_bn", acb: true, epochs: 2, batchSize: 32, learningRate: 0.05,
-                                    warmupEpochs: 0.5, augmentation: Augmentation(padding: 2, horizontalFlip: true),
-                                    validationCount: 32, seed: 9)
+        let recipe = TrainingRecipe(
+            model: "lenet5_bn", acb: true, epochs: 2, batchSize: 32, learningRate: 0.05,
+            warmupEpochs: 0.5, augmentation: Augmentation(padding: 2, horizontalFlip: true),
+            validationCount: 32, seed: 9)
         func trainer(_ dir: String?) throws -> Trainer {
-            try Trainer(recipe: recipe, model: try recipe.makeModel(), train: tr, validation: val,
-                        normalization: norm, outputDirectory: dir)
+            try Trainer(
+                recipe: recipe, model: try recipe.makeModel(), train: tr, validation: val,
+                normalization: norm, outputDirectory: dir)
         }
         let straight = try trainer(nil)
         try straight.run()
@@ -119,9 +123,10 @@ struct TrainerTests {
 
     @Test func logsAndPlotAreWritten() throws {
         let records = (1...3).map {
-            EpochRecord(epoch: $0, iteration: $0 * 10, learningRate: 0.1, trainLoss: 1 / Double($0),
-                        trainAccuracy: 0.5 + 0.1 * Double($0), validationLoss: .nan, validationAccuracy: 0.6,
-                        imagesPerSecond: 100, seconds: 1)
+            EpochRecord(
+                epoch: $0, iteration: $0 * 10, learningRate: 0.1, trainLoss: 1 / Double($0),
+                trainAccuracy: 0.5 + 0.1 * Double($0), validationLoss: .nan, validationAccuracy: 0.6,
+                imagesPerSecond: 100, seconds: 1)
         }
         let csv = TrainingLog.csv(records)
         #expect(csv.split(separator: "\n").count == 4)

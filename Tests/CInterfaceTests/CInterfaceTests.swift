@@ -15,7 +15,8 @@ struct CInterfaceTests {
     func statusNames() {
         #expect(String(cString: acnet_status_string(ACNET_ERROR_CHECKSUM_MISMATCH)) == "ACNET_ERROR_CHECKSUM_MISMATCH")
         #expect(String(cString: acnet_status_string(-1)) == "ACNET_UNKNOWN_STATUS")
-        #expect(acnet_version() == UInt32(ACNET_VERSION_MAJOR * 10000 + ACNET_VERSION_MINOR * 100 + ACNET_VERSION_PATCH))
+        #expect(
+            acnet_version() == UInt32(ACNET_VERSION_MAJOR * 10000 + ACNET_VERSION_MINOR * 100 + ACNET_VERSION_PATCH))
     }
 
     @Test("errors leave a message in the calling thread's buffer, and outputs untouched")

@@ -35,7 +35,8 @@ struct ConvolutionOptionTests {
         let d = try run(direct)
         #expect(auto != d, "Winograd rounds differently from direct convolution")
         #expect(zip(auto, d).allSatisfy { abs($0 - $1) <= 1e-3 * max(1, abs($1)) })
-        var wsAuto = 0, wsDirect = 0
+        var wsAuto = 0
+        var wsDirect = 0
         #expect(acnet_session_workspace_size(model, &opts, &wsAuto) == ACNET_OK)
         #expect(acnet_session_workspace_size(model, &direct, &wsDirect) == ACNET_OK)
         #expect(wsAuto > wsDirect, "the Winograd scratch is part of the workspace")

@@ -1,7 +1,8 @@
-@testable import ACRuntime
 import CACNet
 import CInterface
 import Testing
+
+@testable import ACRuntime
 
 /// include/acnet.h is the contract: every constant it defines must be the value the runtime
 /// uses. (The compiler checks the function declarations through `@c @implementation`; the
@@ -15,13 +16,15 @@ struct HeaderContractTests {
         #expect(ACNBFormat.minimumVersion == 1)
     }
 
-    @Test("every acnet_status macro has the runtime's value and name", arguments: [
-        (ACNET_OK, ACNetStatus.ok), (ACNET_ERROR_INVALID_ARGUMENT, .invalidArgument),
-        (ACNET_ERROR_MISALIGNED, .misaligned), (ACNET_ERROR_IO, .io), (ACNET_ERROR_BAD_FORMAT, .badFormat),
-        (ACNET_ERROR_CHECKSUM_MISMATCH, .checksumMismatch), (ACNET_ERROR_UNSUPPORTED_VERSION, .unsupportedVersion),
-        (ACNET_ERROR_UNSUPPORTED_OP, .unsupportedOp), (ACNET_ERROR_OUT_OF_MEMORY, .outOfMemory),
-        (ACNET_ERROR_BUFFER_TOO_SMALL, .bufferTooSmall), (ACNET_ERROR_OUT_OF_RANGE, .outOfRange),
-    ] as [(Int32, ACNetStatus)])
+    @Test(
+        "every acnet_status macro has the runtime's value and name",
+        arguments: [
+            (ACNET_OK, ACNetStatus.ok), (ACNET_ERROR_INVALID_ARGUMENT, .invalidArgument),
+            (ACNET_ERROR_MISALIGNED, .misaligned), (ACNET_ERROR_IO, .io), (ACNET_ERROR_BAD_FORMAT, .badFormat),
+            (ACNET_ERROR_CHECKSUM_MISMATCH, .checksumMismatch), (ACNET_ERROR_UNSUPPORTED_VERSION, .unsupportedVersion),
+            (ACNET_ERROR_UNSUPPORTED_OP, .unsupportedOp), (ACNET_ERROR_OUT_OF_MEMORY, .outOfMemory),
+            (ACNET_ERROR_BUFFER_TOO_SMALL, .bufferTooSmall), (ACNET_ERROR_OUT_OF_RANGE, .outOfRange),
+        ] as [(Int32, ACNetStatus)])
     func status(_ macro: Int32, _ status: ACNetStatus) {
         #expect(macro == status.rawValue)
         #expect(String(cString: acnet_status_string(macro)) == "\(status.name)")
@@ -47,7 +50,8 @@ struct HeaderContractTests {
     func version() {
         // ACNET_VERSION_NUMBER is an expression macro, which Swift does not import: its
         // definition is spelled out here and in the header's comment.
-        #expect(acnet_version() == UInt32(ACNET_VERSION_MAJOR * 10000 + ACNET_VERSION_MINOR * 100 + ACNET_VERSION_PATCH))
+        #expect(
+            acnet_version() == UInt32(ACNET_VERSION_MAJOR * 10000 + ACNET_VERSION_MINOR * 100 + ACNET_VERSION_PATCH))
         #expect(ACNET_VERSION_MINOR < 100 && ACNET_VERSION_PATCH < 100)
     }
 }

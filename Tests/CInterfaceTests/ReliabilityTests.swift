@@ -11,17 +11,20 @@ func smallModelBytes() throws -> [UInt8] {
     var seed: UInt64 = 11
     func values(_ n: Int) -> [Float] {
         (0..<n).map { _ in
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Float(Int(seed >> 40) % 2001 - 1000) / 2000
         }
     }
-    var b = ModelBuilder(inputChannels: 3, height: 12, width: 12,
-                         inputSpec: InputSpec(channelOrder: .rgb, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]),
-                         labels: ["zero", "one", "two", "three", "four"])
-    let a = try b.conv2d(b.input, weight: values(8 * 3 * 9), bias: values(8), outputChannels: 8, kernelSize: (3, 3),
-                         padding: .symmetric(1), activation: .relu)
-    let d = try b.conv2d(a, weight: values(8 * 9), bias: values(8), outputChannels: 8, kernelSize: (3, 3),
-                         padding: .symmetric(1), groups: 8, activation: .relu, residual: a)
+    var b = ModelBuilder(
+        inputChannels: 3, height: 12, width: 12,
+        inputSpec: InputSpec(channelOrder: .rgb, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]),
+        labels: ["zero", "one", "two", "three", "four"])
+    let a = try b.conv2d(
+        b.input, weight: values(8 * 3 * 9), bias: values(8), outputChannels: 8, kernelSize: (3, 3),
+        padding: .symmetric(1), activation: .relu)
+    let d = try b.conv2d(
+        a, weight: values(8 * 9), bias: values(8), outputChannels: 8, kernelSize: (3, 3),
+        padding: .symmetric(1), groups: 8, activation: .relu, residual: a)
     let p = try b.maxPool(d, kernelSize: (2, 2), stride: (2, 2))
     let q = try b.avgPool(d, kernelSize: (2, 2), stride: (2, 2))
     let c = try b.concat([p, q])
@@ -63,7 +66,7 @@ struct CAPIMisuseTests {
         #expect(String(cString: acnet_last_error_message()).contains("18446744073709551615"))
         #expect(acnet_model_load_file(nil, &model) == ACNET_ERROR_INVALID_ARGUMENT)
         #expect(acnet_model_load_file("/dev/null", nil) == ACNET_ERROR_INVALID_ARGUMENT)
-        #expect(acnet_model_load_file("/dev/null", &model) == ACNET_ERROR_IO)   // not a regular file
+        #expect(acnet_model_load_file("/dev/null", &model) == ACNET_ERROR_IO)  // not a regular file
         #expect(acnet_model_load_file("/", &model) == ACNET_ERROR_IO)
         for odd in [1, 2, 4, 8, 16, 32, 63] {
             let q = alignedCopy(bytes, offset: odd)
@@ -95,7 +98,8 @@ struct CAPIMisuseTests {
         #expect(acnet_model_output_shape(model, &shape, nil) == ACNET_ERROR_INVALID_ARGUMENT)
         #expect(shape == [7, 7, 7, 7] && rank == 9, "untouched")
         #expect(acnet_model_input_shape(model, &shape, &rank) == ACNET_OK && shape == [1, 3, 12, 12] && rank == 4)
-        #expect(acnet_model_output_shape(model, &shape, &rank) == ACNET_OK && Array(shape.prefix(2)) == [1, 5] && rank == 2)
+        #expect(
+            acnet_model_output_shape(model, &shape, &rank) == ACNET_OK && Array(shape.prefix(2)) == [1, 5] && rank == 2)
         var spec = acnet_input_spec()
         #expect(acnet_model_input_spec(nil, &spec) == ACNET_ERROR_INVALID_ARGUMENT)
         #expect(acnet_model_input_spec(model, nil) == ACNET_ERROR_INVALID_ARGUMENT)
@@ -127,8 +131,11 @@ struct CAPIMisuseTests {
         #expect(acnet_session_workspace_size(nil, &opts, &ws) == ACNET_ERROR_INVALID_ARGUMENT)
         #expect(acnet_session_workspace_size(model, &opts, nil) == ACNET_ERROR_INVALID_ARGUMENT)
         var bad: [acnet_session_options] = []
-        for (field, value) in [("struct_size", 0), ("struct_size", 4), ("struct_size", 15), ("threads", 0), ("threads", 65), ("threads", Int(UInt32.max)),
-                               ("max_batch", 0), ("max_batch", 65537), ("max_batch", Int(UInt32.max)), ("isa", 99)] {
+        for (field, value) in [
+            ("struct_size", 0), ("struct_size", 4), ("struct_size", 15), ("threads", 0), ("threads", 65),
+            ("threads", Int(UInt32.max)),
+            ("max_batch", 0), ("max_batch", 65537), ("max_batch", Int(UInt32.max)), ("isa", 99),
+        ] {
             var o = opts
             switch field {
             case "struct_size": o.struct_size = UInt32(value)
@@ -183,11 +190,14 @@ struct CAPIMisuseTests {
         #expect(acnet_session_run(nil, 1, x, n, &y, 5) == ACNET_ERROR_INVALID_ARGUMENT)
         #expect(acnet_session_run(session, 1, nil, n, &y, 5) == ACNET_ERROR_INVALID_ARGUMENT)
         #expect(acnet_session_run(session, 1, x, n, nil, 5) == ACNET_ERROR_INVALID_ARGUMENT)
-        for (batch, inCount, outCount) in [(0, 0, 0), (0, n, 5), (3, 3 * n, 15), (Int(bitPattern: UInt(UInt64.max)), n, 5),
-                                           (1, 0, 5), (1, n, 0), (1, n - 1, 5), (1, n + 1, 5), (1, n, 4), (1, n, 6),
-                                           (2, n, 5), (2, 2 * n, 5), (1, 2 * n, 10)] {
-            #expect(acnet_session_run(session, batch, x, inCount, &y, outCount) == ACNET_ERROR_INVALID_ARGUMENT,
-                    "batch \(batch), \(inCount) in, \(outCount) out")
+        for (batch, inCount, outCount) in [
+            (0, 0, 0), (0, n, 5), (3, 3 * n, 15), (Int(bitPattern: UInt(UInt64.max)), n, 5),
+            (1, 0, 5), (1, n, 0), (1, n - 1, 5), (1, n + 1, 5), (1, n, 4), (1, n, 6),
+            (2, n, 5), (2, 2 * n, 5), (1, 2 * n, 10),
+        ] {
+            #expect(
+                acnet_session_run(session, batch, x, inCount, &y, outCount) == ACNET_ERROR_INVALID_ARGUMENT,
+                "batch \(batch), \(inCount) in, \(outCount) out")
         }
         #expect(y.allSatisfy { $0 == -7 }, "output untouched on error")
         #expect(acnet_session_run(session, 2, x, 2 * n, &y, 10) == ACNET_OK)
@@ -203,10 +213,12 @@ struct CAPIMisuseTests {
     @Test("a valid model whose workspace cannot be allocated: OUT_OF_MEMORY from session create")
     func outOfMemory() throws {
         // 1×16384×16384 input, 1×1 conv to 7 channels: 16 GiB per image, 2^50 bytes for 65536.
-        var b = ModelBuilder(inputChannels: 1, height: 16384, width: 16384,
-                             inputSpec: InputSpec(channelOrder: .gray, mean: [0], std: [1]))
-        let y = try b.conv2d(b.input, weight: [Float](repeating: 0.5, count: 7), bias: nil, outputChannels: 7,
-                             kernelSize: (1, 1))
+        var b = ModelBuilder(
+            inputChannels: 1, height: 16384, width: 16384,
+            inputSpec: InputSpec(channelOrder: .gray, mean: [0], std: [1]))
+        let y = try b.conv2d(
+            b.input, weight: [Float](repeating: 0.5, count: 7), bias: nil, outputChannels: 7,
+            kernelSize: (1, 1))
         let huge = try b.serialize(output: y)
         let p = alignedCopy(huge)
         defer { p.deallocate() }
@@ -265,7 +277,9 @@ struct ConcurrencyTests {
         let expected = reference
 
         let shared = SharedModel(model!, bytes: UnsafeRawPointer(p), count: bytes.count)
-        let mismatches = Counter(), failures = Counter(), completed = Counter()
+        let mismatches = Counter()
+        let failures = Counter()
+        let completed = Counter()
         let group = DispatchGroup()
         for t in 0..<Self.threads {
             group.enter()
@@ -282,16 +296,25 @@ struct ConcurrencyTests {
                     if acnet_session_create(model, &options, nil, 0, &s) != ACNET_OK { failures.add() }
                     acnet_session_free(s)
                     var own: OpaquePointer? = nil
-                    if acnet_model_load_memory(shared.bytes, shared.count, &own) != ACNET_OK { failures.add(); continue }
+                    if acnet_model_load_memory(shared.bytes, shared.count, &own) != ACNET_OK {
+                        failures.add()
+                        continue
+                    }
                     var y = [Float](repeating: 0, count: 5)
                     if acnet_session_create(own, nil, nil, 0, &s) != ACNET_OK
                         || acnet_session_run(s, 1, inputs[t % inputs.count], n, &y, 5) != ACNET_OK
-                        || y != expected[t % inputs.count] { failures.add() }
+                        || y != expected[t % inputs.count]
+                    {
+                        failures.add()
+                    }
                     acnet_session_free(s)
                     if acnet_model_free(own) != ACNET_OK { failures.add() }
                 }
                 var session: OpaquePointer? = nil
-                guard acnet_session_create(model, &options, nil, 0, &session) == ACNET_OK else { failures.add(); return }
+                guard acnet_session_create(model, &options, nil, 0, &session) == ACNET_OK else {
+                    failures.add()
+                    return
+                }
                 defer { acnet_session_free(session) }
                 var y = [Float](repeating: 0, count: 5)
                 var shape = [Int64](repeating: 0, count: 4)
@@ -315,14 +338,18 @@ struct ConcurrencyTests {
         print("concurrency: \(Self.threads) threads × \(Self.runsPerThread) runs, \(mismatches.value) mismatches")
     }
 
-    @Test("layout conversions split over threads: a feature-map model (plain input → blocked → plain output), 2 and 3 threads × 200 runs, batch 2, exact")
+    @Test(
+        "layout conversions split over threads: a feature-map model (plain input → blocked → plain output), 2 and 3 threads × 200 runs, batch 2, exact"
+    )
     func splitLayoutConversions() throws {
         // ReLU reads the input through the loader's toBlocked step and leaves a blocked output
         // for the session's output step; both are split over the team (issue 7).
         let (c, h, w) = (40, 13, 21)
-        var b = ModelBuilder(inputChannels: c, height: h, width: w,
-                             inputSpec: InputSpec(channelOrder: .none, mean: [Float](repeating: 0, count: c),
-                                                  std: [Float](repeating: 1, count: c)))
+        var b = ModelBuilder(
+            inputChannels: c, height: h, width: w,
+            inputSpec: InputSpec(
+                channelOrder: .none, mean: [Float](repeating: 0, count: c),
+                std: [Float](repeating: 1, count: c)))
         let y = try b.activation(b.input, .relu)
         let model = try Model(bytes: try b.serialize(output: y))
         let x = (0..<(2 * c * h * w)).map { Float(($0 * 7919) % 201) / 100 - 1 }
@@ -386,6 +413,14 @@ final class SharedModel: @unchecked Sendable {
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var n = 0
-    func add() { lock.lock(); n += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+    func add() {
+        lock.lock()
+        n += 1
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return n
+    }
 }

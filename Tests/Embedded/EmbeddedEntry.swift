@@ -4,9 +4,10 @@
 
 /// Returns 0 on success or the ACNetStatus of the failure.
 @c(acnet_embedded_run)
-public func acnetEmbeddedRun(_ model: UnsafeRawPointer, _ size: Int, _ input: UnsafePointer<Float>,
-                             _ inputCount: Int, _ output: UnsafeMutablePointer<Float>, _ outputCount: Int) -> Int32
-{
+public func acnetEmbeddedRun(
+    _ model: UnsafeRawPointer, _ size: Int, _ input: UnsafePointer<Float>,
+    _ inputCount: Int, _ output: UnsafeMutablePointer<Float>, _ outputCount: Int
+) -> Int32 {
     do throws(ACNetError) {
         let m = try Model(borrowing: UnsafeRawBufferPointer(start: model, count: size))
         let s = try Session(model: m)

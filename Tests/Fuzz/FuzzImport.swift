@@ -42,9 +42,10 @@ public func fuzzImport(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         violated("the importer wrote a model the runtime refuses: \(error)")
     }
     if summary.inputShape.count != 3 { violated("summary input shape \(summary.inputShape)") }
-    let inCount = model.inputElementCount, outCount = model.outputElementCount
+    let inCount = model.inputElementCount
+    let outCount = model.outputElementCount
     guard inCount <= maxElements, outCount <= maxElements,
-          let ws = try? Session.workspaceSize(for: model), ws <= maxWorkspace
+        let ws = try? Session.workspaceSize(for: model), ws <= maxWorkspace
     else { return 0 }
     do {
         let session = try Session(model: model)

@@ -49,10 +49,16 @@ private func exercise(_ model: OpaquePointer, isaSeed: Int) {
     var rank = 0
     check(acnet_model_input_shape(model, &shape, &rank) == ACNET_OK && rank == 4 && shape[0] == 1, "input shape")
     var inCount = 1
-    for i in 1..<4 { check(shape[i] >= 1, "input dims ≥ 1"); inCount = inCount.multipliedReportingOverflow(by: Int(shape[i])).partialValue }
+    for i in 1..<4 {
+        check(shape[i] >= 1, "input dims ≥ 1")
+        inCount = inCount.multipliedReportingOverflow(by: Int(shape[i])).partialValue
+    }
     check(acnet_model_output_shape(model, &shape, &rank) == ACNET_OK && (rank == 2 || rank == 4), "output shape")
     var outCount = 1
-    for i in 1..<rank { check(shape[i] >= 1, "output dims ≥ 1"); outCount = outCount.multipliedReportingOverflow(by: Int(shape[i])).partialValue }
+    for i in 1..<rank {
+        check(shape[i] >= 1, "output dims ≥ 1")
+        outCount = outCount.multipliedReportingOverflow(by: Int(shape[i])).partialValue
+    }
     var spec = acnet_input_spec()
     check(acnet_model_input_spec(model, &spec) == ACNET_OK, "input spec")
     var labels = 0

@@ -35,7 +35,9 @@ public func fuzzTrainingReaders(_ data: UnsafePointer<UInt8>?, _ size: Int) -> C
 /// marker, when present; otherwise at thirds).
 private let imageFolderRoot: String = {
     let root = NSTemporaryDirectory() + "acnet-fuzz-images-\(getpid())"
-    for c in ["a", "b"] { try? FileManager.default.createDirectory(atPath: root + "/" + c, withIntermediateDirectories: true) }
+    for c in ["a", "b"] {
+        try? FileManager.default.createDirectory(atPath: root + "/" + c, withIntermediateDirectories: true)
+    }
     return root
 }()
 

@@ -8,8 +8,10 @@ import Testing
 enum JPEGFixtures {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
-    static let slugs = ["t-shirt-top", "trouser", "pullover", "dress", "coat",
-                        "sandal", "shirt", "sneaker", "bag", "ankle-boot"]
+    static let slugs = [
+        "t-shirt-top", "trouser", "pullover", "dress", "coat",
+        "sandal", "shirt", "sneaker", "bag", "ankle-boot",
+    ]
     static let sampleNames = slugs.flatMap { ["\($0)-1.jpg", "\($0)-2.jpg"] }
     static func samplePath(_ name: String) -> String {
         root.appendingPathComponent("examples/images/\(name)").path
@@ -55,8 +57,9 @@ struct Decoded {
 
 @Suite("libjpeg shim: decoding")
 struct AcjDecodeTests {
-    @Test("every sample image decodes as 28×28 gray, the same from a file and from memory",
-          arguments: JPEGFixtures.sampleNames)
+    @Test(
+        "every sample image decodes as 28×28 gray, the same from a file and from memory",
+        arguments: JPEGFixtures.sampleNames)
     func samples(name: String) throws {
         let path = JPEGFixtures.samplePath(name)
         let file = Decoded(file: path, channels: 1)
@@ -131,10 +134,13 @@ struct AcjDecodeTests {
 
 @Suite("libjpeg shim: preprocessing (docs/DESIGN.md §4)")
 struct AcjPreprocessTests {
-    func run(_ p: [UInt8], _ w: Int, _ h: Int, _ c: Int, _ ow: Int, _ oh: Int,
-             mean: [Float]? = nil, std: [Float]? = nil) -> (Int32, [Float]) {
+    func run(
+        _ p: [UInt8], _ w: Int, _ h: Int, _ c: Int, _ ow: Int, _ oh: Int,
+        mean: [Float]? = nil, std: [Float]? = nil
+    ) -> (Int32, [Float]) {
         var out = [Float](repeating: .nan, count: c * ow * oh)
-        let m = mean ?? [Float](repeating: 0, count: c), s = std ?? [Float](repeating: 1, count: c)
+        let m = mean ?? [Float](repeating: 0, count: c)
+        let s = std ?? [Float](repeating: 1, count: c)
         let status = acj_preprocess(p, UInt32(w), UInt32(h), UInt32(c), UInt32(ow), UInt32(oh), m, s, &out)
         return (status, out.map { $0 * 255 })
     }

@@ -12,8 +12,10 @@ import Testing
 /// `<slug>-1.jpg` is classified as its own class.
 @Suite("acnet classify")
 struct ClassifyCommandTests {
-    static let labels = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    static let labels = [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ]
     static let spec = InputSpec(channelOrder: .gray, mean: [0.2860], std: [0.3530])
 
     /// The `acnet` executable next to the test bundle (or $ACNET_BIN).
@@ -30,7 +32,8 @@ struct ClassifyCommandTests {
         try #require(acj_decode_file(path, 1, 0, &image, &err, err.count) == ACJ_OK)
         defer { acj_image_free(&image) }
         var out = [Float](repeating: 0, count: 784)
-        try #require(acj_preprocess(image.pixels, image.width, image.height, 1, 28, 28, spec.mean, spec.std, &out) == ACJ_OK)
+        try #require(
+            acj_preprocess(image.pixels, image.width, image.height, 1, 28, 28, spec.mean, spec.std, &out) == ACJ_OK)
         return out
     }
 
@@ -39,7 +42,8 @@ struct ClassifyCommandTests {
             .appendingPathComponent("acnet-classify-\(ProcessInfo.processInfo.processIdentifier).acnb").path
         var builder = ModelBuilder(inputChannels: 1, height: 28, width: 28, inputSpec: spec, labels: labels)
         let s: Float = 0.02
-        var weight = [Float](), bias = [Float]()
+        var weight = [Float]()
+        var bias = [Float]()
         for slug in JPEGFixtures.slugs {
             let mu = try! input(JPEGFixtures.samplePath("\(slug)-1.jpg"))
             weight += mu.map { 2 * s * $0 }
@@ -51,13 +55,18 @@ struct ClassifyCommandTests {
         return path
     }()
 
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
 
     static func run(_ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: acnet)
         process.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -65,8 +74,9 @@ struct ClassifyCommandTests {
         let e = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         #expect(process.terminationReason == .exit, "acnet was killed by a signal")
-        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
     }
 
     /// Parses `LABEL<TAB>0.dddd` lines; nil if any line is malformed.
@@ -75,21 +85,24 @@ struct ClassifyCommandTests {
         for line in lines {
             let parts = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard parts.count == 2, parts[1].count == 6, parts[1].hasPrefix("0.") || parts[1].hasPrefix("1."),
-                  let p = Double(parts[1]) else { return nil }
+                let p = Double(parts[1])
+            else { return nil }
             result.append((String(parts[0]), p))
         }
         return result
     }
 
-    @Test("one image: --top lines LABEL<TAB>PROBABILITY, best first, no '# PATH'; the template wins",
-          arguments: JPEGFixtures.slugs)
+    @Test(
+        "one image: --top lines LABEL<TAB>PROBABILITY, best first, no '# PATH'; the template wins",
+        arguments: JPEGFixtures.slugs)
     func oneImage(slug: String) throws {
         let r = try Self.run(["classify", Self.modelPath, JPEGFixtures.samplePath("\(slug)-1.jpg"), "--top", "3"])
         #expect(r.status == 0, "\(r.stderr)")
         let rows = try #require(Self.block(r.stdout.split(separator: "\n")))
         #expect(rows.count == 3)
         #expect(zip(rows, rows.dropFirst()).allSatisfy { $0.p >= $1.p })
-        let slugged = rows[0].label.lowercased().replacingOccurrences(of: "/", with: "-").replacingOccurrences(of: " ", with: "-")
+        let slugged = rows[0].label.lowercased().replacingOccurrences(of: "/", with: "-").replacingOccurrences(
+            of: " ", with: "-")
         #expect(slugged == slug)
     }
 
@@ -117,7 +130,8 @@ struct ClassifyCommandTests {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UUID().uuidString).jpg").path
         _ = FileManager.default.createFile(atPath: empty, contents: Data())
         defer { try? FileManager.default.removeItem(atPath: empty) }
-        let a = JPEGFixtures.samplePath("bag-1.jpg"), b = JPEGFixtures.samplePath("trouser-2.jpg")
+        let a = JPEGFixtures.samplePath("bag-1.jpg")
+        let b = JPEGFixtures.samplePath("trouser-2.jpg")
         let r = try Self.run(["classify", Self.modelPath, a, empty, b, "--top", "2"])
         #expect(r.status == 1)
         #expect(r.stdout.split(separator: "\n").map(String.init).filter { $0.hasPrefix("# ") } == ["# \(a)", "# \(b)"])
@@ -149,7 +163,7 @@ struct ClassifyCommandTests {
         huge.replaceSubrange((sof + 5)..<(sof + 9), with: [0xFF, 0xDC, 0xFF, 0xDC])
         var files: [(String, [UInt8])] = [
             ("empty.jpg", []), ("png.jpg", [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]),
-            ("random.jpg", (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }),
+            ("random.jpg", (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) }),
             ("huge.jpg", huge),
         ]
         for cut in [2, 100, jpeg.count / 2, jpeg.count - 2] { files.append(("cut-\(cut).jpg", Array(jpeg[..<cut]))) }

@@ -18,7 +18,8 @@ do {
     let (c, h, w) = (model.inputShape[0], model.inputShape[1], model.inputShape[2])
     var input = [Float](repeating: 0, count: c * h * w)
     for ch in 0..<c {
-        let mean = model.inputSpec.mean[ch], std = model.inputSpec.std[ch]
+        let mean = model.inputSpec.mean[ch]
+        let std = model.inputSpec.std[ch]
         for i in 0..<(h * w) { input[ch * h * w + i] = (128 / 255 - mean) / std }
     }
     let logits = try session.run(input)

@@ -32,26 +32,31 @@ struct ActivationDesc {
 enum Step {
     /// Direct convolution, 16-output-channel blocks. `blockOffsets[b]` is the element offset
     /// of block b's weights; `residual` is an activation slot or -1.
-    case conv(ConvGeometry, input: Int, output: Int, residual: Int,
-              weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int])
+    case conv(
+        ConvGeometry, input: Int, output: Int, residual: Int,
+        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, blockOffsets: [Int])
     /// Winograd F(4×4, 3×3) convolution (weights packing `winograd43`), blocked input; uses
     /// the session's scratch.
-    case winograd(ConvGeometry, input: Int, output: Int, residual: Int,
-                  weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, chunkTiles: Int)
+    case winograd(
+        ConvGeometry, input: Int, output: Int, residual: Int,
+        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, chunkTiles: Int)
     /// Depthwise convolution (groups == C == O), channels in lanes.
-    case depthwise(ConvGeometry, input: Int, output: Int, residual: Int,
-                   weights: UnsafePointer<Float>, bias: UnsafePointer<Float>)
+    case depthwise(
+        ConvGeometry, input: Int, output: Int, residual: Int,
+        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>)
     case maxPool(PoolGeometry, input: Int, output: Int)
     case avgPool(PoolGeometry, input: Int, output: Int)
     case globalAvgPool(input: Int, output: Int)
     /// y = x·Wᵀ + b; weights in 16-output blocks [ceil(O/16)][F][16], bias padded to 16.
-    case linear(inFeatures: Int, outFeatures: Int, activation: Activation, input: Int, output: Int,
-                weights: UnsafePointer<Float>, bias: UnsafePointer<Float>)
+    case linear(
+        inFeatures: Int, outFeatures: Int, activation: Activation, input: Int, output: Int,
+        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>)
     case add(activation: Activation, a: Int, b: Int, output: Int)
     case concat(inputs: [Int], output: Int)
     /// Per-channel y = x·scale + shift (scale/shift padded to 16).
-    case scaleShift(activation: Activation, input: Int, output: Int,
-                    scale: UnsafePointer<Float>, shift: UnsafePointer<Float>)
+    case scaleShift(
+        activation: Activation, input: Int, output: Int,
+        scale: UnsafePointer<Float>, shift: UnsafePointer<Float>)
     case flatten(input: Int, output: Int)
     case softmax(input: Int, output: Int)
     case activation(Activation, input: Int, output: Int)

@@ -1,3 +1,5 @@
+internal import CACNet
+
 // Runtime CPU dispatch: which of the ISA-specific kernel sets (Sources/ACKernels, compiled once
 // per ISA) runs. Chosen once per model at load (`Model.isa`); a session may ask for a lower one
 // (`SessionOptions.isa`), which is how the tests run every path on one machine.
@@ -13,7 +15,6 @@ internal import ACKernelsAVX2
 #if canImport(ACKernelsBaseline)
 internal import ACKernelsBaseline
 #endif
-internal import CACNet
 
 extension KernelISA {
     /// Whether this build has the ISA's kernels and this CPU and OS can run them (cpuid and
@@ -56,8 +57,9 @@ enum KernelSelection {
         // The Embedded C library: each ISA's kernels are a separate object reached through its
         // C entry symbol (KernelTableEntry.swift), never inlined here.
         func load(_ entry: (UnsafeMutableRawPointer) -> Void) -> KernelTable {
-            let p = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<KernelTable>.size,
-                                                     alignment: MemoryLayout<KernelTable>.alignment)
+            let p = UnsafeMutableRawPointer.allocate(
+                byteCount: MemoryLayout<KernelTable>.size,
+                alignment: MemoryLayout<KernelTable>.alignment)
             defer { p.deallocate() }
             entry(p)
             return p.assumingMemoryBound(to: KernelTable.self).move()

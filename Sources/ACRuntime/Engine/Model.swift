@@ -44,13 +44,13 @@ public final class Model: @unchecked Sendable {
         /// Unmaps or frees the image (nothing for borrowed memory).
         func release() {
             switch self {
-            case let .mapped(p, size):
+            case .mapped(let p, let size):
                 #if canImport(Glibc) || canImport(Darwin)
                 munmap(p, size)
                 #elseif ACNET_POSIX
                 acnet_support_unmap_file(p, size)
                 #endif
-            case let .owned(p): p.deallocate()
+            case .owned(let p): p.deallocate()
             case .borrowed: break
             }
         }
@@ -101,7 +101,9 @@ public final class Model: @unchecked Sendable {
         self.init(storage: .mapped(p, size), base: UnsafeRawPointer(p), count: size, parsed: parsed)
         #elseif ACNET_POSIX
         // Embedded Swift for a POSIX OS (the C library): the same steps through CACNet.
-        var base: UnsafeMutableRawPointer? = nil, size = 0, error: Int32 = 0
+        var base: UnsafeMutableRawPointer? = nil
+        var size = 0
+        var error: Int32 = 0
         switch acnet_support_map_file(path, &base, &size, &error) {
         case ACNET_SUPPORT_MAP_OK: break
         case ACNET_SUPPORT_MAP_OPEN: throw ACNetError(.io, "cannot open '\(path)': \(Self.errorText(error))")
@@ -124,9 +126,12 @@ public final class Model: @unchecked Sendable {
     ///   memory must stay unchanged and alive for the model's lifetime.
     /// - Throws: `.misaligned`, `.invalidArgument` (empty), or a format status.
     public convenience init(borrowing buffer: UnsafeRawBufferPointer) throws(ACNetError) {
-        guard let base = buffer.baseAddress, buffer.count > 0 else { throw ACNetError(.invalidArgument, "empty model buffer") }
+        guard let base = buffer.baseAddress, buffer.count > 0 else {
+            throw ACNetError(.invalidArgument, "empty model buffer")
+        }
         guard Int(bitPattern: base) % ACNBFormat.alignment == 0 else {
-            throw ACNetError(.misaligned, "model buffer at \(Int(bitPattern: base)) is not \(ACNBFormat.alignment)-byte aligned")
+            throw ACNetError(
+                .misaligned, "model buffer at \(Int(bitPattern: base)) is not \(ACNBFormat.alignment)-byte aligned")
         }
         let parsed = try Model.parse(.borrowed, base, buffer.count)
         self.init(storage: .borrowed, base: base, count: buffer.count, parsed: parsed)
@@ -143,7 +148,9 @@ public final class Model: @unchecked Sendable {
 
     /// Parses and validates the image; on failure releases `storage` (unmaps or frees it)
     /// before throwing.
-    private static func parse(_ storage: Storage, _ base: UnsafeRawPointer, _ count: Int)
+    private static func parse(
+        _ storage: Storage, _ base: UnsafeRawPointer, _ count: Int
+    )
         throws(ACNetError) -> ModelParser.Result
     {
         do {
@@ -171,10 +178,12 @@ public final class Model: @unchecked Sendable {
         labels = parsed.labels
         labelOffsets = parsed.labelOffsets
         let c = parsed.activations[parsed.inputSlot].c
-        inputSpec = InputSpec(channelOrder: parsed.channelOrder, mean: Array(parsed.mean.prefix(c)),
-                              std: Array(parsed.std.prefix(c)))
-        plan = Plan(activations: parsed.activations, steps: parsed.steps, inputSlot: parsed.inputSlot,
-                    outputSlot: parsed.outputSlot)
+        inputSpec = InputSpec(
+            channelOrder: parsed.channelOrder, mean: Array(parsed.mean.prefix(c)),
+            std: Array(parsed.std.prefix(c)))
+        plan = Plan(
+            activations: parsed.activations, steps: parsed.steps, inputSlot: parsed.inputSlot,
+            outputSlot: parsed.outputSlot)
         isa = KernelISA.best
     }
 

@@ -12,7 +12,8 @@ extension Step {
     /// Multiply-accumulates per image (convolutions), the measure of how finely a step is split.
     var macs: Int {
         switch self {
-        case let .conv(g, _, _, _, _, _, _), let .winograd(g, _, _, _, _, _, _), let .depthwise(g, _, _, _, _, _): g.macs
+        case .conv(let g, _, _, _, _, _, _), .winograd(let g, _, _, _, _, _, _), .depthwise(let g, _, _, _, _, _):
+            g.macs
         default: 0
         }
     }
@@ -36,7 +37,7 @@ extension Step {
         // threads with 8 tile-split parts: 1.44 ms against 0.82 ms on one thread).
         case .winograd: threads
         case .maxPool, .avgPool, .add, .activation, .toBlocked: threads
-        case let .output(_, blocked): blocked ? threads : 1
+        case .output(_, let blocked): blocked ? threads : 1
         default: 1
         }
     }
@@ -47,7 +48,8 @@ extension Session {
     /// it starts (all tasks of the earlier steps: every step may read what any earlier one
     /// wrote, or overwrite what it read).
     static func tasks(_ steps: [Step], threads: Int) -> (tasks: [SessionTask], after: [UInt32]) {
-        var tasks: [SessionTask] = [], after: [UInt32] = []
+        var tasks: [SessionTask] = []
+        var after: [UInt32] = []
         for (i, step) in steps.enumerated() {
             let before = UInt32(tasks.count)
             let n = step.taskCount(threads: threads)
@@ -73,8 +75,9 @@ extension Session {
             Unmanaged<Session>.fromOpaque(context!).takeUnretainedValue().runTask(Int(task), worker: Int(worker))
         }
         let t = after.withUnsafeBufferPointer { a in
-            acnet_support_team_create(Int32(options.threads), job, Unmanaged.passUnretained(self).toOpaque(),
-                                      UInt32(a.count), a.baseAddress)
+            acnet_support_team_create(
+                Int32(options.threads), job, Unmanaged.passUnretained(self).toOpaque(),
+                UInt32(a.count), a.baseAddress)
         }
         guard let t else { throw ACNetError(.outOfMemory, "cannot start \(options.threads - 1) worker threads") }
         team = t
@@ -109,13 +112,15 @@ extension Step {
                 + "\(g.inC)→\(g.outC) @\(g.outH)×\(g.outW)"
         }
         switch self {
-        case let .conv(g, _, _, _, _, _, _): return conv("conv", g)
-        case let .winograd(g, _, _, _, _, _, _): return conv("winograd", g)
-        case let .depthwise(g, _, _, _, _, _): return conv("depthwise", g)
-        case let .maxPool(g, _, _): return "max_pool \(g.kernelH)x\(g.kernelW) s\(g.strideH) \(g.c) @\(g.outH)×\(g.outW)"
-        case let .avgPool(g, _, _): return "avg_pool \(g.kernelH)x\(g.kernelW) s\(g.strideH) \(g.c) @\(g.outH)×\(g.outW)"
+        case .conv(let g, _, _, _, _, _, _): return conv("conv", g)
+        case .winograd(let g, _, _, _, _, _, _): return conv("winograd", g)
+        case .depthwise(let g, _, _, _, _, _): return conv("depthwise", g)
+        case .maxPool(let g, _, _):
+            return "max_pool \(g.kernelH)x\(g.kernelW) s\(g.strideH) \(g.c) @\(g.outH)×\(g.outW)"
+        case .avgPool(let g, _, _):
+            return "avg_pool \(g.kernelH)x\(g.kernelW) s\(g.strideH) \(g.c) @\(g.outH)×\(g.outW)"
         case .globalAvgPool: return "global_avg_pool"
-        case let .linear(f, o, _, _, _, _, _): return "linear \(f)→\(o)"
+        case .linear(let f, let o, _, _, _, _, _): return "linear \(f)→\(o)"
         case .add: return "add"
         case .concat: return "concat"
         case .scaleShift: return "scale_shift"
@@ -143,9 +148,10 @@ extension Session {
     /// output as in `run` (NCHW float32, `batch` images). Thread safety: as `run`, one thread
     /// at a time per session.
     /// - Throws: as `run` (`.invalidArgument` for a bad batch or count); nothing is timed then.
-    public func runProfiled(input: UnsafePointer<Float>, inputCount: Int, output: UnsafeMutablePointer<Float>,
-                            outputCount: Int, batch: Int, nanoseconds: UnsafeMutablePointer<UInt64>) throws(ACNetError)
-    {
+    public func runProfiled(
+        input: UnsafePointer<Float>, inputCount: Int, output: UnsafeMutablePointer<Float>,
+        outputCount: Int, batch: Int, nanoseconds: UnsafeMutablePointer<UInt64>
+    ) throws(ACNetError) {
         try validateRun(inputCount: inputCount, outputCount: outputCount, batch: batch)
         bind(input: input, output: output)
         for (i, step) in steps.enumerated() {

@@ -1,9 +1,10 @@
+internal import CACNet
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-internal import CACNet
 
 /// Options of a `Session` (`acnet_session_options`).
 public struct SessionOptions: Sendable, Equatable {
@@ -105,7 +106,9 @@ public final class Session {
     /// Exact workspace bytes a session of `model` with `options` needs: the activations of
     /// `maxBatch` images, then (Winograd layers) one scratch region per thread.
     /// - Throws: `.invalidArgument` for bad options.
-    public static func workspaceSize(for model: Model, options: SessionOptions = SessionOptions()) throws(ACNetError) -> Int {
+    public static func workspaceSize(
+        for model: Model, options: SessionOptions = SessionOptions()
+    ) throws(ACNetError) -> Int {
         try options.validate()
         let (r, o) = model.plan.bytesPerImage.multipliedReportingOverflow(by: options.maxBatch)
         let (t, o2) = scratchBytes(for: model, options: options).multipliedReportingOverflow(by: options.threads)
@@ -137,7 +140,9 @@ public final class Session {
     ///   - workspace: 64-byte aligned, at least `workspaceSize(for:options:)` bytes; it must
     ///     outlive the session and not be used by anyone else meanwhile.
     /// - Throws: `.invalidArgument`, `.misaligned`, `.bufferTooSmall`.
-    public convenience init(model: Model, options: SessionOptions, workspace: UnsafeMutableRawBufferPointer)
+    public convenience init(
+        model: Model, options: SessionOptions, workspace: UnsafeMutableRawBufferPointer
+    )
         throws(ACNetError)
     {
         let prepared = try Session.prepare(model: model, options: options, workspace: workspace)
@@ -157,7 +162,9 @@ public final class Session {
         let ownsArena: Bool
     }
 
-    private static func prepare(model: Model, options: SessionOptions, workspace: UnsafeMutableRawBufferPointer?)
+    private static func prepare(
+        model: Model, options: SessionOptions, workspace: UnsafeMutableRawBufferPointer?
+    )
         throws(ACNetError) -> Prepared
     {
         let size = try Session.workspaceSize(for: model, options: options)
@@ -175,12 +182,15 @@ public final class Session {
             return Prepared(size: size, kernels: kernels, base: b, ownsArena: false)
         }
         // Last: nothing after it can fail, so the arena cannot leak.
-        return Prepared(size: size, kernels: kernels, base: size > 0 ? try Session.allocateArena(size) : nil,
-                        ownsArena: true)
+        return Prepared(
+            size: size, kernels: kernels, base: size > 0 ? try Session.allocateArena(size) : nil,
+            ownsArena: true)
     }
 
     private init(model: Model, options: SessionOptions, prepared: Prepared) throws(ACNetError) {
-        let size = prepared.size, kernels = prepared.kernels, base = prepared.base
+        let size = prepared.size
+        let kernels = prepared.kernels
+        let base = prepared.base
         ownsArena = prepared.ownsArena
         self.kernels = kernels
         self.model = model
@@ -197,15 +207,18 @@ public final class Session {
             } else {
                 p = UnsafeMutablePointer(bitPattern: 64)!  // the input slot: set by run
             }
-            (views + s).initialize(to: TensorView(base: p, c: d.c, h: d.h, w: d.w, blocked: d.blocked,
-                                                  imageStride: d.storageElements))
+            (views + s).initialize(
+                to: TensorView(
+                    base: p, c: d.c, h: d.h, w: d.w, blocked: d.blocked,
+                    imageStride: d.storageElements))
         }
         var steps = model.steps
         if options.useWinograd {
             for w in model.winograd {
-                if case let .conv(g, input, output, residual, _, bias, _) = steps[w.step] {
-                    steps[w.step] = .winograd(g, input: input, output: output, residual: residual, weights: w.weights,
-                                              bias: bias, chunkTiles: w.chunkTiles)
+                if case .conv(let g, let input, let output, let residual, _, let bias, _) = steps[w.step] {
+                    steps[w.step] = .winograd(
+                        g, input: input, output: output, residual: residual, weights: w.weights,
+                        bias: bias, chunkTiles: w.chunkTiles)
                 }
             }
         }
@@ -214,10 +227,11 @@ public final class Session {
         self.steps = steps
         let activationBytes = model.plan.bytesPerImage * options.maxBatch
         scratchStride = Session.scratchBytes(for: model, options: options) / 4
-        scratch = base.map { ($0 + activationBytes).assumingMemoryBound(to: Float.self) }
+        scratch =
+            base.map { ($0 + activationBytes).assumingMemoryBound(to: Float.self) }
             ?? UnsafeMutablePointer(bitPattern: 64)!
         var cap = 1
-        for step in model.steps { if case let .concat(inputs, _) = step { cap = max(cap, inputs.count) } }
+        for step in model.steps { if case .concat(let inputs, _) = step { cap = max(cap, inputs.count) } }
         concatCapacity = cap
         concatViews = .allocate(capacity: cap)
         concatViews.initialize(repeating: views[0], count: cap)
@@ -270,9 +284,10 @@ public final class Session {
     ///   - batch: images in this run, 1...`SessionOptions.maxBatch`.
     /// - Throws: `.invalidArgument` if batch is outside 1...maxBatch or a count is wrong.
     ///   Nothing is written to `output` on error.
-    public func run(input: UnsafePointer<Float>, inputCount: Int, output: UnsafeMutablePointer<Float>,
-                    outputCount: Int, batch: Int) throws(ACNetError)
-    {
+    public func run(
+        input: UnsafePointer<Float>, inputCount: Int, output: UnsafeMutablePointer<Float>,
+        outputCount: Int, batch: Int
+    ) throws(ACNetError) {
         try validateRun(inputCount: inputCount, outputCount: outputCount, batch: batch)
         bind(input: input, output: output)
         if team != nil {
@@ -288,10 +303,12 @@ public final class Session {
             throw ACNetError(.invalidArgument, "batch \(batch) is outside 1...\(options.maxBatch)")
         }
         guard inputCount == batch * model.inputElementCount else {
-            throw ACNetError(.invalidArgument, "input has \(inputCount) elements, expected \(batch * model.inputElementCount)")
+            throw ACNetError(
+                .invalidArgument, "input has \(inputCount) elements, expected \(batch * model.inputElementCount)")
         }
         guard outputCount == batch * model.outputElementCount else {
-            throw ACNetError(.invalidArgument, "output has \(outputCount) elements, expected \(batch * model.outputElementCount)")
+            throw ACNetError(
+                .invalidArgument, "output has \(outputCount) elements, expected \(batch * model.outputElementCount)")
         }
     }
 
@@ -326,41 +343,44 @@ public final class Session {
     @inline(__always)
     func execute(_ step: Step, batch: Int, part: WorkPart, worker: Int) {
         switch step {
-        case let .conv(g, input, output, residual, weights, bias, offsets):
-            kernels.conv(g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
-                         weights, bias, offsets, part)
-        case let .winograd(g, input, output, residual, weights, bias, chunkTiles):
-            kernels.winograd(g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
-                             weights, bias, scratch + worker * scratchStride, chunkTiles, part)
-        case let .depthwise(g, input, output, residual, weights, bias):
-            kernels.depthwise(g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
-                              weights, bias, part)
-        case let .maxPool(g, input, output):
+        case .conv(let g, let input, let output, let residual, let weights, let bias, let offsets):
+            kernels.conv(
+                g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
+                weights, bias, offsets, part)
+        case .winograd(let g, let input, let output, let residual, let weights, let bias, let chunkTiles):
+            kernels.winograd(
+                g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
+                weights, bias, scratch + worker * scratchStride, chunkTiles, part)
+        case .depthwise(let g, let input, let output, let residual, let weights, let bias):
+            kernels.depthwise(
+                g, batch, views[input], views[output], residual >= 0 ? views[residual] : nil,
+                weights, bias, part)
+        case .maxPool(let g, let input, let output):
             kernels.pool(g, true, batch, views[input], views[output], part)
-        case let .avgPool(g, input, output):
+        case .avgPool(let g, let input, let output):
             kernels.pool(g, false, batch, views[input], views[output], part)
-        case let .globalAvgPool(input, output):
+        case .globalAvgPool(let input, let output):
             kernels.globalAvgPool(batch, views[input], views[output])
-        case let .linear(f, o, act, input, output, weights, bias):
+        case .linear(let f, let o, let act, let input, let output, let weights, let bias):
             kernels.linear(f, o, act, batch, views[input], views[output], weights, bias)
-        case let .add(act, a, b, output):
+        case .add(let act, let a, let b, let output):
             let (lo, hi) = Self.vectorRange(batch * views[output].imageStride, part)
             kernels.add(views[a].base + lo, views[b].base + lo, views[output].base + lo, hi - lo, act)
-        case let .concat(inputs, output):
+        case .concat(let inputs, let output):
             for (k, s) in inputs.enumerated() { concatViews[k] = views[s] }
             kernels.concat(batch, UnsafeBufferPointer(start: concatViews, count: inputs.count), views[output])
-        case let .scaleShift(act, input, output, scale, shift):
+        case .scaleShift(let act, let input, let output, let scale, let shift):
             kernels.scaleShift(batch, views[input], views[output], scale, shift, act)
-        case let .flatten(input, output):
+        case .flatten(let input, let output):
             kernels.toPlain(batch, views[input], views[output].base, views[output].imageStride, part)
-        case let .softmax(input, output):
+        case .softmax(let input, let output):
             kernels.softmax(batch, views[input], views[output])
-        case let .activation(act, input, output):
+        case .activation(let act, let input, let output):
             let (lo, hi) = Self.vectorRange(batch * views[output].imageStride, part)
             kernels.activation(views[input].base + lo, views[output].base + lo, hi - lo, act)
-        case let .toBlocked(input, output):
+        case .toBlocked(let input, let output):
             kernels.toBlocked(batch, views[input], views[output], part)
-        case let .output(input, _):
+        case .output(let input, _):
             kernels.toPlain(batch, views[input], outputBase, model.outputElementCount, part)
         }
     }

@@ -57,4 +57,3 @@ enum Checked {
 @inline(__always) func roundUp(_ x: Int, _ multiple: Int) -> Int {
     (x + multiple - 1) / multiple * multiple
 }
-

@@ -25,9 +25,10 @@ public enum ACNBFormat {
     /// Output extent of max/avg pooling along one axis (PyTorch): ⌊ or ⌈(n + padBegin + padEnd
     /// − kernel)/stride⌉ + 1, where in ceil mode a last window that would start in the end
     /// padding is dropped. nil if the window is larger than the padded input.
-    public static func poolOutputExtent(_ n: Int, kernel k: Int, stride s: Int, padBegin: Int, padEnd: Int,
-                                        ceilMode: Bool) -> Int?
-    {
+    public static func poolOutputExtent(
+        _ n: Int, kernel k: Int, stride s: Int, padBegin: Int, padEnd: Int,
+        ceilMode: Bool
+    ) -> Int? {
         let num = n + padBegin + padEnd - k
         guard num >= 0 else { return nil }
         var out = (ceilMode ? (num + s - 1) / s : num / s) + 1

@@ -27,9 +27,10 @@ struct GraphBuilder {
         written = [Bool](repeating: false, count: tensors.count)
         for (i, t) in tensors.enumerated() where t.kind == .activation {
             slotOfTensor[i] = activations.count
-            activations.append(ActivationDesc(
-                rank: t.rank, c: t.dims[1], h: t.rank == 4 ? t.dims[2] : 1, w: t.rank == 4 ? t.dims[3] : 1,
-                blocked: t.rank == 4 && i != inputIndex, tensorIndex: i))
+            activations.append(
+                ActivationDesc(
+                    rank: t.rank, c: t.dims[1], h: t.rank == 4 ? t.dims[2] : 1, w: t.rank == 4 ? t.dims[3] : 1,
+                    blocked: t.rank == 4 && i != inputIndex, tensorIndex: i))
         }
         written[inputIndex] = true
     }
@@ -46,7 +47,8 @@ struct GraphBuilder {
     }
 
     mutating func parseOps() throws(ACNetError) {
-        let H = ACNBFormat.Header.self, E = ACNBFormat.OpEntry.self
+        let H = ACNBFormat.Header.self
+        let E = ACNBFormat.OpEntry.self
         let count = Int(try reader.u32(H.opCount))
         guard count >= 1, count <= ACNBFormat.maxOps else { throw .badFormat("op count \(count) is out of range") }
         let offset = try reader.offset(H.opTableOffset, "op table offset")
@@ -74,17 +76,22 @@ struct GraphBuilder {
                 }
             }
             let output = try activationOperand(Int(try reader.u32(e + E.output)), op: i, role: "output")
-            guard !written[output] else { throw .badFormat("op \(i) writes tensor \(output), which is already written") }
+            guard !written[output] else {
+                throw .badFormat("op \(i) writes tensor \(output), which is already written")
+            }
             let weight = try constantOperand(try reader.u32(e + E.weight), op: i, role: "weight")
             let bias = try constantOperand(try reader.u32(e + E.bias), op: i, role: "bias")
             var winogradWeight: Int? = nil
             if version >= 2 {
-                winogradWeight = try constantOperand(try reader.u32(e + E.winogradWeight), op: i, role: "winograd weight")
+                winogradWeight = try constantOperand(
+                    try reader.u32(e + E.winogradWeight), op: i, role: "winograd weight")
                 if winogradWeight != nil && code != .conv2d {
                     throw .badFormat("op \(i) (\(code.name)): only conv2d takes Winograd weights")
                 }
             } else {
-                guard try reader.u32(e + E.winogradWeight) == 0 else { throw .badFormat("op \(i): reserved field is not 0") }
+                guard try reader.u32(e + E.winogradWeight) == 0 else {
+                    throw .badFormat("op \(i): reserved field is not 0")
+                }
             }
             var params = [Int32]()
             for k in 0..<ACNBFormat.paramCount { params.append(try reader.i32(e + E.params + 4 * k)) }
@@ -92,8 +99,9 @@ struct GraphBuilder {
             where try reader.u32(e + k) != 0 {
                 throw .badFormat("op \(i): reserved bytes are not 0")
             }
-            let op = RawOp(index: i, code: code, inputs: inputs, output: output, weight: weight, bias: bias,
-                           winogradWeight: winogradWeight, params: params)
+            let op = RawOp(
+                index: i, code: code, inputs: inputs, output: output, weight: weight, bias: bias,
+                winogradWeight: winogradWeight, params: params)
             try build(op)
             written[output] = true
         }
@@ -122,7 +130,8 @@ struct GraphBuilder {
     private func param(_ op: RawOp, _ k: Int, _ name: String, _ range: ClosedRange<Int>) throws(ACNetError) -> Int {
         let v = Int(op.params[k])
         guard range.contains(v) else {
-            throw .unsupported("op \(op.index) (\(op.code.name)): \(name) = \(v) is outside \(range.lowerBound)...\(range.upperBound)")
+            throw .unsupported(
+                "op \(op.index) (\(op.code.name)): \(name) = \(v) is outside \(range.lowerBound)...\(range.upperBound)")
         }
         return v
     }
@@ -142,8 +151,10 @@ struct GraphBuilder {
 
     /// Reads parameters 0–7, which conv2d and pooling share: kernel H/W, stride H/W and the
     /// top/left/bottom/right padding. Padding along an axis may be 0...maxPad(kernel extent).
-    private func window(_ op: RawOp, kernel: ClosedRange<Int>, stride: ClosedRange<Int>,
-                        maxPad: (Int) -> Int) throws(ACNetError)
+    private func window(
+        _ op: RawOp, kernel: ClosedRange<Int>, stride: ClosedRange<Int>,
+        maxPad: (Int) -> Int
+    ) throws(ACNetError)
         -> (Int, Int, Int, Int, Int, Int, Int, Int)
     {
         let P = ConvParam.self
@@ -151,21 +162,27 @@ struct GraphBuilder {
         let kw = try param(op, P.kernelW, "kernel width", kernel)
         let sh = try param(op, P.strideH, "stride height", stride)
         let sw = try param(op, P.strideW, "stride width", stride)
-        let padH = 0...maxPad(kh), padW = 0...maxPad(kw)
-        return (kh, kw, sh, sw,
-                try param(op, P.padTop, "top padding", padH), try param(op, P.padLeft, "left padding", padW),
-                try param(op, P.padBottom, "bottom padding", padH), try param(op, P.padRight, "right padding", padW))
+        let padH = 0...maxPad(kh)
+        let padW = 0...maxPad(kw)
+        return (
+            kh, kw, sh, sw,
+            try param(op, P.padTop, "top padding", padH), try param(op, P.padLeft, "left padding", padW),
+            try param(op, P.padBottom, "bottom padding", padH), try param(op, P.padRight, "right padding", padW)
+        )
     }
 
     private func expectOutput(_ op: RawOp, rank: Int, _ c: Int, _ h: Int = 1, _ w: Int = 1) throws(ACNetError) {
         let d = desc(op.output)
         guard d.rank == rank, d.c == c, d.h == h, d.w == w else {
             let want = rank == 4 ? "[1, \(c), \(h), \(w)]" : "[1, \(c)]"
-            throw .badFormat("op \(op.index) (\(op.code.name)): output tensor \(op.output) has shape \(d.dims), expected \(want)")
+            throw .badFormat(
+                "op \(op.index) (\(op.code.name)): output tensor \(op.output) has shape \(d.dims), expected \(want)")
         }
     }
 
-    private func constant(_ op: RawOp, _ t: Int?, _ role: String, count: Int, packing: WeightPacking) throws(ACNetError)
+    private func constant(
+        _ op: RawOp, _ t: Int?, _ role: String, count: Int, packing: WeightPacking
+    ) throws(ACNetError)
         -> UnsafePointer<Float>
     {
         guard let t else { throw .badFormat("op \(op.index) (\(op.code.name)): missing \(role)") }
@@ -210,9 +227,11 @@ struct GraphBuilder {
         if let w = op.weight { params += tensors[w].dims[0] }
         if let b = op.bias { params += tensors[b].dims[0] }
         if let u = op.winogradWeight { params += tensors[u].dims[0] }
-        layers.append(LayerInfo(op: op.code, inputShapes: op.inputs.map { desc($0).dims },
-                                outputShape: desc(op.output).dims, params: op.params, macs: macs,
-                                parameterCount: params, kernel: kernel))
+        layers.append(
+            LayerInfo(
+                op: op.code, inputShapes: op.inputs.map { desc($0).dims },
+                outputShape: desc(op.output).dims, params: op.params, macs: macs,
+                parameterCount: params, kernel: kernel))
     }
 
     // MARK: Ops
@@ -223,7 +242,9 @@ struct GraphBuilder {
         case .conv2d: try buildConv(op)
         case .maxPool, .avgPool: try buildPool(op)
         case .globalAvgPool:
-            try inputs(op, 1); try noConstants(op); try reservedParams(op, from: 0)
+            try inputs(op, 1)
+            try noConstants(op)
+            try reservedParams(op, from: 0)
             let x = desc(op.inputs[0])
             guard x.rank == 4 else { throw .badFormat("op \(op.index): global_avg_pool needs a rank-4 input") }
             try expectOutput(op, rank: 2, x.c)
@@ -241,14 +262,18 @@ struct GraphBuilder {
             let wCount = try Checked.mul(try Checked.mul(blocks, x.c, "linear weight size"), 16, "linear weight size")
             let w = try constant(op, op.weight, "weight", count: wCount, packing: .oc16)
             let b = try constant(op, op.bias, "bias", count: blocks * 16, packing: .plain)
-            steps.append(.linear(inFeatures: x.c, outFeatures: o, activation: act, input: slotOfTensor[op.inputs[0]],
-                                 output: out, weights: w, bias: b))
+            steps.append(
+                .linear(
+                    inFeatures: x.c, outFeatures: o, activation: act, input: slotOfTensor[op.inputs[0]],
+                    output: out, weights: w, bias: b))
             record(op, macs: x.c * o, kernel: "linear.oc16")
         case .add:
-            try inputs(op, 2); try noConstants(op)
+            try inputs(op, 2)
+            try noConstants(op)
             let act = try activationParam(op, 0)
             try reservedParams(op, from: 1)
-            let a = desc(op.inputs[0]), b = desc(op.inputs[1])
+            let a = desc(op.inputs[0])
+            let b = desc(op.inputs[1])
             guard a.rank == b.rank, a.c == b.c, a.h == b.h, a.w == b.w else {
                 throw .badFormat("op \(op.index): add of shapes \(a.dims) and \(b.dims)")
             }
@@ -256,7 +281,8 @@ struct GraphBuilder {
             steps.append(.add(activation: act, a: blockedSlot(op.inputs[0]), b: blockedSlot(op.inputs[1]), output: out))
             record(op, kernel: "add.simd")
         case .concat:
-            try noConstants(op); try reservedParams(op, from: 0)
+            try noConstants(op)
+            try reservedParams(op, from: 0)
             guard op.inputs.count >= 2 else { throw .badFormat("op \(op.index): concat needs at least 2 inputs") }
             let first = desc(op.inputs[0])
             var c = 0
@@ -282,23 +308,29 @@ struct GraphBuilder {
             let n = ceilDiv(x.c, 16) * 16
             let s = try constant(op, op.weight, "scale", count: n, packing: .plain)
             let t = try constant(op, op.bias, "shift", count: n, packing: .plain)
-            steps.append(.scaleShift(activation: act, input: blockedSlot(op.inputs[0]), output: out, scale: s, shift: t))
+            steps.append(
+                .scaleShift(activation: act, input: blockedSlot(op.inputs[0]), output: out, scale: s, shift: t))
             record(op, kernel: "scale_shift.c16")
         case .flatten:
-            try inputs(op, 1); try noConstants(op); try reservedParams(op, from: 0)
+            try inputs(op, 1)
+            try noConstants(op)
+            try reservedParams(op, from: 0)
             let x = desc(op.inputs[0])
             try expectOutput(op, rank: 2, x.logicalElements)
             steps.append(.flatten(input: slotOfTensor[op.inputs[0]], output: out))
             record(op, kernel: x.blocked ? "flatten.unblock" : "flatten.copy")
         case .softmax:
-            try inputs(op, 1); try noConstants(op); try reservedParams(op, from: 0)
+            try inputs(op, 1)
+            try noConstants(op)
+            try reservedParams(op, from: 0)
             let x = desc(op.inputs[0])
             guard x.rank == 2 else { throw .unsupported("op \(op.index): softmax needs a rank-2 input") }
             try expectOutput(op, rank: 2, x.c)
             steps.append(.softmax(input: slotOfTensor[op.inputs[0]], output: out))
             record(op, kernel: "softmax.rows")
         case .activation:
-            try inputs(op, 1); try noConstants(op)
+            try inputs(op, 1)
+            try noConstants(op)
             let act = try activationParam(op, 0)
             try reservedParams(op, from: 1)
             let x = desc(op.inputs[0])
@@ -323,16 +355,18 @@ struct GraphBuilder {
         let o = try param(op, P.outputChannels, "output channels", 1...ACNBFormat.maxDimension)
         try reservedParams(op, from: P.outputChannels + 1)
         guard x.c % groups == 0, o % groups == 0 else {
-            throw .unsupported("op \(op.index): groups \(groups) must divide input channels \(x.c) and output channels \(o)")
+            throw .unsupported(
+                "op \(op.index): groups \(groups) must divide input channels \(x.c) and output channels \(o)")
         }
         let numH = x.h + pt + pb - dh * (kh - 1) - 1
         let numW = x.w + pl + pr - dw * (kw - 1) - 1
         guard numH >= 0, numW >= 0 else {
             throw .badFormat("op \(op.index): the dilated kernel is larger than the padded input")
         }
-        let g = ConvGeometry(inC: x.c, inH: x.h, inW: x.w, outC: o, outH: numH / sh + 1, outW: numW / sw + 1,
-                             kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padTop: pt, padLeft: pl,
-                             dilationH: dh, dilationW: dw, groups: groups, activation: act)
+        let g = ConvGeometry(
+            inC: x.c, inH: x.h, inW: x.w, outC: o, outH: numH / sh + 1, outW: numW / sw + 1,
+            kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padTop: pt, padLeft: pl,
+            dilationH: dh, dilationW: dw, groups: groups, activation: act)
         try expectOutput(op, rank: 4, o, g.outH, g.outW)
         var residual = -1
         if op.inputs.count == 2 {
@@ -349,8 +383,10 @@ struct GraphBuilder {
             let count = try Checked.mul(ceilDiv(o, 16) * 16, taps, "depthwise weight size")
             let w = try constant(op, op.weight, "weight", count: count, packing: .depthwise16)
             let b = try constant(op, op.bias, "bias", count: ceilDiv(o, 16) * 16, packing: .plain)
-            steps.append(.depthwise(g, input: blockedSlot(op.inputs[0]), output: slotOfTensor[op.output],
-                                    residual: residual, weights: w, bias: b))
+            steps.append(
+                .depthwise(
+                    g, input: blockedSlot(op.inputs[0]), output: slotOfTensor[op.output],
+                    residual: residual, weights: w, bias: b))
             record(op, macs: g.macs, kernel: "conv.depthwise16.direct")
             return
         }
@@ -358,8 +394,9 @@ struct GraphBuilder {
         var total = 0
         for b in 0..<g.outBlocks {
             offsets.append(total)
-            let blockSize = try Checked.mul(try Checked.mul(g.blockInputRange(b).count, taps, "conv weight size"),
-                                            16, "conv weight size")
+            let blockSize = try Checked.mul(
+                try Checked.mul(g.blockInputRange(b).count, taps, "conv weight size"),
+                16, "conv weight size")
             total = try Checked.add(total, blockSize, "conv weight size")
         }
         guard total <= ACNBFormat.maxElements else { throw .badFormat("op \(op.index): conv weights too large") }
@@ -370,27 +407,35 @@ struct GraphBuilder {
             // model input of 16 or more channels is converted for them; narrower inputs (image
             // layers of 1–3 channels) are read in place by the tiles for plain input.
             let input = g.rowTileKind != nil && x.c >= 16 ? blockedSlot(op.inputs[0]) : slotOfTensor[op.inputs[0]]
-            steps.append(.conv(g, input: input, output: slotOfTensor[op.output], residual: residual,
-                               weights: w, bias: b, blockOffsets: offsets))
+            steps.append(
+                .conv(
+                    g, input: input, output: slotOfTensor[op.output], residual: residual,
+                    weights: w, bias: b, blockOffsets: offsets))
             record(op, macs: g.macs, kernel: "conv.oc16.direct")
             return
         }
         guard Winograd.isApplicable(g) else {
-            throw .unsupported("op \(op.index): Winograd weights need a 3x3 or 5x5, stride-1, dilation-1, groups-1 conv2d")
+            throw .unsupported(
+                "op \(op.index): Winograd weights need a 3x3 or 5x5, stride-1, dilation-1, groups-1 conv2d")
         }
         let count = Winograd.weightElements(inC: g.inC, outC: o)
         guard count <= ACNBFormat.maxElements else { throw .badFormat("op \(op.index): Winograd weights too large") }
         let u = try constant(op, op.winogradWeight, "winograd weight", count: count, packing: .winograd(kernel: kh)!)
         // The Winograd kernel reads blocked input only; the direct fallback reads it too.
-        steps.append(.conv(g, input: blockedSlot(op.inputs[0]), output: slotOfTensor[op.output], residual: residual,
-                           weights: w, bias: b, blockOffsets: offsets))
-        winograd.append(WinogradAlternative(step: steps.count - 1, weights: u, chunkTiles: Winograd.chunkTiles(g),
-                                            scratchElements: Winograd.scratchElements(g)))
+        steps.append(
+            .conv(
+                g, input: blockedSlot(op.inputs[0]), output: slotOfTensor[op.output], residual: residual,
+                weights: w, bias: b, blockOffsets: offsets))
+        winograd.append(
+            WinogradAlternative(
+                step: steps.count - 1, weights: u, chunkTiles: Winograd.chunkTiles(g),
+                scratchElements: Winograd.scratchElements(g)))
         record(op, macs: g.macs, kernel: kh == 3 ? "conv.winograd43" : "conv.winograd25")
     }
 
     private mutating func buildPool(_ op: RawOp) throws(ACNetError) {
-        try inputs(op, 1); try noConstants(op)
+        try inputs(op, 1)
+        try noConstants(op)
         let x = desc(op.inputs[0])
         guard x.rank == 4 else { throw .badFormat("op \(op.index): pooling needs a rank-4 input") }
         let P = PoolParam.self
@@ -399,13 +444,16 @@ struct GraphBuilder {
         let ceilMode = try param(op, P.ceilMode, "ceil mode", 0...1) == 1
         let cip = try param(op, P.countIncludePad, "count_include_pad", 0...1) == 1
         try reservedParams(op, from: P.countIncludePad + 1)
-        guard let oh = Self.poolExtent(x.h, kh, sh, pt, pb, ceilMode), let ow = Self.poolExtent(x.w, kw, sw, pl, pr, ceilMode) else {
+        guard let oh = Self.poolExtent(x.h, kh, sh, pt, pb, ceilMode),
+            let ow = Self.poolExtent(x.w, kw, sw, pl, pr, ceilMode)
+        else {
             throw .badFormat("op \(op.index): pooling window larger than the padded input")
         }
         try expectOutput(op, rank: 4, x.c, oh, ow)
-        let g = PoolGeometry(c: x.c, inH: x.h, inW: x.w, outH: oh, outW: ow, kernelH: kh, kernelW: kw,
-                             strideH: sh, strideW: sw, padTop: pt, padLeft: pl, padBottom: pb, padRight: pr,
-                             countIncludePad: cip)
+        let g = PoolGeometry(
+            c: x.c, inH: x.h, inW: x.w, outH: oh, outW: ow, kernelH: kh, kernelW: kw,
+            strideH: sh, strideW: sw, padTop: pt, padLeft: pl, padBottom: pb, padRight: pr,
+            countIncludePad: cip)
         let input = blockedSlot(op.inputs[0])
         if op.code == .maxPool {
             steps.append(.maxPool(g, input: input, output: slotOfTensor[op.output]))

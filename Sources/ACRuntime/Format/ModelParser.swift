@@ -47,15 +47,21 @@ struct ModelParser {
         }
         let version = try reader.u32(H.version)
         guard version >= ACNBFormat.minimumVersion, version <= ACNBFormat.version else {
-            throw ACNetError(.unsupportedVersion, "format version \(version) is not supported (this runtime reads versions \(ACNBFormat.minimumVersion)...\(ACNBFormat.version))")
+            throw ACNetError(
+                .unsupportedVersion,
+                "format version \(version) is not supported (this runtime reads versions \(ACNBFormat.minimumVersion)...\(ACNBFormat.version))"
+            )
         }
         let layout = try reader.u32(H.kernelLayout)
         guard layout == ACNBFormat.kernelLayout else {
-            throw ACNetError(.unsupportedVersion, "kernel layout \(layout) is not supported (this runtime reads layout \(ACNBFormat.kernelLayout))")
+            throw ACNetError(
+                .unsupportedVersion,
+                "kernel layout \(layout) is not supported (this runtime reads layout \(ACNBFormat.kernelLayout))")
         }
         let fileSize = try reader.u64(H.fileSize)
         guard fileSize == UInt64(reader.count) else {
-            throw .badFormat("header declares \(fileSize) bytes but \(reader.count) are present (truncated or padded file)")
+            throw .badFormat(
+                "header declares \(fileSize) bytes but \(reader.count) are present (truncated or padded file)")
         }
         let headerSize = try reader.u32(H.headerSize)
         guard headerSize == UInt32(ACNBFormat.headerSize) else {
@@ -98,9 +104,11 @@ struct ModelParser {
             throw .badFormat("channel order \(order) does not match the input's \(inputC) channels")
         default: break
         }
-        var mean = [Float](), std = [Float]()
+        var mean = [Float]()
+        var std = [Float]()
         for i in 0..<4 {
-            let m = try reader.f32(H.mean + 4 * i), s = try reader.f32(H.std + 4 * i)
+            let m = try reader.f32(H.mean + 4 * i)
+            let s = try reader.f32(H.std + 4 * i)
             // A subnormal std (e.g. 1e-45) turns every normalised input into ±∞.
             guard m.isFinite, s.isNormal, s > 0 else {
                 throw .badFormat("input spec mean/std [\(i)] must be finite with std a normal positive number")
@@ -132,7 +140,9 @@ struct ModelParser {
 
     // MARK: Tables
 
-    private func table(_ countField: Int, _ offsetField: Int, entrySize: Int, limit: Int, _ what: String)
+    private func table(
+        _ countField: Int, _ offsetField: Int, entrySize: Int, limit: Int, _ what: String
+    )
         throws(ACNetError) -> (count: Int, offset: Int)
     {
         let count = Int(try reader.u32(countField))
@@ -146,9 +156,11 @@ struct ModelParser {
     }
 
     private func parseTensors(_ strings: (offset: Int, size: Int)) throws(ACNetError) -> [RawTensor] {
-        let H = ACNBFormat.Header.self, E = ACNBFormat.TensorEntry.self
-        let (count, offset) = try table(H.tensorCount, H.tensorTableOffset, entrySize: ACNBFormat.tensorEntrySize,
-                                        limit: ACNBFormat.maxTensors, "tensor")
+        let H = ACNBFormat.Header.self
+        let E = ACNBFormat.TensorEntry.self
+        let (count, offset) = try table(
+            H.tensorCount, H.tensorTableOffset, entrySize: ACNBFormat.tensorEntrySize,
+            limit: ACNBFormat.maxTensors, "tensor")
         guard count >= 2 else { throw .badFormat("a model needs at least an input and an output tensor") }
         var tensors = [RawTensor]()
         tensors.reserveCapacity(count)
@@ -156,7 +168,9 @@ struct ModelParser {
         for i in 0..<count {
             let e = offset + i * ACNBFormat.tensorEntrySize
             let kindRaw = try reader.u32(e + E.kind)
-            guard let kind = TensorKind(rawValue: kindRaw) else { throw .badFormat("tensor \(i): unknown kind \(kindRaw)") }
+            guard let kind = TensorKind(rawValue: kindRaw) else {
+                throw .badFormat("tensor \(i): unknown kind \(kindRaw)")
+            }
             let dtype = try reader.u32(e + E.dtype)
             guard DataType(rawValue: dtype) != nil else {
                 throw ACNetError(.unsupportedOp, "tensor \(i): unsupported data type \(dtype)")
@@ -166,7 +180,9 @@ struct ModelParser {
             var elements = 1
             switch kind {
             case .activation:
-                guard rank == 2 || rank == 4 else { throw .badFormat("tensor \(i): activation rank \(rank) (must be 2 or 4)") }
+                guard rank == 2 || rank == 4 else {
+                    throw .badFormat("tensor \(i): activation rank \(rank) (must be 2 or 4)")
+                }
             case .constant:
                 guard rank == 1 else { throw .badFormat("tensor \(i): constant rank \(rank) (must be 1)") }
             }
@@ -177,7 +193,9 @@ struct ModelParser {
                         throw .badFormat("tensor \(i): dimension \(d) is \(v)")
                     }
                     elements = try Checked.mul(elements, v, "tensor \(i) element count")
-                    guard elements <= ACNBFormat.maxElements else { throw .badFormat("tensor \(i) has too many elements") }
+                    guard elements <= ACNBFormat.maxElements else {
+                        throw .badFormat("tensor \(i) has too many elements")
+                    }
                     dims.append(v)
                 } else if v != 0 {
                     throw .badFormat("tensor \(i): unused dimension \(d) must be 0")
@@ -190,7 +208,8 @@ struct ModelParser {
             let dataSize = try reader.offset(e + E.dataSize, "tensor \(i) data size")
             let name = try reader.u32(e + E.name)
             if name != ACNBFormat.none { _ = try string(at: Int(name), in: strings, "tensor \(i) name") }
-            for k in stride(from: E.packing + 4, to: ACNBFormat.tensorEntrySize, by: 4) where try reader.u32(e + k) != 0 {
+            for k in stride(from: E.packing + 4, to: ACNBFormat.tensorEntrySize, by: 4) where try reader.u32(e + k) != 0
+            {
                 throw .badFormat("tensor \(i): reserved bytes are not 0")
             }
             let packingRaw = try reader.u32(e + E.packing)
@@ -202,9 +221,12 @@ struct ModelParser {
                     throw .badFormat("tensor \(i): data size \(dataSize) is not 4 × \(elements) elements")
                 }
                 guard dataOffset % ACNBFormat.alignment == 0 else {
-                    throw .badFormat("tensor \(i): data offset \(dataOffset) is not \(ACNBFormat.alignment)-byte aligned")
+                    throw .badFormat(
+                        "tensor \(i): data offset \(dataOffset) is not \(ACNBFormat.alignment)-byte aligned")
                 }
-                guard dataOffset >= ACNBFormat.headerSize else { throw .badFormat("tensor \(i): data overlaps the header") }
+                guard dataOffset >= ACNBFormat.headerSize else {
+                    throw .badFormat("tensor \(i): data overlaps the header")
+                }
                 try reader.range(dataOffset, dataSize, "tensor \(i) data")
                 extents.append((dataOffset, dataSize))
             } else {
@@ -212,8 +234,10 @@ struct ModelParser {
                     throw .badFormat("tensor \(i): an activation has no data")
                 }
             }
-            tensors.append(RawTensor(kind: kind, rank: rank, dims: dims, dataOffset: dataOffset,
-                                     dataSize: dataSize, packing: packing))
+            tensors.append(
+                RawTensor(
+                    kind: kind, rank: rank, dims: dims, dataOffset: dataOffset,
+                    dataSize: dataSize, packing: packing))
         }
         extents.sort { $0.0 < $1.0 }
         for j in extents.indices.dropFirst() where extents[j - 1].0 + extents[j - 1].1 > extents[j].0 {
@@ -227,7 +251,9 @@ struct ModelParser {
         let offset = try reader.offset(H.stringTableOffset, "string table offset")
         let size = try reader.offset(H.stringTableSize, "string table size")
         try reader.range(offset, size, "the string table")
-        guard size == 0 || offset >= ACNBFormat.headerSize else { throw .badFormat("the string table overlaps the header") }
+        guard size == 0 || offset >= ACNBFormat.headerSize else {
+            throw .badFormat("the string table overlaps the header")
+        }
         return (offset, size)
     }
 
@@ -245,9 +271,13 @@ struct ModelParser {
 
     private func parseLabels(_ strings: (offset: Int, size: Int)) throws(ACNetError) -> ([Int], [String]) {
         let H = ACNBFormat.Header.self
-        let (count, offset) = try table(H.labelCount, H.labelTableOffset, entrySize: 4, limit: ACNBFormat.maxLabels, "label")
-        guard count > 0 || offset == 0 else { throw .badFormat("label table offset \(offset) with no labels (must be 0)") }
-        var offsets = [Int](), labels = [String]()
+        let (count, offset) = try table(
+            H.labelCount, H.labelTableOffset, entrySize: 4, limit: ACNBFormat.maxLabels, "label")
+        guard count > 0 || offset == 0 else {
+            throw .badFormat("label table offset \(offset) with no labels (must be 0)")
+        }
+        var offsets = [Int]()
+        var labels = [String]()
         for i in 0..<count {
             let ref = Int(try reader.u32(offset + 4 * i))
             let length = try string(at: ref, in: strings, "label \(i)")

@@ -10,8 +10,13 @@ public enum Reference {
         public var n: Int, c: Int, h: Int, w: Int
         public var data: [Float]
         public init(n: Int, c: Int, h: Int = 1, w: Int = 1, data: [Float]) {
-            precondition(data.count == n * c * h * w, "Reference.Tensor: \(data.count) elements for \(n)x\(c)x\(h)x\(w)")
-            self.n = n; self.c = c; self.h = h; self.w = w; self.data = data
+            precondition(
+                data.count == n * c * h * w, "Reference.Tensor: \(data.count) elements for \(n)x\(c)x\(h)x\(w)")
+            self.n = n
+            self.c = c
+            self.h = h
+            self.w = w
+            self.data = data
         }
         @inline(__always) func at(_ n: Int, _ c: Int, _ y: Int, _ x: Int) -> Float {
             data[((n * self.c + c) * h + y) * w + x]
@@ -22,16 +27,20 @@ public enum Reference {
     /// y[n,o,oh,ow] = b[o] + Σ_{ci,kh,kw} x[n, g·C/G + ci, oh·sh − pt + kh·dh, ow·sw − pl + kw·dw] · W[o,ci,kh,kw],
     /// with g = o / (O/G); then `residual` is added and `activation` applied.
     /// Weight: OIHW, O × C/groups × KH × KW.
-    public static func conv2d(_ x: Tensor, weight: [Float], bias: [Float]?, outputChannels o: Int,
-                              kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
-                              padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0),
-                              dilation: (Int, Int) = (1, 1), groups: Int = 1,
-                              activation: Activation = .none, residual: Tensor? = nil) -> Tensor
-    {
-        let (kh, kw) = kernelSize, (sh, sw) = stride, (dh, dw) = dilation
+    public static func conv2d(
+        _ x: Tensor, weight: [Float], bias: [Float]?, outputChannels o: Int,
+        kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+        padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0),
+        dilation: (Int, Int) = (1, 1), groups: Int = 1,
+        activation: Activation = .none, residual: Tensor? = nil
+    ) -> Tensor {
+        let (kh, kw) = kernelSize
+        let (sh, sw) = stride
+        let (dh, dw) = dilation
         let oh = (x.h + padding.top + padding.bottom - dh * (kh - 1) - 1) / sh + 1
         let ow = (x.w + padding.left + padding.right - dw * (kw - 1) - 1) / sw + 1
-        let cg = x.c / groups, og = o / groups
+        let cg = x.c / groups
+        let og = o / groups
         precondition(weight.count == o * cg * kh * kw, "Reference.conv2d: weight must be OIHW")
         var y = [Float](repeating: 0, count: x.n * o * oh * ow)
         for n in 0..<x.n {
@@ -62,10 +71,11 @@ public enum Reference {
     }
 
     /// Max or average pooling, PyTorch semantics (see `Pooling`).
-    public static func pool(_ x: Tensor, max isMax: Bool, kernelSize: (Int, Int), stride: (Int, Int),
-                            padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0),
-                            ceilMode: Bool = false, countIncludePad: Bool = true) -> Tensor
-    {
+    public static func pool(
+        _ x: Tensor, max isMax: Bool, kernelSize: (Int, Int), stride: (Int, Int),
+        padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0),
+        ceilMode: Bool = false, countIncludePad: Bool = true
+    ) -> Tensor {
         let oh = GraphBuilder.poolExtent(x.h, kernelSize.0, stride.0, padding.top, padding.bottom, ceilMode)!
         let ow = GraphBuilder.poolExtent(x.w, kernelSize.1, stride.1, padding.left, padding.right, ceilMode)!
         var y = [Float](repeating: 0, count: x.n * x.c * oh * ow)
@@ -73,13 +83,19 @@ public enum Reference {
             for c in 0..<x.c {
                 for yy in 0..<oh {
                     for xx in 0..<ow {
-                        let hs = yy * stride.0 - padding.top, ws = xx * stride.1 - padding.left
-                        let he = min(hs + kernelSize.0, x.h + padding.bottom), we = min(ws + kernelSize.1, x.w + padding.right)
-                        var m = -Float.infinity, s: Float = 0, cnt = 0
+                        let hs = yy * stride.0 - padding.top
+                        let ws = xx * stride.1 - padding.left
+                        let he = min(hs + kernelSize.0, x.h + padding.bottom)
+                        let we = min(ws + kernelSize.1, x.w + padding.right)
+                        var m = -Float.infinity
+                        var s: Float = 0
+                        var cnt = 0
                         for iy in max(hs, 0)..<min(he, x.h) {
                             for ix in max(ws, 0)..<min(we, x.w) {
                                 let v = x.at(n, c, iy, ix)
-                                m = Swift.max(m, v); s += v; cnt += 1
+                                m = Swift.max(m, v)
+                                s += v
+                                cnt += 1
                             }
                         }
                         let div = countIncludePad ? (he - hs) * (we - ws) : cnt
@@ -105,9 +121,10 @@ public enum Reference {
     }
 
     /// y = x·Wᵀ + b; x: [N, F] (or any rank, flattened), weight: [O][F].
-    public static func linear(_ x: Tensor, weight: [Float], bias: [Float]?, outputFeatures o: Int,
-                              activation: Activation = .none) -> Tensor
-    {
+    public static func linear(
+        _ x: Tensor, weight: [Float], bias: [Float]?, outputFeatures o: Int,
+        activation: Activation = .none
+    ) -> Tensor {
         let f = x.c * x.h * x.w
         var y = [Float](repeating: 0, count: x.n * o)
         for n in 0..<x.n {
@@ -135,7 +152,8 @@ public enum Reference {
     }
 
     /// Per channel act(x·scale[c] + shift[c]).
-    public static func scaleShift(_ x: Tensor, scale: [Float], shift: [Float], activation: Activation = .none) -> Tensor {
+    public static func scaleShift(_ x: Tensor, scale: [Float], shift: [Float], activation: Activation = .none) -> Tensor
+    {
         var r = x
         for i in r.data.indices {
             let c = (i / (x.h * x.w)) % x.c
@@ -167,7 +185,10 @@ public enum Reference {
             let row = x.data[(n * f)..<((n + 1) * f)]
             let m = row.max()!
             var s: Float = 0
-            for i in 0..<f { r.data[n * f + i] = KernelMath.exp(x.data[n * f + i] - m); s += r.data[n * f + i] }
+            for i in 0..<f {
+                r.data[n * f + i] = KernelMath.exp(x.data[n * f + i] - m)
+                s += r.data[n * f + i]
+            }
             for i in 0..<f { r.data[n * f + i] /= s }
         }
         return r

@@ -33,8 +33,8 @@ struct Plan {
         for (i, step) in steps.enumerated() {
             let (reads, write) = step.operands
             if step.mayRunInPlace, let r = reads.first, r != inputSlot, lastUse[r] == i,
-               activations[r].storageElements == activations[write].storageElements,
-               !reads.dropFirst().contains(r)
+                activations[r].storageElements == activations[write].storageElements,
+                !reads.dropFirst().contains(r)
             {
                 alias[write] = root(r)
             }
@@ -75,25 +75,26 @@ extension Step {
     /// Activation slots read and the slot written.
     var operands: (reads: [Int], write: Int) {
         switch self {
-        case let .conv(_, input, output, residual, _, _, _), let .depthwise(_, input, output, residual, _, _),
-             let .winograd(_, input, output, residual, _, _, _):
+        case .conv(_, let input, let output, let residual, _, _, _),
+            .depthwise(_, let input, let output, let residual, _, _),
+            .winograd(_, let input, let output, let residual, _, _, _):
             return (residual >= 0 ? [input, residual] : [input], output)
-        case let .maxPool(_, input, output), let .avgPool(_, input, output):
+        case .maxPool(_, let input, let output), .avgPool(_, let input, let output):
             return ([input], output)
-        case let .globalAvgPool(input, output), let .flatten(input, output), let .softmax(input, output),
-             let .toBlocked(input, output):
+        case .globalAvgPool(let input, let output), .flatten(let input, let output), .softmax(let input, let output),
+            .toBlocked(let input, let output):
             return ([input], output)
-        case let .linear(_, _, _, input, output, _, _):
+        case .linear(_, _, _, let input, let output, _, _):
             return ([input], output)
-        case let .add(_, a, b, output):
+        case .add(_, let a, let b, let output):
             return ([a, b], output)
-        case let .concat(inputs, output):
+        case .concat(let inputs, let output):
             return (inputs, output)
-        case let .scaleShift(_, input, output, _, _):
+        case .scaleShift(_, let input, let output, _, _):
             return ([input], output)
-        case let .activation(_, input, output):
+        case .activation(_, let input, let output):
             return ([input], output)
-        case let .output(input, _):
+        case .output(let input, _):
             return ([input], -1)  // the caller's buffer, not an activation slot
         }
     }

@@ -39,33 +39,48 @@ public struct ACNBWeights {
     public init(bytes: [UInt8]) throws {
         _ = try Model(bytes: bytes)  // full validation (bounds, sizes, packing) before reading
         self.bytes = bytes
-        func u32(_ at: Int) -> Int { bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian) } }
-        func u64(_ at: Int) -> Int { bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian) } }
-        let H = ACNBFormat.Header.self, T = ACNBFormat.TensorEntry.self, O = ACNBFormat.OpEntry.self
-        let tensorTable = u64(H.tensorTableOffset), opTable = u64(H.opTableOffset)
+        func u32(_ at: Int) -> Int {
+            bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian) }
+        }
+        func u64(_ at: Int) -> Int {
+            bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian) }
+        }
+        let H = ACNBFormat.Header.self
+        let T = ACNBFormat.TensorEntry.self
+        let O = ACNBFormat.OpEntry.self
+        let tensorTable = u64(H.tensorTableOffset)
+        let opTable = u64(H.opTableOffset)
         func tensor(_ i: Int) -> Int { tensorTable + i * ACNBFormat.tensorEntrySize }
         var convs = [Convolution]()
         for op in 0..<u32(H.opCount) {
             let e = opTable + op * ACNBFormat.opEntrySize
             guard u32(e + O.opcode) == Int(OpCode.conv2d.rawValue) else { continue }
             func param(_ k: Int) -> Int { u32(e + O.params + 4 * k) }
-            let input = tensor(u32(e + O.inputs)), weight = tensor(u32(e + O.weight))
-            let o = param(ConvParam.outputChannels), c = u32(input + T.dims + 4)
-            let g = param(ConvParam.groups), kh = param(ConvParam.kernelH), kw = param(ConvParam.kernelW)
+            let input = tensor(u32(e + O.inputs))
+            let weight = tensor(u32(e + O.weight))
+            let o = param(ConvParam.outputChannels)
+            let c = u32(input + T.dims + 4)
+            let g = param(ConvParam.groups)
+            let kh = param(ConvParam.kernelH)
+            let kw = param(ConvParam.kernelW)
             let packing = WeightPacking(rawValue: UInt32(u32(weight + T.packing))) ?? .plain
             var starts = [Int]()
             if packing == .oc16 {
-                let og = o / g, cg = c / g
+                let og = o / g
+                let cg = c / g
                 var at = 0
                 for b in 0..<((o + 15) / 16) {
                     starts.append(at)
-                    let g0 = (16 * b) / og, g1 = min(16 * b + 15, o - 1) / og
+                    let g0 = (16 * b) / og
+                    let g1 = min(16 * b + 15, o - 1) / og
                     at += (g1 - g0 + 1) * cg * kh * kw * 16
                 }
             }
-            convs.append(Convolution(name: "conv\(convs.count)", opIndex: op, outputChannels: o, inputChannels: c,
-                                     groups: g, kernelHeight: kh, kernelWidth: kw, packing: packing,
-                                     dataOffset: u64(weight + T.dataOffset), blockStarts: starts))
+            convs.append(
+                Convolution(
+                    name: "conv\(convs.count)", opIndex: op, outputChannels: o, inputChannels: c,
+                    groups: g, kernelHeight: kh, kernelWidth: kw, packing: packing,
+                    dataOffset: u64(weight + T.dataOffset), blockStarts: starts))
         }
         convolutions = convs
     }
@@ -74,14 +89,18 @@ public struct ACNBWeights {
     /// group, 0 ≤ c < Cg), following docs/FORMAT.md §Packing.
     public func byteOffset(convolution i: Int, o: Int, c: Int, kh: Int, kw: Int) -> Int {
         let v = convolutions[i]
-        let kk = v.kernelHeight * v.kernelWidth, t = kh * v.kernelWidth + kw
+        let kk = v.kernelHeight * v.kernelWidth
+        let t = kh * v.kernelWidth + kw
         let element: Int
         switch v.packing {
         case .depthwise16:
             element = ((o / 16) * kk + t) * 16 + o % 16
         case .oc16:
-            let og = v.outputChannels / v.groups, cg = v.inputChannelsPerGroup
-            let b = o / 16, g = o / og, g0 = (16 * b) / og
+            let og = v.outputChannels / v.groups
+            let cg = v.inputChannelsPerGroup
+            let b = o / 16
+            let g = o / og
+            let g0 = (16 * b) / og
             let local = g * cg + c - g0 * cg
             element = v.blockStarts[b] + (local * kk + t) * 16 + o % 16
         case .winograd43, .winograd25:
@@ -103,15 +122,17 @@ public struct ACNBWeights {
                     for kh in 0..<v.kernelHeight {
                         for kw in 0..<v.kernelWidth {
                             let at = byteOffset(convolution: i, o: o, c: c, kh: kh, kw: kw)
-                            w[n] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
+                            w[n] = Float(
+                                bitPattern: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
                             n += 1
                         }
                     }
                 }
             }
         }
-        return ConvKernel(name: v.name, outputChannels: v.outputChannels, inputChannelsPerGroup: v.inputChannelsPerGroup,
-                          kernelHeight: v.kernelHeight, kernelWidth: v.kernelWidth, weight: w)
+        return ConvKernel(
+            name: v.name, outputChannels: v.outputChannels, inputChannelsPerGroup: v.inputChannelsPerGroup,
+            kernelHeight: v.kernelHeight, kernelWidth: v.kernelWidth, weight: w)
     }
 
     /// Every convolution's weights, OIHW, in execution order.
@@ -127,6 +148,8 @@ public struct ACNBWeights {
     /// Rewrites the header's CRC-32C for the current bytes.
     public mutating func reseal() {
         let crc = ACNBFormat.checksum(of: bytes).littleEndian
-        bytes.withUnsafeMutableBytes { $0.storeBytes(of: crc, toByteOffset: ACNBFormat.Header.checksum, as: UInt32.self) }
+        bytes.withUnsafeMutableBytes {
+            $0.storeBytes(of: crc, toByteOffset: ACNBFormat.Header.checksum, as: UInt32.self)
+        }
     }
 }

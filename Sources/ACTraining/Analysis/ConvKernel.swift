@@ -11,10 +11,13 @@ public struct ConvKernel: Sendable, Equatable {
     /// O × Cg × KH × KW floats, OIHW.
     public var weight: [Float]
 
-    public init(name: String, outputChannels: Int, inputChannelsPerGroup: Int, kernelHeight: Int,
-                kernelWidth: Int, weight: [Float]) {
-        precondition(weight.count == outputChannels * inputChannelsPerGroup * kernelHeight * kernelWidth,
-                     "ConvKernel \(name): \(weight.count) weights for O×Cg×KH×KW")
+    public init(
+        name: String, outputChannels: Int, inputChannelsPerGroup: Int, kernelHeight: Int,
+        kernelWidth: Int, weight: [Float]
+    ) {
+        precondition(
+            weight.count == outputChannels * inputChannelsPerGroup * kernelHeight * kernelWidth,
+            "ConvKernel \(name): \(weight.count) weights for O×Cg×KH×KW")
         self.name = name
         self.outputChannels = outputChannels
         self.inputChannelsPerGroup = inputChannelsPerGroup

@@ -16,8 +16,12 @@ public enum ImageTransform: String, CaseIterable, Sendable {
     case fliplr
 
     /// Applies the transform; returns the pixels and the new width and height.
-    public func apply<T>(_ pixels: [T], width: Int, height: Int, channels: Int) -> (pixels: [T], width: Int, height: Int) {
-        precondition(pixels.count == width * height * channels, "ImageTransform: \(pixels.count) values for \(height)x\(width)x\(channels)")
+    public func apply<T>(
+        _ pixels: [T], width: Int, height: Int, channels: Int
+    ) -> (pixels: [T], width: Int, height: Int) {
+        precondition(
+            pixels.count == width * height * channels,
+            "ImageTransform: \(pixels.count) values for \(height)x\(width)x\(channels)")
         let (ow, oh) = (self == .rot90 || self == .rot270) ? (height, width) : (width, height)
         var out = pixels
         for i in 0..<oh {

@@ -14,7 +14,9 @@ public enum KernelSkeleton {
         public var layerCount: Int
 
         public init(kernelSize: Int, values: [Double], layerCount: Int) {
-            precondition(values.count == kernelSize * kernelSize, "KernelSkeleton.Grid: \(values.count) values for \(kernelSize)x\(kernelSize)")
+            precondition(
+                values.count == kernelSize * kernelSize,
+                "KernelSkeleton.Grid: \(values.count) values for \(kernelSize)x\(kernelSize)")
             self.kernelSize = kernelSize
             self.values = values
             self.layerCount = layerCount
@@ -61,27 +63,37 @@ public enum KernelSkeleton {
     /// A self-contained SVG heatmap of each grid side by side (white 0 → dark blue 1, the
     /// value written in each cell), like the paper's Fig. 6.
     public static func svg(_ grids: [Grid], title: String) -> String {
-        let cell = 64.0, gap = 40.0, top = 60.0, left = 30.0
-        let width = left * 2 + grids.reduce(0) { $0 + Double($1.kernelSize) * cell } + gap * Double(max(grids.count - 1, 0))
+        let cell = 64.0
+        let gap = 40.0
+        let top = 60.0
+        let left = 30.0
+        let width =
+            left * 2 + grids.reduce(0) { $0 + Double($1.kernelSize) * cell } + gap * Double(max(grids.count - 1, 0))
         let height = top + Double(grids.map(\.kernelSize).max() ?? 1) * cell + 40
         var s = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(max(width, 320)))" height="\(Int(height))" font-family="sans-serif" font-size="13">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(left)" y="22" font-size="15">\(svgEscape(title))</text>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(max(width, 320)))" height="\(Int(height))" font-family="sans-serif" font-size="13">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(left)" y="22" font-size="15">\(svgEscape(title))</text>
 
-        """
+            """
         var x0 = left
         for g in grids {
             let K = g.kernelSize
-            s += "<text x=\"\(x0)\" y=\"\(top - 10)\">\(K)x\(K), mean over \(g.layerCount) layer\(g.layerCount == 1 ? "" : "s")</text>\n"
+            s +=
+                "<text x=\"\(x0)\" y=\"\(top - 10)\">\(K)x\(K), mean over \(g.layerCount) layer\(g.layerCount == 1 ? "" : "s")</text>\n"
             for h in 0..<K {
                 for w in 0..<K {
                     let v = max(0, min(1, g[h, w]))
                     // Linear ramp from white to #08306b.
-                    let r = Int(255 - v * (255 - 8)), gg = Int(255 - v * (255 - 48)), b = Int(255 - v * (255 - 107))
-                    let x = x0 + Double(w) * cell, y = top + Double(h) * cell
-                    s += "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(cell)\" height=\"\(cell)\" fill=\"rgb(\(r),\(gg),\(b))\" stroke=\"#999\"/>"
-                    s += "<text x=\"\(x + cell / 2)\" y=\"\(y + cell / 2 + 5)\" text-anchor=\"middle\" fill=\"\(v > 0.55 ? "white" : "black")\">"
+                    let r = Int(255 - v * (255 - 8))
+                    let gg = Int(255 - v * (255 - 48))
+                    let b = Int(255 - v * (255 - 107))
+                    let x = x0 + Double(w) * cell
+                    let y = top + Double(h) * cell
+                    s +=
+                        "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(cell)\" height=\"\(cell)\" fill=\"rgb(\(r),\(gg),\(b))\" stroke=\"#999\"/>"
+                    s +=
+                        "<text x=\"\(x + cell / 2)\" y=\"\(y + cell / 2 + 5)\" text-anchor=\"middle\" fill=\"\(v > 0.55 ? "white" : "black")\">"
                         + String(format: "%.3f", g[h, w]) + "</text>\n"
                 }
             }

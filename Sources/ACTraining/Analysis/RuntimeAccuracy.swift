@@ -12,7 +12,8 @@ public enum RuntimeAccuracy {
     /// convolution only (the analyses edit the direct weights; `ACNBWeights`).
     public static func predictions(model: Model, inputs: [Float], count: Int, batch: Int = 256) throws -> [Int] {
         let session = try Session(model: model, options: SessionOptions(maxBatch: batch, useWinograd: false))
-        let per = model.inputElementCount, classes = model.outputElementCount
+        let per = model.inputElementCount
+        let classes = model.outputElementCount
         var out = [Int]()
         out.reserveCapacity(count)
         var logits = [Float](repeating: 0, count: batch * classes)
@@ -21,12 +22,14 @@ public enum RuntimeAccuracy {
             let n = min(batch, count - start)
             try inputs.withUnsafeBufferPointer { i in
                 try logits.withUnsafeMutableBufferPointer { o in
-                    try session.run(input: i.baseAddress! + start * per, inputCount: n * per, output: o.baseAddress!,
-                                    outputCount: n * classes, batch: n)
+                    try session.run(
+                        input: i.baseAddress! + start * per, inputCount: n * per, output: o.baseAddress!,
+                        outputCount: n * classes, batch: n)
                 }
             }
             if let bad = logits[0..<(n * classes)].firstIndex(where: { !$0.isFinite }) {
-                throw DataError.invalid("the model's output for image \(start + bad / classes) is \(logits[bad]) (not finite)")
+                throw DataError.invalid(
+                    "the model's output for image \(start + bad / classes) is \(logits[bad]) (not finite)")
             }
             for r in 0..<n {
                 var best = 0

@@ -73,10 +73,12 @@ public enum ModelState {
             guard file.tensors[name]?.dtype == "F32" else { continue }
             let values = try file.floats(name).values
             if let i = values.firstIndex(where: { !$0.isFinite }) {
-                throw CheckpointError.corrupt("\(path): tensor '\(name)' holds \(values[i]) at index \(i) (training diverged?)")
+                throw CheckpointError.corrupt(
+                    "\(path): tensor '\(name)' holds \(values[i]) at index \(i) (training diverged?)")
             }
             if name.hasSuffix("running_var"), let i = values.firstIndex(where: { $0 < 0 }) {
-                throw CheckpointError.corrupt("\(path): tensor '\(name)' holds the negative variance \(values[i]) at index \(i)")
+                throw CheckpointError.corrupt(
+                    "\(path): tensor '\(name)' holds the negative variance \(values[i]) at index \(i)")
             }
         }
     }

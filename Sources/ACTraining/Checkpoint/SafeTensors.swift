@@ -41,10 +41,13 @@ public struct SafeTensors: Sendable {
 
     /// Stores float32 values under `name` (row-major, `shape` must match the count).
     public mutating func setFloats(_ name: String, shape: [Int], _ values: [Float]) {
-        precondition(shape.reduce(1, *) == values.count, "safetensors \(name): shape \(shape) vs \(values.count) values")
+        precondition(
+            shape.reduce(1, *) == values.count, "safetensors \(name): shape \(shape) vs \(values.count) values")
         var bytes = [UInt8](repeating: 0, count: values.count * 4)
         bytes.withUnsafeMutableBytes { raw in
-            for (i, v) in values.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self) }
+            for (i, v) in values.enumerated() {
+                raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self)
+            }
         }
         tensors[name] = Entry(dtype: "F32", shape: shape, bytes: bytes)
     }
@@ -53,7 +56,9 @@ public struct SafeTensors: Sendable {
     public mutating func setInt64s(_ name: String, _ values: [Int64]) {
         var bytes = [UInt8](repeating: 0, count: values.count * 8)
         bytes.withUnsafeMutableBytes { raw in
-            for (i, v) in values.enumerated() { raw.storeBytes(of: v.littleEndian, toByteOffset: i * 8, as: Int64.self) }
+            for (i, v) in values.enumerated() {
+                raw.storeBytes(of: v.littleEndian, toByteOffset: i * 8, as: Int64.self)
+            }
         }
         tensors[name] = Entry(dtype: "I64", shape: [values.count], bytes: bytes)
     }
@@ -67,7 +72,9 @@ public struct SafeTensors: Sendable {
         guard e.dtype == "F32" else { throw CheckpointError.corrupt("tensor \(name) is \(e.dtype), expected F32") }
         let n = e.bytes.count / 4
         let values = e.bytes.withUnsafeBytes { raw in
-            (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            (0..<n).map {
+                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+            }
         }
         return (e.shape, values)
     }
@@ -77,7 +84,9 @@ public struct SafeTensors: Sendable {
         guard let e = tensors[name] else { throw CheckpointError.missingKey(name) }
         guard e.dtype == "I64" else { throw CheckpointError.corrupt("tensor \(name) is \(e.dtype), expected I64") }
         return e.bytes.withUnsafeBytes { raw in
-            (0..<(e.bytes.count / 8)).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+            (0..<(e.bytes.count / 8)).map {
+                Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))
+            }
         }
     }
 
@@ -90,11 +99,13 @@ public struct SafeTensors: Sendable {
         let names = tensors.keys.sorted()
         for name in names {
             let e = tensors[name]!
-            header[name] = ["dtype": e.dtype, "shape": e.shape, "data_offsets": [offset, offset + e.bytes.count]] as [String: Any]
+            header[name] =
+                ["dtype": e.dtype, "shape": e.shape, "data_offsets": [offset, offset + e.bytes.count]] as [String: Any]
             offset += e.bytes.count
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var json = [UInt8]((try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{}".utf8))
+        var json = [UInt8](
+            (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{}".utf8))
         while json.count % 8 != 0 { json.append(0x20) }
         var out = [UInt8]()
         out.reserveCapacity(8 + json.count + offset)
@@ -110,7 +121,9 @@ public struct SafeTensors: Sendable {
     ///   JSON is malformed, a dtype is unknown, a shape and its byte range disagree, ranges
     ///   fall outside the data section or overlap.
     public init(bytes: [UInt8]) throws {
-        guard bytes.count >= 8 else { throw CheckpointError.corrupt("\(bytes.count) bytes is too short for a safetensors header") }
+        guard bytes.count >= 8 else {
+            throw CheckpointError.corrupt("\(bytes.count) bytes is too short for a safetensors header")
+        }
         let n = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard n <= UInt64(bytes.count - 8), n <= 100_000_000 else {
             throw CheckpointError.corrupt("header length \(n) exceeds the file (\(bytes.count) bytes)")
@@ -127,35 +140,49 @@ public struct SafeTensors: Sendable {
         var ranges = [(Int, Int, String)]()
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let m = value as? [String: Any] else { throw CheckpointError.corrupt("__metadata__ is not an object") }
+                guard let m = value as? [String: Any] else {
+                    throw CheckpointError.corrupt("__metadata__ is not an object")
+                }
                 for (k, v) in m {
-                    guard let s = v as? String else { throw CheckpointError.corrupt("__metadata__[\(k)] is not a string") }
+                    guard let s = v as? String else {
+                        throw CheckpointError.corrupt("__metadata__[\(k)] is not a string")
+                    }
                     metadata[k] = s
                 }
                 continue
             }
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shapeValues = info["shape"] as? [Any], let offsetValues = info["data_offsets"] as? [Any],
-                  offsetValues.count == 2
+                let shapeValues = info["shape"] as? [Any], let offsetValues = info["data_offsets"] as? [Any],
+                offsetValues.count == 2
             else { throw CheckpointError.corrupt("tensor \(name): malformed header entry") }
-            guard let size = SafeTensors.elementSize(dtype) else { throw CheckpointError.corrupt("tensor \(name): unknown dtype \(dtype)") }
+            guard let size = SafeTensors.elementSize(dtype) else {
+                throw CheckpointError.corrupt("tensor \(name): unknown dtype \(dtype)")
+            }
             var shape = [Int]()
             var count = 1
             for v in shapeValues {
-                guard let d = SafeTensors.exactInt(v), d >= 0 else { throw CheckpointError.corrupt("tensor \(name): bad shape") }
+                guard let d = SafeTensors.exactInt(v), d >= 0 else {
+                    throw CheckpointError.corrupt("tensor \(name): bad shape")
+                }
                 let (p, o) = count.multipliedReportingOverflow(by: d)
-                guard !o, p <= dataSize else { throw CheckpointError.corrupt("tensor \(name): shape \(shapeValues) is too large") }
+                guard !o, p <= dataSize else {
+                    throw CheckpointError.corrupt("tensor \(name): shape \(shapeValues) is too large")
+                }
                 shape.append(d)
                 count = p
             }
             guard let begin = SafeTensors.exactInt(offsetValues[0]), let end = SafeTensors.exactInt(offsetValues[1]),
-                  begin >= 0, begin <= end, end <= dataSize
-            else { throw CheckpointError.corrupt("tensor \(name): data_offsets \(offsetValues) outside the \(dataSize)-byte data section") }
+                begin >= 0, begin <= end, end <= dataSize
+            else {
+                throw CheckpointError.corrupt(
+                    "tensor \(name): data_offsets \(offsetValues) outside the \(dataSize)-byte data section")
+            }
             guard end - begin == count * size else {
                 throw CheckpointError.corrupt("tensor \(name): \(end - begin) bytes for shape \(shape) of \(dtype)")
             }
             ranges.append((begin, end, name))
-            tensors[name] = Entry(dtype: dtype, shape: shape, bytes: Array(bytes[(headerEnd + begin)..<(headerEnd + end)]))
+            tensors[name] = Entry(
+                dtype: dtype, shape: shape, bytes: Array(bytes[(headerEnd + begin)..<(headerEnd + end)]))
         }
         ranges.sort { $0.0 < $1.0 }
         for i in ranges.indices.dropFirst() where ranges[i].0 < ranges[i - 1].1 {
@@ -180,8 +207,12 @@ public struct SafeTensors: Sendable {
         guard stat(path, &info) == 0 else {
             throw CheckpointError.io("cannot read \(path): \(String(cString: strerror(errno)))")
         }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw CheckpointError.io("cannot read \(path): not a regular file") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw CheckpointError.io("cannot read \(path)") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw CheckpointError.io("cannot read \(path): not a regular file")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CheckpointError.io("cannot read \(path)")
+        }
         do { try self.init(bytes: [UInt8](data)) } catch CheckpointError.corrupt(let m) {
             throw CheckpointError.corrupt("\(path): \(m)")
         }
@@ -237,7 +268,11 @@ public enum AtomicFile {
             var done = 0
             while done < raw.count {
                 let w = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
-                if w < 0 { if errno == EINTR { continue }; ok = false; return }
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    ok = false
+                    return
+                }
                 done += w
             }
         }
@@ -254,7 +289,10 @@ public enum AtomicFile {
             throw CheckpointError.io("cannot replace \(path): \(String(cString: strerror(e)))")
         }
         let dfd = open(dirPath, O_RDONLY)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
     }
 
     /// The directory part of `path` ("." for a bare name, "/" for a top-level entry). Plain

@@ -50,10 +50,10 @@ public enum BLASSetup {
         let env = ProcessInfo.processInfo.environment
         let current = coreName
         guard env["OPENBLAS_CORETYPE"] == nil, env["ACTRAINING_KEEP_BLAS_CORE"] == nil,
-              ["Prescott", "Core2", "Nehalem", "Katmai", "Banias", "Northwood", "Unknown"].contains(current)
+            ["Prescott", "Core2", "Nehalem", "Katmai", "Banias", "Northwood", "Unknown"].contains(current)
         else { return current }
         guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+            let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
         else { return current }
         let flags = Set(flagsLine.split(separator: " ").map(String.init))
         let target: String
@@ -65,8 +65,8 @@ public enum BLASSetup {
             return current
         }
         guard let handle = dlopen(nil, RTLD_NOW),
-              let quit = dlsym(handle, "gotoblas_dynamic_quit"),
-              let initialise = dlsym(handle, "gotoblas_dynamic_init")
+            let quit = dlsym(handle, "gotoblas_dynamic_quit"),
+            let initialise = dlsym(handle, "gotoblas_dynamic_init")
         else { return current }
         typealias Fn = @convention(c) () -> Void
         setenv("OPENBLAS_CORETYPE", target, 1)

@@ -100,8 +100,10 @@ final class ConvEngine {
     /// moments Σ(z − shift) and Σ(z − shift)² over the batch, accumulated in Double while each
     /// chunk of Z is still in cache (BatchNorm statistics without another pass over Z).
     @discardableResult
-    func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, outputChannels O: Int, branches: [ConvBranch],
-                 statsShift: [[Float]]? = nil) -> [(sum: [Double], sumSquares: [Double])]? {
+    func forward(
+        _ g: ConvGeometry, x: UnsafePointer<Float>, outputChannels O: Int, branches: [ConvBranch],
+        statsShift: [[Float]]? = nil
+    ) -> [(sum: [Double], sumSquares: [Double])]? {
         if let plan = DirectConvPlan(g, outputChannels: O, branches: branches, kernels: directKernels) {
             return direct.forward(plan, batch: g.batch, x: x, branches: branches, statsShift: statsShift)
         }
@@ -111,7 +113,10 @@ final class ConvEngine {
         let per = Self.imagesPerChunk(g)
         let chunks = (g.batch + per - 1) / per
         let t = workers(chunks)
-        let R = g.rowsPerGroup, P = g.columns, ohw = g.outH * g.outW, Og = O / g.groups
+        let R = g.rowsPerGroup
+        let P = g.columns
+        let ohw = g.outH * g.outW
+        let Og = O / g.groups
         let chw = g.channels * g.height * g.width
         prepare(t, colCount: g.groups * R * per * ohw, dWCount: 0)
         let nb = branches.count
@@ -124,17 +129,19 @@ final class ConvEngine {
             let col = cols[tid]
             let mine = moments + tid * nb * O * 2
             for ci in stride(from: tid, to: chunks, by: t) {
-                let n0 = ci * per, n1 = min(g.batch, n0 + per)
+                let n0 = ci * per
+                let n1 = min(g.batch, n0 + per)
                 var cg = g
                 cg.batch = n1 - n0
                 let pc = cg.columns
                 im2col(cg, x + n0 * chw, col, parallel: false)
                 for b in branches {
                     for grp in 0..<g.groups {
-                        sgemmSerial(transA: false, transB: false, m: Og, n: pc, k: b.kb, alpha: 1,
-                                    a: b.weight + grp * Og * b.kb, lda: b.kb,
-                                    b: col + (grp * R + b.rowOffset) * pc, ldb: b.rowStride * pc,
-                                    beta: b.accumulate ? 1 : 0, c: b.z + grp * Og * P + n0 * ohw, ldc: P)
+                        sgemmSerial(
+                            transA: false, transB: false, m: Og, n: pc, k: b.kb, alpha: 1,
+                            a: b.weight + grp * Og * b.kb, lda: b.kb,
+                            b: col + (grp * R + b.rowOffset) * pc, ldb: b.rowStride * pc,
+                            beta: b.accumulate ? 1 : 0, c: b.z + grp * Og * P + n0 * ohw, ldc: P)
                     }
                 }
                 if let statsShift {
@@ -153,17 +160,22 @@ final class ConvEngine {
     /// writes image n's dZ ([O][OH·OW], row stride ld) and may read `branches[0].z` at the
     /// same image (a fused BatchNorm backward); the direct path calls it per image into a
     /// cache-resident buffer, the im2col path once per image into `branches[0].z` itself.
-    func backward(_ g: ConvGeometry, x: UnsafePointer<Float>, outputChannels O: Int, branches: [ConvBranch],
-                  dx: UnsafeMutablePointer<Float>?, dzImage: DZProducer? = nil) {
-        precondition(branches[0].rowOffset == 0 && branches[0].rowStride == 1 && branches[0].kb == g.rowsPerGroup,
-                     "ConvEngine.backward: the first branch must cover the whole im2col matrix")
+    func backward(
+        _ g: ConvGeometry, x: UnsafePointer<Float>, outputChannels O: Int, branches: [ConvBranch],
+        dx: UnsafeMutablePointer<Float>?, dzImage: DZProducer? = nil
+    ) {
+        precondition(
+            branches[0].rowOffset == 0 && branches[0].rowStride == 1 && branches[0].kb == g.rowsPerGroup,
+            "ConvEngine.backward: the first branch must cover the whole im2col matrix")
         precondition(dzImage == nil || branches.count == 1, "ConvEngine.backward: dzImage needs one branch")
         if let plan = DirectConvPlan(g, outputChannels: O, branches: branches, kernels: directKernels) {
             direct.backward(plan, batch: g.batch, x: x, branches: branches, dx: dx, dzImage: dzImage)
             return
         }
         if let dzImage {
-            let z = branches[0].z, P = g.columns, ohw = g.outH * g.outW
+            let z = branches[0].z
+            let P = g.columns
+            let ohw = g.outH * g.outW
             let box = UnsafeSendableBox((z, dzImage))
             parallelChunks(g.batch, minWork: O * P) { ns in
                 let (z, dzImage) = box.value
@@ -177,39 +189,49 @@ final class ConvEngine {
         let per = Self.imagesPerChunk(g)
         let chunks = (g.batch + per - 1) / per
         let t = workers(chunks)
-        let R = g.rowsPerGroup, P = g.columns, ohw = g.outH * g.outW, Og = O / g.groups
+        let R = g.rowsPerGroup
+        let P = g.columns
+        let ohw = g.outH * g.outW
+        let Og = O / g.groups
         let chw = g.channels * g.height * g.width
         // Thread-local dW accumulators, one region per branch.
         var offsets: [Int] = []
         var total = 0
-        for b in branches { offsets.append(total); total += g.groups * Og * b.kb }
+        for b in branches {
+            offsets.append(total)
+            total += g.groups * Og * b.kb
+        }
         prepare(t, colCount: g.groups * R * per * ohw, dWCount: total)
         let box = UnsafeSendableBox((x, cols.map(\.pointer), dWs.map(\.pointer), branches, dx, offsets))
         DispatchQueue.concurrentPerform(iterations: t) { tid in
             let (x, cols, dWs, branches, dx, offsets) = box.value
-            let col = cols[tid], dWt = dWs[tid]
+            let col = cols[tid]
+            let dWt = dWs[tid]
             for ci in stride(from: tid, to: chunks, by: t) {
-                let n0 = ci * per, n1 = min(g.batch, n0 + per)
+                let n0 = ci * per
+                let n1 = min(g.batch, n0 + per)
                 var cg = g
                 cg.batch = n1 - n0
                 let pc = cg.columns
                 im2col(cg, x + n0 * chw, col, parallel: false)
                 for (bi, b) in branches.enumerated() {
                     for grp in 0..<g.groups {
-                        sgemmSerial(transA: false, transB: true, m: Og, n: b.kb, k: pc, alpha: 1,
-                                    a: b.z + grp * Og * P + n0 * ohw, lda: P,
-                                    b: col + (grp * R + b.rowOffset) * pc, ldb: b.rowStride * pc,
-                                    beta: 1, c: dWt + offsets[bi] + grp * Og * b.kb, ldc: b.kb)
+                        sgemmSerial(
+                            transA: false, transB: true, m: Og, n: b.kb, k: pc, alpha: 1,
+                            a: b.z + grp * Og * P + n0 * ohw, lda: P,
+                            b: col + (grp * R + b.rowOffset) * pc, ldb: b.rowStride * pc,
+                            beta: 1, c: dWt + offsets[bi] + grp * Og * b.kb, ldc: b.kb)
                     }
                 }
                 guard let dx else { continue }
                 for (bi, b) in branches.enumerated() {
                     for grp in 0..<g.groups {
-                        sgemmSerial(transA: true, transB: false, m: b.kb, n: pc, k: Og, alpha: 1,
-                                    a: b.weight + grp * Og * b.kb, lda: b.kb,
-                                    b: b.z + grp * Og * P + n0 * ohw, ldb: P,
-                                    beta: bi == 0 ? 0 : 1, c: col + (grp * R + b.rowOffset) * pc,
-                                    ldc: b.rowStride * pc)
+                        sgemmSerial(
+                            transA: true, transB: false, m: b.kb, n: pc, k: Og, alpha: 1,
+                            a: b.weight + grp * Og * b.kb, lda: b.kb,
+                            b: b.z + grp * Og * P + n0 * ohw, ldb: P,
+                            beta: bi == 0 ? 0 : 1, c: col + (grp * R + b.rowOffset) * pc,
+                            ldc: b.rowStride * pc)
                     }
                 }
                 col2im(cg, col, dx + n0 * chw, parallel: false)
@@ -227,8 +249,10 @@ final class ConvEngine {
 /// shifted moments Σ(z − shift) and Σ(z − shift)² of columns [first, first + count) of the
 /// branch's Z ([O, P], "CN" layout) into `m` (per branch, [O][2] Doubles: sum, sum of squares).
 /// Shared by the im2col and direct convolution engines (BatchNorm statistics while Z is in cache).
-func accumulateMoments(_ branches: [ConvBranch], _ statsShift: [[Float]], into m: UnsafeMutablePointer<Double>,
-                       O: Int, P: Int, first: Int, count: Int) {
+func accumulateMoments(
+    _ branches: [ConvBranch], _ statsShift: [[Float]], into m: UnsafeMutablePointer<Double>,
+    O: Int, P: Int, first: Int, count: Int
+) {
     for (bi, b) in branches.enumerated() where bi < statsShift.count {
         let mb = m + bi * O * 2
         for o in 0..<O {
@@ -241,14 +265,20 @@ func accumulateMoments(_ branches: [ConvBranch], _ statsShift: [[Float]], into m
 
 /// Sums the per-thread moment buffers (`moments`: [threads][branches][O][2]) of the first
 /// `statsCount` branches into one (sum, sum of squares) pair of [O] arrays per branch.
-func reduceMoments(_ moments: UnsafePointer<Double>, threads t: Int, branches nb: Int, statsCount: Int, O: Int)
+func reduceMoments(
+    _ moments: UnsafePointer<Double>, threads t: Int, branches nb: Int, statsCount: Int, O: Int
+)
     -> [(sum: [Double], sumSquares: [Double])]
 {
     (0..<statsCount).map { bi in
-        var sum = [Double](repeating: 0, count: O), sq = sum
+        var sum = [Double](repeating: 0, count: O)
+        var sq = sum
         for tid in 0..<t {
             let m = moments + (tid * nb + bi) * O * 2
-            for o in 0..<O { sum[o] += m[2 * o]; sq[o] += m[2 * o + 1] }
+            for o in 0..<O {
+                sum[o] += m[2 * o]
+                sq[o] += m[2 * o + 1]
+            }
         }
         return (sum, sq)
     }

@@ -16,8 +16,9 @@ public struct Padding2D: Equatable, Hashable, Sendable {
     public var right: Int
 
     public init(top: Int, left: Int, bottom: Int, right: Int) {
-        precondition(top >= 0 && left >= 0 && bottom >= 0 && right >= 0,
-                     "Padding2D: negative padding (\(top), \(left), \(bottom), \(right))")
+        precondition(
+            top >= 0 && left >= 0 && bottom >= 0 && right >= 0,
+            "Padding2D: negative padding (\(top), \(left), \(bottom), \(right))")
         self.top = top
         self.left = left
         self.bottom = bottom
@@ -69,13 +70,16 @@ struct ConvGeometry: Equatable {
 
     func validate() {
         precondition(channels % groups == 0, "conv: \(channels) input channels not divisible by groups \(groups)")
-        precondition(strideH > 0 && strideW > 0 && dilationH > 0 && dilationW > 0,
-                     "conv: stride and dilation must be positive")
-        precondition(outH > 0 && outW > 0,
-                     "conv: empty output for input \(height)x\(width), kernel \(kernelH)x\(kernelW), padding \(padding)")
+        precondition(
+            strideH > 0 && strideW > 0 && dilationH > 0 && dilationW > 0,
+            "conv: stride and dilation must be positive")
+        precondition(
+            outH > 0 && outW > 0,
+            "conv: empty output for input \(height)x\(width), kernel \(kernelH)x\(kernelW), padding \(padding)")
         if mode == .reflect {
-            precondition(max(padding.top, padding.bottom) < height && max(padding.left, padding.right) < width,
-                         "conv: reflect padding must be smaller than the input (\(height)x\(width))")
+            precondition(
+                max(padding.top, padding.bottom) < height && max(padding.left, padding.right) < width,
+                "conv: reflect padding must be smaller than the input (\(height)x\(width))")
         }
     }
 }

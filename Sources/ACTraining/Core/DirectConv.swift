@@ -23,13 +23,29 @@ import CACNet
 import Dispatch
 
 /// Copies n floats (short rows: 16-, 8-, 4-wide steps, then scalars); `add` accumulates.
-@inline(__always) private func copyRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int, add: Bool) {
-    if add { vadd(s, d, n); return }
+@inline(__always) private func copyRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int, add: Bool)
+{
+    if add {
+        vadd(s, d, n)
+        return
+    }
     var i = 0
-    while i &+ 16 <= n { store16(load16(s + i), d + i); i &+= 16 }
-    if i &+ 8 <= n { store8(load8(s + i), d + i); i &+= 8 }
-    if i &+ 4 <= n { store4(load4(s + i), d + i); i &+= 4 }
-    while i < n { d[i] = s[i]; i &+= 1 }
+    while i &+ 16 <= n {
+        store16(load16(s + i), d + i)
+        i &+= 16
+    }
+    if i &+ 8 <= n {
+        store8(load8(s + i), d + i)
+        i &+= 8
+    }
+    if i &+ 4 <= n {
+        store4(load4(s + i), d + i)
+        i &+= 4
+    }
+    while i < n {
+        d[i] = s[i]
+        i &+= 1
+    }
 }
 
 /// The geometry of one direct convolution and its branches' sources (see the file comment).
@@ -55,10 +71,13 @@ struct DirectConvPlan {
 
     /// nil when the convolution is not stride-1 "same" with zero padding and one group, a
     /// branch does not read whole taps of every channel, or the CPU lacks the kernels' ISA.
-    init?(_ g: ConvGeometry, outputChannels O: Int, branches bs: [ConvBranch],
-          kernels table: DirectConvKernelTable? = DirectConvKernelTable.active) {
+    init?(
+        _ g: ConvGeometry, outputChannels O: Int, branches bs: [ConvBranch],
+        kernels table: DirectConvKernelTable? = DirectConvKernelTable.active
+    ) {
         guard let table, g.groups == 1, g.strideH == 1, g.strideW == 1, g.mode == .zeros,
-              g.outH == g.height, g.outW == g.width, g.batch > 0 else { return nil }
+            g.outH == g.height, g.outW == g.width, g.batch > 0
+        else { return nil }
         #if DEBUG
         // Unoptimised builds run these SIMD kernels ~150× slower than release builds (measured);
         // there only small convolutions (the layer and ACB tests) take this path, and the
@@ -66,8 +85,14 @@ struct DirectConvPlan {
         guard g.batch * O * g.rowsPerGroup * g.outH * g.outW <= 1 << 22 else { return nil }
         #endif
         kernels = table
-        C = g.channels; self.O = O; H = g.height; W = g.width
-        KH = g.kernelH; KW = g.kernelW; dH = g.dilationH; dW = g.dilationW
+        C = g.channels
+        self.O = O
+        H = g.height
+        W = g.width
+        KH = g.kernelH
+        KW = g.kernelW
+        dH = g.dilationH
+        dW = g.dilationW
         Wp = W + dW * (KW - 1)
         let L = (H - 1) * Wp + W
         nv = (L + 15) / 16
@@ -85,11 +110,19 @@ struct DirectConvPlan {
             for j in 0..<b.kb {
                 let r = b.rowOffset + j * b.rowStride
                 guard r < R else { return nil }
-                let kw = r % KW, c = (r / KW) % C, kh = r / (KW * C)
+                let kw = r % KW
+                let c = (r / KW) % C
+                let kh = r / (KW * C)
                 xOffsets[j] = c * planeSize + kh * dH * Wp + kw * dW
                 let key = kh * KW + kw
                 let t: Int
-                if let e = tapIndex[key] { t = e } else { t = taps.count; tapIndex[key] = t; taps.append((kh, kw)) }
+                if let e = tapIndex[key] {
+                    t = e
+                } else {
+                    t = taps.count
+                    tapIndex[key] = t
+                    taps.append((kh, kw))
+                }
                 entries.append((t, c, j))
             }
             guard taps.count * C == b.kb else { return nil }
@@ -113,7 +146,8 @@ final class PlaneBuffer {
 
     /// 64-byte aligned (one cache line, one 16-float vector).
     private static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
-        UnsafeMutableRawPointer.allocate(byteCount: max(n, 16) * 4, alignment: 64).bindMemory(to: Float.self, capacity: max(n, 16))
+        UnsafeMutableRawPointer.allocate(byteCount: max(n, 16) * 4, alignment: 64).bindMemory(
+            to: Float.self, capacity: max(n, 16))
     }
 
     init() { pointer = Self.allocate(16) }
@@ -154,27 +188,44 @@ final class DirectConvEngine {
 
     /// Copies image n of x (NCHW) into `count` consecutive padded planes at `dst`.
     @inline(__always)
-    private static func fillPlanes(_ p: DirectConvPlan, _ src: UnsafePointer<Float>, channels: Int,
-                                   _ dst: UnsafeMutablePointer<Float>, lead: Int) {
+    private static func fillPlanes(
+        _ p: DirectConvPlan, _ src: UnsafePointer<Float>, channels: Int,
+        _ dst: UnsafeMutablePointer<Float>, lead: Int
+    ) {
         p.kernels.copyPlaneRows(src, p.W, p.H * p.W, dst + lead, p.Wp, p.planeSize, channels, p.H, p.W)
     }
 
     /// Forward of every branch (see `ConvEngine.forward`): Z_b in [O, N·H·W], optional moments.
-    func forward(_ p: DirectConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
-                 statsShift: [[Float]]?) -> [(sum: [Double], sumSquares: [Double])]? {
-        let O = p.O, C = p.C, hw = p.H * p.W, P = N * hw, ld = p.rowLength
+    func forward(
+        _ p: DirectConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
+        statsShift: [[Float]]?
+    ) -> [(sum: [Double], sumSquares: [Double])]? {
+        let O = p.O
+        let C = p.C
+        let hw = p.H * p.W
+        let P = N * hw
+        let ld = p.rowLength
         let oBlocks = (O + 7) / 8
         // Weights per branch: [oBlock][j][8] (zero rows past O).
-        var wOffs: [Int] = [], total = 0
-        for b in p.branches { wOffs.append(total); total += oBlocks * b.kb * 8 }
+        var wOffs: [Int] = []
+        var total = 0
+        for b in p.branches {
+            wOffs.append(total)
+            total += oBlocks * b.kb * 8
+        }
         let wOff = wOffs
         let wp = packed.ensure(total)
         for (bi, b) in branches.enumerated() {
-            let kb = b.kb, dst = wp + wOff[bi]
-            for ob in 0..<oBlocks { for j in 0..<kb { for i in 0..<8 {
-                let o = ob * 8 + i
-                dst[(ob * kb + j) * 8 + i] = o < O ? b.weight[o * kb + j] : 0
-            } } }
+            let kb = b.kb
+            let dst = wp + wOff[bi]
+            for ob in 0..<oBlocks {
+                for j in 0..<kb {
+                    for i in 0..<8 {
+                        let o = ob * 8 + i
+                        dst[(ob * kb + j) * 8 + i] = o < O ? b.weight[o * kb + j] : 0
+                    }
+                }
+            }
         }
         let t = max(1, min(trainingThreadCount, N))
         ensureThreads(t)
@@ -191,7 +242,8 @@ final class DirectConvEngine {
         let box = UnsafeSendableBox((x, xs, outs, branches, moments, wp, offsets))
         DispatchQueue.concurrentPerform(iterations: t) { tid in
             let (x, xs, outs, branches, moments, wp, offsets) = box.value
-            let xp = xs[tid], out = outs[tid]
+            let xp = xs[tid]
+            let out = outs[tid]
             while true {
                 let n = next.claim()
                 if n >= N { break }
@@ -199,13 +251,15 @@ final class DirectConvEngine {
                 for (bi, b) in branches.enumerated() {
                     offsets[bi].withUnsafeBufferPointer { offs in
                         for ob in 0..<oBlocks {
-                            p.kernels.directTiles(xp, offs.baseAddress!, b.kb, wp + wOff[bi] + ob * b.kb * 8,
-                                                  out + ob * 8 * ld, ld, p.nv)
+                            p.kernels.directTiles(
+                                xp, offs.baseAddress!, b.kb, wp + wOff[bi] + ob * b.kb * 8,
+                                out + ob * 8 * ld, ld, p.nv)
                         }
                     }
                     if b.accumulate {
                         for o in 0..<O {
-                            let s = out + o * ld, d = b.z + o * P + n * hw
+                            let s = out + o * ld
+                            let d = b.z + o * P + n * hw
                             for i in 0..<p.H { copyRow(s + i * p.Wp, d + i * p.W, p.W, add: true) }
                         }
                     } else {
@@ -213,8 +267,9 @@ final class DirectConvEngine {
                     }
                 }
                 if let statsShift {
-                    accumulateMoments(branches, statsShift, into: moments + n * nb * O * 2, O: O, P: P,
-                                      first: n * hw, count: hw)
+                    accumulateMoments(
+                        branches, statsShift, into: moments + n * nb * O * 2, O: O, P: P,
+                        first: n * hw, count: hw)
                 }
             }
         }
@@ -230,9 +285,16 @@ final class DirectConvEngine {
     /// 32 channels × 12 sources per tile, per-chunk dWᵀ accumulators, no horizontal sums.
     /// Chunks of images (and in the forward, single images) are claimed one at a time by
     /// whichever thread is free (`WorkCounter`); accumulators are reduced in chunk (image) order.
-    func backward(_ p: DirectConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
-                  dx: UnsafeMutablePointer<Float>?, dzImage: DZProducer? = nil) {
-        let O = p.O, C = p.C, hw = p.H * p.W, P = N * hw, ld = p.rowLength, ps = p.planeSize
+    func backward(
+        _ p: DirectConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
+        dx: UnsafeMutablePointer<Float>?, dzImage: DZProducer? = nil
+    ) {
+        let O = p.O
+        let C = p.C
+        let hw = p.H * p.W
+        let P = N * hw
+        let ld = p.rowLength
+        let ps = p.planeSize
         let nb = branches.count
         let oPad = (O + 15) / 16 * 16
         // dZ planes per image (input gradient only): nb·O planes.
@@ -242,8 +304,9 @@ final class DirectConvEngine {
         let t0 = max(1, min(trainingThreadCount, N))
         // Images per chunk: the chunk's input planes are read once per 32 output channels and
         // its transposed dZ once per 12 sources, so both should stay in L2 (≤ 1 MB together).
-        let ipc = imagesPerChunk(N, bytesPerImage: perImage, threads: t0,
-                                 accumulatorFloats: p.branches.reduce(0) { $0 + ($1.kb + 11) / 12 * 12 } * oPad)
+        let ipc = imagesPerChunk(
+            N, bytesPerImage: perImage, threads: t0,
+            accumulatorFloats: p.branches.reduce(0) { $0 + ($1.kb + 11) / 12 * 12 } * oPad)
         let chunks = (N + ipc - 1) / ipc
         let t = max(1, min(t0, chunks))
         ensureThreads(t)
@@ -256,8 +319,9 @@ final class DirectConvEngine {
             for (bi, b) in p.branches.enumerated() {
                 for o in 0..<O {
                     for (ti, tap) in b.taps.enumerated() {
-                        dxOffsets.append((bi * O + o) * ps + (p.KH - 1 - tap.kh) * p.dH * p.Wp
-                                         + (p.KW - 1 - tap.kw) * p.dW)
+                        dxOffsets.append(
+                            (bi * O + o) * ps + (p.KH - 1 - tap.kh) * p.dH * p.Wp
+                                + (p.KW - 1 - tap.kw) * p.dW)
                         dxWeightRefs.append((bi, o, ti))
                     }
                 }
@@ -267,7 +331,8 @@ final class DirectConvEngine {
         let wdx = packed.ensure(max(1, cBlocks * S * 8))
         for cb in 0..<cBlocks {
             for (s, r) in dxWeightRefs.enumerated() {
-                let b = p.branches[r.b], w = branches[r.b].weight
+                let b = p.branches[r.b]
+                let w = branches[r.b].weight
                 for i in 0..<8 {
                     let c = cb * 8 + i
                     wdx[(cb * S + s) * 8 + i] = c < C ? w[r.o * b.kb + b.jOf[r.t * C + c]] : 0
@@ -277,11 +342,18 @@ final class DirectConvEngine {
         // Weight-gradient sources per branch, padded to whole 12-source tiles with copies of
         // source 0 (their sums land in accumulator rows that are never read back).
         let kbPads = p.branches.map { ($0.kb + 11) / 12 * 12 }
-        let xOffsets = zip(p.branches, kbPads).map { b, kp in b.xOffsets + [Int](repeating: b.xOffsets[0], count: kp - b.kb) }
+        let xOffsets = zip(p.branches, kbPads).map { b, kp in
+            b.xOffsets + [Int](repeating: b.xOffsets[0], count: kp - b.kb)
+        }
         // Thread-local dWᵀ accumulators, [kbPad][oPad] per branch.
-        var accOffs: [Int] = [], accSum = 0
-        for kp in kbPads { accOffs.append(accSum); accSum += kp * oPad }
-        let accOff = accOffs, accTotal = accSum
+        var accOffs: [Int] = []
+        var accSum = 0
+        for kp in kbPads {
+            accOffs.append(accSum)
+            accSum += kp * oPad
+        }
+        let accOff = accOffs
+        let accTotal = accSum
         let xKey = [2, C, ps, p.Wp, p.xLead, p.H, p.W, ipc]
         let zKey = [3, zPlanes, ps, p.Wp, p.dzLead, p.H, p.W, ipc]
         let xs = (0..<t).map { xBufs[$0].prepare(ipc * C * ps, key: xKey) }
@@ -304,12 +376,17 @@ final class DirectConvEngine {
         DispatchQueue.concurrentPerform(iterations: t) { tid in
             let (x, xs, zs, outs, tzs, dWAll, branches, dx, xOffsets, dxOffsets, wdx) = box.value
             let dzImage = dzBox.value
-            let xp = xs[tid], zp = zs[tid], out = outs[tid], tz = tzs[tid]
+            let xp = xs[tid]
+            let zp = zs[tid]
+            let out = outs[tid]
+            let tz = tzs[tid]
             while true {
                 let ci = next.claim()
                 if ci >= chunks { break }
                 let dWt = dWAll + ci * accTotal
-                let n0 = ci * ipc, n1 = min(N, n0 + ipc), m = n1 - n0
+                let n0 = ci * ipc
+                let n1 = min(N, n0 + ipc)
+                let m = n1 - n0
                 for li in 0..<m {
                     let n = n0 + li
                     Self.fillPlanes(p, x + n * C * hw, channels: C, xp + li * C * ps, lead: p.xLead)
@@ -341,9 +418,11 @@ final class DirectConvEngine {
                             while j0 < kbPads[bi] {
                                 let acc = dWt + accOff[bi] + j0 * oPad + o0
                                 if two {
-                                    p.kernels.weightTileT2(zb, oPad, xp, xob + j0, p.H, p.W, p.Wp, m, tImage, C * ps, acc, oPad)
+                                    p.kernels.weightTileT2(
+                                        zb, oPad, xp, xob + j0, p.H, p.W, p.Wp, m, tImage, C * ps, acc, oPad)
                                 } else {
-                                    p.kernels.weightTileT1(zb, oPad, xp, xob + j0, p.H, p.W, p.Wp, m, tImage, C * ps, acc, oPad)
+                                    p.kernels.weightTileT1(
+                                        zb, oPad, xp, xob + j0, p.H, p.W, p.Wp, m, tImage, C * ps, acc, oPad)
                                 }
                                 j0 += 12
                             }
@@ -357,7 +436,8 @@ final class DirectConvEngine {
                     for li in 0..<m {
                         let zi = zp + li * zPlanes * ps
                         for cb in 0..<cBlocks {
-                            p.kernels.directTiles(zi, offs.baseAddress!, S, wdx + cb * S * 8, out + cb * 8 * ld, ld, p.nv)
+                            p.kernels.directTiles(
+                                zi, offs.baseAddress!, S, wdx + cb * S * 8, out + cb * 8 * ld, ld, p.nv)
                         }
                         let dxi = dx + (n0 + li) * C * hw
                         p.kernels.copyPlaneRows(out, p.Wp, ld, dxi, p.W, hw, C, p.H, p.W)
@@ -368,7 +448,8 @@ final class DirectConvEngine {
         for (bi, b) in branches.enumerated() {
             guard let dW = b.dW else { continue }
             let kb = b.kb
-            reduceChunkAccumulators(dWAll + accOff[bi], chunks: chunks, stride: accTotal, kb: kb, O: O, oPad: oPad, into: dW)
+            reduceChunkAccumulators(
+                dWAll + accOff[bi], chunks: chunks, stride: accTotal, kb: kb, O: O, oPad: oPad, into: dW)
         }
     }
 }
@@ -389,8 +470,10 @@ func imagesPerChunk(_ N: Int, bytesPerImage: Int, threads t: Int, accumulatorFlo
 /// accumulators of the direct engines, split over the threads by weight column j (each column
 /// is summed over the chunks in order into a contiguous row of oPad floats, whatever the split,
 /// then added to dW).
-func reduceChunkAccumulators(_ acc: UnsafePointer<Float>, chunks: Int, stride: Int, kb: Int, O: Int, oPad: Int,
-                             into dW: UnsafeMutablePointer<Float>) {
+func reduceChunkAccumulators(
+    _ acc: UnsafePointer<Float>, chunks: Int, stride: Int, kb: Int, O: Int, oPad: Int,
+    into dW: UnsafeMutablePointer<Float>
+) {
     let box = UnsafeSendableBox((acc, dW))
     parallelChunks(kb, minWork: chunks * kb * O) { js in
         let (acc, dW) = box.value
@@ -403,4 +486,3 @@ func reduceChunkAccumulators(_ acc: UnsafePointer<Float>, chunks: Int, stride: I
         }
     }
 }
-

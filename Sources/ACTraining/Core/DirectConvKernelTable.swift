@@ -5,11 +5,12 @@
 // lacks can run.
 
 import ACTrainingKernels
+import CACNet
+import Foundation
+
 #if arch(x86_64)
 import ACTrainingKernelsAVX2
 #endif
-import CACNet
-import Foundation
 
 /// Which tile loops ACTraining's direct convolution (stride-1 "same" convs) uses in this process.
 ///
@@ -31,7 +32,8 @@ public enum TrainingKernelISA: String, Sendable {
         let best = hardwareBest
         let order: [TrainingKernelISA] = [.im2col, .avx2, .avx512]
         guard let raw = ProcessInfo.processInfo.environment["ACNET_TRAINING_KERNELS"]?.lowercased(),
-              let wanted = TrainingKernelISA(rawValue: raw) else { return best }
+            let wanted = TrainingKernelISA(rawValue: raw)
+        else { return best }
         #if !arch(x86_64)
         if wanted == .avx2 { return best }  // no AVX2 build off x86_64: keep the baseline tiles
         #endif
@@ -74,19 +76,27 @@ public enum TrainingKernelISA: String, Sendable {
 /// The tile loops of one ISA build (see ACTrainingKernels' DirectConvKernels.swift for the
 /// contracts of each function).
 struct DirectConvKernelTable: @unchecked Sendable {
-    let directTiles: (UnsafePointer<Float>, UnsafePointer<Int>, Int, UnsafePointer<Float>,
-                      UnsafeMutablePointer<Float>, Int, Int) -> Void
+    let directTiles:
+        (
+            UnsafePointer<Float>, UnsafePointer<Int>, Int, UnsafePointer<Float>,
+            UnsafeMutablePointer<Float>, Int, Int
+        ) -> Void
     let transposeToPixelMajor: (UnsafePointer<Float>, Int, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void
     /// (dz, ldz, x, xo, H, W, Wp, images, zImage, xImage, acc, lda)
-    typealias WeightTile = (UnsafePointer<Float>, Int, UnsafePointer<Float>, UnsafePointer<Int>, Int, Int, Int,
-                            Int, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void
+    typealias WeightTile = (
+        UnsafePointer<Float>, Int, UnsafePointer<Float>, UnsafePointer<Int>, Int, Int, Int,
+        Int, Int, Int, UnsafeMutablePointer<Float>, Int
+    ) -> Void
     let weightTileT2: WeightTile
     let weightTileT1: WeightTile
     /// (src, sp, sPlane, dst, dp, dPlane, planes, rows, width)
     let copyPlaneRows: (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float>, Int, Int, Int, Int, Int) -> Void
     /// (x, p0, p1, h, w, k, oh, ow, y, argmax, end)
-    let maxPoolStride2: (UnsafePointer<Float>, Int, Int, Int, Int, Int, Int, Int, UnsafeMutablePointer<Float>,
-                         UnsafeMutablePointer<Int32>?, UnsafePointer<Float>) -> Void
+    let maxPoolStride2:
+        (
+            UnsafePointer<Float>, Int, Int, Int, Int, Int, Int, Int, UnsafeMutablePointer<Float>,
+            UnsafeMutablePointer<Int32>?, UnsafePointer<Float>
+        ) -> Void
 
     /// The table for `TrainingKernelISA.active`; nil for `.im2col`.
     static let active: DirectConvKernelTable? = table(for: TrainingKernelISA.active)
@@ -100,20 +110,24 @@ struct DirectConvKernelTable: @unchecked Sendable {
                 directTiles: { ACTrainingKernels.directTiles($0, $1, $2, $3, $4, $5, nv: $6) },
                 transposeToPixelMajor: { ACTrainingKernels.transposeToPixelMajor($0, $1, rows: $2, $3, $4, $5) },
                 weightTileT2: {
-                    ACTrainingKernels.directWeightTileT2($0, ldz: $1, $2, $3, H: $4, W: $5, Wp: $6, images: $7,
-                                                         zImage: $8, xImage: $9, $10, lda: $11)
+                    ACTrainingKernels.directWeightTileT2(
+                        $0, ldz: $1, $2, $3, H: $4, W: $5, Wp: $6, images: $7,
+                        zImage: $8, xImage: $9, $10, lda: $11)
                 },
                 weightTileT1: {
-                    ACTrainingKernels.directWeightTileT1($0, ldz: $1, $2, $3, H: $4, W: $5, Wp: $6, images: $7,
-                                                         zImage: $8, xImage: $9, $10, lda: $11)
+                    ACTrainingKernels.directWeightTileT1(
+                        $0, ldz: $1, $2, $3, H: $4, W: $5, Wp: $6, images: $7,
+                        zImage: $8, xImage: $9, $10, lda: $11)
                 },
                 copyPlaneRows: {
-                    ACTrainingKernels.copyPlaneRows($0, sp: $1, sPlane: $2, $3, dp: $4, dPlane: $5, planes: $6,
-                                                    rows: $7, width: $8)
+                    ACTrainingKernels.copyPlaneRows(
+                        $0, sp: $1, sPlane: $2, $3, dp: $4, dPlane: $5, planes: $6,
+                        rows: $7, width: $8)
                 },
                 maxPoolStride2: {
-                    ACTrainingKernels.maxPoolStride2($0, planes: $1, $2, h: $3, w: $4, k: $5, oh: $6, ow: $7, $8, $9,
-                                                     end: $10)
+                    ACTrainingKernels.maxPoolStride2(
+                        $0, planes: $1, $2, h: $3, w: $4, k: $5, oh: $6, ow: $7, $8, $9,
+                        end: $10)
                 })
         case .avx2:
             #if arch(x86_64)
@@ -121,20 +135,24 @@ struct DirectConvKernelTable: @unchecked Sendable {
                 directTiles: { ACTrainingKernelsAVX2.directTiles($0, $1, $2, $3, $4, $5, nv: $6) },
                 transposeToPixelMajor: { ACTrainingKernelsAVX2.transposeToPixelMajor($0, $1, rows: $2, $3, $4, $5) },
                 weightTileT2: {
-                    ACTrainingKernelsAVX2.directWeightTileT2($0, ldz: $1, $2, $3, H: $4, W: $5, Wp: $6, images: $7,
-                                                             zImage: $8, xImage: $9, $10, lda: $11)
+                    ACTrainingKernelsAVX2.directWeightTileT2(
+                        $0, ldz: $1, $2, $3, H: $4, W: $5, Wp: $6, images: $7,
+                        zImage: $8, xImage: $9, $10, lda: $11)
                 },
                 weightTileT1: {
-                    ACTrainingKernelsAVX2.directWeightTileT1($0, ldz: $1, $2, $3, H: $4, W: $5, Wp: $6, images: $7,
-                                                             zImage: $8, xImage: $9, $10, lda: $11)
+                    ACTrainingKernelsAVX2.directWeightTileT1(
+                        $0, ldz: $1, $2, $3, H: $4, W: $5, Wp: $6, images: $7,
+                        zImage: $8, xImage: $9, $10, lda: $11)
                 },
                 copyPlaneRows: {
-                    ACTrainingKernelsAVX2.copyPlaneRows($0, sp: $1, sPlane: $2, $3, dp: $4, dPlane: $5, planes: $6,
-                                                        rows: $7, width: $8)
+                    ACTrainingKernelsAVX2.copyPlaneRows(
+                        $0, sp: $1, sPlane: $2, $3, dp: $4, dPlane: $5, planes: $6,
+                        rows: $7, width: $8)
                 },
                 maxPoolStride2: {
-                    ACTrainingKernelsAVX2.maxPoolStride2($0, planes: $1, $2, h: $3, w: $4, k: $5, oh: $6, ow: $7, $8,
-                                                         $9, end: $10)
+                    ACTrainingKernelsAVX2.maxPoolStride2(
+                        $0, planes: $1, $2, h: $3, w: $4, k: $5, oh: $6, ow: $7, $8,
+                        $9, end: $10)
                 })
             #else
             return nil

@@ -58,20 +58,34 @@ struct StridedConvPlan {
 
     /// nil unless the convolution is strided (sH or sW > 1) with dilation 1, zero padding and one
     /// group, every branch reads whole taps of every channel, and the CPU has the kernels' ISA.
-    init?(_ g: ConvGeometry, outputChannels O: Int, branches bs: [ConvBranch],
-          kernels table: DirectConvKernelTable? = DirectConvKernelTable.active) {
+    init?(
+        _ g: ConvGeometry, outputChannels O: Int, branches bs: [ConvBranch],
+        kernels table: DirectConvKernelTable? = DirectConvKernelTable.active
+    ) {
         guard let table, g.groups == 1, g.strideH > 1 || g.strideW > 1, g.dilationH == 1, g.dilationW == 1,
-              g.mode == .zeros, g.batch > 0, g.outH > 0, g.outW > 0 else { return nil }
+            g.mode == .zeros, g.batch > 0, g.outH > 0, g.outW > 0
+        else { return nil }
         #if DEBUG
         // As in `DirectConvPlan`: unoptimised builds take this path only for small convolutions.
         guard g.batch * O * g.rowsPerGroup * g.outH * g.outW <= 1 << 22 else { return nil }
         #endif
         kernels = table
-        C = g.channels; self.O = O; H = g.height; W = g.width; OH = g.outH; OW = g.outW
-        KH = g.kernelH; KW = g.kernelW; sH = g.strideH; sW = g.strideW
-        pt = g.padding.top; pl = g.padding.left
-        Dt = (KH - 1) / sH; Dl = (KW - 1) / sW
-        Iq = OH + Dt; Wq = OW + Dl
+        C = g.channels
+        self.O = O
+        H = g.height
+        W = g.width
+        OH = g.outH
+        OW = g.outW
+        KH = g.kernelH
+        KW = g.kernelW
+        sH = g.strideH
+        sW = g.strideW
+        pt = g.padding.top
+        pl = g.padding.left
+        Dt = (KH - 1) / sH
+        Dl = (KW - 1) / sW
+        Iq = OH + Dt
+        Wq = OW + Dl
         nv = ((OH - 1) * Wq + OW + 15) / 16
         planeSize = (max(Iq * Wq, nv * 16 + Dt * Wq + Dl) + 16 + 15) / 16 * 16
         // Input gradient geometry.
@@ -90,7 +104,9 @@ struct StridedConvPlan {
             for j in 0..<b.kb {
                 let r = b.rowOffset + j * b.rowStride
                 guard r < R else { return nil }
-                let kw = r % KW, c = (r / KW) % C, kh = r / (KW * C)
+                let kw = r % KW
+                let c = (r / KW) % C
+                let kh = r / (KW * C)
                 rows.append((kh, c, kw))
                 used[(kh % sH) * sW + kw % sW] = true
             }
@@ -98,8 +114,12 @@ struct StridedConvPlan {
         }
         var slot = [Int](repeating: -1, count: sH * sW)
         var usedList: [Int] = []
-        for ph in 0..<(sH * sW) where used[ph] { slot[ph] = usedList.count; usedList.append(ph) }
-        usedPhases = usedList; phaseSlot = slot
+        for ph in 0..<(sH * sW) where used[ph] {
+            slot[ph] = usedList.count
+            usedList.append(ph)
+        }
+        usedPhases = usedList
+        phaseSlot = slot
         let nu = usedList.count
         let (sH, sW, KW, C, Wq, ps, pt, pl, H, W, Iq) = (sH, sW, KW, C, Wq, planeSize, pt, pl, H, W, Iq)
         phaseRows = usedList.map { Self.phaseRange($0 / sW, pad: pt, stride: sH, size: H, count: Iq) }
@@ -115,7 +135,13 @@ struct StridedConvPlan {
                 xOffsets[j] = (r.c * nu + s) * ps + (r.kh / sH) * Wq + r.kw / sW
                 let key = r.kh * KW + r.kw
                 let t: Int
-                if let e = tapIndex[key] { t = e } else { t = taps.count; tapIndex[key] = t; taps.append((r.kh, r.kw)) }
+                if let e = tapIndex[key] {
+                    t = e
+                } else {
+                    t = taps.count
+                    tapIndex[key] = t
+                    taps.append((r.kh, r.kw))
+                }
                 entries.append((t, r.c, j))
             }
             guard taps.count * C == b.kb else { return nil }
@@ -133,22 +159,28 @@ struct StridedConvPlan {
     /// planes); only the positions that hold input pixels are written, the zeros around them
     /// are left as they are (a `PlaneBuffer` keeps them).
     func fillPhases(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
-        let nu = usedPhases.count, hw = H * W
+        let nu = usedPhases.count
+        let hw = H * W
         for c in 0..<C {
             let s = src + c * hw
             for (u, ph) in usedPhases.enumerated() {
-                let a = ph / sW, b = ph % sW
+                let a = ph / sW
+                let b = ph % sW
                 let d = dst + (c * nu + u) * planeSize
                 let cols = phaseCols[u]
                 guard !cols.isEmpty else { continue }
                 let iw0 = sW * cols.lowerBound + b - pl
                 for i in phaseRows[u] {
-                    let sr = s + (sH * i + a - pt) * W + iw0, dr = d + i * Wq
+                    let sr = s + (sH * i + a - pt) * W + iw0
+                    let dr = d + i * Wq
                     if sW == 1 {
                         for j in cols { dr[j] = sr[j - cols.lowerBound] }
                     } else {
                         var k = 0
-                        for j in cols { dr[j] = sr[k]; k += sW }
+                        for j in cols {
+                            dr[j] = sr[k]
+                            k += sW
+                        }
                     }
                 }
             }
@@ -182,20 +214,36 @@ final class StridedConvEngine {
     /// Forward of every branch (see `ConvEngine.forward`): Z_b in [O, N·OH·OW], optional moments.
     /// Images are claimed one at a time by whichever thread is free; moments per image are
     /// reduced in image order.
-    func forward(_ p: StridedConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
-                 statsShift: [[Float]]?) -> [(sum: [Double], sumSquares: [Double])]? {
-        let O = p.O, C = p.C, chw = C * p.H * p.W, ohw = p.OH * p.OW, P = N * ohw, ld = p.rowLength
+    func forward(
+        _ p: StridedConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
+        statsShift: [[Float]]?
+    ) -> [(sum: [Double], sumSquares: [Double])]? {
+        let O = p.O
+        let C = p.C
+        let chw = C * p.H * p.W
+        let ohw = p.OH * p.OW
+        let P = N * ohw
+        let ld = p.rowLength
         let oBlocks = (O + 7) / 8
-        var wOffs: [Int] = [], total = 0
-        for b in p.branches { wOffs.append(total); total += oBlocks * b.kb * 8 }
+        var wOffs: [Int] = []
+        var total = 0
+        for b in p.branches {
+            wOffs.append(total)
+            total += oBlocks * b.kb * 8
+        }
         let wOff = wOffs
         let wp = packed.ensure(total)
         for (bi, b) in branches.enumerated() {
-            let kb = b.kb, dst = wp + wOff[bi]
-            for ob in 0..<oBlocks { for j in 0..<kb { for i in 0..<8 {
-                let o = ob * 8 + i
-                dst[(ob * kb + j) * 8 + i] = o < O ? b.weight[o * kb + j] : 0
-            } } }
+            let kb = b.kb
+            let dst = wp + wOff[bi]
+            for ob in 0..<oBlocks {
+                for j in 0..<kb {
+                    for i in 0..<8 {
+                        let o = ob * 8 + i
+                        dst[(ob * kb + j) * 8 + i] = o < O ? b.weight[o * kb + j] : 0
+                    }
+                }
+            }
         }
         let t = max(1, min(trainingThreadCount, N))
         ensureThreads(t)
@@ -212,7 +260,8 @@ final class StridedConvEngine {
         let box = UnsafeSendableBox((x, xs, outs, branches, moments, wp, offsets))
         DispatchQueue.concurrentPerform(iterations: t) { tid in
             let (x, xs, outs, branches, moments, wp, offsets) = box.value
-            let xp = xs[tid], out = outs[tid]
+            let xp = xs[tid]
+            let out = outs[tid]
             while true {
                 let n = next.claim()
                 if n >= N { break }
@@ -220,13 +269,15 @@ final class StridedConvEngine {
                 for (bi, b) in branches.enumerated() {
                     offsets[bi].withUnsafeBufferPointer { offs in
                         for ob in 0..<oBlocks {
-                            p.kernels.directTiles(xp, offs.baseAddress!, b.kb, wp + wOff[bi] + ob * b.kb * 8,
-                                                  out + ob * 8 * ld, ld, p.nv)
+                            p.kernels.directTiles(
+                                xp, offs.baseAddress!, b.kb, wp + wOff[bi] + ob * b.kb * 8,
+                                out + ob * 8 * ld, ld, p.nv)
                         }
                     }
                     if b.accumulate {
                         for o in 0..<O {
-                            let s = out + o * ld, d = b.z + o * P + n * ohw
+                            let s = out + o * ld
+                            let d = b.z + o * P + n * ohw
                             for i in 0..<p.OH { vadd(s + i * p.Wq, d + i * p.OW, p.OW) }
                         }
                     } else {
@@ -234,8 +285,9 @@ final class StridedConvEngine {
                     }
                 }
                 if let statsShift {
-                    accumulateMoments(branches, statsShift, into: moments + n * nb * O * 2, O: O, P: P,
-                                      first: n * ohw, count: ohw)
+                    accumulateMoments(
+                        branches, statsShift, into: moments + n * nb * O * 2, O: O, P: P,
+                        first: n * ohw, count: ohw)
                 }
             }
         }
@@ -248,18 +300,28 @@ final class StridedConvEngine {
     /// one phase at a time. Chunks of images are claimed one at a time by whichever thread is
     /// free, each with its own dW accumulators, summed in chunk order: deterministic for a given
     /// thread count.
-    func backward(_ p: StridedConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
-                  dx: UnsafeMutablePointer<Float>?) {
-        let O = p.O, C = p.C, chw = C * p.H * p.W, ohw = p.OH * p.OW, P = N * ohw
-        let ps = p.planeSize, nu = p.usedPhases.count, zps = p.zPlaneSize, ldx = p.dxRowLength
+    func backward(
+        _ p: StridedConvPlan, batch N: Int, x: UnsafePointer<Float>, branches: [ConvBranch],
+        dx: UnsafeMutablePointer<Float>?
+    ) {
+        let O = p.O
+        let C = p.C
+        let chw = C * p.H * p.W
+        let ohw = p.OH * p.OW
+        let P = N * ohw
+        let ps = p.planeSize
+        let nu = p.usedPhases.count
+        let zps = p.zPlaneSize
+        let ldx = p.dxRowLength
         let nb = branches.count
         let oPad = (O + 15) / 16 * 16
         let zPlanes = nb * O
         let tImage = nb * ohw * oPad
         let perImage = (C * nu * ps + (dx != nil ? zPlanes * zps : 0) + tImage) * 4
         let t0 = max(1, min(trainingThreadCount, N))
-        let ipc = imagesPerChunk(N, bytesPerImage: perImage, threads: t0,
-                                 accumulatorFloats: p.branches.reduce(0) { $0 + ($1.kb + 11) / 12 * 12 } * oPad)
+        let ipc = imagesPerChunk(
+            N, bytesPerImage: perImage, threads: t0,
+            accumulatorFloats: p.branches.reduce(0) { $0 + ($1.kb + 11) / 12 * 12 } * oPad)
         let chunks = (N + ipc - 1) / ipc
         let t = max(1, min(t0, chunks))
         ensureThreads(t)
@@ -276,18 +338,23 @@ final class StridedConvEngine {
                 for o in 0..<O {
                     for (ti, tap) in b.taps.enumerated() {
                         let ph = (tap.kh % p.sH) * p.sW + tap.kw % p.sW
-                        dxOffsets[ph].append((bi * O + o) * zps + (p.Dt - tap.kh / p.sH) * p.Wz + (p.Dl - tap.kw / p.sW))
+                        dxOffsets[ph].append(
+                            (bi * O + o) * zps + (p.Dt - tap.kh / p.sH) * p.Wz + (p.Dl - tap.kw / p.sW))
                         refs[ph].append((bi, o, ti))
                     }
                 }
             }
-            for ph in 0..<phases { wdxOffs[ph] = wdxTotal; wdxTotal += cBlocks * refs[ph].count * 8 }
+            for ph in 0..<phases {
+                wdxOffs[ph] = wdxTotal
+                wdxTotal += cBlocks * refs[ph].count * 8
+            }
             let wdx = packedDx.ensure(max(1, wdxTotal))
             for ph in 0..<phases {
                 let S = refs[ph].count
                 for cb in 0..<cBlocks {
                     for (s, r) in refs[ph].enumerated() {
-                        let b = p.branches[r.b], w = branches[r.b].weight
+                        let b = p.branches[r.b]
+                        let w = branches[r.b].weight
                         for i in 0..<8 {
                             let c = cb * 8 + i
                             wdx[wdxOffs[ph] + (cb * S + s) * 8 + i] = c < C ? w[r.o * b.kb + b.jOf[r.t * C + c]] : 0
@@ -296,12 +363,20 @@ final class StridedConvEngine {
                 }
             }
         }
-        let wdx = packedDx.pointer, wdxOff = wdxOffs
+        let wdx = packedDx.pointer
+        let wdxOff = wdxOffs
         let kbPads = p.branches.map { ($0.kb + 11) / 12 * 12 }
-        let xOffsets = zip(p.branches, kbPads).map { b, kp in b.xOffsets + [Int](repeating: b.xOffsets[0], count: kp - b.kb) }
-        var accOffs: [Int] = [], accSum = 0
-        for kp in kbPads { accOffs.append(accSum); accSum += kp * oPad }
-        let accOff = accOffs, accTotal = accSum
+        let xOffsets = zip(p.branches, kbPads).map { b, kp in
+            b.xOffsets + [Int](repeating: b.xOffsets[0], count: kp - b.kb)
+        }
+        var accOffs: [Int] = []
+        var accSum = 0
+        for kp in kbPads {
+            accOffs.append(accSum)
+            accSum += kp * oPad
+        }
+        let accOff = accOffs
+        let accTotal = accSum
         let xKey = phaseKey(p, ipc)
         let zKey = [5, zPlanes, zps, p.Wz, p.zLead, p.OH, p.OW, ipc]
         let xs = (0..<t).map { xBufs[$0].prepare(ipc * C * nu * ps, key: xKey) }
@@ -316,24 +391,31 @@ final class StridedConvEngine {
         let box = UnsafeSendableBox((x, xs, zs, outs, tzs, dWAll, branches, dx, xOffsets, dxOffsets, wdx))
         DispatchQueue.concurrentPerform(iterations: t) { tid in
             let (x, xs, zs, outs, tzs, dWAll, branches, dx, xOffsets, dxOffsets, wdx) = box.value
-            let xp = xs[tid], zp = zs[tid], out = outs[tid], tz = tzs[tid]
+            let xp = xs[tid]
+            let zp = zs[tid]
+            let out = outs[tid]
+            let tz = tzs[tid]
             while true {
                 let ci = next.claim()
                 if ci >= chunks { break }
                 let dWt = dWAll + ci * accTotal
-                let n0 = ci * ipc, n1 = min(N, n0 + ipc), m = n1 - n0
+                let n0 = ci * ipc
+                let n1 = min(N, n0 + ipc)
+                let m = n1 - n0
                 for li in 0..<m {
                     let n = n0 + li
                     p.fillPhases(x + n * chw, xp + li * C * nu * ps)
                     for bi in 0..<nb {
-                        p.kernels.transposeToPixelMajor(branches[bi].z + n * ohw, P, O, ohw,
-                                                        tz + (li * nb + bi) * ohw * oPad, oPad)
+                        p.kernels.transposeToPixelMajor(
+                            branches[bi].z + n * ohw, P, O, ohw,
+                            tz + (li * nb + bi) * ohw * oPad, oPad)
                     }
                     guard let zp else { continue }
                     let zi = zp + li * zPlanes * zps
                     for bi in 0..<nb {
-                        p.kernels.copyPlaneRows(branches[bi].z + n * ohw, p.OW, P, zi + bi * O * zps + p.zLead, p.Wz,
-                                                zps, O, p.OH, p.OW)
+                        p.kernels.copyPlaneRows(
+                            branches[bi].z + n * ohw, p.OW, P, zi + bi * O * zps + p.zLead, p.Wz,
+                            zps, O, p.OH, p.OW)
                     }
                 }
                 // dWᵀ_b[j][o] += Σ_images Σ_output pixels dZᵀ[pixel][o] · phase-plane value.
@@ -348,11 +430,13 @@ final class StridedConvEngine {
                             while j0 < kbPads[bi] {
                                 let acc = dWt + accOff[bi] + j0 * oPad + o0
                                 if two {
-                                    p.kernels.weightTileT2(zb, oPad, xp, xob + j0, p.OH, p.OW, p.Wq, m, tImage,
-                                                           C * nu * ps, acc, oPad)
+                                    p.kernels.weightTileT2(
+                                        zb, oPad, xp, xob + j0, p.OH, p.OW, p.Wq, m, tImage,
+                                        C * nu * ps, acc, oPad)
                                 } else {
-                                    p.kernels.weightTileT1(zb, oPad, xp, xob + j0, p.OH, p.OW, p.Wq, m, tImage,
-                                                           C * nu * ps, acc, oPad)
+                                    p.kernels.weightTileT1(
+                                        zb, oPad, xp, xob + j0, p.OH, p.OW, p.Wq, m, tImage,
+                                        C * nu * ps, acc, oPad)
                                 }
                                 j0 += 12
                             }
@@ -365,33 +449,49 @@ final class StridedConvEngine {
                     let zi = zp + li * zPlanes * zps
                     let dxi = dx + (n0 + li) * chw
                     for ph in 0..<phases {
-                        let a = ph / p.sW, b = ph % p.sW
+                        let a = ph / p.sW
+                        let b = ph % p.sW
                         let S = dxOffsets[ph].count
                         if S > 0 {
                             dxOffsets[ph].withUnsafeBufferPointer { offs in
                                 for cb in 0..<cBlocks {
-                                    p.kernels.directTiles(zi, offs.baseAddress!, S, wdx + wdxOff[ph] + cb * S * 8,
-                                                          out + cb * 8 * ldx, ldx, p.nvx)
+                                    p.kernels.directTiles(
+                                        zi, offs.baseAddress!, S, wdx + wdxOff[ph] + cb * S * 8,
+                                        out + cb * 8 * ldx, ldx, p.nvx)
                                 }
                             }
                         }
                         // Scatter phase (a, b) back: input pixel (ih, iw) with (ih + pt) mod sH = a,
                         // (iw + pl) mod sW = b is phase pixel ((ih + pt) / sH, (iw + pl) / sW).
-                        let ih0 = ((a - p.pt) % p.sH + p.sH) % p.sH, iw0 = ((b - p.pl) % p.sW + p.sW) % p.sW
+                        let ih0 = ((a - p.pt) % p.sH + p.sH) % p.sH
+                        let iw0 = ((b - p.pl) % p.sW + p.sW) % p.sW
                         guard ih0 < p.H, iw0 < p.W else { continue }
-                        let i0 = (ih0 + p.pt) / p.sH, j0 = (iw0 + p.pl) / p.sW
+                        let i0 = (ih0 + p.pt) / p.sH
+                        let j0 = (iw0 + p.pl) / p.sW
                         for c in 0..<C {
-                            let d = dxi + c * p.H * p.W, s = out + c * ldx
-                            var ih = ih0, i = i0
+                            let d = dxi + c * p.H * p.W
+                            let s = out + c * ldx
+                            var ih = ih0
+                            var i = i0
                             while ih < p.H {
-                                let dr = d + ih * p.W, sr = s + i * p.Wz
-                                var iw = iw0, j = j0
+                                let dr = d + ih * p.W
+                                let sr = s + i * p.Wz
+                                var iw = iw0
+                                var j = j0
                                 if S > 0 {
-                                    while iw < p.W { dr[iw] = sr[j]; iw += p.sW; j += 1 }
+                                    while iw < p.W {
+                                        dr[iw] = sr[j]
+                                        iw += p.sW
+                                        j += 1
+                                    }
                                 } else {
-                                    while iw < p.W { dr[iw] = 0; iw += p.sW }
+                                    while iw < p.W {
+                                        dr[iw] = 0
+                                        iw += p.sW
+                                    }
                                 }
-                                ih += p.sH; i += 1
+                                ih += p.sH
+                                i += 1
                             }
                         }
                     }
@@ -400,8 +500,9 @@ final class StridedConvEngine {
         }
         for (bi, b) in branches.enumerated() {
             guard let dW = b.dW else { continue }
-            reduceChunkAccumulators(dWAll + accOff[bi], chunks: chunks, stride: accTotal, kb: b.kb, O: O, oPad: oPad,
-                                    into: dW)
+            reduceChunkAccumulators(
+                dWAll + accOff[bi], chunks: chunks, stride: accTotal, kb: b.kb, O: O, oPad: oPad,
+                into: dW)
         }
     }
 }

@@ -21,7 +21,8 @@ func parallelChunks(_ n: Int, minWork: Int = 1, _ body: (Range<Int>) -> Void) {
     withoutActuallyEscaping(body) { f in
         let box = UnsafeSendableBox(f)
         DispatchQueue.concurrentPerform(iterations: t) { i in
-            let lo = n * i / t, hi = n * (i + 1) / t
+            let lo = n * i / t
+            let hi = n * (i + 1) / t
             if lo < hi { box.value(lo..<hi) }
         }
     }
@@ -62,28 +63,33 @@ func sgemm(
     }
     let t = trainingThreadCount
     if t <= 1 || m * n * k < 1 << 21 {
-        sgemmSerial(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                    b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        sgemmSerial(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+            b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
     let box = UnsafeSendableBox((a, b, c))
     if n >= 64 * t {
         DispatchQueue.concurrentPerform(iterations: t) { i in
             let (a, b, c) = box.value
-            let n0 = (n * i / t) & ~15, n1 = i == t - 1 ? n : (n * (i + 1) / t) & ~15
+            let n0 = (n * i / t) & ~15
+            let n1 = i == t - 1 ? n : (n * (i + 1) / t) & ~15
             if n1 > n0 {
-                sgemmSerial(transA: transA, transB: transB, m: m, n: n1 - n0, k: k, alpha: alpha, a: a, lda: lda,
-                            b: transB ? b + n0 * ldb : b + n0, ldb: ldb, beta: beta, c: c + n0, ldc: ldc)
+                sgemmSerial(
+                    transA: transA, transB: transB, m: m, n: n1 - n0, k: k, alpha: alpha, a: a, lda: lda,
+                    b: transB ? b + n0 * ldb : b + n0, ldb: ldb, beta: beta, c: c + n0, ldc: ldc)
             }
         }
     } else {
         DispatchQueue.concurrentPerform(iterations: t) { i in
             let (a, b, c) = box.value
-            let m0 = m * i / t, m1 = m * (i + 1) / t
+            let m0 = m * i / t
+            let m1 = m * (i + 1) / t
             if m1 > m0 {
-                sgemmSerial(transA: transA, transB: transB, m: m1 - m0, n: n, k: k, alpha: alpha,
-                            a: transA ? a + m0 : a + m0 * lda, lda: lda, b: b, ldb: ldb, beta: beta,
-                            c: c + m0 * ldc, ldc: ldc)
+                sgemmSerial(
+                    transA: transA, transB: transB, m: m1 - m0, n: n, k: k, alpha: alpha,
+                    a: transA ? a + m0 : a + m0 * lda, lda: lda, b: b, ldb: ldb, beta: beta,
+                    c: c + m0 * ldc, ldc: ldc)
             }
         }
     }
@@ -102,8 +108,12 @@ func sgemmSerial(
 /// Fills `col` (layout: see `ConvGeometry`) from `x` (NCHW).
 /// Cost: one read and one write per im2col element.
 func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, parallel: Bool = true) {
-    let oh = g.outH, ow = g.outW, ohw = oh * ow, P = g.columns
-    let cg = g.channelsPerGroup, R = g.rowsPerGroup
+    let oh = g.outH
+    let ow = g.outW
+    let ohw = oh * ow
+    let P = g.columns
+    let cg = g.channelsPerGroup
+    let R = g.rowsPerGroup
     // Per kernel row/column: the source row/column of each output row/column (−1 = zero).
     var hIdx = [Int](repeating: 0, count: g.kernelH * oh)
     var wIdx = [Int](repeating: 0, count: g.kernelW * ow)
@@ -113,50 +123,63 @@ func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ col: UnsafeMutablePo
         }
     }
     // Contiguous fast path (stride 1, zeros): valid output range per kw.
-    var lo = [Int](repeating: 0, count: g.kernelW), hi = [Int](repeating: 0, count: g.kernelW)
+    var lo = [Int](repeating: 0, count: g.kernelW)
+    var hi = [Int](repeating: 0, count: g.kernelW)
     for kw in 0..<g.kernelW {
-        var l = ow, h = 0
+        var l = ow
+        var h = 0
         for o in 0..<ow {
             let s = sourceIndex(o * g.strideW - g.padding.left + kw * g.dilationW, g.width, g.mode)
             wIdx[kw * ow + o] = s
-            if s >= 0 { l = min(l, o); h = max(h, o + 1) }
+            if s >= 0 {
+                l = min(l, o)
+                h = max(h, o + 1)
+            }
         }
-        lo[kw] = l; hi[kw] = max(h, l)
+        lo[kw] = l
+        hi[kw] = max(h, l)
     }
     let contiguous = g.strideW == 1 && g.mode == .zeros
-    let H = g.height, W = g.width, C = g.channels, KW = g.kernelW, KH = g.kernelH
+    let H = g.height
+    let W = g.width
+    let C = g.channels
+    let KW = g.kernelW
+    let KH = g.kernelH
     hIdx.withUnsafeBufferPointer { hIdx in
-    wIdx.withUnsafeBufferPointer { wIdx in
-        parallelChunks(C, minWork: parallel ? g.colCount : 0) { cs in
-            for c in cs {
-                let grp = c / cg, ci = c % cg
-                for kh in 0..<KH {
-                    for kw in 0..<KW {
-                        let row = (kh * cg + ci) * KW + kw
-                        let dstBase = col + (grp * R + row) * P
-                        let l = lo[kw], h = hi[kw]
-                        let shift = -g.padding.left + kw * g.dilationW
-                        for n in 0..<g.batch {
-                            let src = x + (n * C + c) * H * W
-                            var dst = dstBase + n * ohw
-                            for o in 0..<oh {
-                                let ih = hIdx[kh * oh + o]
-                                if ih < 0 {
-                                    dst.update(repeating: 0, count: ow)
-                                } else if contiguous {
-                                    let s = src + ih * W
-                                    if l > 0 { dst.update(repeating: 0, count: l) }
-                                    if h > l { (dst + l).update(from: s + l + shift, count: h - l) }
-                                    if h < ow { (dst + h).update(repeating: 0, count: ow - h) }
-                                } else {
-                                    let s = src + ih * W
-                                    let wi = wIdx.baseAddress! + kw * ow
-                                    for j in 0..<ow {
-                                        let iw = wi[j]
-                                        dst[j] = iw >= 0 ? s[iw] : 0
+        wIdx.withUnsafeBufferPointer { wIdx in
+            parallelChunks(C, minWork: parallel ? g.colCount : 0) { cs in
+                for c in cs {
+                    let grp = c / cg
+                    let ci = c % cg
+                    for kh in 0..<KH {
+                        for kw in 0..<KW {
+                            let row = (kh * cg + ci) * KW + kw
+                            let dstBase = col + (grp * R + row) * P
+                            let l = lo[kw]
+                            let h = hi[kw]
+                            let shift = -g.padding.left + kw * g.dilationW
+                            for n in 0..<g.batch {
+                                let src = x + (n * C + c) * H * W
+                                var dst = dstBase + n * ohw
+                                for o in 0..<oh {
+                                    let ih = hIdx[kh * oh + o]
+                                    if ih < 0 {
+                                        dst.update(repeating: 0, count: ow)
+                                    } else if contiguous {
+                                        let s = src + ih * W
+                                        if l > 0 { dst.update(repeating: 0, count: l) }
+                                        if h > l { (dst + l).update(from: s + l + shift, count: h - l) }
+                                        if h < ow { (dst + h).update(repeating: 0, count: ow - h) }
+                                    } else {
+                                        let s = src + ih * W
+                                        let wi = wIdx.baseAddress! + kw * ow
+                                        for j in 0..<ow {
+                                            let iw = wi[j]
+                                            dst[j] = iw >= 0 ? s[iw] : 0
+                                        }
                                     }
+                                    dst += ow
                                 }
-                                dst += ow
                             }
                         }
                     }
@@ -164,13 +187,16 @@ func im2col(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ col: UnsafeMutablePo
             }
         }
     }
-    }
 }
 
 /// dx (NCHW, overwritten) = the adjoint of `im2col` applied to `col`.
 func col2im(_ g: ConvGeometry, _ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, parallel: Bool = true) {
-    let oh = g.outH, ow = g.outW, ohw = oh * ow, P = g.columns
-    let cg = g.channelsPerGroup, R = g.rowsPerGroup
+    let oh = g.outH
+    let ow = g.outW
+    let ohw = oh * ow
+    let P = g.columns
+    let cg = g.channelsPerGroup
+    let R = g.rowsPerGroup
     var hIdx = [Int](repeating: 0, count: g.kernelH * oh)
     var wIdx = [Int](repeating: 0, count: g.kernelW * ow)
     for kh in 0..<g.kernelH {
@@ -178,57 +204,69 @@ func col2im(_ g: ConvGeometry, _ col: UnsafePointer<Float>, _ dx: UnsafeMutableP
             hIdx[kh * oh + o] = sourceIndex(o * g.strideH - g.padding.top + kh * g.dilationH, g.height, g.mode)
         }
     }
-    var lo = [Int](repeating: 0, count: g.kernelW), hi = [Int](repeating: 0, count: g.kernelW)
+    var lo = [Int](repeating: 0, count: g.kernelW)
+    var hi = [Int](repeating: 0, count: g.kernelW)
     for kw in 0..<g.kernelW {
-        var l = ow, h = 0
+        var l = ow
+        var h = 0
         for o in 0..<ow {
             let s = sourceIndex(o * g.strideW - g.padding.left + kw * g.dilationW, g.width, g.mode)
             wIdx[kw * ow + o] = s
-            if s >= 0 { l = min(l, o); h = max(h, o + 1) }
+            if s >= 0 {
+                l = min(l, o)
+                h = max(h, o + 1)
+            }
         }
-        lo[kw] = l; hi[kw] = max(h, l)
+        lo[kw] = l
+        hi[kw] = max(h, l)
     }
     let contiguous = g.strideW == 1 && g.mode == .zeros
-    let H = g.height, W = g.width, C = g.channels, KW = g.kernelW, KH = g.kernelH
+    let H = g.height
+    let W = g.width
+    let C = g.channels
+    let KW = g.kernelW
+    let KH = g.kernelH
     hIdx.withUnsafeBufferPointer { hIdx in
-    wIdx.withUnsafeBufferPointer { wIdx in
-        parallelChunks(C, minWork: parallel ? g.colCount : 0) { cs in
-            for c in cs {
-                let grp = c / cg, ci = c % cg
-                for n in 0..<g.batch {
-                    (dx + (n * C + c) * H * W).update(repeating: 0, count: H * W)
-                }
-                for kh in 0..<KH {
-                    for kw in 0..<KW {
-                        let row = (kh * cg + ci) * KW + kw
-                        let srcBase = col + (grp * R + row) * P
-                        let l = lo[kw], h = hi[kw]
-                        let shift = -g.padding.left + kw * g.dilationW
-                        for n in 0..<g.batch {
-                            let d0 = dx + (n * C + c) * H * W
-                            var s = srcBase + n * ohw
-                            for o in 0..<oh {
-                                let ih = hIdx[kh * oh + o]
-                                if ih >= 0 {
-                                    let d = d0 + ih * W
-                                    if contiguous {
-                                        if h > l { vadd(s + l, d + shift + l, h - l) }
-                                    } else {
-                                        let wi = wIdx.baseAddress! + kw * ow
-                                        for j in 0..<ow {
-                                            let iw = wi[j]
-                                            if iw >= 0 { d[iw] += s[j] }
+        wIdx.withUnsafeBufferPointer { wIdx in
+            parallelChunks(C, minWork: parallel ? g.colCount : 0) { cs in
+                for c in cs {
+                    let grp = c / cg
+                    let ci = c % cg
+                    for n in 0..<g.batch {
+                        (dx + (n * C + c) * H * W).update(repeating: 0, count: H * W)
+                    }
+                    for kh in 0..<KH {
+                        for kw in 0..<KW {
+                            let row = (kh * cg + ci) * KW + kw
+                            let srcBase = col + (grp * R + row) * P
+                            let l = lo[kw]
+                            let h = hi[kw]
+                            let shift = -g.padding.left + kw * g.dilationW
+                            for n in 0..<g.batch {
+                                let d0 = dx + (n * C + c) * H * W
+                                var s = srcBase + n * ohw
+                                for o in 0..<oh {
+                                    let ih = hIdx[kh * oh + o]
+                                    if ih >= 0 {
+                                        let d = d0 + ih * W
+                                        if contiguous {
+                                            if h > l { vadd(s + l, d + shift + l, h - l) }
+                                        } else {
+                                            let wi = wIdx.baseAddress! + kw * ow
+                                            for j in 0..<ow {
+                                                let iw = wi[j]
+                                                if iw >= 0 { d[iw] += s[j] }
+                                            }
                                         }
                                     }
+                                    s += ow
                                 }
-                                s += ow
                             }
                         }
                     }
                 }
             }
         }
-    }
     }
 }
 
@@ -276,10 +314,12 @@ func channelMeanVarShifted(
     let m = Double(L.perChannel)
     parallelChunks(L.channels, minWork: L.channels * L.perChannel) { cs in
         for c in cs {
-            var s1 = 0.0, s2 = 0.0
+            var s1 = 0.0
+            var s2 = 0.0
             for j in 0..<L.outer {
                 let (a, b) = vshiftedMoments(x + c * L.channelStride + j * L.outerStride, L.inner, shift[c])
-                s1 += Double(a); s2 += Double(b)
+                s1 += Double(a)
+                s2 += Double(b)
             }
             let d = s1 / m
             mean[c] = Float(Double(shift[c]) + d)
@@ -321,10 +361,12 @@ func channelAffine(
 ) {
     parallelChunks(L.channels, minWork: L.channels * L.perChannel) { cs in
         for c in cs {
-            let a = scale[c], b = shift[c]
+            let a = scale[c]
+            let b = shift[c]
             for j in 0..<L.outer {
                 let off = c * L.channelStride + j * L.outerStride
-                let p = x + off, q = y + off
+                let p = x + off
+                let q = y + off
                 vaffine(p, q, L.inner, a, b, accumulate: accumulate)
             }
         }
@@ -343,22 +385,30 @@ func batchNormBackward(
     let m = Float(L.perChannel)
     parallelChunks(L.channels, minWork: L.channels * L.perChannel) { cs in
         for c in cs {
-            let mu = mean[c], s = invStd[c]
-            var sdy = 0.0, sdyx = 0.0
+            let mu = mean[c]
+            let s = invStd[c]
+            var sdy = 0.0
+            var sdyx = 0.0
             for j in 0..<L.outer {
                 let off = c * L.channelStride + j * L.outerStride
-                let p = x + off, g = dy + off
+                let p = x + off
+                let g = dy + off
                 let (a, b) = vsumGradAndProduct(g, p, L.inner, mu)
-                sdy += Double(a); sdyx += Double(b)
+                sdy += Double(a)
+                sdyx += Double(b)
             }
-            let db = Float(sdy), dg = Float(sdyx) * s
+            let db = Float(sdy)
+            let dg = Float(sdyx) * s
             dGamma[c] = dg
             dBeta[c] = db
             let k = (gamma?[c] ?? 1) * s
-            let c1 = db / m, c2 = dg / m * s
+            let c1 = db / m
+            let c2 = dg / m * s
             for j in 0..<L.outer {
                 let off = c * L.channelStride + j * L.outerStride
-                let p = x + off, g = dy + off, d = dx + off
+                let p = x + off
+                let g = dy + off
+                let d = dx + off
                 vbatchNormInputGrad(g, p, d, L.inner, k: k, c1: c1, mu: mu, c2: c2)
             }
         }
@@ -378,7 +428,9 @@ func branchAffineSum(
         for c in cs {
             var b: Float = 0
             for k in 0..<nb { b += shift[k][c] }
-            let a0 = scale[0][c], a1 = nb > 1 ? scale[1][c] : 0, a2 = nb > 2 ? scale[2][c] : 0
+            let a0 = scale[0][c]
+            let a1 = nb > 1 ? scale[1][c] : 0
+            let a2 = nb > 2 ? scale[2][c] : 0
             for j in 0..<Lz.outer {
                 let iz = c * Lz.channelStride + j * Lz.outerStride
                 let q = y + c * Ly.channelStride + j * Ly.outerStride
@@ -388,20 +440,34 @@ func branchAffineSum(
                     vaffine(p0, q, Lz.inner, a0, b, accumulate: false)
                 case 2:
                     let p1 = z[1] + iz
-                    let av0 = V16(repeating: a0), av1 = V16(repeating: a1), bv = V16(repeating: b)
+                    let av0 = V16(repeating: a0)
+                    let av1 = V16(repeating: a1)
+                    let bv = V16(repeating: b)
                     var i = 0
-                    while i + 16 <= Lz.inner { store16(load16(p0 + i) * av0 + load16(p1 + i) * av1 + bv, q + i); i += 16 }
-                    while i < Lz.inner { q[i] = p0[i] * a0 + p1[i] * a1 + b; i += 1 }
+                    while i + 16 <= Lz.inner {
+                        store16(load16(p0 + i) * av0 + load16(p1 + i) * av1 + bv, q + i)
+                        i += 16
+                    }
+                    while i < Lz.inner {
+                        q[i] = p0[i] * a0 + p1[i] * a1 + b
+                        i += 1
+                    }
                 default:
-                    let p1 = z[1] + iz, p2 = z[2] + iz
-                    let av0 = V16(repeating: a0), av1 = V16(repeating: a1), av2 = V16(repeating: a2)
+                    let p1 = z[1] + iz
+                    let p2 = z[2] + iz
+                    let av0 = V16(repeating: a0)
+                    let av1 = V16(repeating: a1)
+                    let av2 = V16(repeating: a2)
                     let bv = V16(repeating: b)
                     var i = 0
                     while i + 16 <= Lz.inner {
                         store16(load16(p0 + i) * av0 + load16(p1 + i) * av1 + load16(p2 + i) * av2 + bv, q + i)
                         i += 16
                     }
-                    while i < Lz.inner { q[i] = p0[i] * a0 + p1[i] * a1 + p2[i] * a2 + b; i += 1 }
+                    while i < Lz.inner {
+                        q[i] = p0[i] * a0 + p1[i] * a1 + p2[i] * a2 + b
+                        i += 1
+                    }
                 }
                 if relu { vrelu(q, q, Lz.inner) }
             }
@@ -434,10 +500,16 @@ func branchBatchNormBackward(
             return UnsafePointer(masked)
         }
         var sdyx = [Double](repeating: 0, count: nb)
-        var k = [Float](repeating: 0, count: nb), c1 = k, c2 = k, mu = k
+        var k = [Float](repeating: 0, count: nb)
+        var c1 = k
+        var c2 = k
+        var mu = k
         for c in cs {
             var sdy = 0.0
-            for b in 0..<nb { sdyx[b] = 0; mu[b] = mean[b][c] }
+            for b in 0..<nb {
+                sdyx[b] = 0
+                mu[b] = mean[b][c]
+            }
             for j in 0..<Lz.outer {
                 let g = run(c, j)
                 let iz = c * Lz.channelStride + j * Lz.outerStride
@@ -449,7 +521,8 @@ func branchBatchNormBackward(
             }
             for b in 0..<nb {
                 let s = invStd[b][c]
-                let db = Float(sdy), dg = Float(sdyx[b]) * s
+                let db = Float(sdy)
+                let dg = Float(sdyx[b]) * s
                 dGamma[b][c] = dg
                 dBeta[b][c] = db
                 k[b] = (gamma[b]?[c] ?? 1) * s
@@ -477,7 +550,9 @@ func channelAffineReLU(
     parallelChunks(Lz.channels, minWork: Lz.channels * Lz.perChannel) { cs in
         let (z, y) = box.value
         for c in cs {
-            let a = V16(repeating: scale[c]), b = V16(repeating: shift[c]), zero = V16()
+            let a = V16(repeating: scale[c])
+            let b = V16(repeating: shift[c])
+            let zero = V16()
             for j in 0..<Lz.outer {
                 let p = z + c * Lz.channelStride + j * Lz.outerStride
                 let q = y + c * Ly.channelStride + j * Ly.outerStride
@@ -487,7 +562,11 @@ func channelAffineReLU(
                     store16(v.replacing(with: zero, where: .!(v .> zero)), q + i)
                     i += 16
                 }
-                while i < Lz.inner { let v = p[i] * scale[c] + shift[c]; q[i] = v > 0 ? v : 0; i += 1 }
+                while i < Lz.inner {
+                    let v = p[i] * scale[c] + shift[c]
+                    q[i] = v > 0 ? v : 0
+                    i += 1
+                }
             }
         }
     }
@@ -506,12 +585,15 @@ func maskedGradMoments(
     parallelChunks(Lz.channels, minWork: Lz.channels * Lz.perChannel) { cs in
         let (g, z, scale, shift, mean, sdy, sdyx) = box.value
         for c in cs {
-            var a = 0.0, b = 0.0
+            var a = 0.0
+            var b = 0.0
             for j in 0..<Lz.outer {
-                let (s1, s2) = vmaskedGradAndProduct(g + c * Lg.channelStride + j * Lg.outerStride,
-                                                     z + c * Lz.channelStride + j * Lz.outerStride, Lz.inner,
-                                                     a: scale[c], b: shift[c], mu: mean[c])
-                a += Double(s1); b += Double(s2)
+                let (s1, s2) = vmaskedGradAndProduct(
+                    g + c * Lg.channelStride + j * Lg.outerStride,
+                    z + c * Lz.channelStride + j * Lz.outerStride, Lz.inner,
+                    a: scale[c], b: shift[c], mu: mean[c])
+                a += Double(s1)
+                b += Double(s2)
             }
             sdy[c] = a
             sdyx[c] = b

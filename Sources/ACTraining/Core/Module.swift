@@ -132,8 +132,9 @@ extension Module {
         var outShape: [Int] = []
         for start in stride(from: 0, to: n, by: batchSize) {
             let m = min(batchSize, n - start)
-            let part = Tensor(shape: [m] + x.shape.dropFirst(),
-                              data: Array(x.data[(start * per)..<((start + m) * per)]))
+            let part = Tensor(
+                shape: [m] + x.shape.dropFirst(),
+                data: Array(x.data[(start * per)..<((start + m) * per)]))
             let y = forward(part, training: false)
             out += y.data
             outShape = y.shape

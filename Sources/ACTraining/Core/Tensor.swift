@@ -111,7 +111,8 @@ public struct Tensor: Sendable, Equatable {
                 let box = UnsafeSendableBox((s.baseAddress!, d.baseAddress!))
                 parallelChunks((n + 4095) / 4096, minWork: n) { blocks in
                     let (s, d) = box.value
-                    let lo = blocks.lowerBound * 4096, hi = min(n, blocks.upperBound * 4096)
+                    let lo = blocks.lowerBound * 4096
+                    let hi = min(n, blocks.upperBound * 4096)
                     vadd(s + lo, d + lo, hi - lo)
                 }
             }

@@ -6,15 +6,18 @@ import Foundation
 public enum TrainingThroughput {
     /// Runs `warmup` (and at least 0.5 s of) untimed then `iterations` timed steps on one seeded N(0,1) batch with
     /// random labels; returns images/s. `threads` sets `trainingThreadCount`.
-    public static func measure(model name: String, acb: Bool, batch: Int = 128, iterations: Int = 20,
-                               warmup: Int = 3, threads: Int = 2) throws -> Double {
+    public static func measure(
+        model name: String, acb: Bool, batch: Int = 128, iterations: Int = 20,
+        warmup: Int = 3, threads: Int = 2
+    ) throws -> Double {
         let previous = trainingThreadCount
         trainingThreadCount = max(threads, 1)
         defer { trainingThreadCount = previous }
         let spec = try ModelRegistry.spec(name)
         let model = try spec.make(acb: acb, seed: 0)
-        let opt = SGD(model.namedParameters(), momentum: 0.9, weightDecay: 1e-4, weightDecayOnAll: true,
-                      biasLRMultiplier: 1)
+        let opt = SGD(
+            model.namedParameters(), momentum: 0.9, weightDecay: 1e-4, weightDecayOnAll: true,
+            biasLRMultiplier: 1)
         var rng = SeededGenerator(seed: 0)
         let x = Tensor.normal([batch] + spec.inputShape, std: 1, using: &rng)
         let labels = (0..<batch).map { _ in Int(rng.next() % UInt64(spec.classCount)) }

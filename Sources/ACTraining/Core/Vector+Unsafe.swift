@@ -25,20 +25,36 @@ typealias V16 = SIMD16<Float>
 
 /// Σ p[0..<n].
 @inline(__always) func vsum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-    var acc = V16(), i = 0
-    while i + 16 <= n { acc += load16(p + i); i += 16 }
+    var acc = V16()
+    var i = 0
+    while i + 16 <= n {
+        acc += load16(p + i)
+        i += 16
+    }
     var s = hsum(acc)
-    while i < n { s += p[i]; i += 1 }
+    while i < n {
+        s += p[i]
+        i += 1
+    }
     return s
 }
 
 /// Σ (p[i] − mu)².
 @inline(__always) func vsumSquaredDeviation(_ p: UnsafePointer<Float>, _ n: Int, _ mu: Float) -> Float {
-    var acc = V16(), i = 0
+    var acc = V16()
+    var i = 0
     let m = V16(repeating: mu)
-    while i + 16 <= n { let d = load16(p + i) - m; acc += d * d; i += 16 }
+    while i + 16 <= n {
+        let d = load16(p + i) - m
+        acc += d * d
+        i += 16
+    }
     var s = hsum(acc)
-    while i < n { let d = p[i] - mu; s += d * d; i += 1 }
+    while i < n {
+        let d = p[i] - mu
+        s += d * d
+        i += 1
+    }
     return s
 }
 
@@ -46,7 +62,9 @@ typealias V16 = SIMD16<Float>
 @inline(__always) func vsumGradAndProduct(
     _ g: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ n: Int, _ mu: Float
 ) -> (Float, Float) {
-    var a = V16(), b = V16(), i = 0
+    var a = V16()
+    var b = V16()
+    var i = 0
     let m = V16(repeating: mu)
     while i + 16 <= n {
         let gv = load16(g + i)
@@ -54,8 +72,13 @@ typealias V16 = SIMD16<Float>
         b += gv * (load16(p + i) - m)
         i += 16
     }
-    var sa = hsum(a), sb = hsum(b)
-    while i < n { sa += g[i]; sb += g[i] * (p[i] - mu); i += 1 }
+    var sa = hsum(a)
+    var sb = hsum(b)
+    while i < n {
+        sa += g[i]
+        sb += g[i] * (p[i] - mu)
+        i += 1
+    }
     return (sa, sb)
 }
 
@@ -64,14 +87,27 @@ typealias V16 = SIMD16<Float>
     _ p: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float, _ b: Float,
     accumulate: Bool
 ) {
-    let av = V16(repeating: a), bv = V16(repeating: b)
+    let av = V16(repeating: a)
+    let bv = V16(repeating: b)
     var i = 0
     if accumulate {
-        while i + 16 <= n { store16(load16(q + i) + load16(p + i) * av + bv, q + i); i += 16 }
-        while i < n { q[i] += p[i] * a + b; i += 1 }
+        while i + 16 <= n {
+            store16(load16(q + i) + load16(p + i) * av + bv, q + i)
+            i += 16
+        }
+        while i < n {
+            q[i] += p[i] * a + b
+            i += 1
+        }
     } else {
-        while i + 16 <= n { store16(load16(p + i) * av + bv, q + i); i += 16 }
-        while i < n { q[i] = p[i] * a + b; i += 1 }
+        while i + 16 <= n {
+            store16(load16(p + i) * av + bv, q + i)
+            i += 16
+        }
+        while i < n {
+            q[i] = p[i] * a + b
+            i += 1
+        }
     }
 }
 
@@ -80,13 +116,19 @@ typealias V16 = SIMD16<Float>
     _ g: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int,
     k: Float, c1: Float, mu: Float, c2: Float
 ) {
-    let kv = V16(repeating: k), c1v = V16(repeating: c1), mv = V16(repeating: mu), c2v = V16(repeating: c2)
+    let kv = V16(repeating: k)
+    let c1v = V16(repeating: c1)
+    let mv = V16(repeating: mu)
+    let c2v = V16(repeating: c2)
     var i = 0
     while i + 16 <= n {
         store16(kv * (load16(g + i) - c1v - (load16(p + i) - mv) * c2v), d + i)
         i += 16
     }
-    while i < n { d[i] = k * (g[i] - c1 - (p[i] - mu) * c2); i += 1 }
+    while i < n {
+        d[i] = k * (g[i] - c1 - (p[i] - mu) * c2)
+        i += 1
+    }
 }
 
 @inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
@@ -109,10 +151,22 @@ typealias V16 = SIMD16<Float>
 /// scalar tail; elementwise, so the result does not depend on the step widths.
 @inline(__always) func vadd(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
     var i = 0
-    while i + 16 <= n { store16(load16(d + i) + load16(s + i), d + i); i += 16 }
-    if i + 8 <= n { store8(load8(d + i) + load8(s + i), d + i); i += 8 }
-    if i + 4 <= n { store4(load4(d + i) + load4(s + i), d + i); i += 4 }
-    while i < n { d[i] += s[i]; i += 1 }
+    while i + 16 <= n {
+        store16(load16(d + i) + load16(s + i), d + i)
+        i += 16
+    }
+    if i + 8 <= n {
+        store8(load8(d + i) + load8(s + i), d + i)
+        i += 8
+    }
+    if i + 4 <= n {
+        store4(load4(d + i) + load4(s + i), d + i)
+        i += 4
+    }
+    while i < n {
+        d[i] += s[i]
+        i += 1
+    }
 }
 
 /// d[i] = max(s[i], 0)  (NaN → 0).
@@ -124,7 +178,10 @@ typealias V16 = SIMD16<Float>
         store16(v.replacing(with: z, where: .!(v .> z)), d + i)
         i += 16
     }
-    while i < n { d[i] = s[i] > 0 ? s[i] : 0; i += 1 }
+    while i < n {
+        d[i] = s[i] > 0 ? s[i] : 0
+        i += 1
+    }
 }
 
 /// d[i] = y[i] > 0 ? g[i] : 0.
@@ -138,17 +195,33 @@ typealias V16 = SIMD16<Float>
         store16(load16(g + i).replacing(with: z, where: .!(v .> z)), d + i)
         i += 16
     }
-    while i < n { d[i] = y[i] > 0 ? g[i] : 0; i += 1 }
+    while i < n {
+        d[i] = y[i] > 0 ? g[i] : 0
+        i += 1
+    }
 }
 
 /// (Σ (p[i] − shift), Σ (p[i] − shift)²) — shifted one-pass moments (shift ≈ mean keeps the
 /// E[x²] − E[x]² cancellation harmless).
 @inline(__always) func vshiftedMoments(_ p: UnsafePointer<Float>, _ n: Int, _ shift: Float) -> (Float, Float) {
-    var a = V16(), b = V16(), i = 0
+    var a = V16()
+    var b = V16()
+    var i = 0
     let s = V16(repeating: shift)
-    while i + 16 <= n { let d = load16(p + i) - s; a += d; b += d * d; i += 16 }
-    var sa = hsum(a), sb = hsum(b)
-    while i < n { let d = p[i] - shift; sa += d; sb += d * d; i += 1 }
+    while i + 16 <= n {
+        let d = load16(p + i) - s
+        a += d
+        b += d * d
+        i += 16
+    }
+    var sa = hsum(a)
+    var sb = hsum(b)
+    while i < n {
+        let d = p[i] - shift
+        sa += d
+        sb += d * d
+        i += 1
+    }
     return (sa, sb)
 }
 
@@ -158,8 +231,13 @@ typealias V16 = SIMD16<Float>
 @inline(__always) func vmaskedGradAndProduct(
     _ g: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ n: Int, a: Float, b: Float, mu: Float
 ) -> (Float, Float) {
-    var sa = V16(), sb = V16(), i = 0
-    let m = V16(repeating: mu), z = V16(), av = V16(repeating: a), bv = V16(repeating: b)
+    var sa = V16()
+    var sb = V16()
+    var i = 0
+    let m = V16(repeating: mu)
+    let z = V16()
+    let av = V16(repeating: a)
+    let bv = V16(repeating: b)
     while i + 16 <= n {
         let pv = load16(p + i)
         let gv = load16(g + i).replacing(with: z, where: .!(pv * av + bv .> z))
@@ -167,8 +245,14 @@ typealias V16 = SIMD16<Float>
         sb += gv * (pv - m)
         i += 16
     }
-    var ra = hsum(sa), rb = hsum(sb)
-    while i < n { let gv: Float = p[i] * a + b > 0 ? g[i] : 0; ra += gv; rb += gv * (p[i] - mu); i += 1 }
+    var ra = hsum(sa)
+    var rb = hsum(sb)
+    while i < n {
+        let gv: Float = p[i] * a + b > 0 ? g[i] : 0
+        ra += gv
+        rb += gv * (p[i] - mu)
+        i += 1
+    }
     return (ra, rb)
 }
 
@@ -178,8 +262,13 @@ typealias V16 = SIMD16<Float>
     _ g: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int,
     a: Float, b: Float, k: Float, c1: Float, mu: Float, c2: Float
 ) {
-    let kv = V16(repeating: k), c1v = V16(repeating: c1), mv = V16(repeating: mu), c2v = V16(repeating: c2), z = V16()
-    let av = V16(repeating: a), bv = V16(repeating: b)
+    let kv = V16(repeating: k)
+    let c1v = V16(repeating: c1)
+    let mv = V16(repeating: mu)
+    let c2v = V16(repeating: c2)
+    let z = V16()
+    let av = V16(repeating: a)
+    let bv = V16(repeating: b)
     var i = 0
     while i + 16 <= n {
         let pv = load16(p + i)

@@ -26,17 +26,21 @@ public struct Augmentation: Sendable, Equatable, Codable {
     ///   - destination: `channels × height × width` floats (CHW), written as
     ///     `(pixel/255 − mean[c]) / std[c]`.
     ///   - rng: the stream deciding the crop offset and flip.
-    func apply(source: UnsafePointer<UInt8>, destination: UnsafeMutablePointer<Float>,
-               channels: Int, height: Int, width: Int,
-               scale: [Float], shift: [Float], rng: inout PipelineRandom) {
-        var dy = 0, dx = 0
+    func apply(
+        source: UnsafePointer<UInt8>, destination: UnsafeMutablePointer<Float>,
+        channels: Int, height: Int, width: Int,
+        scale: [Float], shift: [Float], rng: inout PipelineRandom
+    ) {
+        var dy = 0
+        var dx = 0
         if padding > 0 {
             dy = rng.below(2 * padding + 1) - padding
             dx = rng.below(2 * padding + 1) - padding
         }
         let flip = horizontalFlip && (rng.next() & 1) == 1
         for c in 0..<channels {
-            let a = scale[c], b = shift[c]
+            let a = scale[c]
+            let b = shift[c]
             let zero = b  // value of a padded (0) pixel after normalisation
             let src = source + c * height * width
             let dst = destination + c * height * width

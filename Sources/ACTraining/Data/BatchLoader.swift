@@ -43,30 +43,38 @@ public final class BatchLoader: @unchecked Sendable, Sequence, IteratorProtocol 
     ///   - seed, epoch: select the random streams (see the type's documentation).
     ///   - startBatch: the first batch to produce (earlier ones are skipped; for resuming).
     ///   - prefetch: how many batches may wait ready (≥ 1).
-    public init(data: ImageSet, batchSize: Int, shuffle: Bool, augmentation: Augmentation,
-                normalization: Normalization, seed: UInt64, epoch: Int, dropLast: Bool = false,
-                startBatch: Int = 0, prefetch: Int = 3) {
+    public init(
+        data: ImageSet, batchSize: Int, shuffle: Bool, augmentation: Augmentation,
+        normalization: Normalization, seed: UInt64, epoch: Int, dropLast: Bool = false,
+        startBatch: Int = 0, prefetch: Int = 3
+    ) {
         precondition(batchSize > 0, "batch size must be positive")
-        precondition(normalization.mean.count == data.channels,
-                     "normalisation has \(normalization.mean.count) channels, data has \(data.channels)")
+        precondition(
+            normalization.mean.count == data.channels,
+            "normalisation has \(normalization.mean.count) channels, data has \(data.channels)")
         let n = data.count
         batchCount = dropLast ? n / batchSize : (n + batchSize - 1) / batchSize
         nextToConsume = startBatch
         self.prefetch = Swift.max(1, prefetch)
         var orderRNG = PipelineRandom(seed: seed, stream: [UInt64(epoch)])
         let order = shuffle ? orderRNG.permutation(n) : Array(0..<n)
-        let scale = normalization.scale, shift = normalization.shift
+        let scale = normalization.scale
+        let shift = normalization.shift
         let total = batchCount
         let thread = Thread { [weak self] in
             var b = startBatch
             while b < total {
-                let batch = BatchLoader.make(batch: b, batchSize: batchSize, order: order, data: data,
-                                             augmentation: augmentation, scale: scale, shift: shift,
-                                             seed: seed, epoch: epoch)
+                let batch = BatchLoader.make(
+                    batch: b, batchSize: batchSize, order: order, data: data,
+                    augmentation: augmentation, scale: scale, shift: shift,
+                    seed: seed, epoch: epoch)
                 guard let self else { return }
                 self.condition.lock()
                 while !self.cancelled && self.ready.count >= self.prefetch { self.condition.wait() }
-                if self.cancelled { self.condition.unlock(); return }
+                if self.cancelled {
+                    self.condition.unlock()
+                    return
+                }
                 self.ready[b] = batch
                 self.condition.broadcast()
                 self.condition.unlock()
@@ -101,9 +109,11 @@ public final class BatchLoader: @unchecked Sendable, Sequence, IteratorProtocol 
     }
 
     /// Builds batch `b` (pure; see the type's documentation).
-    static func make(batch b: Int, batchSize: Int, order: [Int], data: ImageSet,
-                     augmentation: Augmentation, scale: [Float], shift: [Float],
-                     seed: UInt64, epoch: Int) -> Batch {
+    static func make(
+        batch b: Int, batchSize: Int, order: [Int], data: ImageSet,
+        augmentation: Augmentation, scale: [Float], shift: [Float],
+        seed: UInt64, epoch: Int
+    ) -> Batch {
         let start = b * batchSize
         let end = Swift.min(start + batchSize, order.count)
         let count = end - start
@@ -116,10 +126,11 @@ public final class BatchLoader: @unchecked Sendable, Sequence, IteratorProtocol 
                 for j in 0..<count {
                     let i = order[start + j]
                     labels[j] = data.labels[i]
-                    augmentation.apply(source: px.baseAddress! + i * size,
-                                       destination: out.baseAddress! + j * size,
-                                       channels: data.channels, height: data.height, width: data.width,
-                                       scale: scale, shift: shift, rng: &rng)
+                    augmentation.apply(
+                        source: px.baseAddress! + i * size,
+                        destination: out.baseAddress! + j * size,
+                        channels: data.channels, height: data.height, width: data.width,
+                        scale: scale, shift: shift, rng: &rng)
                 }
             }
         }

@@ -43,8 +43,9 @@ public enum FileBytes {
     public static func gunzip(_ input: [UInt8], path: String = "<memory>", maxOutput: Int? = nil) throws -> [UInt8] {
         var stream = z_stream()
         // 16 + MAX_WBITS: expect a gzip header and trailer.
-        var status = inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION,
-                                   Int32(MemoryLayout<z_stream>.size))
+        var status = inflateInit2_(
+            &stream, 16 + MAX_WBITS, ZLIB_VERSION,
+            Int32(MemoryLayout<z_stream>.size))
         guard status == Z_OK else { throw DataError.corrupt("\(path): zlib init failed (\(status))") }
         defer { inflateEnd(&stream) }
 

@@ -35,8 +35,10 @@ public enum IDXDataset {
     ///     ``defaultLabels(for:)``.
     /// - Throws: ``DataError`` when a file is missing or corrupt, when the images are not rank 3
     ///   or the labels not rank 1, when the counts differ, or a label is out of range.
-    public static func load(directory: String, split: DatasetSplit,
-                            classNames: [String]? = nil) throws -> ImageSet {
+    public static func load(
+        directory: String, split: DatasetSplit,
+        classNames: [String]? = nil
+    ) throws -> ImageSet {
         let prefix = split == .train ? "train" : "t10k"
         let imagePath = try path(directory, prefix, "images", 3)
         let labelPath = try path(directory, prefix, "labels", 1)
@@ -61,8 +63,9 @@ public enum IDXDataset {
         if let bad = labelValues.first(where: { Int($0) >= names.count }) {
             throw DataError.corrupt("\(labelPath): label \(bad) but only \(names.count) classes")
         }
-        return try ImageSet(channels: 1, height: images.dimensions[1], width: images.dimensions[2],
-                            pixels: images.values, labels: labelValues, classNames: names)
+        return try ImageSet(
+            channels: 1, height: images.dimensions[1], width: images.dimensions[2],
+            pixels: images.values, labels: labelValues, classNames: names)
     }
 
     /// Finds `<prefix>-<kind>-idx<rank>-ubyte[.gz]` (or `<prefix>-<kind>.idx<rank>-ubyte[.gz]`).

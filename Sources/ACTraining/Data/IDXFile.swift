@@ -28,14 +28,17 @@ public struct IDXFile: Sendable {
         guard payload == header.count else {
             let what = payload < header.count ? "truncated" : "has trailing bytes"
             throw DataError.corrupt(
-                "\(name): IDX payload \(what): dimensions \(header.dimensions) need \(header.count) bytes, found \(payload)")
+                "\(name): IDX payload \(what): dimensions \(header.dimensions) need \(header.count) bytes, found \(payload)"
+            )
         }
         dimensions = header.dimensions
         values = Array(bytes[header.size...])
     }
 
     /// The dimensions, header size and payload size a (possibly partial) IDX file declares.
-    static func header(_ bytes: [UInt8], name: String, expectedRank: Int?) throws
+    static func header(
+        _ bytes: [UInt8], name: String, expectedRank: Int?
+    ) throws
         -> (dimensions: [Int], size: Int, count: Int)
     {
         guard bytes.count >= 4 else {
@@ -62,7 +65,8 @@ public struct IDXFile: Sendable {
         }
         let headerSize = 4 + 4 * rank
         guard bytes.count >= headerSize else {
-            throw DataError.corrupt("\(name): truncated IDX header (\(rank) dimensions need \(headerSize) bytes, file has \(bytes.count))")
+            throw DataError.corrupt(
+                "\(name): truncated IDX header (\(rank) dimensions need \(headerSize) bytes, file has \(bytes.count))")
         }
         var dims = [Int]()
         var count = 1
@@ -71,7 +75,8 @@ public struct IDXFile: Sendable {
             let d = Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
             let (product, overflow) = count.multipliedReportingOverflow(by: d)
             guard !overflow, product <= maxPayloadBytes else {
-                throw DataError.corrupt("\(name): IDX dimensions \(dims + [d]) overflow the limit of \(maxPayloadBytes) bytes")
+                throw DataError.corrupt(
+                    "\(name): IDX dimensions \(dims + [d]) overflow the limit of \(maxPayloadBytes) bytes")
             }
             dims.append(d)
             count = product
@@ -104,7 +109,8 @@ public struct IDXFile: Sendable {
         // Deflate cannot compress better than about 1032:1: a longer declared payload is truncated.
         guard header.count <= raw.count * 1032 + 1024 else {
             throw DataError.corrupt(
-                "\(path): IDX payload truncated: dimensions \(header.dimensions) need \(header.count) bytes, more than \(raw.count) gzip bytes can hold")
+                "\(path): IDX payload truncated: dimensions \(header.dimensions) need \(header.count) bytes, more than \(raw.count) gzip bytes can hold"
+            )
         }
         let bytes = try FileBytes.gunzip(raw, path: path, maxOutput: header.size + header.count + 1)
         try self.init(bytes: bytes, name: path, expectedRank: expectedRank)

@@ -47,9 +47,11 @@ public enum ImageFolderDataset {
     ///   - maxImagesPerClass: optional cap (the first files by name), for quick experiments.
     /// - Throws: ``DataError`` when the folder is empty, a class is unknown, or a JPEG cannot
     ///   be decoded (the message names the file and libjpeg's reason).
-    public static func load(root: String, split: DatasetSplit, channels: Int = 3,
-                            size: (height: Int, width: Int)? = nil, classNames: [String]? = nil,
-                            maxImagesPerClass: Int? = nil) throws -> ImageSet {
+    public static func load(
+        root: String, split: DatasetSplit, channels: Int = 3,
+        size: (height: Int, width: Int)? = nil, classNames: [String]? = nil,
+        maxImagesPerClass: Int? = nil
+    ) throws -> ImageSet {
         precondition(channels == 1 || channels == 3, "image folders decode to 1 or 3 channels")
         let dir = directory(root: root, split: split)
         let folderClasses = try self.classNames(in: dir)
@@ -61,7 +63,10 @@ public enum ImageFolderDataset {
             }
             let classDir = (dir as NSString).appendingPathComponent(cls)
             var jpegs = ((try? FileManager.default.contentsOfDirectory(atPath: classDir)) ?? [])
-                .filter { let e = ($0 as NSString).pathExtension.lowercased(); return e == "jpg" || e == "jpeg" }
+                .filter {
+                    let e = ($0 as NSString).pathExtension.lowercased()
+                    return e == "jpg" || e == "jpeg"
+                }
                 .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             if let cap = maxImagesPerClass { jpegs = Array(jpegs.prefix(cap)) }
             for f in jpegs { files.append(((classDir as NSString).appendingPathComponent(f), Int32(index))) }
@@ -69,7 +74,9 @@ public enum ImageFolderDataset {
         guard !files.isEmpty else { throw DataError.invalid("no .jpg files under \(dir)") }
 
         let target: (height: Int, width: Int)
-        if let size { target = size } else {
+        if let size {
+            target = size
+        } else {
             let first = try decode(files[0].path, channels: channels)
             target = (first.height, first.width)
         }
@@ -97,8 +104,9 @@ public enum ImageFolderDataset {
             }
         }
         if let error = failures.first { throw error }
-        return try ImageSet(channels: channels, height: target.height, width: target.width,
-                            pixels: Array(pixels), labels: files.map(\.label), classNames: names)
+        return try ImageSet(
+            channels: channels, height: target.height, width: target.width,
+            pixels: Array(pixels), labels: files.map(\.label), classNames: names)
     }
 
     /// A decoded interleaved image (HWC, 8-bit).
@@ -122,7 +130,8 @@ public enum ImageFolderDataset {
             throw DataError.corrupt("\(path): cannot decode JPEG (\(reason))")
         }
         defer { acj_image_free(&image) }
-        let h = Int(image.height), w = Int(image.width)
+        let h = Int(image.height)
+        let w = Int(image.width)
         guard Int(image.channels) == channels, let p = image.pixels else {
             throw DataError.corrupt("\(path): decoder returned \(image.channels) channels, wanted \(channels)")
         }
@@ -147,8 +156,9 @@ public enum ImageFolderDataset {
         let mean = [Float](repeating: 0, count: channels)
         let std = [Float](repeating: 1 / 255, count: channels)
         var planar = [Float](repeating: 0, count: out.count)
-        let status = acj_preprocess(img.pixels, UInt32(img.width), UInt32(img.height), UInt32(channels),
-                                    UInt32(width), UInt32(height), mean, std, &planar)
+        let status = acj_preprocess(
+            img.pixels, UInt32(img.width), UInt32(img.height), UInt32(channels),
+            UInt32(width), UInt32(height), mean, std, &planar)
         precondition(status == 0, "acj_preprocess rejected a decoded image (\(status))")
         for i in 0..<out.count { out[i] = UInt8(max(0, min(255, planar[i].rounded()))) }
         return out
@@ -169,6 +179,14 @@ private struct UncheckedPointer: @unchecked Sendable {
 private final class FailureBox: @unchecked Sendable {
     private let lock = NSLock()
     private var error: (any Error)?
-    var first: (any Error)? { lock.lock(); defer { lock.unlock() }; return error }
-    func record(_ e: any Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
+    var first: (any Error)? {
+        lock.lock()
+        defer { lock.unlock() }
+        return error
+    }
+    func record(_ e: any Error) {
+        lock.lock()
+        if error == nil { error = e }
+        lock.unlock()
+    }
 }

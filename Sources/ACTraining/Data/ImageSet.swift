@@ -26,8 +26,10 @@ public struct ImageSet: Sendable {
     ///
     /// - Throws: ``DataError/invalid(_:)`` if `pixels` is not `labels.count` images of the given
     ///   shape or a label is out of range.
-    public init(channels: Int, height: Int, width: Int, pixels: [UInt8], labels: [Int32],
-                classNames: [String]) throws {
+    public init(
+        channels: Int, height: Int, width: Int, pixels: [UInt8], labels: [Int32],
+        classNames: [String]
+    ) throws {
         guard channels > 0, height > 0, width > 0 else {
             throw DataError.invalid("image shape \(channels)x\(height)x\(width) is empty")
         }
@@ -62,8 +64,9 @@ public struct ImageSet: Sendable {
             }
         }
         // Sizes are consistent by construction.
-        return try! ImageSet(channels: channels, height: height, width: width, pixels: newPixels,
-                             labels: newLabels, classNames: classNames)
+        return try! ImageSet(
+            channels: channels, height: height, width: width, pixels: newPixels,
+            labels: newLabels, classNames: classNames)
     }
 
     /// Per-channel mean and standard deviation in pixel/255 units (population statistics over
@@ -89,7 +92,8 @@ public struct ImageSet: Sendable {
             }
         }
         let n = Double(max(count * plane, 1))
-        var mean = [Float](), std = [Float]()
+        var mean = [Float]()
+        var std = [Float]()
         for c in 0..<channels {
             let m = sums[c] / n / 255
             let v = max(squares[c] / n / (255 * 255) - m * m, 0)
@@ -104,8 +108,9 @@ public struct ImageSet: Sendable {
     /// The same `seed` always gives the same split, so a resumed run trains and validates on
     /// the same images. - Returns: `(train, validation)`, disjoint, covering the set.
     public func split(validationCount: Int, seed: UInt64) -> (train: ImageSet, validation: ImageSet) {
-        precondition(validationCount >= 0 && validationCount < count,
-                     "validation split of \(validationCount) from \(count) images")
+        precondition(
+            validationCount >= 0 && validationCount < count,
+            "validation split of \(validationCount) from \(count) images")
         var rng = PipelineRandom(seed: seed, stream: [0x5EED_5A11])
         let p = rng.permutation(count)
         let val = Array(p[0..<validationCount]).sorted()

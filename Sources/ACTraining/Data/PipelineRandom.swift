@@ -13,8 +13,10 @@ public struct PipelineRandom: RandomNumberGenerator, Sendable, Equatable {
     public init(seed: UInt64, stream: [UInt64] = []) {
         var sm = seed
         for s in stream { sm = PipelineRandom.splitMix(&sm) ^ (s &* 0x9E37_79B9_7F4A_7C15) }
-        state = (PipelineRandom.splitMix(&sm), PipelineRandom.splitMix(&sm),
-                 PipelineRandom.splitMix(&sm), PipelineRandom.splitMix(&sm))
+        state = (
+            PipelineRandom.splitMix(&sm), PipelineRandom.splitMix(&sm),
+            PipelineRandom.splitMix(&sm), PipelineRandom.splitMix(&sm)
+        )
         if state == (0, 0, 0, 0) { state.0 = 1 }
     }
 

@@ -14,8 +14,9 @@ public enum Exporter {
         winograd: WinogradPolicy = .off
     ) throws -> [UInt8] {
         let graph = try FusedGraph(model)
-        var b = ModelBuilder(inputChannels: inputShape[0], height: inputShape[1], width: inputShape[2],
-                             inputSpec: inputSpec, labels: labels)
+        var b = ModelBuilder(
+            inputChannels: inputShape[0], height: inputShape[1], width: inputShape[2],
+            inputSpec: inputSpec, labels: labels)
         b.winograd = winograd
         let out = try graph.emit(into: &b)
         return try b.serialize(output: out)
@@ -26,8 +27,9 @@ public enum Exporter {
         _ model: any Module, to path: String, inputShape: [Int], inputSpec: InputSpec, labels: [String]
     ) throws {
         let graph = try FusedGraph(model)
-        var b = ModelBuilder(inputChannels: inputShape[0], height: inputShape[1], width: inputShape[2],
-                             inputSpec: inputSpec, labels: labels)
+        var b = ModelBuilder(
+            inputChannels: inputShape[0], height: inputShape[1], width: inputShape[2],
+            inputSpec: inputSpec, labels: labels)
         let out = try graph.emit(into: &b)
         try b.write(toFile: path, output: out)
     }
@@ -43,7 +45,8 @@ public enum Exporter {
         let got = try session.run(input.data, batch: n)
         let ref = model.forward(input, training: false)
         let k = ref.count / n
-        let gotT = Tensor(shape: [n, k], data: got), refT = ref.reshaped([n, k])
+        let gotT = Tensor(shape: [n, k], data: got)
+        let refT = ref.reshaped([n, k])
         let mism = zip(gotT.argmaxRows(), refT.argmaxRows()).filter { $0 != $1 }.count
         return (gotT.maxAbsDifference(refT), refT.maxAbs, mism)
     }
@@ -73,7 +76,8 @@ extension FusedGraph {
                 y = try builder.conv2d(
                     x, weight: c.weight.data, bias: c.bias, outputChannels: c.outputChannels,
                     kernelSize: (c.kernelSize.height, c.kernelSize.width), stride: (c.stride.height, c.stride.width),
-                    padding: Padding(top: c.padding.top, left: c.padding.left, bottom: c.padding.bottom, right: c.padding.right),
+                    padding: Padding(
+                        top: c.padding.top, left: c.padding.left, bottom: c.padding.bottom, right: c.padding.right),
                     dilation: (c.dilation.height, c.dilation.width), groups: c.groups, activation: act(a),
                     residual: r.map { refs[$0] })
             case .linear(let w, let b, let a):
@@ -81,8 +85,9 @@ extension FusedGraph {
             case .maxPool(let k, let s, let p, let ceil):
                 y = try builder.maxPool(x, kernelSize: (k, k), stride: (s, s), padding: .symmetric(p), ceilMode: ceil)
             case .avgPool(let k, let s, let p, let ceil, let cip):
-                y = try builder.avgPool(x, kernelSize: (k, k), stride: (s, s), padding: .symmetric(p), ceilMode: ceil,
-                                        countIncludePad: cip)
+                y = try builder.avgPool(
+                    x, kernelSize: (k, k), stride: (s, s), padding: .symmetric(p), ceilMode: ceil,
+                    countIncludePad: cip)
             case .globalAvgPool:
                 y = try builder.globalAvgPool(x)
             case .flatten:

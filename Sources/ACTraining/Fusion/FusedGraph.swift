@@ -69,10 +69,12 @@ public final class FusedGraph {
             var i = 0
             let start = nodes.count
             while i < s.layers.count {
-                let child = s.layers[i], childName = join(name, s.names[i])
+                let child = s.layers[i]
+                let childName = join(name, s.names[i])
                 if let conv = child as? Conv2d, i + 1 < s.layers.count, let bn = s.layers[i + 1] as? BatchNorm2d {
-                    cur = append(.conv(try Fusion.fold(conv, bn, name: childName), activation: .none, residual: nil),
-                                 cur, rank: 4, name: childName)
+                    cur = append(
+                        .conv(try Fusion.fold(conv, bn, name: childName), activation: .none, residual: nil),
+                        cur, rank: 4, name: childName)
                     i += 2
                 } else if child is ReLU, nodes.count > start, absorbReLU(cur) {
                     i += 1
@@ -83,29 +85,37 @@ public final class FusedGraph {
             }
             return cur
         case let a as ACBlock:
-            return append(.conv(try Fusion.fuse(a, name: name), activation: .none, residual: nil), v, rank: 4, name: name)
+            return append(
+                .conv(try Fusion.fuse(a, name: name), activation: .none, residual: nil), v, rank: 4, name: name)
         case let c as ConvBN:
-            return append(.conv(try Fusion.fold(c.conv, c.bn, name: name), activation: .none, residual: nil),
-                          v, rank: 4, name: name)
+            return append(
+                .conv(try Fusion.fold(c.conv, c.bn, name: name), activation: .none, residual: nil),
+                v, rank: 4, name: name)
         case let a as ACBReLU:
-            return append(.conv(try Fusion.fuse(a.block, name: join(name, "0")), activation: .relu, residual: nil),
-                          v, rank: 4, name: name)
+            return append(
+                .conv(try Fusion.fuse(a.block, name: join(name, "0")), activation: .relu, residual: nil),
+                v, rank: 4, name: name)
         case let c as ConvBNReLU:
-            return append(.conv(try Fusion.fold(c.conv, c.bn, name: name), activation: .relu, residual: nil),
-                          v, rank: 4, name: name)
+            return append(
+                .conv(try Fusion.fold(c.conv, c.bn, name: name), activation: .relu, residual: nil),
+                v, rank: 4, name: name)
         case let c as Conv2d:
-            return append(.conv(try Fusion.fold(c, nil, name: name), activation: .none, residual: nil), v, rank: 4, name: name)
+            return append(
+                .conv(try Fusion.fold(c, nil, name: name), activation: .none, residual: nil), v, rank: 4, name: name)
         case let bn as BatchNorm2d:
             let (s, t) = try Fusion.scaleShift(bn, name: name)
             return append(.scaleShift(scale: s, shift: t, activation: .none), v, rank: ranks[v], name: name)
         case is ReLU:
             return append(.activation(.relu), v, rank: ranks[v], name: name)
         case let p as MaxPool2d:
-            return append(.maxPool(kernelSize: p.kernelSize, stride: p.stride, padding: p.padding, ceilMode: p.ceilMode),
-                          v, rank: 4, name: name)
+            return append(
+                .maxPool(kernelSize: p.kernelSize, stride: p.stride, padding: p.padding, ceilMode: p.ceilMode),
+                v, rank: 4, name: name)
         case let p as AvgPool2d:
-            return append(.avgPool(kernelSize: p.kernelSize, stride: p.stride, padding: p.padding, ceilMode: p.ceilMode,
-                                   countIncludePad: p.countIncludePad), v, rank: 4, name: name)
+            return append(
+                .avgPool(
+                    kernelSize: p.kernelSize, stride: p.stride, padding: p.padding, ceilMode: p.ceilMode,
+                    countIncludePad: p.countIncludePad), v, rank: 4, name: name)
         case is GlobalAvgPool:
             return append(.globalAvgPool, v, rank: 2, name: name)
         case is Flatten:
@@ -159,7 +169,9 @@ public final class FusedGraph {
                 for n in 0..<inp.shape[0] {
                     for o in 0..<w.shape[0] {
                         var s = Double(b[o])
-                        for f in 0..<w.shape[1] { s += Double(y.data[n * w.shape[1] + f]) * Double(w.data[o * w.shape[1] + f]) }
+                        for f in 0..<w.shape[1] {
+                            s += Double(y.data[n * w.shape[1] + f]) * Double(w.data[o * w.shape[1] + f])
+                        }
                         out.data[n * w.shape[0] + o] = Float(s)
                     }
                 }
@@ -184,8 +196,12 @@ public final class FusedGraph {
                 apply(act, &y)
             case .scaleShift(let s, let t, let act):
                 y = inp
-                let c = s.count, inner = inp.count / (inp.shape[0] * c)
-                for j in 0..<inp.count { let ch = (j / inner) % c; y.data[j] = y.data[j] * s[ch] + t[ch] }
+                let c = s.count
+                let inner = inp.count / (inp.shape[0] * c)
+                for j in 0..<inp.count {
+                    let ch = (j / inner) % c
+                    y.data[j] = y.data[j] * s[ch] + t[ch]
+                }
                 apply(act, &y)
             }
             values.append(y)

@@ -11,9 +11,11 @@ public enum FusionError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .noRunningStatistics(let n):
-            return "BatchNorm '\(n)' has no running statistics (still mean 0 / var 1); train or load a checkpoint before fusing"
+            return
+                "BatchNorm '\(n)' has no running statistics (still mean 0 / var 1); train or load a checkpoint before fusing"
         case .unsupportedPaddingMode(let n, let m):
-            return "layer '\(n)' uses padding mode '\(m.rawValue)'; the runtime pads with zeros only, so it cannot be exported"
+            return
+                "layer '\(n)' uses padding mode '\(m.rawValue)'; the runtime pads with zeros only, so it cannot be exported"
         case .unsupportedModule(let n, let t):
             return "cannot export module '\(n)' of type \(t)"
         }
@@ -37,10 +39,11 @@ public struct FusedConv: Sendable {
 
     /// An equivalent `Conv2d` module (for evaluation in Swift).
     public func makeConv2d() -> Conv2d {
-        let c = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels,
-                       kernelSize: (kernelSize.height, kernelSize.width), stride: (stride.height, stride.width),
-                       padding: padding, dilation: (dilation.height, dilation.width), groups: groups,
-                       bias: true, paddingMode: paddingMode)
+        let c = Conv2d(
+            inputChannels: inputChannels, outputChannels: outputChannels,
+            kernelSize: (kernelSize.height, kernelSize.width), stride: (stride.height, stride.width),
+            padding: padding, dilation: (dilation.height, dilation.width), groups: groups,
+            bias: true, paddingMode: paddingMode)
         c.weight.value = weight
         c.bias!.value = Tensor(shape: [outputChannels], data: bias)
         return c
@@ -73,8 +76,9 @@ public enum Fusion {
                 b[o] = b[o] * t[o] + shift[o]
             }
         }
-        return FusedConv(weight: w, bias: b, stride: conv.stride, padding: conv.padding,
-                         dilation: conv.dilation, groups: conv.groups, paddingMode: conv.paddingMode)
+        return FusedConv(
+            weight: w, bias: b, stride: conv.stride, padding: conv.padding,
+            dilation: conv.dilation, groups: conv.groups, paddingMode: conv.paddingMode)
     }
 
     /// ACB → one KxK conv with bias (docs/DESIGN.md §3): fold each branch's BN into its kernel, add the
@@ -85,7 +89,9 @@ public enum Fusion {
         let prefix = name.isEmpty ? "" : name + "."
         let afterSum = acb.normalization == .afterSum
         var fused = try fold(acb.squareConv, afterSum ? nil : acb.squareBN, name: prefix + "square")
-        let K = acb.kernelSize, O = acb.outputChannels, cg = acb.inputChannels / acb.groups
+        let K = acb.kernelSize
+        let O = acb.outputChannels
+        let cg = acb.inputChannels / acb.groups
         if let verConv = acb.verConv {
             let v = try fold(verConv, acb.verBN, name: prefix + "ver")
             for o in 0..<O {

@@ -19,9 +19,10 @@ public enum ACBVariant: String, Codable, CaseIterable, Sendable {
         inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
         gammaInit: Float = 1, seed: UInt64
     ) throws -> ACBlock {
-        try ACBlock(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
-                    stride: stride, padding: padding, gammaInit: gammaInit,
-                    useVer: self != .hor, useHor: self != .ver,
-                    normalization: self == .sharedBN ? .afterSum : .perBranch, seed: seed)
+        try ACBlock(
+            inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
+            stride: stride, padding: padding, gammaInit: gammaInit,
+            useVer: self != .hor, useHor: self != .ver,
+            normalization: self == .sharedBN ? .afterSum : .perBranch, seed: seed)
     }
 }

@@ -8,7 +8,8 @@ public enum ACBlockError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .evenKernel(let k):
-            return "ACBlock: kernel size \(k) is even; an Asymmetric Convolution Block needs an odd K ≥ 3 (docs/DESIGN.md §3)"
+            return
+                "ACBlock: kernel size \(k) is even; an Asymmetric Convolution Block needs an odd K ≥ 3 (docs/DESIGN.md §3)"
         case .invalid(let m): return "ACBlock: \(m)"
         }
     }
@@ -77,10 +78,11 @@ public final class ACBlock: Module {
         guard kernelSize % 2 == 1 else { throw ACBlockError.evenKernel(kernelSize) }
         guard kernelSize >= 3 else { throw ACBlockError.invalid("kernel size \(kernelSize) < 3") }
         guard stride > 0, dilation > 0, padding >= 0, groups > 0,
-              inputChannels % groups == 0, outputChannels % groups == 0
+            inputChannels % groups == 0, outputChannels % groups == 0
         else {
             throw ACBlockError.invalid(
-                "bad geometry (in \(inputChannels), out \(outputChannels), stride \(stride), padding \(padding), dilation \(dilation), groups \(groups))")
+                "bad geometry (in \(inputChannels), out \(outputChannels), stride \(stride), padding \(padding), dilation \(dilation), groups \(groups))"
+            )
         }
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
@@ -94,7 +96,8 @@ public final class ACBlock: Module {
         self.normalization = normalization
         let perBranch = normalization == .perBranch
         let c = dilation * (kernelSize / 2)
-        let verPad: Padding2D, horPad: Padding2D
+        let verPad: Padding2D
+        let horPad: Padding2D
         if padding >= c {
             crop = 0
             horPad = Padding2D(height: padding - c, width: padding)
@@ -104,26 +107,29 @@ public final class ACBlock: Module {
             horPad = Padding2D(height: 0, width: padding)
             verPad = Padding2D(height: padding, width: 0)
         }
-        squareConv = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels,
-                            kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
-                            padding: .symmetric(padding), dilation: (dilation, dilation), groups: groups,
-                            bias: false, paddingMode: paddingMode, seed: seed)
+        squareConv = Conv2d(
+            inputChannels: inputChannels, outputChannels: outputChannels,
+            kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
+            padding: .symmetric(padding), dilation: (dilation, dilation), groups: groups,
+            bias: false, paddingMode: paddingMode, seed: seed)
         squareBN = BatchNorm2d(outputChannels, affine: useAffine, gammaInit: gammaInit)
         if useVer {
-            verConv = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels,
-                             kernelSize: (kernelSize, 1), stride: (stride, stride), padding: verPad,
-                             dilation: (dilation, dilation), groups: groups, bias: false,
-                             paddingMode: paddingMode, seed: seed &+ 1)
+            verConv = Conv2d(
+                inputChannels: inputChannels, outputChannels: outputChannels,
+                kernelSize: (kernelSize, 1), stride: (stride, stride), padding: verPad,
+                dilation: (dilation, dilation), groups: groups, bias: false,
+                paddingMode: paddingMode, seed: seed &+ 1)
             verBN = perBranch ? BatchNorm2d(outputChannels, affine: useAffine, gammaInit: gammaInit) : nil
         } else {
             verConv = nil
             verBN = nil
         }
         if useHor {
-            horConv = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels,
-                             kernelSize: (1, kernelSize), stride: (stride, stride), padding: horPad,
-                             dilation: (dilation, dilation), groups: groups, bias: false,
-                             paddingMode: paddingMode, seed: seed &+ 2)
+            horConv = Conv2d(
+                inputChannels: inputChannels, outputChannels: outputChannels,
+                kernelSize: (1, kernelSize), stride: (stride, stride), padding: horPad,
+                dilation: (dilation, dilation), groups: groups, bias: false,
+                paddingMode: paddingMode, seed: seed &+ 2)
             horBN = perBranch ? BatchNorm2d(outputChannels, affine: useAffine, gammaInit: gammaInit) : nil
         } else {
             horConv = nil
@@ -148,33 +154,50 @@ public final class ACBlock: Module {
     /// square reads all rows, ver the rows with kernel column K/2 (offset K/2, stride K), hor
     /// the contiguous block with kernel row K/2 (offset (K/2)·Cg·K). With `.afterSum` all
     /// three write (forward: accumulate) and read (backward) the one Z of the square branch.
-    private func branches(_ z: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
-                          dW: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?)
+    private func branches(
+        _ z: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
+        dW: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?
+    )
         -> [ConvBranch]
     {
-        let K = kernelSize, cg = inputChannels / groups
+        let K = kernelSize
+        let cg = inputChannels / groups
         let shared = normalization == .afterSum
         var b = [ConvBranch(weight: wSquare.pointer, kb: K * cg * K, rowOffset: 0, rowStride: 1, z: z.0, dW: dW?.0)]
         if verConv != nil {
-            b.append(ConvBranch(weight: wVer.pointer, kb: K * cg, rowOffset: K / 2, rowStride: K,
-                                z: shared ? z.0 : z.1, dW: dW?.1, accumulate: shared))
+            b.append(
+                ConvBranch(
+                    weight: wVer.pointer, kb: K * cg, rowOffset: K / 2, rowStride: K,
+                    z: shared ? z.0 : z.1, dW: dW?.1, accumulate: shared))
         }
         if horConv != nil {
-            b.append(ConvBranch(weight: wHor.pointer, kb: cg * K, rowOffset: (K / 2) * cg * K, rowStride: 1,
-                                z: shared ? z.0 : z.2, dW: dW?.2, accumulate: shared))
+            b.append(
+                ConvBranch(
+                    weight: wHor.pointer, kb: cg * K, rowOffset: (K / 2) * cg * K, rowStride: 1,
+                    z: shared ? z.0 : z.2, dW: dW?.2, accumulate: shared))
         }
         return b
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let g = squareConv.geometry(for: x)
-        let O = outputChannels, P = g.columns, ohw = g.outH * g.outW
+        let O = outputChannels
+        let P = g.columns
+        let ohw = g.outH * g.outW
         prepareWeights()
-        let z = (zSquare.ensure(O * P), zVer.ensure(verConv == nil ? 1 : O * P), zHor.ensure(horConv == nil ? 1 : O * P))
+        let z = (
+            zSquare.ensure(O * P), zVer.ensure(verConv == nil ? 1 : O * P), zHor.ensure(horConv == nil ? 1 : O * P)
+        )
         var bns: [BatchNorm2d] = [squareBN]
         var zs: [UnsafePointer<Float>] = [UnsafePointer(z.0)]
-        if let verBN { bns.append(verBN); zs.append(UnsafePointer(z.1)) }
-        if let horBN { bns.append(horBN); zs.append(UnsafePointer(z.2)) }
+        if let verBN {
+            bns.append(verBN)
+            zs.append(UnsafePointer(z.1))
+        }
+        if let horBN {
+            bns.append(horBN)
+            zs.append(UnsafePointer(z.2))
+        }
         // Training: batch moments gathered inside the GEMM loop, shifted by the running mean.
         let shifts = training ? bns.map { $0.runningMean.value.data } : nil
         let moments = x.withUnsafeBufferPointer { xp in
@@ -185,15 +208,17 @@ public final class ACBlock: Module {
         let Ly = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: ohw, outerStride: O * ohw)
         let coef = bns.enumerated().map { i, bn in
             if let moments, let shifts {
-                return bn.coefficients(shift: shifts[i], sum: moments[i].sum, sumSquares: moments[i].sumSquares,
-                                       count: P)
+                return bn.coefficients(
+                    shift: shifts[i], sum: moments[i].sum, sumSquares: moments[i].sumSquares,
+                    count: P)
             }
             return bn.coefficients(zs[i], Lz, training: false)
         }
         var y = Tensor(uninitializedShape: [g.batch, O, g.outH, g.outW])
         y.withUnsafeMutableBufferPointer { d in
-            branchAffineSum(zs, Lz, scale: coef.map(\.scale), shift: coef.map(\.shift), d.baseAddress!, Ly,
-                            relu: fusedReLU)
+            branchAffineSum(
+                zs, Lz, scale: coef.map(\.scale), shift: coef.map(\.shift), d.baseAddress!, Ly,
+                relu: fusedReLU)
         }
         if training && fusedReLU { output = y }
         if training {
@@ -207,20 +232,33 @@ public final class ACBlock: Module {
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let g = geometry else { preconditionFailure("ACBlock.backward without a training forward") }
-        let K = kernelSize, O = outputChannels, cg = inputChannels / groups
-        let P = g.columns, ohw = g.outH * g.outW
-        precondition(gradOutput.shape == [g.batch, O, g.outH, g.outW],
-                     "ACBlock.backward: gradient shape \(gradOutput.shape)")
+        let K = kernelSize
+        let O = outputChannels
+        let cg = inputChannels / groups
+        let P = g.columns
+        let ohw = g.outH * g.outW
+        precondition(
+            gradOutput.shape == [g.batch, O, g.outH, g.outW],
+            "ACBlock.backward: gradient shape \(gradOutput.shape)")
         // BN backward of all branches at once, reading dY in NCHW; dZ overwrites Z.
         let Lz = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: P, outerStride: ohw)
         let Ldy = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: ohw, outerStride: O * ohw)
         let z = (zSquare.pointer, zVer.pointer, zHor.pointer)
         var bns: [BatchNorm2d] = [squareBN]
         var zs = [z.0]
-        if let verBN { bns.append(verBN); zs.append(z.1) }
-        if let horBN { bns.append(horBN); zs.append(z.2) }
-        var dGamma = [[Float]](repeating: [Float](repeating: 0, count: O), count: bns.count), dBeta = dGamma
-        let means = bns.map(\.mean), invStds = bns.map(\.invStd), gammas = bns.map { $0.weight?.value.data }
+        if let verBN {
+            bns.append(verBN)
+            zs.append(z.1)
+        }
+        if let horBN {
+            bns.append(horBN)
+            zs.append(z.2)
+        }
+        var dGamma = [[Float]](repeating: [Float](repeating: 0, count: O), count: bns.count)
+        var dBeta = dGamma
+        let means = bns.map(\.mean)
+        let invStds = bns.map(\.invStd)
+        let gammas = bns.map { $0.weight?.value.data }
         withPointers(means) { mp in
             withPointers(invStds) { sp in
                 withOptionalPointers(gammas) { gp in
@@ -228,9 +266,10 @@ public final class ACBlock: Module {
                         withMutablePointers(&dBeta) { dbp in
                             gradOutput.withUnsafeBufferPointer { dy in
                                 output.withUnsafeBufferPointer { y in
-                                    branchBatchNormBackward(z: zs, Lz, dy: dy.baseAddress!, Ldy, mean: mp, invStd: sp,
-                                                            gamma: gp, dGamma: dgp, dBeta: dbp,
-                                                            reluOutput: fusedReLU ? y.baseAddress! : nil)
+                                    branchBatchNormBackward(
+                                        z: zs, Lz, dy: dy.baseAddress!, Ldy, mean: mp, invStd: sp,
+                                        gamma: gp, dGamma: dgp, dBeta: dbp,
+                                        reluOutput: fusedReLU ? y.baseAddress! : nil)
                                 }
                             }
                         }
@@ -239,7 +278,9 @@ public final class ACBlock: Module {
             }
         }
         for (i, bn) in bns.enumerated() { bn.accumulateGrads(dGamma: dGamma[i], dBeta: dBeta[i]) }
-        let nS = O * cg * K * K, nV = O * K * cg, nH = O * cg * K
+        let nS = O * cg * K * K
+        let nV = O * K * cg
+        let nH = O * cg * K
         let dW = (dWSquare.ensure(nS), dWVer.ensure(nV), dWHor.ensure(nH))
         dW.0.update(repeating: 0, count: nS)
         dW.1.update(repeating: 0, count: nV)
@@ -247,22 +288,33 @@ public final class ACBlock: Module {
         var dx = Tensor(uninitializedShape: [g.batch, g.channels, g.height, g.width])
         cachedInput.withUnsafeBufferPointer { xp in
             dx.withUnsafeMutableBufferPointer { dxp in
-                engine.backward(g, x: xp.baseAddress!, outputChannels: O, branches: branches(z, dW: dW),
-                                dx: needsInputGradient ? dxp.baseAddress! : nil)
+                engine.backward(
+                    g, x: xp.baseAddress!, outputChannels: O, branches: branches(z, dW: dW),
+                    dx: needsInputGradient ? dxp.baseAddress! : nil)
             }
         }
         if !needsInputGradient { dx.zero() }
         // Scatter the permuted weight gradients back to OIHW.
         squareConv.weight.grad.withUnsafeMutableBufferPointer { d in
-            for o in 0..<O { for c in 0..<cg { for kh in 0..<K { for kw in 0..<K {
-                d[((o * cg + c) * K + kh) * K + kw] += dW.0[((o * K + kh) * cg + c) * K + kw]
-            } } } }
+            for o in 0..<O {
+                for c in 0..<cg {
+                    for kh in 0..<K {
+                        for kw in 0..<K {
+                            d[((o * cg + c) * K + kh) * K + kw] += dW.0[((o * K + kh) * cg + c) * K + kw]
+                        }
+                    }
+                }
+            }
         }
         if let verConv {
             verConv.weight.grad.withUnsafeMutableBufferPointer { d in
-                for o in 0..<O { for c in 0..<cg { for kh in 0..<K {
-                    d[(o * cg + c) * K + kh] += dW.1[(o * K + kh) * cg + c]
-                } } }
+                for o in 0..<O {
+                    for c in 0..<cg {
+                        for kh in 0..<K {
+                            d[(o * cg + c) * K + kh] += dW.1[(o * K + kh) * cg + c]
+                        }
+                    }
+                }
             }
         }
         if let horConv {
@@ -278,19 +330,31 @@ public final class ACBlock: Module {
 
     /// Square OIHW → (o, kh, cg, kw); ver [O, Cg, K, 1] → (o, kh, cg); hor stays (o, cg, kw).
     private func prepareWeights() {
-        let K = kernelSize, O = outputChannels, cg = inputChannels / groups
+        let K = kernelSize
+        let O = outputChannels
+        let cg = inputChannels / groups
         let d = wSquare.ensure(O * cg * K * K)
         squareConv.weight.value.withUnsafeBufferPointer { s in
-            for o in 0..<O { for c in 0..<cg { for kh in 0..<K { for kw in 0..<K {
-                d[((o * K + kh) * cg + c) * K + kw] = s[((o * cg + c) * K + kh) * K + kw]
-            } } } }
+            for o in 0..<O {
+                for c in 0..<cg {
+                    for kh in 0..<K {
+                        for kw in 0..<K {
+                            d[((o * K + kh) * cg + c) * K + kw] = s[((o * cg + c) * K + kh) * K + kw]
+                        }
+                    }
+                }
+            }
         }
         if let verConv {
             let d = wVer.ensure(O * K * cg)
             verConv.weight.value.withUnsafeBufferPointer { s in
-                for o in 0..<O { for c in 0..<cg { for kh in 0..<K {
-                    d[(o * K + kh) * cg + c] = s[(o * cg + c) * K + kh]
-                } } }
+                for o in 0..<O {
+                    for c in 0..<cg {
+                        for kh in 0..<K {
+                            d[(o * K + kh) * cg + c] = s[(o * cg + c) * K + kh]
+                        }
+                    }
+                }
             }
         }
         if let horConv {
@@ -310,11 +374,13 @@ public final class ACBlock: Module {
         }
         var y = squareBN.forward(squareConv.forward(x, training: training), training: training)
         if let verConv, let verBN {
-            let v = verBN.forward(verConv.forward(cropped(x, rows: 0, columns: crop), training: training), training: training)
+            let v = verBN.forward(
+                verConv.forward(cropped(x, rows: 0, columns: crop), training: training), training: training)
             y.add(v)
         }
         if let horConv, let horBN {
-            let h = horBN.forward(horConv.forward(cropped(x, rows: crop, columns: 0), training: training), training: training)
+            let h = horBN.forward(
+                horConv.forward(cropped(x, rows: crop, columns: 0), training: training), training: training)
             y.add(h)
         }
         return y
@@ -325,7 +391,8 @@ public final class ACBlock: Module {
 func cropped(_ x: Tensor, rows: Int, columns: Int) -> Tensor {
     if rows == 0 && columns == 0 { return x }
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    let h2 = h - 2 * rows, w2 = w - 2 * columns
+    let h2 = h - 2 * rows
+    let w2 = w - 2 * columns
     precondition(h2 > 0 && w2 > 0, "crop \(rows)x\(columns) larger than input \(h)x\(w)")
     var y = Tensor(shape: [n, c, h2, w2])
     for p in 0..<(n * c) {

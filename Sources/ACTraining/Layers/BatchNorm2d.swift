@@ -20,8 +20,10 @@ public final class BatchNorm2d: Module {
     private(set) var mean: [Float] = []
     private(set) var invStd: [Float] = []
 
-    public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true,
-                gammaInit: Float = 1) {
+    public init(
+        _ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true,
+        gammaInit: Float = 1
+    ) {
         self.channels = channels
         self.eps = eps
         self.momentum = momentum
@@ -43,19 +45,23 @@ public final class BatchNorm2d: Module {
     }
 
     func layout(_ x: Tensor) -> ChannelLayout {
-        precondition((x.rank == 4 || x.rank == 2) && x.shape[1] == channels,
-                     "BatchNorm2d: expected [N, \(channels), H, W], got \(x.shape)")
+        precondition(
+            (x.rank == 4 || x.rank == 2) && x.shape[1] == channels,
+            "BatchNorm2d: expected [N, \(channels), H, W], got \(x.shape)")
         let inner = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
-        return ChannelLayout(channels: channels, outer: x.shape[0], inner: inner,
-                             channelStride: inner, outerStride: channels * inner)
+        return ChannelLayout(
+            channels: channels, outer: x.shape[0], inner: inner,
+            channelStride: inner, outerStride: channels * inner)
     }
 
     /// Per-channel (scale, shift) of the evaluation-mode affine map:
     /// scale = γ/√(running_var + eps), shift = β − running_mean·scale (docs/DESIGN.md §3 fusion).
     public func evalScaleShift() -> (scale: [Float], shift: [Float]) {
-        var s = [Float](repeating: 0, count: channels), t = s
+        var s = [Float](repeating: 0, count: channels)
+        var t = s
         for c in 0..<channels {
-            let g = weight?.value.data[c] ?? 1, b = bias?.value.data[c] ?? 0
+            let g = weight?.value.data[c] ?? 1
+            let b = bias?.value.data[c] ?? 0
             s[c] = g / (runningVar.value.data[c] + eps).squareRoot()
             t[c] = b - runningMean.value.data[c] * s[c]
         }
@@ -76,8 +82,10 @@ public final class BatchNorm2d: Module {
 
     /// Normalises `x` (layout L) into y (y = or += …). In training mode records the batch
     /// statistics for `backwardCore` and updates the running statistics.
-    func normalize(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ L: ChannelLayout,
-                   training: Bool, accumulate: Bool) {
+    func normalize(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ L: ChannelLayout,
+        training: Bool, accumulate: Bool
+    ) {
         let (scale, shift) = coefficients(x, L, training: training)
         scale.withUnsafeBufferPointer { s in
             shift.withUnsafeBufferPointer { t in
@@ -89,10 +97,13 @@ public final class BatchNorm2d: Module {
     /// The per-channel affine map y = x·scale + shift this BN applies to `x` (layout L): from
     /// the batch statistics in training mode (recording them for backward and updating the
     /// running statistics), from the running statistics otherwise.
-    func coefficients(_ x: UnsafePointer<Float>, _ L: ChannelLayout, training: Bool)
+    func coefficients(
+        _ x: UnsafePointer<Float>, _ L: ChannelLayout, training: Bool
+    )
         -> (scale: [Float], shift: [Float])
     {
-        var scale: [Float], shift: [Float]
+        var scale: [Float]
+        var shift: [Float]
         if training {
             resize(&mean, channels)
             resize(&invStd, channels)
@@ -101,7 +112,8 @@ public final class BatchNorm2d: Module {
             mean.withUnsafeMutableBufferPointer { m in
                 variance.withUnsafeMutableBufferPointer { v in
                     pivot.withUnsafeBufferPointer { sp in
-                        channelMeanVarShifted(x, L, shift: sp.baseAddress!, mean: m.baseAddress!, variance: v.baseAddress!)
+                        channelMeanVarShifted(
+                            x, L, shift: sp.baseAddress!, mean: m.baseAddress!, variance: v.baseAddress!)
                     }
                 }
             }
@@ -111,7 +123,8 @@ public final class BatchNorm2d: Module {
             let unbias = m > 1 ? m / (m - 1) : 1
             for c in 0..<channels {
                 invStd[c] = 1 / (variance[c] + eps).squareRoot()
-                let g = weight?.value.data[c] ?? 1, b = bias?.value.data[c] ?? 0
+                let g = weight?.value.data[c] ?? 1
+                let b = bias?.value.data[c] ?? 0
                 scale[c] = g * invStd[c]
                 shift[c] = b - mean[c] * scale[c]
                 runningMean.value.data[c] = (1 - momentum) * runningMean.value.data[c] + momentum * mean[c]
@@ -126,12 +139,15 @@ public final class BatchNorm2d: Module {
     /// Training-mode coefficients from precomputed moments: Σ(x − shift) and Σ(x − shift)² over
     /// `count` elements per channel (see `ConvEngine.forward`). Records the batch statistics
     /// for backward and updates the running statistics, like `coefficients(_:_:training:)`.
-    func coefficients(shift: [Float], sum: [Double], sumSquares: [Double], count: Int)
+    func coefficients(
+        shift: [Float], sum: [Double], sumSquares: [Double], count: Int
+    )
         -> (scale: [Float], shift: [Float])
     {
         resize(&mean, channels)
         resize(&invStd, channels)
-        var scale = [Float](repeating: 0, count: channels), out = scale
+        var scale = [Float](repeating: 0, count: channels)
+        var out = scale
         let m = Double(count)
         let unbias = count > 1 ? Float(m / (m - 1)) : 1
         for c in 0..<channels {
@@ -139,7 +155,8 @@ public final class BatchNorm2d: Module {
             let variance = Float(max(sumSquares[c] / m - d * d, 0))
             mean[c] = Float(Double(shift[c]) + d)
             invStd[c] = 1 / (variance + eps).squareRoot()
-            let g = weight?.value.data[c] ?? 1, b = bias?.value.data[c] ?? 0
+            let g = weight?.value.data[c] ?? 1
+            let b = bias?.value.data[c] ?? 0
             scale[c] = g * invStd[c]
             out[c] = b - mean[c] * scale[c]
             runningMean.value.data[c] = (1 - momentum) * runningMean.value.data[c] + momentum * mean[c]
@@ -175,14 +192,19 @@ public final class BatchNorm2d: Module {
     /// Backward coefficients of the last training normalisation from the per-channel sums
     /// Σ dy and Σ dy·(x − μ) over `count` elements: dx = k·(dy − c1 − (x − μ)·c2) (the formula
     /// of `batchNormBackward`). Accumulates dγ, dβ.
-    func backwardCoefficients(sdy: UnsafePointer<Double>, sdyx: UnsafePointer<Double>, count: Int)
+    func backwardCoefficients(
+        sdy: UnsafePointer<Double>, sdyx: UnsafePointer<Double>, count: Int
+    )
         -> (k: [Float], c1: [Float], c2: [Float])
     {
         let m = Float(count)
-        var k = [Float](repeating: 0, count: channels), c1 = k, c2 = k
+        var k = [Float](repeating: 0, count: channels)
+        var c1 = k
+        var c2 = k
         for c in 0..<channels {
             let s = invStd[c]
-            let db = Float(sdy[c]), dg = Float(sdyx[c]) * s
+            let db = Float(sdy[c])
+            let dg = Float(sdyx[c]) * s
             k[c] = (weight?.value.data[c] ?? 1) * s
             c1[c] = db / m
             c2[c] = dg / m * s
@@ -195,9 +217,12 @@ public final class BatchNorm2d: Module {
     }
 
     /// Backward through the last training `normalize`: writes dx, accumulates dγ, dβ.
-    func backwardCore(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-                      _ L: ChannelLayout) {
-        var dg = [Float](repeating: 0, count: channels), db = dg
+    func backwardCore(
+        x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+        _ L: ChannelLayout
+    ) {
+        var dg = [Float](repeating: 0, count: channels)
+        var db = dg
         let gamma = weight?.value.data
         mean.withUnsafeBufferPointer { m in
             invStd.withUnsafeBufferPointer { s in
@@ -205,12 +230,14 @@ public final class BatchNorm2d: Module {
                     db.withUnsafeMutableBufferPointer { dbp in
                         if let gamma {
                             gamma.withUnsafeBufferPointer { gp in
-                                batchNormBackward(x: x, dy: dy, dx: dx, L, mean: m.baseAddress!, invStd: s.baseAddress!,
-                                                  gamma: gp.baseAddress!, dGamma: dgp.baseAddress!, dBeta: dbp.baseAddress!)
+                                batchNormBackward(
+                                    x: x, dy: dy, dx: dx, L, mean: m.baseAddress!, invStd: s.baseAddress!,
+                                    gamma: gp.baseAddress!, dGamma: dgp.baseAddress!, dBeta: dbp.baseAddress!)
                             }
                         } else {
-                            batchNormBackward(x: x, dy: dy, dx: dx, L, mean: m.baseAddress!, invStd: s.baseAddress!,
-                                              gamma: nil, dGamma: dgp.baseAddress!, dBeta: dbp.baseAddress!)
+                            batchNormBackward(
+                                x: x, dy: dy, dx: dx, L, mean: m.baseAddress!, invStd: s.baseAddress!,
+                                gamma: nil, dGamma: dgp.baseAddress!, dBeta: dbp.baseAddress!)
                         }
                     }
                 }

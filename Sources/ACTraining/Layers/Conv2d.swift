@@ -37,8 +37,9 @@ public final class Conv2d: Module {
         paddingMode: PaddingMode = .zeros, seed: UInt64 = 0
     ) {
         precondition(inputChannels > 0 && outputChannels > 0, "Conv2d: channel counts must be positive")
-        precondition(inputChannels % groups == 0 && outputChannels % groups == 0,
-                     "Conv2d: channels \(inputChannels)->\(outputChannels) not divisible by groups \(groups)")
+        precondition(
+            inputChannels % groups == 0 && outputChannels % groups == 0,
+            "Conv2d: channels \(inputChannels)->\(outputChannels) not divisible by groups \(groups)")
         precondition(kernelSize.0 > 0 && kernelSize.1 > 0, "Conv2d: kernel size must be positive")
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
@@ -51,8 +52,10 @@ public final class Conv2d: Module {
         var rng = SeededGenerator(seed: seed)
         let fanIn = inputChannels / groups * kernelSize.0 * kernelSize.1
         let bound = 1 / Float(fanIn).squareRoot()
-        weight = Parameter(.uniform([outputChannels, inputChannels / groups, kernelSize.0, kernelSize.1],
-                                    bound: bound, using: &rng))
+        weight = Parameter(
+            .uniform(
+                [outputChannels, inputChannels / groups, kernelSize.0, kernelSize.1],
+                bound: bound, using: &rng))
         self.bias = bias ? Parameter(.uniform([outputChannels], bound: bound, using: &rng), isBias: true) : nil
     }
 
@@ -62,10 +65,11 @@ public final class Conv2d: Module {
         padding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool = true,
         paddingMode: PaddingMode = .zeros, seed: UInt64 = 0
     ) {
-        self.init(inputChannels: inputChannels, outputChannels: outputChannels,
-                  kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
-                  padding: .symmetric(padding), dilation: (dilation, dilation), groups: groups,
-                  bias: bias, paddingMode: paddingMode, seed: seed)
+        self.init(
+            inputChannels: inputChannels, outputChannels: outputChannels,
+            kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
+            padding: .symmetric(padding), dilation: (dilation, dilation), groups: groups,
+            bias: bias, paddingMode: paddingMode, seed: seed)
     }
 
     public var localParameters: [(String, Parameter)] {
@@ -75,8 +79,9 @@ public final class Conv2d: Module {
     }
 
     func geometry(for x: Tensor) -> ConvGeometry {
-        precondition(x.rank == 4 && x.shape[1] == inputChannels,
-                     "Conv2d: expected [N, \(inputChannels), H, W], got \(x.shape)")
+        precondition(
+            x.rank == 4 && x.shape[1] == inputChannels,
+            "Conv2d: expected [N, \(inputChannels), H, W], got \(x.shape)")
         let g = ConvGeometry(
             batch: x.shape[0], channels: inputChannels, height: x.shape[2], width: x.shape[3],
             kernelH: kernelSize.height, kernelW: kernelSize.width,
@@ -89,7 +94,8 @@ public final class Conv2d: Module {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let (g, z, _) = forwardCN(x, training: training, statsShift: nil)
-        let O = outputChannels, ohw = g.outH * g.outW
+        let O = outputChannels
+        let ohw = g.outH * g.outW
         var y = Tensor(uninitializedShape: [g.batch, O, g.outH, g.outW])
         y.withUnsafeMutableBufferPointer { d in
             transposeCNtoNC(z, d.baseAddress!, n: g.batch, c: O, inner: ohw)
@@ -100,18 +106,22 @@ public final class Conv2d: Module {
     /// Forward into the layer's [O, N·OH·OW] buffer (valid until the next call), optionally
     /// gathering per-channel moments of the output shifted by `statsShift` (for a following
     /// BatchNorm, see `ConvBNReLU`). Caches the input for `backwardCN` when training.
-    func forwardCN(_ x: Tensor, training: Bool, statsShift: [Float]?)
+    func forwardCN(
+        _ x: Tensor, training: Bool, statsShift: [Float]?
+    )
         -> (ConvGeometry, UnsafeMutablePointer<Float>, (sum: [Double], sumSquares: [Double])?)
     {
         let g = geometry(for: x)
-        let O = outputChannels, P = g.columns
+        let O = outputChannels
+        let P = g.columns
         let w = permuteKernelRowsOut(weight.value)
         let z = gemmOut.ensure(O * P)
         if bias != nil { precondition(statsShift == nil, "Conv2d: moments with a bias are not supported") }
         let moments = x.withUnsafeBufferPointer { xp in
-            engine.forward(g, x: xp.baseAddress!, outputChannels: O,
-                           branches: [ConvBranch(weight: w, kb: g.rowsPerGroup, rowOffset: 0, rowStride: 1, z: z)],
-                           statsShift: statsShift.map { [$0] })
+            engine.forward(
+                g, x: xp.baseAddress!, outputChannels: O,
+                branches: [ConvBranch(weight: w, kb: g.rowsPerGroup, rowOffset: 0, rowStride: 1, z: z)],
+                statsShift: statsShift.map { [$0] })
         }
         if let bias {
             for o in 0..<O { vaffine(z + o * P, z + o * P, P, 1, bias.value.data[o], accumulate: false) }
@@ -125,9 +135,12 @@ public final class Conv2d: Module {
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let g = geometry else { preconditionFailure("Conv2d.backward without a training forward") }
-        let O = outputChannels, P = g.columns, ohw = g.outH * g.outW
-        precondition(gradOutput.shape == [g.batch, O, g.outH, g.outW],
-                     "Conv2d.backward: gradient shape \(gradOutput.shape)")
+        let O = outputChannels
+        let P = g.columns
+        let ohw = g.outH * g.outW
+        precondition(
+            gradOutput.shape == [g.batch, O, g.outH, g.outW],
+            "Conv2d.backward: gradient shape \(gradOutput.shape)")
         let dz = gemmOut.ensure(O * P)
         gradOutput.withUnsafeBufferPointer { src in
             transposeNCtoCN(src.baseAddress!, dz, n: g.batch, c: O, inner: ohw)
@@ -143,7 +156,9 @@ public final class Conv2d: Module {
     /// read the forward output still in `gradientBufferCN`). No bias with `dzImage`.
     func backwardCN(dzImage: DZProducer? = nil) -> Tensor {
         guard let g = geometry else { preconditionFailure("Conv2d.backward without a training forward") }
-        let O = outputChannels, R = g.rowsPerGroup, P = g.columns
+        let O = outputChannels
+        let R = g.rowsPerGroup
+        let P = g.columns
         let dz = gemmOut.pointer
         precondition(dzImage == nil || bias == nil, "Conv2d.backwardCN: dzImage with a bias")
         if let bias {
@@ -157,9 +172,10 @@ public final class Conv2d: Module {
         var dx = Tensor(uninitializedShape: [g.batch, g.channels, g.height, g.width])
         cachedInput.withUnsafeBufferPointer { xp in
             dx.withUnsafeMutableBufferPointer { dxp in
-                engine.backward(g, x: xp.baseAddress!, outputChannels: O,
-                                branches: [ConvBranch(weight: w, kb: R, rowOffset: 0, rowStride: 1, z: dz, dW: dW)],
-                                dx: needsInputGradient ? dxp.baseAddress! : nil, dzImage: dzImage)
+                engine.backward(
+                    g, x: xp.baseAddress!, outputChannels: O,
+                    branches: [ConvBranch(weight: w, kb: R, rowOffset: 0, rowStride: 1, z: dz, dW: dW)],
+                    dx: needsInputGradient ? dxp.baseAddress! : nil, dzImage: dzImage)
             }
         }
         if !needsInputGradient { dx.zero() }
@@ -171,23 +187,41 @@ public final class Conv2d: Module {
 
     /// OIHW → O,H,I,W (the im2col row order, see `ConvGeometry`).
     private func permuteKernelRowsOut(_ w: Tensor) -> UnsafeMutablePointer<Float> {
-        let O = outputChannels, cg = inputChannels / groups, KH = kernelSize.height, KW = kernelSize.width
+        let O = outputChannels
+        let cg = inputChannels / groups
+        let KH = kernelSize.height
+        let KW = kernelSize.width
         let d = permutedWeight.ensure(w.count)
         w.withUnsafeBufferPointer { s in
-            for o in 0..<O { for c in 0..<cg { for kh in 0..<KH { for kw in 0..<KW {
-                d[((o * KH + kh) * cg + c) * KW + kw] = s[((o * cg + c) * KH + kh) * KW + kw]
-            } } } }
+            for o in 0..<O {
+                for c in 0..<cg {
+                    for kh in 0..<KH {
+                        for kw in 0..<KW {
+                            d[((o * KH + kh) * cg + c) * KW + kw] = s[((o * cg + c) * KH + kh) * KW + kw]
+                        }
+                    }
+                }
+            }
         }
         return d
     }
 
     /// grad(OIHW) += permuted (O,H,I,W) gradient.
     private func accumulateKernelRowsIn(_ s: UnsafePointer<Float>, into grad: inout Tensor) {
-        let O = outputChannels, cg = inputChannels / groups, KH = kernelSize.height, KW = kernelSize.width
+        let O = outputChannels
+        let cg = inputChannels / groups
+        let KH = kernelSize.height
+        let KW = kernelSize.width
         grad.withUnsafeMutableBufferPointer { d in
-            for o in 0..<O { for c in 0..<cg { for kh in 0..<KH { for kw in 0..<KW {
-                d[((o * cg + c) * KH + kh) * KW + kw] += s[((o * KH + kh) * cg + c) * KW + kw]
-            } } } }
+            for o in 0..<O {
+                for c in 0..<cg {
+                    for kh in 0..<KH {
+                        for kw in 0..<KW {
+                            d[((o * cg + c) * KH + kh) * KW + kw] += s[((o * KH + kh) * cg + c) * KW + kw]
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -5,12 +5,15 @@ public final class ConvBN: Module {
     public let conv: Conv2d
     public let bn: BatchNorm2d
 
-    public init(_ inputChannels: Int, _ outputChannels: Int, kernelSize: Int, stride: Int = 1,
-                padding: Int = 0, dilation: Int = 1, groups: Int = 1,
-                paddingMode: PaddingMode = .zeros, gammaInit: Float = 1, seed: UInt64 = 0) {
-        conv = Conv2d(inputChannels, outputChannels, kernelSize: kernelSize, stride: stride,
-                      padding: padding, dilation: dilation, groups: groups, bias: false,
-                      paddingMode: paddingMode, seed: seed)
+    public init(
+        _ inputChannels: Int, _ outputChannels: Int, kernelSize: Int, stride: Int = 1,
+        padding: Int = 0, dilation: Int = 1, groups: Int = 1,
+        paddingMode: PaddingMode = .zeros, gammaInit: Float = 1, seed: UInt64 = 0
+    ) {
+        conv = Conv2d(
+            inputChannels, outputChannels, kernelSize: kernelSize, stride: stride,
+            padding: padding, dilation: dilation, groups: groups, bias: false,
+            paddingMode: paddingMode, seed: seed)
         bn = BatchNorm2d(outputChannels, gammaInit: gammaInit)
     }
 
@@ -32,12 +35,14 @@ public func convBNOrACB(
     acb: Bool, variant: ACBVariant = .full, gammaInit: Float = 1, seed: UInt64
 ) throws -> any Module {
     if acb && kernelSize > 1 && kernelSize < 7 {
-        return try variant.makeBlock(inputChannels: inputChannels, outputChannels: outputChannels,
-                                     kernelSize: kernelSize, stride: stride, padding: padding,
-                                     gammaInit: gammaInit, seed: seed)
+        return try variant.makeBlock(
+            inputChannels: inputChannels, outputChannels: outputChannels,
+            kernelSize: kernelSize, stride: stride, padding: padding,
+            gammaInit: gammaInit, seed: seed)
     }
-    return ConvBN(inputChannels, outputChannels, kernelSize: kernelSize, stride: stride,
-                  padding: padding, gammaInit: gammaInit, seed: seed)
+    return ConvBN(
+        inputChannels, outputChannels, kernelSize: kernelSize, stride: stride,
+        padding: padding, gammaInit: gammaInit, seed: seed)
 }
 
 /// The CIFAR ResNet basic block (He et al. 2016; ACNet reference `ResNetBasicBlock`):
@@ -52,13 +57,18 @@ public final class BasicBlock: Module {
     private let relu1 = ReLU()
     private let relu2 = ReLU()
 
-    public init(_ inputChannels: Int, _ outputChannels: Int, stride: Int, acb: Bool,
-                variant: ACBVariant = .full, gammaInit: Float = 1, seed: UInt64) throws {
-        conv1 = try convBNOrACB(inputChannels, outputChannels, kernelSize: 3, stride: stride, padding: 1,
-                                acb: acb, variant: variant, gammaInit: gammaInit, seed: seed)
-        conv2 = try convBNOrACB(outputChannels, outputChannels, kernelSize: 3, stride: 1, padding: 1,
-                                acb: acb, variant: variant, gammaInit: gammaInit, seed: seed &+ 11)
-        shortcut = stride != 1 || inputChannels != outputChannels
+    public init(
+        _ inputChannels: Int, _ outputChannels: Int, stride: Int, acb: Bool,
+        variant: ACBVariant = .full, gammaInit: Float = 1, seed: UInt64
+    ) throws {
+        conv1 = try convBNOrACB(
+            inputChannels, outputChannels, kernelSize: 3, stride: stride, padding: 1,
+            acb: acb, variant: variant, gammaInit: gammaInit, seed: seed)
+        conv2 = try convBNOrACB(
+            outputChannels, outputChannels, kernelSize: 3, stride: 1, padding: 1,
+            acb: acb, variant: variant, gammaInit: gammaInit, seed: seed &+ 11)
+        shortcut =
+            stride != 1 || inputChannels != outputChannels
             ? ConvBN(inputChannels, outputChannels, kernelSize: 1, stride: stride, seed: seed &+ 23) : nil
     }
 
@@ -69,8 +79,9 @@ public final class BasicBlock: Module {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        var y = conv2.forward(relu1.forward(conv1.forward(x, training: training), training: training),
-                              training: training)
+        var y = conv2.forward(
+            relu1.forward(conv1.forward(x, training: training), training: training),
+            training: training)
         y.add(shortcut?.forward(x, training: training) ?? x)
         return relu2.forward(y, training: training)
     }

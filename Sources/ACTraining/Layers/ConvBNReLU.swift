@@ -28,7 +28,9 @@ public final class ConvBNReLU: Module {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let shift = training ? bn.runningMean.value.data : nil
         let (g, z, moments) = conv.forwardCN(x, training: training, statsShift: shift)
-        let O = conv.outputChannels, P = g.columns, ohw = g.outH * g.outW
+        let O = conv.outputChannels
+        let P = g.columns
+        let ohw = g.outH * g.outW
         let Lz = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: P, outerStride: ohw)
         let Ly = ChannelLayout(channels: O, outer: g.batch, inner: ohw, channelStride: ohw, outerStride: O * ohw)
         let coef: (scale: [Float], shift: [Float])
@@ -52,7 +54,8 @@ public final class ConvBNReLU: Module {
     public func backward(_ gradOutput: Tensor) -> Tensor {
         precondition(gradOutput.shape == output.shape, "ConvBNReLU.backward: no matching forward")
         let (n, O, oh, ow) = (output.shape[0], output.shape[1], output.shape[2], output.shape[3])
-        let ohw = oh * ow, P = n * ohw
+        let ohw = oh * ow
+        let P = n * ohw
         let Lz = ChannelLayout(channels: O, outer: n, inner: ohw, channelStride: P, outerStride: ohw)
         let Ly = ChannelLayout(channels: O, outer: n, inner: ohw, channelStride: ohw, outerStride: O * ohw)
         // The conv's buffer still holds the pre-BN activations z of the training forward.
@@ -63,14 +66,16 @@ public final class ConvBNReLU: Module {
         let sdy = UnsafeMutablePointer<Double>.allocate(capacity: 2 * O)
         defer { sdy.deallocate() }
         let sdyx = sdy + O
-        let a = forwardScale, b = forwardShift
+        let a = forwardScale
+        let b = forwardShift
         let dx = gradOutput.withUnsafeBufferPointer { gb in
             let g = gb.baseAddress!
             a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
                     bn.mean.withUnsafeBufferPointer { m in
-                        maskedGradMoments(g: g, Ly, z: z, Lz, scale: ap.baseAddress!, shift: bp.baseAddress!,
-                                          mean: m.baseAddress!, sdy: sdy, sdyx: sdyx)
+                        maskedGradMoments(
+                            g: g, Ly, z: z, Lz, scale: ap.baseAddress!, shift: bp.baseAddress!,
+                            mean: m.baseAddress!, sdy: sdy, sdyx: sdyx)
                     }
                 }
             }
@@ -78,8 +83,9 @@ public final class ConvBNReLU: Module {
             let mu = bn.mean
             return conv.backwardCN(dzImage: { img, dst, ld in
                 for o in 0..<O {
-                    vmaskedBatchNormInputGrad(g + (img * O + o) * ohw, z + o * P + img * ohw, dst + o * ld, ohw,
-                                              a: a[o], b: b[o], k: k[o], c1: c1[o], mu: mu[o], c2: c2[o])
+                    vmaskedBatchNormInputGrad(
+                        g + (img * O + o) * ohw, z + o * P + img * ohw, dst + o * ld, ohw,
+                        a: a[o], b: b[o], k: k[o], c1: c1[o], mu: mu[o], c2: c2[o])
                 }
             })
         }

@@ -24,9 +24,12 @@ public final class Linear: Module {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        precondition(x.rank == 2 && x.shape[1] == inputFeatures,
-                     "Linear: expected [N, \(inputFeatures)], got \(x.shape)")
-        let n = x.shape[0], F = inputFeatures, O = outputFeatures
+        precondition(
+            x.rank == 2 && x.shape[1] == inputFeatures,
+            "Linear: expected [N, \(inputFeatures)], got \(x.shape)")
+        let n = x.shape[0]
+        let F = inputFeatures
+        let O = outputFeatures
         var y = Tensor(shape: [n, O])
         if let bias {
             for i in 0..<n { for o in 0..<O { y.data[i * O + o] = bias.value.data[o] } }
@@ -34,8 +37,9 @@ public final class Linear: Module {
         x.withUnsafeBufferPointer { xp in
             weight.value.withUnsafeBufferPointer { wp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    sgemm(transB: true, m: n, n: O, k: F, a: xp.baseAddress!, lda: F,
-                          b: wp.baseAddress!, ldb: F, beta: 1, c: yp.baseAddress!, ldc: O)
+                    sgemm(
+                        transB: true, m: n, n: O, k: F, a: xp.baseAddress!, lda: F,
+                        b: wp.baseAddress!, ldb: F, beta: 1, c: yp.baseAddress!, ldc: O)
                 }
             }
         }
@@ -44,20 +48,24 @@ public final class Linear: Module {
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        let n = cachedInput.shape[0], F = inputFeatures, O = outputFeatures
+        let n = cachedInput.shape[0]
+        let F = inputFeatures
+        let O = outputFeatures
         precondition(gradOutput.shape == [n, O], "Linear.backward: gradient shape \(gradOutput.shape)")
         var dx = Tensor(shape: [n, F])
         gradOutput.withUnsafeBufferPointer { gp in
             cachedInput.withUnsafeBufferPointer { xp in
                 weight.grad.withUnsafeMutableBufferPointer { dw in
-                    sgemm(transA: true, m: O, n: F, k: n, a: gp.baseAddress!, lda: O,
-                          b: xp.baseAddress!, ldb: F, beta: 1, c: dw.baseAddress!, ldc: F)
+                    sgemm(
+                        transA: true, m: O, n: F, k: n, a: gp.baseAddress!, lda: O,
+                        b: xp.baseAddress!, ldb: F, beta: 1, c: dw.baseAddress!, ldc: F)
                 }
             }
             weight.value.withUnsafeBufferPointer { wp in
                 dx.withUnsafeMutableBufferPointer { dp in
-                    sgemm(m: n, n: F, k: O, a: gp.baseAddress!, lda: O, b: wp.baseAddress!, ldb: F,
-                          c: dp.baseAddress!, ldc: F)
+                    sgemm(
+                        m: n, n: F, k: O, a: gp.baseAddress!, lda: O, b: wp.baseAddress!, ldb: F,
+                        c: dp.baseAddress!, ldc: F)
                 }
             }
         }

@@ -1,4 +1,3 @@
-
 /// Output length of a pooling window (PyTorch's `pooling_output_shape`): with `ceilMode` the
 /// last window may start inside the right padding only if it starts before the padded end.
 public func poolOutputSize(_ input: Int, kernel: Int, stride: Int, padding: Int, ceilMode: Bool) -> Int {
@@ -18,8 +17,9 @@ public final class MaxPool2d: Module {
     private var argmax: [Int32] = []
 
     public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false) {
-        precondition(kernelSize > 0 && padding >= 0 && padding * 2 <= kernelSize,
-                     "MaxPool2d: padding must be at most half the kernel")
+        precondition(
+            kernelSize > 0 && padding >= 0 && padding * 2 <= kernelSize,
+            "MaxPool2d: padding must be at most half the kernel")
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
         self.padding = padding
@@ -36,24 +36,29 @@ public final class MaxPool2d: Module {
             inputShape = x.shape
             if argmax.count != y.count { argmax = [Int32](repeating: 0, count: y.count) }
         }
-        let k = kernelSize, s = stride, p = padding
+        let k = kernelSize
+        let s = stride
+        let p = padding
         x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
                 argmax.withUnsafeMutableBufferPointer { ap in
                     let box = UnsafeSendableBox((xp.baseAddress!, yp.baseAddress!, ap.baseAddress!))
-                    let stride2 = (k == 2 || k == 3) && s == 2 && p == 0 && 2 * (oh - 1) + k <= h && 2 * (ow - 1) + k <= w
+                    let stride2 =
+                        (k == 2 || k == 3) && s == 2 && p == 0 && 2 * (oh - 1) + k <= h && 2 * (ow - 1) + k <= w
                     parallelChunks(n * c, minWork: x.count) { planes in
                         let (xp, yp, ap) = box.value
                         if stride2, let kernels = DirectConvKernelTable.active {
                             // The same scan as below, built for the CPU's ISA (ACTrainingKernels*).
-                            kernels.maxPoolStride2(xp, planes.lowerBound, planes.upperBound, h, w, k, oh, ow,
-                                                   yp, training ? ap : nil, xp + n * c * h * w)
+                            kernels.maxPoolStride2(
+                                xp, planes.lowerBound, planes.upperBound, h, w, k, oh, ow,
+                                yp, training ? ap : nil, xp + n * c * h * w)
                             return
                         }
                         for plane in planes {
                             let src = xp + plane * h * w
                             var o = plane * oh * ow
-                            if (k == 2 || k == 3) && s == 2 && p == 0 && 2 * (oh - 1) + k <= h && 2 * (ow - 1) + k <= w {
+                            if (k == 2 || k == 3) && s == 2 && p == 0 && 2 * (oh - 1) + k <= h && 2 * (ow - 1) + k <= w
+                            {
                                 // 2x2 / 3x3 stride-2 windows inside the input: the same first-maximum
                                 // scan (strict >, from −∞, row-major window order), 8 windows per step.
                                 let ninf = SIMD8<Float>(repeating: -.infinity)
@@ -70,7 +75,8 @@ public final class MaxPool2d: Module {
                                         for a in 0..<k {
                                             let ra = r0 + a * w + 2 * j
                                             let u = load16(ra)
-                                            let cand0 = u.evenHalf, cand1 = u.oddHalf
+                                            let cand0 = u.evenHalf
+                                            let cand1 = u.oddHalf
                                             var m = cand0 .> best
                                             best.replace(with: cand0, where: m)
                                             off.replace(with: Int32(a * w), where: m)
@@ -86,19 +92,23 @@ public final class MaxPool2d: Module {
                                         }
                                         store8(best, yp + o)
                                         if training {
-                                            let base = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+                                            let base =
+                                                SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
                                                 &+ SIMD8<Int32>(repeating: planeBase + Int32(2 * i * w + 2 * j))
-                                            UnsafeMutableRawPointer(ap + o).storeBytes(of: base &+ off, as: SIMD8<Int32>.self)
+                                            UnsafeMutableRawPointer(ap + o).storeBytes(
+                                                of: base &+ off, as: SIMD8<Int32>.self)
                                         }
                                         o += 8
                                         j += 8
                                     }
                                     while j < ow {
                                         let i0 = 2 * i * w + 2 * j
-                                        var best = -Float.infinity, bi = i0
+                                        var best = -Float.infinity
+                                        var bi = i0
                                         for a in 0..<k {
                                             for b in 0..<k where src[i0 + a * w + b] > best {
-                                                best = src[i0 + a * w + b]; bi = i0 + a * w + b
+                                                best = src[i0 + a * w + b]
+                                                bi = i0 + a * w + b
                                             }
                                         }
                                         yp[o] = best
@@ -110,13 +120,17 @@ public final class MaxPool2d: Module {
                                 continue
                             }
                             for i in 0..<oh {
-                                let h0 = max(i * s - p, 0), h1 = min(i * s - p + k, h)
+                                let h0 = max(i * s - p, 0)
+                                let h1 = min(i * s - p + k, h)
                                 for j in 0..<ow {
-                                    let w0 = max(j * s - p, 0), w1 = min(j * s - p + k, w)
-                                    var best = -Float.infinity, bi = h0 * w + w0
+                                    let w0 = max(j * s - p, 0)
+                                    let w1 = min(j * s - p + k, w)
+                                    var best = -Float.infinity
+                                    var bi = h0 * w + w0
                                     for a in h0..<h1 {
                                         for b in w0..<w1 where src[a * w + b] > best {
-                                            best = src[a * w + b]; bi = a * w + b
+                                            best = src[a * w + b]
+                                            bi = a * w + b
                                         }
                                     }
                                     yp[o] = best
@@ -137,7 +151,8 @@ public final class MaxPool2d: Module {
         var dx = Tensor(uninitializedShape: inputShape)
         // Every arg-max lies in its own output's input plane: planes are independent, so each
         // worker zeroes its own planes (in parallel, and cache-warm for the scatter).
-        let planes = inputShape[0] * inputShape[1], per = argmax.count / max(planes, 1)
+        let planes = inputShape[0] * inputShape[1]
+        let per = argmax.count / max(planes, 1)
         let planeSize = inputShape.count == 4 ? inputShape[2] * inputShape[3] : 0
         gradOutput.withUnsafeBufferPointer { g in
             argmax.withUnsafeBufferPointer { a in
@@ -165,10 +180,13 @@ public final class AvgPool2d: Module {
     public let countIncludePad: Bool
     private var inputShape: [Int] = []
 
-    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false,
-                countIncludePad: Bool = true) {
-        precondition(kernelSize > 0 && padding >= 0 && padding * 2 <= kernelSize,
-                     "AvgPool2d: padding must be at most half the kernel")
+    public init(
+        kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false,
+        countIncludePad: Bool = true
+    ) {
+        precondition(
+            kernelSize > 0 && padding >= 0 && padding * 2 <= kernelSize,
+            "AvgPool2d: padding must be at most half the kernel")
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
         self.padding = padding
@@ -184,12 +202,14 @@ public final class AvgPool2d: Module {
             var h0 = i * stride - padding
             var h1 = min(h0 + kernelSize, h + padding)
             let ph = h1 - h0
-            h0 = max(h0, 0); h1 = min(h1, h)
+            h0 = max(h0, 0)
+            h1 = min(h1, h)
             for j in 0..<ow {
                 var w0 = j * stride - padding
                 var w1 = min(w0 + kernelSize, w + padding)
                 let pw = w1 - w0
-                w0 = max(w0, 0); w1 = min(w1, w)
+                w0 = max(w0, 0)
+                w1 = min(w1, w)
                 let div = countIncludePad ? ph * pw : (h1 - h0) * (w1 - w0)
                 body(i * ow + j, h0..<h1, w0..<w1, 1 / Float(max(div, 1)))
             }
@@ -209,7 +229,8 @@ public final class AvgPool2d: Module {
                 parallelChunks(n * c, minWork: x.count) { planes in
                     let (xp, yp) = box.value
                     for plane in planes {
-                        let src = xp + plane * h * w, dst = yp + plane * oh * ow
+                        let src = xp + plane * h * w
+                        let dst = yp + plane * oh * ow
                         windows(h: h, w: w) { o, rows, cols, inv in
                             var s: Float = 0
                             for a in rows { for b in cols { s += src[a * w + b] } }
@@ -233,7 +254,8 @@ public final class AvgPool2d: Module {
                 parallelChunks(n * c, minWork: n * c * h * w) { planes in
                     let (gp, dp) = box.value
                     for plane in planes {
-                        let g = gp + plane * ohw, d = dp + plane * h * w
+                        let g = gp + plane * ohw
+                        let d = dp + plane * h * w
                         windows(h: h, w: w) { o, rows, cols, inv in
                             let v = g[o] * inv
                             for a in rows { for b in cols { d[a * w + b] += v } }
@@ -254,7 +276,8 @@ public final class GlobalAvgPool: Module {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.rank == 4, "GlobalAvgPool: expected NCHW, got \(x.shape)")
-        let hw = x.shape[2] * x.shape[3], planes = x.shape[0] * x.shape[1]
+        let hw = x.shape[2] * x.shape[3]
+        let planes = x.shape[0] * x.shape[1]
         if training { inputShape = x.shape }
         var y = Tensor(uninitializedShape: [x.shape[0], x.shape[1], 1, 1])
         x.withUnsafeBufferPointer { xp in
@@ -270,7 +293,8 @@ public final class GlobalAvgPool: Module {
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        let hw = inputShape[2] * inputShape[3], planes = inputShape[0] * inputShape[1]
+        let hw = inputShape[2] * inputShape[3]
+        let planes = inputShape[0] * inputShape[1]
         var dx = Tensor(uninitializedShape: inputShape)
         gradOutput.withUnsafeBufferPointer { gp in
             dx.withUnsafeMutableBufferPointer { d in

@@ -30,7 +30,8 @@ public final class ReLU: Module {
                     let n = d.count
                     parallelChunks(n / 16, minWork: n) { r in
                         let (y, s, d) = box.value
-                        let lo = r.lowerBound * 16, hi = r.upperBound == n / 16 ? n : r.upperBound * 16
+                        let lo = r.lowerBound * 16
+                        let hi = r.upperBound == n / 16 ? n : r.upperBound * 16
                         vreluGrad(y + lo, s + lo, d + lo, hi - lo)
                     }
                 }

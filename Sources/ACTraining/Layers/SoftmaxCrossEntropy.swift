@@ -11,17 +11,24 @@ public struct SoftmaxCrossEntropy: Sendable {
     /// logits `[N, K]`, labels in 0..<K. Returns the mean loss, dLoss/dlogits `[N, K]`, and the
     /// number of rows whose arg-max equals the label.
     public func callAsFunction(_ logits: Tensor, labels: [Int]) -> (loss: Float, grad: Tensor, correct: Int) {
-        precondition(logits.rank == 2 && logits.shape[0] == labels.count,
-                     "SoftmaxCrossEntropy: logits \(logits.shape) for \(labels.count) labels")
-        let n = logits.shape[0], k = logits.shape[1]
+        precondition(
+            logits.rank == 2 && logits.shape[0] == labels.count,
+            "SoftmaxCrossEntropy: logits \(logits.shape) for \(labels.count) labels")
+        let n = logits.shape[0]
+        let k = logits.shape[1]
         var grad = Tensor(shape: logits.shape)
-        var total = 0.0, correct = 0
+        var total = 0.0
+        var correct = 0
         let eps = labelSmoothing
         for i in 0..<n {
             let row = i * k
             precondition(labels[i] >= 0 && labels[i] < k, "label \(labels[i]) out of 0..<\(k)")
-            var m = -Float.infinity, arg = 0
-            for j in 0..<k where logits.data[row + j] > m { m = logits.data[row + j]; arg = j }
+            var m = -Float.infinity
+            var arg = 0
+            for j in 0..<k where logits.data[row + j] > m {
+                m = logits.data[row + j]
+                arg = j
+            }
             if arg == labels[i] { correct += 1 }
             var s: Double = 0
             for j in 0..<k { s += Double((logits.data[row + j] - m).expApprox) }

@@ -18,10 +18,12 @@ public struct Recipe: Sendable, Equatable {
     public var cropPadding: Int
     public var horizontalFlip: Bool
 
-    public init(epochs: Int, batchSize: Int = 128, learningRate: Float, momentum: Float = 0.9,
-                weightDecay: Float = 1e-4, weightDecayOnAll: Bool = true, biasLRMultiplier: Float = 2,
-                warmupEpochs: Int = 0, labelSmoothing: Float = 0, acbGammaInit: Float = 1,
-                cropPadding: Int = 0, horizontalFlip: Bool = false) {
+    public init(
+        epochs: Int, batchSize: Int = 128, learningRate: Float, momentum: Float = 0.9,
+        weightDecay: Float = 1e-4, weightDecayOnAll: Bool = true, biasLRMultiplier: Float = 2,
+        warmupEpochs: Int = 0, labelSmoothing: Float = 0, acbGammaInit: Float = 1,
+        cropPadding: Int = 0, horizontalFlip: Bool = false
+    ) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -55,8 +57,10 @@ public struct ModelSpec: Sendable {
     /// recipe's `acbGammaInit` for the branch BatchNorms of ACB models (CIFAR: 1/3, so the
     /// branch sum starts at about the scale of one BN with γ = 1), except for `.sharedBN`,
     /// whose single BN after the sum starts at 1 like a plain conv's BN (plain BNs start at 1).
-    public func make(acb: Bool, seed: UInt64 = 1, gammaInit: Float? = nil,
-                     variant: ACBVariant = .full) throws -> Sequential {
+    public func make(
+        acb: Bool, seed: UInt64 = 1, gammaInit: Float? = nil,
+        variant: ACBVariant = .full
+    ) throws -> Sequential {
         let defaultGamma: Float = acb && variant != .sharedBN ? recipe.acbGammaInit : 1
         return try builder(acb, variant, gammaInit ?? defaultGamma, seed)
     }
@@ -86,38 +90,49 @@ public enum ModelRegistry {
     static let cifarMean: [Float] = [0.4914, 0.4822, 0.4465], cifarStd: [Float] = [0.2470, 0.2435, 0.2616]
 
     static func cifarResNet(_ depth: Int) -> ModelSpec {
-        ModelSpec(name: "resnet\(depth)", inputShape: [3, 32, 32], classCount: 10, mean: cifarMean, std: cifarStd,
-                  labels: cifar10Labels,
-                  recipe: Recipe(epochs: 200, batchSize: 64, learningRate: 0.1, weightDecay: 1e-4,
-                                 warmupEpochs: 5, acbGammaInit: 1.0 / 3, cropPadding: 4, horizontalFlip: true),
-                  builder: { try Models.resnetCifar(depth: depth, acb: $0, variant: $1, gammaInit: $2, seed: $3) })
+        ModelSpec(
+            name: "resnet\(depth)", inputShape: [3, 32, 32], classCount: 10, mean: cifarMean, std: cifarStd,
+            labels: cifar10Labels,
+            recipe: Recipe(
+                epochs: 200, batchSize: 64, learningRate: 0.1, weightDecay: 1e-4,
+                warmupEpochs: 5, acbGammaInit: 1.0 / 3, cropPadding: 4, horizontalFlip: true),
+            builder: { try Models.resnetCifar(depth: depth, acb: $0, variant: $1, gammaInit: $2, seed: $3) })
     }
 
     public static let all: [ModelSpec] = [
-        ModelSpec(name: "fashion_net", inputShape: [1, 28, 28], classCount: 10, mean: fmMean, std: fmStd,
-                  labels: fashionMNISTLabels,
-                  recipe: Recipe(epochs: 30, batchSize: 128, learningRate: 0.1, weightDecay: 1e-4,
-                                 warmupEpochs: 1, cropPadding: 2, horizontalFlip: true),
-                  builder: { try Models.fashionNet(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
-        ModelSpec(name: "fashion_micro", inputShape: [1, 28, 28], classCount: 10, mean: fmMean, std: fmStd,
-                  labels: fashionMNISTLabels,
-                  recipe: Recipe(epochs: 3, batchSize: 128, learningRate: 0.05, weightDecay: 1e-4,
-                                 horizontalFlip: true),
-                  builder: { try Models.fashionMicro(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
-        ModelSpec(name: "lenet5_bn", inputShape: [1, 28, 28], classCount: 10, mean: fmMean, std: fmStd,
-                  labels: fashionMNISTLabels,
-                  recipe: Recipe(epochs: 20, batchSize: 128, learningRate: 0.05, weightDecay: 1e-4),
-                  builder: { try Models.lenet5BN(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
-        ModelSpec(name: "cifar_quick", inputShape: [3, 32, 32], classCount: 10, mean: cifarMean, std: cifarStd,
-                  labels: cifar10Labels,
-                  recipe: Recipe(epochs: 60, batchSize: 128, learningRate: 0.05, weightDecay: 1e-4,
-                                 acbGammaInit: 1.0 / 3, cropPadding: 4, horizontalFlip: true),
-                  builder: { try Models.cifarQuick(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
-        ModelSpec(name: "vgg16", inputShape: [3, 32, 32], classCount: 10, mean: cifarMean, std: cifarStd,
-                  labels: cifar10Labels,
-                  recipe: Recipe(epochs: 200, batchSize: 64, learningRate: 0.05, weightDecay: 1e-4,
-                                 warmupEpochs: 5, acbGammaInit: 1.0 / 3, cropPadding: 4, horizontalFlip: true),
-                  builder: { try Models.vgg16(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
+        ModelSpec(
+            name: "fashion_net", inputShape: [1, 28, 28], classCount: 10, mean: fmMean, std: fmStd,
+            labels: fashionMNISTLabels,
+            recipe: Recipe(
+                epochs: 30, batchSize: 128, learningRate: 0.1, weightDecay: 1e-4,
+                warmupEpochs: 1, cropPadding: 2, horizontalFlip: true),
+            builder: { try Models.fashionNet(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
+        ModelSpec(
+            name: "fashion_micro", inputShape: [1, 28, 28], classCount: 10, mean: fmMean, std: fmStd,
+            labels: fashionMNISTLabels,
+            recipe: Recipe(
+                epochs: 3, batchSize: 128, learningRate: 0.05, weightDecay: 1e-4,
+                horizontalFlip: true),
+            builder: { try Models.fashionMicro(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
+        ModelSpec(
+            name: "lenet5_bn", inputShape: [1, 28, 28], classCount: 10, mean: fmMean, std: fmStd,
+            labels: fashionMNISTLabels,
+            recipe: Recipe(epochs: 20, batchSize: 128, learningRate: 0.05, weightDecay: 1e-4),
+            builder: { try Models.lenet5BN(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
+        ModelSpec(
+            name: "cifar_quick", inputShape: [3, 32, 32], classCount: 10, mean: cifarMean, std: cifarStd,
+            labels: cifar10Labels,
+            recipe: Recipe(
+                epochs: 60, batchSize: 128, learningRate: 0.05, weightDecay: 1e-4,
+                acbGammaInit: 1.0 / 3, cropPadding: 4, horizontalFlip: true),
+            builder: { try Models.cifarQuick(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
+        ModelSpec(
+            name: "vgg16", inputShape: [3, 32, 32], classCount: 10, mean: cifarMean, std: cifarStd,
+            labels: cifar10Labels,
+            recipe: Recipe(
+                epochs: 200, batchSize: 64, learningRate: 0.05, weightDecay: 1e-4,
+                warmupEpochs: 5, acbGammaInit: 1.0 / 3, cropPadding: 4, horizontalFlip: true),
+            builder: { try Models.vgg16(acb: $0, variant: $1, gammaInit: $2, seed: $3) }),
         cifarResNet(20), cifarResNet(56), cifarResNet(110),
     ]
 
@@ -130,7 +145,9 @@ public enum ModelRegistry {
     }
 
     /// Builds the model named `name`.
-    public static func make(_ name: String, acb: Bool, seed: UInt64 = 1, variant: ACBVariant = .full) throws -> Sequential {
+    public static func make(
+        _ name: String, acb: Bool, seed: UInt64 = 1, variant: ACBVariant = .full
+    ) throws -> Sequential {
         try spec(name).make(acb: acb, seed: seed, variant: variant)
     }
 }

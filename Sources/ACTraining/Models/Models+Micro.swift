@@ -9,14 +9,21 @@ extension Models {
     ///
     /// 33,194 parameters after fusion (≈130 KB of float32 weights); 3.7 M MACs per image; the largest
     /// activation is 16×28×28 floats (50 KB).
-    public static func fashionMicro(acb: Bool, variant: ACBVariant = .full, gammaInit: Float = 1, seed: UInt64 = 1) throws -> Sequential {
+    public static func fashionMicro(
+        acb: Bool, variant: ACBVariant = .full, gammaInit: Float = 1, seed: UInt64 = 1
+    ) throws -> Sequential {
         Sequential([
-            try cbr(1, 16, kernelSize: 3, padding: 1, acb: acb, variant: variant, gammaInit: gammaInit, firstLayer: true, seed: seed),
+            try cbr(
+                1, 16, kernelSize: 3, padding: 1, acb: acb, variant: variant, gammaInit: gammaInit, firstLayer: true,
+                seed: seed),
             MaxPool2d(kernelSize: 2),
-            try cbr(16, 32, kernelSize: 3, padding: 1, acb: acb, variant: variant, gammaInit: gammaInit, seed: seed &+ 10),
-            try cbr(32, 32, kernelSize: 3, padding: 1, acb: acb, variant: variant, gammaInit: gammaInit, seed: seed &+ 20),
+            try cbr(
+                16, 32, kernelSize: 3, padding: 1, acb: acb, variant: variant, gammaInit: gammaInit, seed: seed &+ 10),
+            try cbr(
+                32, 32, kernelSize: 3, padding: 1, acb: acb, variant: variant, gammaInit: gammaInit, seed: seed &+ 20),
             MaxPool2d(kernelSize: 2),
-            try cbr(32, 64, kernelSize: 3, padding: 1, acb: acb, variant: variant, gammaInit: gammaInit, seed: seed &+ 30),
+            try cbr(
+                32, 64, kernelSize: 3, padding: 1, acb: acb, variant: variant, gammaInit: gammaInit, seed: seed &+ 30),
             GlobalAvgPool(), Flatten(), Linear(64, 10, seed: seed &+ 40),
         ])
     }

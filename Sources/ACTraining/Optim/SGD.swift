@@ -12,8 +12,10 @@ public final class SGD {
     public var biasLRMultiplier: Float
     public var nesterov: Bool
 
-    public init(_ parameters: [(String, Parameter)], momentum: Float = 0.9, weightDecay: Float = 1e-4,
-                weightDecayOnAll: Bool = true, biasLRMultiplier: Float = 2, nesterov: Bool = false) {
+    public init(
+        _ parameters: [(String, Parameter)], momentum: Float = 0.9, weightDecay: Float = 1e-4,
+        weightDecayOnAll: Bool = true, biasLRMultiplier: Float = 2, nesterov: Bool = false
+    ) {
         self.parameters = parameters
         self.momentum = momentum
         self.weightDecay = weightDecay
@@ -24,8 +26,9 @@ public final class SGD {
 
     /// From a recipe.
     public convenience init(_ parameters: [(String, Parameter)], recipe: Recipe) {
-        self.init(parameters, momentum: recipe.momentum, weightDecay: recipe.weightDecay,
-                  weightDecayOnAll: recipe.weightDecayOnAll, biasLRMultiplier: recipe.biasLRMultiplier)
+        self.init(
+            parameters, momentum: recipe.momentum, weightDecay: recipe.weightDecay,
+            weightDecayOnAll: recipe.weightDecayOnAll, biasLRMultiplier: recipe.biasLRMultiplier)
     }
 
     /// Applies one update with learning rate `lr` (gradients are read, not cleared).
@@ -35,7 +38,8 @@ public final class SGD {
             let wd = decays ? weightDecay : 0
             let rate = lr * (p.isBias ? biasLRMultiplier : 1)
             if p.momentumBuffer == nil { p.momentumBuffer = Tensor.zeros(like: p.value) }
-            let m = momentum, nest = nesterov
+            let m = momentum
+            let nest = nesterov
             p.grad.withUnsafeBufferPointer { g in
                 p.momentumBuffer!.withUnsafeMutableBufferPointer { b in
                     p.value.withUnsafeMutableBufferPointer { v in

@@ -22,15 +22,18 @@ public struct DatasetDirectory: Sendable {
     ///   - limit: keep only `limit` images, ≥ 1 (``subsetIndices(count:limit:)``; CLI `--limit`).
     /// - Throws: ``DataError``, also when the split (after `limit`) holds no image, or `limit`
     ///   is below 1.
-    public func load(_ split: DatasetSplit, channels: Int = 3, classNames: [String]? = nil,
-                     size: (height: Int, width: Int)? = nil, limit: Int? = nil) throws -> ImageSet {
+    public func load(
+        _ split: DatasetSplit, channels: Int = 3, classNames: [String]? = nil,
+        size: (height: Int, width: Int)? = nil, limit: Int? = nil
+    ) throws -> ImageSet {
         if let limit, limit < 1 { throw DataError.invalid("a limit of \(limit) images; it must be at least 1") }
         var set: ImageSet
         if isIDX {
             set = try IDXDataset.load(directory: path, split: split, classNames: classNames)
         } else {
-            set = try ImageFolderDataset.load(root: path, split: split, channels: channels, size: size,
-                                              classNames: classNames)
+            set = try ImageFolderDataset.load(
+                root: path, split: split, channels: channels, size: size,
+                classNames: classNames)
         }
         if let limit, limit < set.count {
             set = set.subset(DatasetDirectory.subsetIndices(count: set.count, limit: limit))

@@ -29,8 +29,10 @@ public final class ProgressReporter {
 
     /// A finished batch; `images` counts the epoch's images trained since `epochStarted()` (after
     /// a mid-epoch resume, not those of the earlier sitting), for the images/s figure.
-    func batchFinished(epoch: Int, epochs: Int, batch: Int, batches: Int, loss: Double, accuracy: Double,
-                       images: Int, learningRate: Double) {
+    func batchFinished(
+        epoch: Int, epochs: Int, batch: Int, batches: Int, loss: Double, accuracy: Double,
+        images: Int, learningRate: Double
+    ) {
         stepsDone += 1
         let now = Date()
         let interval = isTerminal ? 0.25 : lineInterval
@@ -40,8 +42,9 @@ public final class ProgressReporter {
         let rate = Double(images) / max(epochSeconds, 1e-9)
         let perStep = now.timeIntervalSince(runStart) / Double(max(stepsDone - stepsAtStart, 1))
         let eta = perStep * Double(max(totalSteps - stepsDone, 0))
-        let line = String(format: "epoch %d/%d  batch %d/%d  loss %.4f  acc %.4f  lr %.5f  %.0f img/s  ETA %@",
-                          epoch, epochs, batch, batches, loss, accuracy, learningRate, rate, Self.duration(eta))
+        let line = String(
+            format: "epoch %d/%d  batch %d/%d  loss %.4f  acc %.4f  lr %.5f  %.0f img/s  ETA %@",
+            epoch, epochs, batch, batches, loss, accuracy, learningRate, rate, Self.duration(eta))
         if isTerminal {
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
         } else {
@@ -52,7 +55,8 @@ public final class ProgressReporter {
     func epochFinished(_ r: EpochRecord, best: Double) {
         var line = String(format: "epoch %d done: train loss %.4f acc %.4f", r.epoch, r.trainLoss, r.trainAccuracy)
         if r.validationAccuracy.isFinite {
-            line += String(format: " | val loss %.4f acc %.4f (best %.4f)", r.validationLoss, r.validationAccuracy, best)
+            line += String(
+                format: " | val loss %.4f acc %.4f (best %.4f)", r.validationLoss, r.validationAccuracy, best)
         }
         line += String(format: " | %.0f img/s, %.1f s", r.imagesPerSecond, r.seconds)
         FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + line + "\n").utf8))

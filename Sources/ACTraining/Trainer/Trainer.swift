@@ -54,25 +54,30 @@ public final class Trainer {
     ///   - train, validation: 8-bit image sets (validation may be nil).
     ///   - normalization: the input normalisation (usually the training set's statistics).
     ///   - outputDirectory: where checkpoints and logs go (created), or nil for none.
-    public init(recipe: TrainingRecipe, model: any Module, train: ImageSet, validation: ImageSet?,
-                normalization: Normalization, outputDirectory: String?) throws {
+    public init(
+        recipe: TrainingRecipe, model: any Module, train: ImageSet, validation: ImageSet?,
+        normalization: Normalization, outputDirectory: String?
+    ) throws {
         self.recipe = recipe
         self.model = model
         self.train = train
         self.validation = validation
         self.normalization = normalization
         self.outputDirectory = outputDirectory
-        optimizer = SGD(model.namedParameters(), momentum: Float(recipe.momentum),
-                        weightDecay: Float(recipe.weightDecay), weightDecayOnAll: recipe.weightDecayOnAll,
-                        biasLRMultiplier: Float(recipe.biasLearningRateMultiplier))
+        optimizer = SGD(
+            model.namedParameters(), momentum: Float(recipe.momentum),
+            weightDecay: Float(recipe.weightDecay), weightDecayOnAll: recipe.weightDecayOnAll,
+            biasLRMultiplier: Float(recipe.biasLearningRateMultiplier))
         let perEpoch = (train.count + recipe.batchSize - 1) / recipe.batchSize
         let warmup = Int((recipe.warmupEpochs * Double(perEpoch)).rounded())
         if recipe.schedule == "step" {
-            schedule = .step(base: Float(recipe.learningRate), milestones: recipe.stepMilestones.map { $0 * perEpoch },
-                             gamma: Float(recipe.stepGamma), warmupIterations: warmup)
+            schedule = .step(
+                base: Float(recipe.learningRate), milestones: recipe.stepMilestones.map { $0 * perEpoch },
+                gamma: Float(recipe.stepGamma), warmupIterations: warmup)
         } else {
-            schedule = .cosine(base: Float(recipe.learningRate), totalIterations: recipe.epochs * perEpoch,
-                               warmupIterations: warmup)
+            schedule = .cosine(
+                base: Float(recipe.learningRate), totalIterations: recipe.epochs * perEpoch,
+                warmupIterations: warmup)
         }
         lossFunction = SoftmaxCrossEntropy(labelSmoothing: Float(recipe.labelSmoothing))
         if let dir = outputDirectory {
@@ -111,11 +116,14 @@ public final class Trainer {
         let started = Date()
         progress?.epochStarted()
         let resumed = partial ?? PartialEpoch(batchesDone: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0)
-        let loader = BatchLoader(data: train, batchSize: recipe.batchSize, shuffle: true,
-                                 augmentation: recipe.augmentation, normalization: normalization,
-                                 seed: recipe.seed, epoch: epoch, startBatch: resumed.batchesDone)
+        let loader = BatchLoader(
+            data: train, batchSize: recipe.batchSize, shuffle: true,
+            augmentation: recipe.augmentation, normalization: normalization,
+            seed: recipe.seed, epoch: epoch, startBatch: resumed.batchesDone)
         defer { loader.cancel() }
-        var lossSum = resumed.lossSum, correct = resumed.correct, seen = resumed.seen
+        var lossSum = resumed.lossSum
+        var correct = resumed.correct
+        var seen = resumed.seen
         var lr = 0.0
         let shape = [train.channels, train.height, train.width]
         while let batch = loader.next() {
@@ -126,8 +134,9 @@ public final class Trainer {
             let result = lossFunction(logits, labels: batch.labels.map(Int.init))
             guard result.loss.isFinite else {
                 // Stop before the update: the weights (and the checkpoints on disk) stay finite.
-                throw TrainingError.nonFiniteLoss(epoch: epoch + 1, iteration: iteration + 1, loss: result.loss,
-                                                  learningRate: lr)
+                throw TrainingError.nonFiniteLoss(
+                    epoch: epoch + 1, iteration: iteration + 1, loss: result.loss,
+                    learningRate: lr)
             }
             _ = model.backward(result.grad)
             optimizer.step(lr: Float(lr))
@@ -136,15 +145,18 @@ public final class Trainer {
             lossSum += Double(result.loss) * Double(batch.count)
             correct += result.correct
             seen += batch.count
-            progress?.batchFinished(epoch: epoch + 1, epochs: recipe.epochs, batch: batch.index + 1,
-                                    batches: loader.batchCount, loss: lossSum / Double(seen),
-                                    accuracy: Double(correct) / Double(seen), images: seen - resumed.seen,
-                                    learningRate: lr)
+            progress?.batchFinished(
+                epoch: epoch + 1, epochs: recipe.epochs, batch: batch.index + 1,
+                batches: loader.batchCount, loss: lossSum / Double(seen),
+                accuracy: Double(correct) / Double(seen), images: seen - resumed.seen,
+                learningRate: lr)
             let stop = stopAtIteration.map { iteration >= $0 } ?? false
             if (checkpointInterval > 0 && iteration % checkpointInterval == 0) || stop,
-               batch.index + 1 < loader.batchCount {
-                partial = PartialEpoch(batchesDone: batch.index + 1, lossSum: lossSum, correct: correct, seen: seen,
-                                       seconds: resumed.seconds + Date().timeIntervalSince(started))
+                batch.index + 1 < loader.batchCount
+            {
+                partial = PartialEpoch(
+                    batchesDone: batch.index + 1, lossSum: lossSum, correct: correct, seen: seen,
+                    seconds: resumed.seconds + Date().timeIntervalSince(started))
                 if let dir = outputDirectory {
                     try writeCheckpoint(to: (dir as NSString).appendingPathComponent("last.safetensors"))
                 }
@@ -153,19 +165,21 @@ public final class Trainer {
         }
         partial = nil
         let trainSeconds = Date().timeIntervalSince(started) + resumed.seconds
-        var valLoss = Double.nan, valAcc = Double.nan
+        var valLoss = Double.nan
+        var valAcc = Double.nan
         if let validation, validation.count > 0 {
             let r = evaluate(validation)
             valLoss = r.loss
             valAcc = r.accuracy
         }
         epoch += 1
-        let record = EpochRecord(epoch: epoch, iteration: iteration, learningRate: lr,
-                                 trainLoss: lossSum / Double(max(seen, 1)),
-                                 trainAccuracy: Double(correct) / Double(max(seen, 1)),
-                                 validationLoss: valLoss, validationAccuracy: valAcc,
-                                 imagesPerSecond: Double(seen) / max(trainSeconds, 1e-9),
-                                 seconds: Date().timeIntervalSince(started) + resumed.seconds)
+        let record = EpochRecord(
+            epoch: epoch, iteration: iteration, learningRate: lr,
+            trainLoss: lossSum / Double(max(seen, 1)),
+            trainAccuracy: Double(correct) / Double(max(seen, 1)),
+            validationLoss: valLoss, validationAccuracy: valAcc,
+            imagesPerSecond: Double(seen) / max(trainSeconds, 1e-9),
+            seconds: Date().timeIntervalSince(started) + resumed.seconds)
         records.append(record)
         let improved = valAcc.isFinite && valAcc > bestValidationAccuracy
         if improved { bestValidationAccuracy = valAcc }
@@ -185,11 +199,15 @@ public final class Trainer {
     }
 
     /// Mean loss and accuracy of `model` in eval mode on `set`.
-    public static func evaluate(model: any Module, set: ImageSet, normalization: Normalization,
-                                batchSize: Int = 500) -> (loss: Double, accuracy: Double, correct: Int) {
-        let loader = BatchLoader(data: set, batchSize: batchSize, shuffle: false, augmentation: .none,
-                                 normalization: normalization, seed: 0, epoch: 0)
-        var lossSum = 0.0, correct = 0
+    public static func evaluate(
+        model: any Module, set: ImageSet, normalization: Normalization,
+        batchSize: Int = 500
+    ) -> (loss: Double, accuracy: Double, correct: Int) {
+        let loader = BatchLoader(
+            data: set, batchSize: batchSize, shuffle: false, augmentation: .none,
+            normalization: normalization, seed: 0, epoch: 0)
+        var lossSum = 0.0
+        var correct = 0
         while let batch = loader.next() {
             let x = Tensor(shape: [batch.count, set.channels, set.height, set.width], data: batch.images)
             let logits = model.forward(x, training: false)
@@ -263,17 +281,21 @@ public final class Trainer {
         partial = info.partialEpoch
         let done = epoch * iterationsPerEpoch + (partial?.batchesDone ?? 0)
         guard done == iteration else {
-            throw CheckpointError.corrupt("\(path): \(iteration) iterations recorded, but epoch \(epoch) + \(partial?.batchesDone ?? 0) batches of \(iterationsPerEpoch) make \(done)")
+            throw CheckpointError.corrupt(
+                "\(path): \(iteration) iterations recorded, but epoch \(epoch) + \(partial?.batchesDone ?? 0) batches of \(iterationsPerEpoch) make \(done)"
+            )
         }
     }
 
     private func writeLogs(to dir: String) throws {
         let csv = TrainingLog.csv(records)
         try AtomicFile.write(Array(csv.utf8), to: (dir as NSString).appendingPathComponent("log.csv"))
-        let title = "\(recipe.model)\(recipe.acb ? " + ACB" : "") — \(recipe.epochs) epochs, lr \(recipe.learningRate), batch \(recipe.batchSize)"
+        let title =
+            "\(recipe.model)\(recipe.acb ? " + ACB" : "") — \(recipe.epochs) epochs, lr \(recipe.learningRate), batch \(recipe.batchSize)"
         let svg = TrainingLog.svg(records, title: title)
         try AtomicFile.write(Array(svg.utf8), to: (dir as NSString).appendingPathComponent("curves.svg"))
-        try AtomicFile.write(Array(json(recipe, pretty: true).utf8), to: (dir as NSString).appendingPathComponent("recipe.json"))
+        try AtomicFile.write(
+            Array(json(recipe, pretty: true).utf8), to: (dir as NSString).appendingPathComponent("recipe.json"))
     }
 }
 
@@ -314,7 +336,8 @@ public struct TrainerCheckpointInfo: Sendable {
         let m = file.metadata
         metadata = m
         guard m[Trainer.Key.format] == Trainer.Key.formatValue else {
-            throw CheckpointError.corrupt("\(path) is not an acnet trainer checkpoint (metadata format \(m[Trainer.Key.format] ?? "missing"))")
+            throw CheckpointError.corrupt(
+                "\(path) is not an acnet trainer checkpoint (metadata format \(m[Trainer.Key.format] ?? "missing"))")
         }
         func field<T: Decodable>(_ key: String, _ type: T.Type) throws -> T {
             let decoder = JSONDecoder()
@@ -350,10 +373,14 @@ public struct TrainerCheckpointInfo: Sendable {
         }
         let c = inputShape[0]
         guard normalization.mean.count == c, normalization.std.count == c else {
-            throw bad("metadata normalization has \(normalization.mean.count) means and \(normalization.std.count) stds for a \(c)-channel input")
+            throw bad(
+                "metadata normalization has \(normalization.mean.count) means and \(normalization.std.count) stds for a \(c)-channel input"
+            )
         }
         guard normalization.mean.allSatisfy(\.isFinite), normalization.std.allSatisfy({ $0.isNormal && $0 > 0 }) else {
-            throw bad("metadata normalization mean \(normalization.mean) std \(normalization.std): means must be finite, stds normal positive numbers")
+            throw bad(
+                "metadata normalization mean \(normalization.mean) std \(normalization.std): means must be finite, stds normal positive numbers"
+            )
         }
         guard labels.count == spec.classCount else {
             throw bad("metadata labels has \(labels.count) names, \(recipe.model) has \(spec.classCount) classes")
@@ -379,6 +406,7 @@ public struct PartialEpoch: Codable, Sendable, Equatable {
 func json<T: Encodable>(_ value: T, pretty: Bool = false) -> String {
     let e = JSONEncoder()
     e.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
-    e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    e.nonConformingFloatEncodingStrategy = .convertToString(
+        positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return String(decoding: (try? e.encode(value)) ?? Data("null".utf8), as: UTF8.self)
 }

@@ -21,8 +21,10 @@ public struct EpochRecord: Sendable, Equatable, Codable {
     /// Wall-clock seconds of the epoch, validation included.
     public var seconds: Double
 
-    public init(epoch: Int, iteration: Int, learningRate: Double, trainLoss: Double, trainAccuracy: Double,
-                validationLoss: Double, validationAccuracy: Double, imagesPerSecond: Double, seconds: Double) {
+    public init(
+        epoch: Int, iteration: Int, learningRate: Double, trainLoss: Double, trainAccuracy: Double,
+        validationLoss: Double, validationAccuracy: Double, imagesPerSecond: Double, seconds: Double
+    ) {
         self.epoch = epoch
         self.iteration = iteration
         self.learningRate = learningRate
@@ -53,23 +55,33 @@ public enum TrainingLog {
     /// A self-contained SVG with two panels: loss (train, validation) and accuracy (train,
     /// validation) against the epoch.
     public static func svg(_ records: [EpochRecord], title: String) -> String {
-        let w = 900.0, h = 380.0, panelW = 400.0, panelH = 280.0, top = 50.0
+        let w = 900.0
+        let h = 380.0
+        let panelW = 400.0
+        let panelH = 280.0
+        let top = 50.0
         var s = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(w))" height="\(Int(h))" viewBox="0 0 \(Int(w)) \(Int(h))" font-family="sans-serif" font-size="12">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(w / 2)" y="24" text-anchor="middle" font-size="15">\(escape(title))</text>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(w))" height="\(Int(h))" viewBox="0 0 \(Int(w)) \(Int(h))" font-family="sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(w / 2)" y="24" text-anchor="middle" font-size="15">\(escape(title))</text>
 
-        """
+            """
         let epochs = records.map { Double($0.epoch) }
         let lastEpoch = max(epochs.last ?? 1, 1)
         func panel(x0: Double, name: String, series: [(String, String, [Double])], fixed: (Double, Double)?) {
             let values = series.flatMap { $0.2 }.filter { $0.isFinite }
-            var lo = fixed?.0 ?? (values.min() ?? 0), hi = fixed?.1 ?? (values.max() ?? 1)
-            if fixed == nil { lo = min(lo, 0); hi = hi > lo ? hi * 1.05 : lo + 1 }
-            let left = x0 + 50, bottom = top + panelH
+            var lo = fixed?.0 ?? (values.min() ?? 0)
+            var hi = fixed?.1 ?? (values.max() ?? 1)
+            if fixed == nil {
+                lo = min(lo, 0)
+                hi = hi > lo ? hi * 1.05 : lo + 1
+            }
+            let left = x0 + 50
+            let bottom = top + panelH
             func px(_ e: Double) -> Double { left + (e - 0) / lastEpoch * (panelW - 60) }
             func py(_ v: Double) -> Double { bottom - (v - lo) / (hi - lo) * panelH }
-            s += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(panelW - 60)\" height=\"\(panelH)\" fill=\"none\" stroke=\"#888\"/>\n"
+            s +=
+                "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(panelW - 60)\" height=\"\(panelH)\" fill=\"none\" stroke=\"#888\"/>\n"
             s += "<text x=\"\(left + (panelW - 60) / 2)\" y=\"\(top - 8)\" text-anchor=\"middle\">\(name)</text>\n"
             for k in 0...4 {
                 let v = lo + (hi - lo) * Double(k) / 4
@@ -86,23 +98,29 @@ public enum TrainingLog {
             for (i, (label, color, ys)) in series.enumerated() {
                 let pts = zip(epochs, ys).filter { $0.1.isFinite }.map { "\(px($0.0)),\(py($0.1))" }
                 if !pts.isEmpty {
-                    s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(pts.joined(separator: " "))\"/>\n"
+                    s +=
+                        "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(pts.joined(separator: " "))\"/>\n"
                 }
                 let ly = top + 16 + Double(i) * 16
-                s += "<line x1=\"\(left + 10)\" y1=\"\(ly - 4)\" x2=\"\(left + 30)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" stroke-width=\"2\"/>"
+                s +=
+                    "<line x1=\"\(left + 10)\" y1=\"\(ly - 4)\" x2=\"\(left + 30)\" y2=\"\(ly - 4)\" stroke=\"\(color)\" stroke-width=\"2\"/>"
                 s += "<text x=\"\(left + 35)\" y=\"\(ly)\">\(label)</text>\n"
             }
         }
-        panel(x0: 20, name: "loss", series: [
-            ("train", "#1f77b4", records.map(\.trainLoss)),
-            ("validation", "#d62728", records.map(\.validationLoss)),
-        ], fixed: nil)
+        panel(
+            x0: 20, name: "loss",
+            series: [
+                ("train", "#1f77b4", records.map(\.trainLoss)),
+                ("validation", "#d62728", records.map(\.validationLoss)),
+            ], fixed: nil)
         let accs = records.flatMap { [$0.trainAccuracy, $0.validationAccuracy] }.filter { $0.isFinite }
         let accLo = max(0, ((accs.min() ?? 0) * 20).rounded(.down) / 20)
-        panel(x0: 470, name: "accuracy", series: [
-            ("train", "#1f77b4", records.map(\.trainAccuracy)),
-            ("validation", "#d62728", records.map(\.validationAccuracy)),
-        ], fixed: (accLo, 1))
+        panel(
+            x0: 470, name: "accuracy",
+            series: [
+                ("train", "#1f77b4", records.map(\.trainAccuracy)),
+                ("validation", "#d62728", records.map(\.validationAccuracy)),
+            ], fixed: (accLo, 1))
         s += "</svg>\n"
         return s
     }

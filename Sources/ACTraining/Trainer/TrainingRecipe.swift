@@ -41,12 +41,14 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
     /// Optional so that recipes written before the option existed decode unchanged.
     public var acbVariant: ACBVariant?
 
-    public init(model: String, acb: Bool, epochs: Int, batchSize: Int = 128, learningRate: Double = 0.1,
-                momentum: Double = 0.9, weightDecay: Double = 1e-4, weightDecayOnAll: Bool = true,
-                biasLearningRateMultiplier: Double = 2, schedule: String = "cosine", warmupEpochs: Double = 0,
-                stepMilestones: [Int] = [], stepGamma: Double = 0.1, labelSmoothing: Double = 0,
-                augmentation: Augmentation = .none, validationCount: Int = 5000, seed: UInt64 = 1, gammaInit: Float? = nil,
-                acbVariant: ACBVariant? = nil) {
+    public init(
+        model: String, acb: Bool, epochs: Int, batchSize: Int = 128, learningRate: Double = 0.1,
+        momentum: Double = 0.9, weightDecay: Double = 1e-4, weightDecayOnAll: Bool = true,
+        biasLearningRateMultiplier: Double = 2, schedule: String = "cosine", warmupEpochs: Double = 0,
+        stepMilestones: [Int] = [], stepGamma: Double = 0.1, labelSmoothing: Double = 0,
+        augmentation: Augmentation = .none, validationCount: Int = 5000, seed: UInt64 = 1, gammaInit: Float? = nil,
+        acbVariant: ACBVariant? = nil
+    ) {
         self.model = model
         self.acb = acb
         self.epochs = epochs
@@ -76,7 +78,8 @@ public struct TrainingRecipe: Codable, Sendable, Equatable {
 
     /// Whether `other` describes the same run apart from its length (resuming may extend a run).
     public func isResumable(as other: TrainingRecipe) -> Bool {
-        var a = self, b = other
+        var a = self
+        var b = other
         a.epochs = 0
         b.epochs = 0
         return a == b
