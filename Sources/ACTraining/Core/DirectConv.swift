@@ -207,26 +207,7 @@ final class DirectConvEngine {
         let ld = p.rowLength
         let oBlocks = (O + 7) / 8
         // Weights per branch: [oBlock][j][8] (zero rows past O).
-        var wOffs: [Int] = []
-        var total = 0
-        for b in p.branches {
-            wOffs.append(total)
-            total += oBlocks * b.kb * 8
-        }
-        let wOff = wOffs
-        let wp = packed.ensure(total)
-        for (bi, b) in branches.enumerated() {
-            let kb = b.kb
-            let dst = wp + wOff[bi]
-            for ob in 0..<oBlocks {
-                for j in 0..<kb {
-                    for i in 0..<8 {
-                        let o = ob * 8 + i
-                        dst[(ob * kb + j) * 8 + i] = o < O ? b.weight[o * kb + j] : 0
-                    }
-                }
-            }
-        }
+        let (wp, wOff) = packForwardWeights(branches, outputChannels: O, into: packed)
         let t = max(1, min(trainingThreadCount, N))
         ensureThreads(t)
         let nb = branches.count
@@ -452,6 +433,39 @@ final class DirectConvEngine {
                 dWAll + accOff[bi], chunks: chunks, stride: accTotal, kb: kb, O: O, oPad: oPad, into: dW)
         }
     }
+}
+
+/// Packs each branch's forward weights, `ConvBranch.weight` [O][kb] row-major, into blocks of 8
+/// output channels, [ceil(O/8)][kb][8] with the rows past O zero (the layout the forward tiles
+/// read), one branch after another in `scratch`. Returns the base and each branch's offset in
+/// floats; the memory belongs to `scratch` and stays valid until its next `ensure`. Not thread
+/// safe (one engine, one caller), as the engines that use it.
+func packForwardWeights(
+    _ branches: [ConvBranch], outputChannels O: Int, into scratch: ScratchBuffer
+)
+    -> (base: UnsafeMutablePointer<Float>, offsets: [Int])
+{
+    let oBlocks = (O + 7) / 8
+    var offsets: [Int] = []
+    var total = 0
+    for b in branches {
+        offsets.append(total)
+        total += oBlocks * b.kb * 8
+    }
+    let base = scratch.ensure(total)
+    for (bi, b) in branches.enumerated() {
+        let kb = b.kb
+        let dst = base + offsets[bi]
+        for ob in 0..<oBlocks {
+            for j in 0..<kb {
+                for i in 0..<8 {
+                    let o = ob * 8 + i
+                    dst[(ob * kb + j) * 8 + i] = o < O ? b.weight[o * kb + j] : 0
+                }
+            }
+        }
+    }
+    return (base, offsets)
 }
 
 /// Images per backward chunk of the direct engines: the chunk's planes (`bytesPerImage` each)

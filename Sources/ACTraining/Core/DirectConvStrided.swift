@@ -225,26 +225,7 @@ final class StridedConvEngine {
         let P = N * ohw
         let ld = p.rowLength
         let oBlocks = (O + 7) / 8
-        var wOffs: [Int] = []
-        var total = 0
-        for b in p.branches {
-            wOffs.append(total)
-            total += oBlocks * b.kb * 8
-        }
-        let wOff = wOffs
-        let wp = packed.ensure(total)
-        for (bi, b) in branches.enumerated() {
-            let kb = b.kb
-            let dst = wp + wOff[bi]
-            for ob in 0..<oBlocks {
-                for j in 0..<kb {
-                    for i in 0..<8 {
-                        let o = ob * 8 + i
-                        dst[(ob * kb + j) * 8 + i] = o < O ? b.weight[o * kb + j] : 0
-                    }
-                }
-            }
-        }
+        let (wp, wOff) = packForwardWeights(branches, outputChannels: O, into: packed)
         let t = max(1, min(trainingThreadCount, N))
         ensureThreads(t)
         let nb = branches.count
